@@ -1,0 +1,287 @@
+/// A JSON value. Objects keep their member order; duplicate keys are refused by the parser.
+public enum JSONValue: Equatable, Sendable {
+    case null
+    case bool(Bool)
+    /// An integral literal that fits in Int64.
+    case int(Int64)
+    case double(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([(String, JSONValue)])
+
+    public static func == (a: JSONValue, b: JSONValue) -> Bool {
+        switch (a, b) {
+        case (.null, .null): return true
+        case let (.bool(x), .bool(y)): return x == y
+        case let (.int(x), .int(y)): return x == y
+        case let (.double(x), .double(y)): return x == y
+        case let (.string(x), .string(y)): return x == y
+        case let (.array(x), .array(y)): return x == y
+        case let (.object(x), .object(y)):
+            return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: return false
+        }
+    }
+
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let members) = self {
+            for (k, v) in members where k == key { return v }
+        }
+        return nil
+    }
+
+    public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
+    public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
+    public var arrayValue: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
+    public var objectValue: [(String, JSONValue)]? { if case .object(let o) = self { return o }; return nil }
+    public var isNull: Bool { if case .null = self { return true }; return false }
+
+    /// Integral value; doubles count only when integral and in range.
+    public var intValue: Int? {
+        switch self {
+        case .int(let i): return Int(exactly: i)
+        case .double(let d): return d.isFinite && d == d.rounded() && abs(d) < 9.0e15 ? Int(d) : nil
+        default: return nil
+        }
+    }
+
+    public var doubleValue: Double? {
+        switch self {
+        case .int(let i): return Double(i)
+        case .double(let d): return d
+        default: return nil
+        }
+    }
+}
+
+public enum JSONError: Error, Equatable, CustomStringConvertible {
+    case unexpectedEnd(offset: Int)
+    case unexpectedByte(offset: Int, byte: UInt8)
+    case invalidUTF8(offset: Int)
+    case invalidEscape(offset: Int)
+    case invalidNumber(offset: Int)
+    case duplicateKey(String, offset: Int)
+    case tooDeep(limit: Int, offset: Int)
+    case trailingBytes(offset: Int)
+
+    public var description: String {
+        switch self {
+        case .unexpectedEnd(let o): return "JSON ends early at byte \(o)"
+        case .unexpectedByte(let o, let b): return "unexpected byte 0x\(String(b, radix: 16)) at \(o)"
+        case .invalidUTF8(let o): return "invalid UTF-8 in a JSON string at byte \(o)"
+        case .invalidEscape(let o): return "invalid escape in a JSON string at byte \(o)"
+        case .invalidNumber(let o): return "invalid JSON number at byte \(o)"
+        case .duplicateKey(let k, let o): return "duplicate JSON key \"\(k)\" at byte \(o)"
+        case .tooDeep(let l, let o): return "JSON nested deeper than \(l) at byte \(o)"
+        case .trailingBytes(let o): return "bytes after the JSON value at \(o)"
+        }
+    }
+}
+
+/// A strict RFC 8259 parser over UTF-8 bytes: depth cap, duplicate keys refused, no trailing bytes
+/// but whitespace.
+public struct JSONParser {
+    public static let defaultMaxDepth = 128
+
+    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth) throws -> JSONValue {
+        var p = JSONParser(bytes: bytes, maxDepth: maxDepth)
+        p.skipWhitespace()
+        let v = try p.value(depth: 0)
+        p.skipWhitespace()
+        guard p.i == bytes.count else { throw JSONError.trailingBytes(offset: p.i) }
+        return v
+    }
+
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws -> JSONValue {
+        try bytes.withUnsafeBytes { try parse($0, maxDepth: maxDepth) }
+    }
+
+    public static func parse(_ text: String, maxDepth: Int = defaultMaxDepth) throws -> JSONValue {
+        try parse(Array(text.utf8), maxDepth: maxDepth)
+    }
+
+    private let b: UnsafeRawBufferPointer
+    private let maxDepth: Int
+    private var i = 0
+
+    private init(bytes: UnsafeRawBufferPointer, maxDepth: Int) {
+        self.b = bytes
+        self.maxDepth = maxDepth
+    }
+
+    private mutating func skipWhitespace() {
+        while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 }
+    }
+
+    private func peek() throws -> UInt8 {
+        guard i < b.count else { throw JSONError.unexpectedEnd(offset: i) }
+        return b[i]
+    }
+
+    private mutating func expect(_ literal: StaticString) throws {
+        let n = literal.utf8CodeUnitCount
+        guard i + n <= b.count else { throw JSONError.unexpectedEnd(offset: b.count) }
+        let lit = UnsafeRawBufferPointer(start: literal.utf8Start, count: n)
+        for k in 0..<n where b[i + k] != lit[k] { throw JSONError.unexpectedByte(offset: i + k, byte: b[i + k]) }
+        i += n
+    }
+
+    private mutating func value(depth: Int) throws -> JSONValue {
+        guard depth < maxDepth else { throw JSONError.tooDeep(limit: maxDepth, offset: i) }
+        switch try peek() {
+        case UInt8(ascii: "{"):
+            i += 1
+            var members: [(String, JSONValue)] = []
+            var seen = Set<String>()
+            skipWhitespace()
+            if try peek() == UInt8(ascii: "}") { i += 1; return .object(members) }
+            while true {
+                skipWhitespace()
+                let keyOffset = i
+                guard try peek() == UInt8(ascii: "\"") else { throw JSONError.unexpectedByte(offset: i, byte: b[i]) }
+                let key = try string()
+                guard seen.insert(key).inserted else { throw JSONError.duplicateKey(key, offset: keyOffset) }
+                skipWhitespace()
+                guard try peek() == UInt8(ascii: ":") else { throw JSONError.unexpectedByte(offset: i, byte: b[i]) }
+                i += 1
+                skipWhitespace()
+                members.append((key, try value(depth: depth + 1)))
+                skipWhitespace()
+                let c = try peek()
+                i += 1
+                if c == UInt8(ascii: ",") { continue }
+                if c == UInt8(ascii: "}") { return .object(members) }
+                throw JSONError.unexpectedByte(offset: i - 1, byte: c)
+            }
+        case UInt8(ascii: "["):
+            i += 1
+            var items: [JSONValue] = []
+            skipWhitespace()
+            if try peek() == UInt8(ascii: "]") { i += 1; return .array(items) }
+            while true {
+                skipWhitespace()
+                items.append(try value(depth: depth + 1))
+                skipWhitespace()
+                let c = try peek()
+                i += 1
+                if c == UInt8(ascii: ",") { continue }
+                if c == UInt8(ascii: "]") { return .array(items) }
+                throw JSONError.unexpectedByte(offset: i - 1, byte: c)
+            }
+        case UInt8(ascii: "\""):
+            return .string(try string())
+        case UInt8(ascii: "t"): try expect("true"); return .bool(true)
+        case UInt8(ascii: "f"): try expect("false"); return .bool(false)
+        case UInt8(ascii: "n"): try expect("null"); return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return try number()
+        case let c:
+            throw JSONError.unexpectedByte(offset: i, byte: c)
+        }
+    }
+
+    private mutating func number() throws -> JSONValue {
+        let start = i
+        var integral = true
+        if b[i] == UInt8(ascii: "-") { i += 1 }
+        guard i < b.count, b[i] >= 0x30, b[i] <= 0x39 else { throw JSONError.invalidNumber(offset: start) }
+        if b[i] == 0x30 {
+            i += 1
+        } else {
+            while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { i += 1 }
+        }
+        if i < b.count, b[i] == UInt8(ascii: ".") {
+            integral = false
+            i += 1
+            let d = i
+            while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { i += 1 }
+            guard i > d else { throw JSONError.invalidNumber(offset: start) }
+        }
+        if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
+            integral = false
+            i += 1
+            if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
+            let d = i
+            while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { i += 1 }
+            guard i > d else { throw JSONError.invalidNumber(offset: start) }
+        }
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
+        if integral, let v = Int64(text) { return .int(v) }
+        guard let d = Double(text) else { throw JSONError.invalidNumber(offset: start) }
+        return .double(d)
+    }
+
+    private mutating func hex4() throws -> UInt32 {
+        guard i + 4 <= b.count else { throw JSONError.unexpectedEnd(offset: b.count) }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            let c = b[i]
+            let d: UInt32
+            switch c {
+            case 0x30...0x39: d = UInt32(c - 0x30)
+            case 0x41...0x46: d = UInt32(c - 0x41 + 10)
+            case 0x61...0x66: d = UInt32(c - 0x61 + 10)
+            default: throw JSONError.invalidEscape(offset: i)
+            }
+            v = v << 4 | d
+            i += 1
+        }
+        return v
+    }
+
+    private mutating func string() throws -> String {
+        i += 1 // opening quote
+        var out = [UInt8]()
+        var runStart = i
+        while true {
+            guard i < b.count else { throw JSONError.unexpectedEnd(offset: i) }
+            let c = b[i]
+            if c == UInt8(ascii: "\"") {
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[runStart..<i]))
+                i += 1
+                break
+            }
+            if c < 0x20 { throw JSONError.unexpectedByte(offset: i, byte: c) }
+            if c == UInt8(ascii: "\\") {
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[runStart..<i]))
+                i += 1
+                guard i < b.count else { throw JSONError.unexpectedEnd(offset: i) }
+                let e = b[i]
+                i += 1
+                switch e {
+                case UInt8(ascii: "\""): out.append(0x22)
+                case UInt8(ascii: "\\"): out.append(0x5C)
+                case UInt8(ascii: "/"): out.append(0x2F)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "u"):
+                    let at = i - 2
+                    var cp = try hex4()
+                    if (0xD800...0xDBFF).contains(cp) {
+                        guard i + 2 <= b.count, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u") else {
+                            throw JSONError.invalidEscape(offset: at)
+                        }
+                        i += 2
+                        let lo = try hex4()
+                        guard (0xDC00...0xDFFF).contains(lo) else { throw JSONError.invalidEscape(offset: at) }
+                        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00)
+                    } else if (0xDC00...0xDFFF).contains(cp) {
+                        throw JSONError.invalidEscape(offset: at)
+                    }
+                    guard let scalar = Unicode.Scalar(cp) else { throw JSONError.invalidEscape(offset: at) }
+                    out.append(contentsOf: Array(String(Character(scalar)).utf8))
+                default:
+                    throw JSONError.invalidEscape(offset: i - 2)
+                }
+                runStart = i
+                continue
+            }
+            i += 1
+        }
+        guard let s = String(validating: out, as: UTF8.self) else { throw JSONError.invalidUTF8(offset: runStart) }
+        return s
+    }
+}

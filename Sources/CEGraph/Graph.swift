@@ -1,0 +1,181 @@
+import CECore
+
+/// Encoder families cetool runs. Each names its embedding rules and its classification head.
+public enum Architecture: String, Sendable, Codable, CaseIterable {
+    /// BERT: absolute positions from 0, token types, pooler.dense -> tanh -> classifier.
+    case bert
+}
+
+/// Hidden activation of the feed-forward block. config.json `hidden_act`.
+public enum HiddenActivation: String, Sendable, Codable {
+    /// 0.5·x·(1 + erf(x/√2)). config.json "gelu".
+    case gelu
+    /// config.json "relu".
+    case relu
+    /// tanh approximation of GELU. config.json "gelu_new", "gelu_pytorch_tanh".
+    case geluTanh
+}
+
+/// How raw logits become scores. sentence-transformers `activation_fn`.
+public enum ScoreActivation: String, Sendable, Codable, CaseIterable {
+    /// torch.nn.modules.linear.Identity
+    case identity
+    /// torch.nn.modules.activation.Sigmoid
+    case sigmoid
+    /// torch.nn.modules.activation.Tanh
+    case tanh
+    /// softmax over labels (sentence-transformers `apply_softmax`, or torch.nn.modules.activation.Softmax)
+    case softmax
+}
+
+/// Hyperparameters, with config.json's names in camelCase.
+public struct Hyperparameters: Sendable, Codable, Equatable {
+    public var vocabSize: Int
+    public var hiddenSize: Int
+    public var numHiddenLayers: Int
+    public var numAttentionHeads: Int
+    public var intermediateSize: Int
+    public var hiddenAct: HiddenActivation
+    public var maxPositionEmbeddings: Int
+    public var typeVocabSize: Int
+    public var layerNormEps: Float
+    public var padTokenID: Int
+    public var numLabels: Int
+
+    public init(vocabSize: Int, hiddenSize: Int, numHiddenLayers: Int, numAttentionHeads: Int,
+                intermediateSize: Int, hiddenAct: HiddenActivation, maxPositionEmbeddings: Int,
+                typeVocabSize: Int, layerNormEps: Float, padTokenID: Int, numLabels: Int) {
+        self.vocabSize = vocabSize
+        self.hiddenSize = hiddenSize
+        self.numHiddenLayers = numHiddenLayers
+        self.numAttentionHeads = numAttentionHeads
+        self.intermediateSize = intermediateSize
+        self.hiddenAct = hiddenAct
+        self.maxPositionEmbeddings = maxPositionEmbeddings
+        self.typeVocabSize = typeVocabSize
+        self.layerNormEps = layerNormEps
+        self.padTokenID = padTokenID
+        self.numLabels = numLabels
+    }
+
+    public var headDim: Int { hiddenSize / numAttentionHeads }
+}
+
+/// Canonical tensor names (formats/graph.md). The only list of them.
+public enum TensorName {
+    public static let tokenEmbedding = "token_embd"          // [vocab, hidden]
+    public static let positionEmbedding = "pos_embd"         // [maxPositions, hidden]
+    public static let typeEmbedding = "type_embd"            // [typeVocab, hidden]
+    public static let embeddingNorm = "embd_norm"            // [hidden] .weight / .bias
+    public static func attnQ(_ i: Int) -> String { "blk.\(i).attn_q" }        // [hidden, hidden]
+    public static func attnK(_ i: Int) -> String { "blk.\(i).attn_k" }        // [hidden, hidden]
+    public static func attnV(_ i: Int) -> String { "blk.\(i).attn_v" }        // [hidden, hidden]
+    public static func attnOut(_ i: Int) -> String { "blk.\(i).attn_out" }    // [hidden, hidden]
+    public static func attnNorm(_ i: Int) -> String { "blk.\(i).attn_norm" }  // [hidden]
+    public static func ffnUp(_ i: Int) -> String { "blk.\(i).ffn_up" }        // [intermediate, hidden]
+    public static func ffnDown(_ i: Int) -> String { "blk.\(i).ffn_down" }    // [hidden, intermediate]
+    public static func ffnNorm(_ i: Int) -> String { "blk.\(i).ffn_norm" }    // [hidden]
+    public static let classifierPool = "cls.pool"            // [hidden, hidden], then tanh
+    public static let classifierOut = "cls.out"              // [numLabels, hidden]
+
+    /// Every canonical weight name an architecture needs, with its shape. Linear weights are
+    /// (out, in) as torch.nn.Linear stores them; `.weight` / `.bias` suffixes are part of the name.
+    public static func required(_ a: Architecture, _ h: Hyperparameters) -> [(String, Shape)] {
+        let d = h.hiddenSize, f = h.intermediateSize
+        var out: [(String, Shape)] = [
+            (tokenEmbedding + ".weight", [h.vocabSize, d]),
+            (positionEmbedding + ".weight", [h.maxPositionEmbeddings, d]),
+            (typeEmbedding + ".weight", [h.typeVocabSize, d]),
+            (embeddingNorm + ".weight", [d]), (embeddingNorm + ".bias", [d]),
+        ]
+        for i in 0..<h.numHiddenLayers {
+            for n in [attnQ(i), attnK(i), attnV(i), attnOut(i)] {
+                out.append((n + ".weight", [d, d])); out.append((n + ".bias", [d]))
+            }
+            out.append((attnNorm(i) + ".weight", [d])); out.append((attnNorm(i) + ".bias", [d]))
+            out.append((ffnUp(i) + ".weight", [f, d])); out.append((ffnUp(i) + ".bias", [f]))
+            out.append((ffnDown(i) + ".weight", [d, f])); out.append((ffnDown(i) + ".bias", [d]))
+            out.append((ffnNorm(i) + ".weight", [d])); out.append((ffnNorm(i) + ".bias", [d]))
+        }
+        switch a {
+        case .bert:
+            out.append((classifierPool + ".weight", [d, d])); out.append((classifierPool + ".bias", [d]))
+        }
+        out.append((classifierOut + ".weight", [h.numLabels, d])); out.append((classifierOut + ".bias", [h.numLabels]))
+        return out
+    }
+}
+
+/// The closed op set of the canonical graph. Every architecture is a sequence of these.
+public enum Op: Sendable, Equatable {
+    /// x[b,s,:] = token_embd[ids] + pos_embd[positions] + type_embd[typeIDs], then LayerNorm(embd_norm).
+    case embed
+    /// One encoder block i: post-norm BERT layer (self-attention + residual + LayerNorm,
+    /// FFN up -> activation -> down + residual + LayerNorm).
+    case encoderBlock(Int)
+    /// h = x[b, 0, :]; h = tanh(cls.pool · h + b). BERT pooler.
+    case poolFirstTokenTanh
+    /// logits = cls.out · h + b, [numLabels].
+    case classify
+}
+
+/// A cross-encoder in canonical form: architecture, hyperparameters, ops and named fp32/fp16/bf16 weights.
+public struct Graph: Sendable {
+    public var architecture: Architecture
+    public var hyperparameters: Hyperparameters
+    public var weights: [String: Tensor]
+    /// id2label names, index = label id.
+    public var labels: [String]
+
+    public init(architecture: Architecture, hyperparameters: Hyperparameters, weights: [String: Tensor], labels: [String]) {
+        self.architecture = architecture
+        self.hyperparameters = hyperparameters
+        self.weights = weights
+        self.labels = labels
+    }
+
+    public var ops: [Op] {
+        var ops: [Op] = [.embed]
+        for i in 0..<hyperparameters.numHiddenLayers { ops.append(.encoderBlock(i)) }
+        switch architecture {
+        case .bert: ops.append(.poolFirstTokenTanh)
+        }
+        ops.append(.classify)
+        return ops
+    }
+
+    /// Checks every required weight is present with its shape and no others remain.
+    public func validate() throws {
+        let required = TensorName.required(architecture, hyperparameters)
+        var names = Set(weights.keys)
+        for (name, shape) in required {
+            guard let t = weights[name] else { throw GraphError.missingWeight(name: name) }
+            guard t.shape == shape else { throw GraphError.shapeMismatch(name: name, expected: shape, actual: t.shape) }
+            guard t.dtype.isFloatingPoint else { throw GraphError.unsupportedDType(name: name, dtype: t.dtype) }
+            names.remove(name)
+        }
+        if let extra = names.sorted().first { throw GraphError.unexpectedWeight(name: extra) }
+        let h = hyperparameters
+        guard h.numAttentionHeads > 0, h.hiddenSize % h.numAttentionHeads == 0 else {
+            throw GraphError.invalidHyperparameter(name: "num_attention_heads", reason: "hidden_size \(h.hiddenSize) is not divisible by \(h.numAttentionHeads)")
+        }
+    }
+}
+
+public enum GraphError: Error, Equatable, CustomStringConvertible {
+    case missingWeight(name: String)
+    case unexpectedWeight(name: String)
+    case shapeMismatch(name: String, expected: Shape, actual: Shape)
+    case unsupportedDType(name: String, dtype: DType)
+    case invalidHyperparameter(name: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .missingWeight(let n): return "graph weight \(n) is missing"
+        case .unexpectedWeight(let n): return "graph weight \(n) is not used by the architecture"
+        case .shapeMismatch(let n, let e, let a): return "graph weight \(n) has shape \(a), expected \(e)"
+        case .unsupportedDType(let n, let d): return "graph weight \(n) has dtype \(d.rawValue); a floating-point type is required"
+        case .invalidHyperparameter(let n, let r): return "hyperparameter \(n): \(r)"
+        }
+    }
+}

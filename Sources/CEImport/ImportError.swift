@@ -1,0 +1,33 @@
+import CECore
+
+public enum ImportError: Error, Equatable, CustomStringConvertible {
+    case notADirectory(path: String)
+    case missingFile(name: String, directory: String)
+    case noWeights(directory: String)
+    case unsupportedArchitecture(name: String, supported: [String])
+    case invalidConfig(key: String, reason: String)
+    case unmappedTensor(name: String)
+    case duplicateTensor(canonical: String, sources: [String])
+    case missingTensor(canonical: String, expectedSource: String)
+    case shapeMismatch(name: String, expected: Shape, actual: Shape)
+    case unsupportedDType(name: String, dtype: DType)
+    case unsupportedActivation(path: String, source: String)
+    case invalidMaxLength(Int, limit: Int)
+
+    public var description: String {
+        switch self {
+        case .notADirectory(let p): return "not a model directory: \(p)"
+        case .missingFile(let n, let d): return "\(n) is missing in \(d)"
+        case .noWeights(let d): return "no weights in \(d): expected model.safetensors"
+        case .unsupportedArchitecture(let n, let s): return "unsupported architecture \(n); supported: \(s.joined(separator: ", "))"
+        case .invalidConfig(let k, let r): return "config.json \(k): \(r)"
+        case .unmappedTensor(let n): return "checkpoint tensor \(n) is not used by the architecture and not known to be ignorable"
+        case .duplicateTensor(let c, let s): return "tensors \(s.joined(separator: " and ")) both map to \(c)"
+        case .missingTensor(let c, let src): return "checkpoint lacks \(src) (canonical \(c))"
+        case .shapeMismatch(let n, let e, let a): return "checkpoint tensor \(n) has shape \(a), config.json implies \(e)"
+        case .unsupportedDType(let n, let d): return "checkpoint tensor \(n) has dtype \(d.rawValue); F32, F16, BF16 are supported"
+        case .unsupportedActivation(let p, let s): return "activation \(p) (from \(s)) is not one cetool knows (Identity, Sigmoid, Tanh, Softmax)"
+        case .invalidMaxLength(let m, let l): return "max length \(m) is outside 3...\(l) for this model"
+        }
+    }
+}

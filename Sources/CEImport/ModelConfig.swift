@@ -1,0 +1,103 @@
+import CECore
+import CEGraph
+
+/// What config.json says, read into hyperparameters with limits on every size.
+public struct ModelConfig: Sendable {
+    public var architectureName: String
+    public var architecture: Architecture
+    public var hyperparameters: Hyperparameters
+    public var labels: [String]
+    public var raw: JSONValue
+
+    /// Architectures (config.json `architectures[0]`) cetool imports.
+    public static let supported: [String: Architecture] = [
+        "BertForSequenceClassification": .bert,
+    ]
+
+    /// Upper bounds on sizes, far above any published cross-encoder, so hostile configs cannot make us
+    /// allocate without limit.
+    static let limits: [String: Int] = [
+        "vocab_size": 1 << 22, "hidden_size": 16384, "num_hidden_layers": 256, "num_attention_heads": 1024,
+        "intermediate_size": 65536, "max_position_embeddings": 1 << 16, "type_vocab_size": 1024,
+        "num_labels": 4096,
+    ]
+
+    public init(json: JSONValue) throws {
+        raw = json
+        guard case .object = json else { throw ImportError.invalidConfig(key: "(root)", reason: "not a JSON object") }
+        let archs = json["architectures"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        guard let name = archs.first else {
+            let mt = json["model_type"]?.stringValue ?? "unknown"
+            throw ImportError.unsupportedArchitecture(name: "(no architectures; model_type \(mt))", supported: Self.supported.keys.sorted())
+        }
+        guard let arch = Self.supported[name] else {
+            throw ImportError.unsupportedArchitecture(name: name, supported: Self.supported.keys.sorted())
+        }
+        architectureName = name
+        architecture = arch
+
+        func int(_ key: String, default d: Int? = nil) throws -> Int {
+            guard let v = json[key] else {
+                if let d { return d }
+                throw ImportError.invalidConfig(key: key, reason: "missing")
+            }
+            guard let i = v.intValue else { throw ImportError.invalidConfig(key: key, reason: "not an integer") }
+            let cap = Self.limits[key] ?? Int.max
+            guard i >= 1, i <= cap else { throw ImportError.invalidConfig(key: key, reason: "\(i) is outside 1...\(cap)") }
+            return i
+        }
+
+        // labels: id2label decides num_labels when present, as transformers' PretrainedConfig does.
+        var labels: [String] = []
+        if let id2label = json["id2label"]?.objectValue, !id2label.isEmpty {
+            guard id2label.count <= Self.limits["num_labels"]! else { throw ImportError.invalidConfig(key: "id2label", reason: "too many labels") }
+            var byID: [Int: String] = [:]
+            for (k, v) in id2label {
+                guard let id = Int(k), id >= 0, id < id2label.count, let s = v.stringValue else {
+                    throw ImportError.invalidConfig(key: "id2label", reason: "entry \"\(k)\" is not id -> name for ids 0..<\(id2label.count)")
+                }
+                byID[id] = s
+            }
+            labels = (0..<id2label.count).map { byID[$0] ?? "LABEL_\($0)" }
+        }
+        let numLabels: Int
+        if json["num_labels"] != nil {
+            numLabels = try int("num_labels")
+            if labels.count != numLabels { labels = (0..<numLabels).map { "LABEL_\($0)" } }
+        } else if !labels.isEmpty {
+            numLabels = labels.count
+        } else {
+            numLabels = 2 // transformers' PretrainedConfig default
+            labels = ["LABEL_0", "LABEL_1"]
+        }
+
+        let actName = json["hidden_act"]?.stringValue ?? "gelu"
+        let act: HiddenActivation
+        switch actName {
+        case "gelu": act = .gelu
+        case "relu": act = .relu
+        case "gelu_new", "gelu_pytorch_tanh": act = .geluTanh
+        default: throw ImportError.invalidConfig(key: "hidden_act", reason: "\"\(actName)\" is not supported (gelu, relu, gelu_new, gelu_pytorch_tanh)")
+        }
+        if let pe = json["position_embedding_type"]?.stringValue, pe != "absolute" {
+            throw ImportError.invalidConfig(key: "position_embedding_type", reason: "\"\(pe)\" is not supported (absolute)")
+        }
+        let eps = json["layer_norm_eps"]?.doubleValue ?? 1e-12
+        guard eps > 0, eps < 1 else { throw ImportError.invalidConfig(key: "layer_norm_eps", reason: "\(eps) is outside (0, 1)") }
+        let pad = json["pad_token_id"]?.intValue ?? 0
+
+        let h = Hyperparameters(
+            vocabSize: try int("vocab_size"), hiddenSize: try int("hidden_size"),
+            numHiddenLayers: try int("num_hidden_layers"), numAttentionHeads: try int("num_attention_heads"),
+            intermediateSize: try int("intermediate_size"), hiddenAct: act,
+            maxPositionEmbeddings: try int("max_position_embeddings", default: 512),
+            typeVocabSize: try int("type_vocab_size", default: 2), layerNormEps: Float(eps),
+            padTokenID: pad, numLabels: numLabels)
+        guard h.hiddenSize % h.numAttentionHeads == 0 else {
+            throw ImportError.invalidConfig(key: "num_attention_heads", reason: "hidden_size \(h.hiddenSize) is not divisible by \(h.numAttentionHeads)")
+        }
+        guard pad >= 0, pad < h.vocabSize else { throw ImportError.invalidConfig(key: "pad_token_id", reason: "\(pad) is outside the vocabulary") }
+        hyperparameters = h
+        self.labels = labels
+    }
+}

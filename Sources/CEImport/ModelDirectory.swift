@@ -1,0 +1,101 @@
+import CECore
+import CEFormats
+import CEGraph
+import CETokenizers
+import Foundation
+
+/// A HuggingFace model directory read into the canonical graph, its tokenizer and its score policy.
+public struct ImportedModel: @unchecked Sendable {
+    public var graph: Graph
+    public var tokenizer: Tokenizer
+    public var scorePolicy: ScorePolicy
+    /// The sequence length the reference truncates to when the caller gives none.
+    public var defaultMaxLength: Int
+    public var config: ModelConfig
+    /// Checkpoint file(s) the weights came from.
+    public var weightFiles: [String]
+}
+
+public enum ModelDirectory {
+    /// Imports `directory`. `maxLength` overrides the model's own limit, as CrossEncoder(max_length:).
+    public static func load(_ directory: URL, maxLength: Int? = nil) throws -> ImportedModel {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir), isDir.boolValue else {
+            throw ImportError.notADirectory(path: directory.path)
+        }
+        let configPath = directory.appendingPathComponent("config.json").path
+        guard let configJSON = try JSONFile.loadIfPresent(path: configPath) else {
+            throw ImportError.missingFile(name: "config.json", directory: directory.path)
+        }
+        let config = try ModelConfig(json: configJSON)
+        let stConfig = try JSONFile.loadIfPresent(path: directory.appendingPathComponent("config_sentence_transformers.json").path)
+        let sbertConfig = try JSONFile.loadIfPresent(path: directory.appendingPathComponent("sentence_bert_config.json").path)
+        let policy = try ScorePolicy.resolve(config: configJSON, sentenceTransformersConfig: stConfig, numLabels: config.hyperparameters.numLabels)
+
+        let weightsPath = directory.appendingPathComponent("model.safetensors").path
+        guard FileManager.default.fileExists(atPath: weightsPath) else {
+            throw ImportError.noWeights(directory: directory.path)
+        }
+        let file = try Safetensors.File(path: weightsPath)
+        let weights = try mapWeights(names: file.names, architecture: config.architecture, hyperparameters: config.hyperparameters) { try file.tensor($0) }
+        let graph = Graph(architecture: config.architecture, hyperparameters: config.hyperparameters, weights: weights, labels: config.labels)
+        try graph.validate()
+
+        let tokenizer = try Tokenizer.load(directory: directory)
+        let positionLimit = config.hyperparameters.maxPositionEmbeddings
+        let resolved: Int
+        if let maxLength {
+            resolved = maxLength
+        } else if let m = sbertConfig?["max_seq_length"]?.intValue {
+            resolved = m
+        } else {
+            // sentence-transformers caps the tokenizer's model_max_length at max_position_embeddings.
+            resolved = min(tokenizer.modelMaxLength ?? Int.max, positionLimit)
+        }
+        guard resolved >= 3, resolved <= positionLimit else { throw ImportError.invalidMaxLength(resolved, limit: positionLimit) }
+        return ImportedModel(graph: graph, tokenizer: tokenizer, scorePolicy: policy, defaultMaxLength: resolved,
+                             config: config, weightFiles: [weightsPath])
+    }
+
+    /// Maps checkpoint tensors to canonical names. Every source tensor is mapped or explicitly ignored;
+    /// anything else is an error naming it. Shapes are checked against the hyperparameters.
+    public static func mapWeights(names: [String], architecture: Architecture, hyperparameters: Hyperparameters,
+                                  tensor: (String) throws -> Tensor) throws -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        var sourceOf: [String: String] = [:]
+        for name in names.sorted() {
+            switch architecture {
+            case .bert:
+                if BertNames.isIgnored(name) { continue }
+                guard let c = BertNames.canonical(name) else { throw ImportError.unmappedTensor(name: name) }
+                if let prev = sourceOf[c] { throw ImportError.duplicateTensor(canonical: c, sources: [prev, name]) }
+                let t = try tensor(name)
+                guard [.f32, .f16, .bf16].contains(t.dtype) else { throw ImportError.unsupportedDType(name: name, dtype: t.dtype) }
+                sourceOf[c] = name
+                out[c] = t
+            }
+        }
+        for (c, shape) in TensorName.required(architecture, hyperparameters) {
+            guard let t = out[c] else {
+                throw ImportError.missingTensor(canonical: c, expectedSource: expectedSource(c, architecture))
+            }
+            guard t.shape == shape else { throw ImportError.shapeMismatch(name: sourceOf[c] ?? c, expected: shape, actual: t.shape) }
+        }
+        return out
+    }
+
+    /// The HF name a canonical tensor is read from, for error messages.
+    static func expectedSource(_ canonical: String, _ a: Architecture) -> String {
+        switch a {
+        case .bert:
+            let candidates = ["embeddings.word_embeddings", "embeddings.position_embeddings", "embeddings.token_type_embeddings",
+                              "embeddings.LayerNorm", "pooler.dense", "classifier"]
+            for suffix in [".weight", ".bias"] {
+                for c in candidates where BertNames.canonicalBase(c).map({ $0 + suffix }) == canonical {
+                    return c == "classifier" ? c + suffix : "bert." + c + suffix
+                }
+            }
+            return canonical
+        }
+    }
+}

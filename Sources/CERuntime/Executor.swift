@@ -1,0 +1,217 @@
+import CECore
+import CEGraph
+import Foundation
+
+public enum RuntimeError: Error, Equatable, CustomStringConvertible {
+    case tokenOutOfRange(id: Int32, vocabSize: Int)
+    case typeOutOfRange(id: Int32, typeVocabSize: Int)
+    case sequenceTooLong(length: Int, limit: Int)
+    case emptySequence(index: Int)
+    case unsupportedWeightDType(name: String, dtype: DType)
+
+    public var description: String {
+        switch self {
+        case .tokenOutOfRange(let id, let v): return "token id \(id) is outside the model's vocabulary of \(v)"
+        case .typeOutOfRange(let id, let v): return "token type id \(id) is outside the model's \(v) token types"
+        case .sequenceTooLong(let l, let limit): return "sequence of \(l) tokens exceeds the model's \(limit) positions"
+        case .emptySequence(let i): return "sequence \(i) has no tokens"
+        case .unsupportedWeightDType(let n, let d): return "weight \(n) has dtype \(d.rawValue), which the fp32 runtime cannot widen"
+        }
+    }
+}
+
+/// One sequence to score: token ids and token type ids of equal length.
+public struct TokenSequence: Sendable {
+    public var ids: [Int32]
+    public var typeIDs: [Int32]
+    public init(ids: [Int32], typeIDs: [Int32]) {
+        self.ids = ids
+        self.typeIDs = typeIDs
+    }
+}
+
+/// fp32 weights laid out for the kernels, 64-byte aligned.
+final class PlannedWeights {
+    struct Block {
+        var qkvW: UnsafePointer<Float>, qkvB: UnsafePointer<Float>      // [3·hidden, hidden], [3·hidden]
+        var outW: UnsafePointer<Float>, outB: UnsafePointer<Float>      // [hidden, hidden]
+        var attnNormW: UnsafePointer<Float>, attnNormB: UnsafePointer<Float>
+        var upW: UnsafePointer<Float>, upB: UnsafePointer<Float>        // [intermediate, hidden]
+        var downW: UnsafePointer<Float>, downB: UnsafePointer<Float>    // [hidden, intermediate]
+        var ffnNormW: UnsafePointer<Float>, ffnNormB: UnsafePointer<Float>
+    }
+    var tokenEmbd, posEmbd, typeEmbd, embdNormW, embdNormB: UnsafePointer<Float>
+    var poolW, poolB: UnsafePointer<Float>?
+    var clsW, clsB: UnsafePointer<Float>
+    var blocks: [Block] = []
+    private var keep: [AnyObject] = []
+
+    init(graph: Graph) throws {
+        var keep: [AnyObject] = []
+        /// fp32 pointer to one or more tensors concatenated along dim 0.
+        func floats(_ names: [String]) throws -> UnsafePointer<Float> {
+            let tensors = names.map { graph.weights[$0]! }
+            if tensors.count == 1, tensors[0].dtype == .f32,
+               Int(bitPattern: tensors[0].storage.bytes.baseAddress) % MemoryLayout<Float>.alignment == 0 {
+                // Zero-copy view (e.g. into the mmapped checkpoint).
+                keep.append(TensorBox(tensors[0]))
+                return tensors[0].storage.bytes.baseAddress!.assumingMemoryBound(to: Float.self)
+            }
+            let total = tensors.reduce(0) { $0 + $1.shape.elementCount }
+            let box = OwnedBytes(count: total * 4, alignment: 64)
+            let dst = box.pointer.bindMemory(to: Float.self, capacity: total)
+            var at = 0
+            for (name, t) in zip(names, tensors) {
+                guard let v = t.floatValues() else { throw RuntimeError.unsupportedWeightDType(name: name, dtype: t.dtype) }
+                (dst + at).update(from: v, count: v.count)
+                at += v.count
+            }
+            keep.append(box)
+            return UnsafePointer(dst)
+        }
+        typealias T = TensorName
+        tokenEmbd = try floats([T.tokenEmbedding + ".weight"])
+        posEmbd = try floats([T.positionEmbedding + ".weight"])
+        typeEmbd = try floats([T.typeEmbedding + ".weight"])
+        embdNormW = try floats([T.embeddingNorm + ".weight"])
+        embdNormB = try floats([T.embeddingNorm + ".bias"])
+        for i in 0..<graph.hyperparameters.numHiddenLayers {
+            blocks.append(Block(
+                qkvW: try floats([T.attnQ(i), T.attnK(i), T.attnV(i)].map { $0 + ".weight" }),
+                qkvB: try floats([T.attnQ(i), T.attnK(i), T.attnV(i)].map { $0 + ".bias" }),
+                outW: try floats([T.attnOut(i) + ".weight"]), outB: try floats([T.attnOut(i) + ".bias"]),
+                attnNormW: try floats([T.attnNorm(i) + ".weight"]), attnNormB: try floats([T.attnNorm(i) + ".bias"]),
+                upW: try floats([T.ffnUp(i) + ".weight"]), upB: try floats([T.ffnUp(i) + ".bias"]),
+                downW: try floats([T.ffnDown(i) + ".weight"]), downB: try floats([T.ffnDown(i) + ".bias"]),
+                ffnNormW: try floats([T.ffnNorm(i) + ".weight"]), ffnNormB: try floats([T.ffnNorm(i) + ".bias"])))
+        }
+        switch graph.architecture {
+        case .bert:
+            poolW = try floats([T.classifierPool + ".weight"])
+            poolB = try floats([T.classifierPool + ".bias"])
+        }
+        clsW = try floats([T.classifierOut + ".weight"])
+        clsB = try floats([T.classifierOut + ".bias"])
+        self.keep = keep
+    }
+}
+
+private final class TensorBox {
+    let tensor: Tensor
+    init(_ t: Tensor) { tensor = t }
+}
+
+/// Scratch memory for a given token capacity. Grown only when a call needs more than any before.
+final class Workspace {
+    private(set) var tokenCapacity = 0
+    private(set) var sequenceCapacity = 0
+    private var box: OwnedBytes?
+    var x, qkv, ctx, tmp, ffn, scores, cls, pooled: UnsafeMutablePointer<Float>!
+    let hidden: Int, intermediate: Int
+
+    init(hidden: Int, intermediate: Int) {
+        self.hidden = hidden
+        self.intermediate = intermediate
+    }
+
+    /// Ensures room for `tokens` packed tokens, sequences up to `longest`, and `batch` sequences.
+    func reserve(tokens: Int, longest: Int, batch: Int) {
+        guard tokens > tokenCapacity || longest > sequenceCapacity || batch > sequenceCapacity else { return }
+        let t = max(tokens, tokenCapacity), s = max(longest, batch, sequenceCapacity)
+        let sizes = [t * hidden, t * 3 * hidden, t * hidden, t * hidden, t * intermediate, s * s, s * hidden, s * hidden]
+        let padded = sizes.map { ($0 + 15) / 16 * 16 }
+        let b = OwnedBytes(count: padded.reduce(0, +) * 4, alignment: 64)
+        var p = b.pointer.bindMemory(to: Float.self, capacity: padded.reduce(0, +))
+        var ptrs: [UnsafeMutablePointer<Float>] = []
+        for n in padded { ptrs.append(p); p += n }
+        (x, qkv, ctx, tmp, ffn, scores, cls, pooled) = (ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], ptrs[5], ptrs[6], ptrs[7])
+        box = b
+        tokenCapacity = t
+        sequenceCapacity = s
+    }
+}
+
+/// Runs the canonical graph in fp32. Sequences are packed without padding: linear layers see only real
+/// tokens, and attention runs per sequence over its own tokens.
+public final class Executor: @unchecked Sendable {
+    public let graph: Graph
+    let weights: PlannedWeights
+    let workspace: Workspace
+    private let lock = NSLock()
+
+    public init(graph: Graph) throws {
+        try graph.validate()
+        self.graph = graph
+        weights = try PlannedWeights(graph: graph)
+        workspace = Workspace(hidden: graph.hyperparameters.hiddenSize, intermediate: graph.hyperparameters.intermediateSize)
+    }
+
+    /// Raw logits, [sequences.count][numLabels].
+    public func logits(_ sequences: [TokenSequence]) throws -> [[Float]] {
+        let h = graph.hyperparameters
+        var offsets = [Int](), total = 0, longest = 0
+        for (i, s) in sequences.enumerated() {
+            guard !s.ids.isEmpty, s.ids.count == s.typeIDs.count else { throw RuntimeError.emptySequence(index: i) }
+            guard s.ids.count <= h.maxPositionEmbeddings else { throw RuntimeError.sequenceTooLong(length: s.ids.count, limit: h.maxPositionEmbeddings) }
+            for id in s.ids where id < 0 || Int(id) >= h.vocabSize { throw RuntimeError.tokenOutOfRange(id: id, vocabSize: h.vocabSize) }
+            for t in s.typeIDs where t < 0 || Int(t) >= h.typeVocabSize { throw RuntimeError.typeOutOfRange(id: t, typeVocabSize: h.typeVocabSize) }
+            offsets.append(total)
+            total += s.ids.count
+            longest = max(longest, s.ids.count)
+        }
+        if sequences.isEmpty { return [] }
+        lock.lock()
+        defer { lock.unlock() }
+        let ws = workspace
+        ws.reserve(tokens: total, longest: longest, batch: sequences.count)
+        let d = h.hiddenSize, f = h.intermediateSize, eps = h.layerNormEps
+        let w = weights
+
+        // embed: x[t] = token_embd[id] + pos_embd[position] + type_embd[type]; LayerNorm
+        for (b, s) in sequences.enumerated() {
+            for p in 0..<s.ids.count {
+                let row = ws.x + (offsets[b] + p) * d
+                let te = w.tokenEmbd + Int(s.ids[p]) * d
+                let pe = w.posEmbd + p * d
+                let ty = w.typeEmbd + Int(s.typeIDs[p]) * d
+                for j in 0..<d { row[j] = te[j] + pe[j] + ty[j] }
+            }
+        }
+        Kernels.layerNorm(ws.x, rows: total, n: d, gamma: w.embdNormW, beta: w.embdNormB, eps: eps)
+
+        for blk in w.blocks {
+            Kernels.linear(ws.x, blk.qkvW, blk.qkvB, ws.qkv, m: total, n: 3 * d, k: d)
+            for (b, s) in sequences.enumerated() {
+                let base = ws.qkv + offsets[b] * 3 * d
+                Kernels.attention(q: base, k: base + d, v: base + 2 * d, ld: 3 * d,
+                                  out: ws.ctx + offsets[b] * d, ldOut: d, len: s.ids.count,
+                                  heads: h.numAttentionHeads, headDim: h.headDim, scratch: ws.scores)
+            }
+            Kernels.linear(ws.ctx, blk.outW, blk.outB, ws.tmp, m: total, n: d, k: d)
+            Kernels.addLayerNorm(ws.x, ws.tmp, rows: total, n: d, gamma: blk.attnNormW, beta: blk.attnNormB, eps: eps)
+            Kernels.linear(ws.x, blk.upW, blk.upB, ws.ffn, m: total, n: f, k: d)
+            switch h.hiddenAct {
+            case .gelu: Kernels.gelu(ws.ffn, count: total * f)
+            case .geluTanh: Kernels.geluTanh(ws.ffn, count: total * f)
+            case .relu: Kernels.relu(ws.ffn, count: total * f)
+            }
+            Kernels.linear(ws.ffn, blk.downW, blk.downB, ws.tmp, m: total, n: d, k: f)
+            Kernels.addLayerNorm(ws.x, ws.tmp, rows: total, n: d, gamma: blk.ffnNormW, beta: blk.ffnNormB, eps: eps)
+        }
+
+        // head: first token of each sequence
+        let n = sequences.count
+        for b in 0..<n { (ws.cls + b * d).update(from: ws.x + offsets[b] * d, count: d) }
+        var features = UnsafePointer(ws.cls)
+        switch graph.architecture {
+        case .bert:
+            Kernels.linear(ws.cls, w.poolW!, w.poolB!, ws.pooled, m: n, n: d, k: d)
+            Kernels.tanhInPlace(ws.pooled, count: n * d)
+            features = UnsafePointer(ws.pooled)
+        }
+        let labels = h.numLabels
+        var out = [Float](repeating: 0, count: n * labels)
+        out.withUnsafeMutableBufferPointer { Kernels.linear(features, w.clsW, w.clsB, $0.baseAddress!, m: n, n: labels, k: d) }
+        return (0..<n).map { Array(out[($0 * labels)..<(($0 + 1) * labels)]) }
+    }
+}

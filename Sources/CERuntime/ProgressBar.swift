@@ -1,0 +1,34 @@
+import Foundation
+
+/// A one-line progress bar on standard error, drawn only when asked for (`showProgressBar`), as
+/// sentence-transformers' tqdm bar. Redraws at most every 100 ms.
+final class ProgressBar {
+    private let total: Int
+    private let label: String
+    private var lastDraw = Date.distantPast
+    private let start = Date()
+
+    init(total: Int, label: String) {
+        self.total = max(total, 1)
+        self.label = label
+        draw(done: 0)
+    }
+
+    func update(done: Int) {
+        if Date().timeIntervalSince(lastDraw) >= 0.1 || done >= total { draw(done: done) }
+    }
+
+    func finish() {
+        FileHandle.standardError.write(Data("\n".utf8))
+    }
+
+    private func draw(done: Int) {
+        lastDraw = Date()
+        let width = 30
+        let filled = min(width, done * width / total)
+        let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-9)
+        let bar = String(repeating: "█", count: filled) + String(repeating: " ", count: width - filled)
+        let line = "\r\(label): \(done * 100 / total)%|\(bar)| \(done)/\(total) [\(String(format: "%.1f", rate)) pairs/s]"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+}

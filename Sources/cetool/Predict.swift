@@ -1,0 +1,46 @@
+import ArgumentParser
+import CECore
+import CEGraph
+import CERuntime
+import Foundation
+
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Score text pairs: one JSON object per pair, in input order.")
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(help: "JSON lines of [\"query\", \"document\"] or {\"query\": …, \"document\": …}; - for standard input.")
+    var pairs: String
+
+    @Option(help: "auto = the model's own activation; softmax = softmax over labels (several-label models).")
+    var activation: ActivationChoice = .auto
+
+    @Flag(help: "Also print the raw logits.")
+    var logits = false
+
+    func run() throws {
+        let input = try parsePairs(try readInput(pairs))
+        let ce = try model.load()
+        let raw = try ce.logits(input, batchSize: model.batchSize, showProgressBar: model.showProgress)
+        let scores: [[Float]]
+        switch activation {
+        case .auto: scores = raw.map { Scoring.apply(ce.activation, to: $0) }
+        case .identity: scores = raw
+        case .sigmoid: scores = raw.map { Scoring.apply(.sigmoid, to: $0) }
+        case .tanh: scores = raw.map { Scoring.apply(.tanh, to: $0) }
+        case .softmax:
+            guard ce.numLabels > 1 else { throw CLIError.softmaxNeedsLabels }
+            scores = raw.map { Scoring.apply(.softmax, to: $0) }
+        }
+        var out = ""
+        for (s, l) in zip(scores, raw) {
+            var line = ce.numLabels == 1
+                ? "{\"score\":\(JSONWriter.number(s[0]))"
+                : "{\"scores\":[" + s.map(JSONWriter.number).joined(separator: ",") + "]"
+            if logits { line += ",\"logits\":[" + l.map(JSONWriter.number).joined(separator: ",") + "]" }
+            out += line + "}\n"
+        }
+        write(out)
+    }
+}

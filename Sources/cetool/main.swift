@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct CETool: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cetool",
+        abstract: "Run sentence-transformers cross-encoders (rerankers) natively: predict and rank.",
+        subcommands: [Predict.self, Rank.self])
+}

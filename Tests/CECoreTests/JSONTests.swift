@@ -1,0 +1,63 @@
+import CECore
+import CETestSupport
+import XCTest
+
+final class JSONTests: XCTestCase {
+    func testParsesValuesInOrder() throws {
+        let v = try JSONParser.parse(#"{"b": [1, -2.5e1, true, null], "a": "x\u00e9\ud83d\ude00\n"}"#)
+        XCTAssertEqual(v.objectValue?.map(\.0), ["b", "a"])
+        XCTAssertEqual(v["b"], .array([.int(1), .double(-25), .bool(true), .null]))
+        XCTAssertEqual(v["a"]?.stringValue, "xé😀\n")
+    }
+
+    func testRefusesDuplicateKeys() {
+        XCTAssertThrowsError(try JSONParser.parse(#"{"a": 1, "a": 2}"#)) {
+            XCTAssertEqual($0 as? JSONError, .duplicateKey("a", offset: 9))
+        }
+    }
+
+    func testRefusesDeepNesting() {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        XCTAssertThrowsError(try JSONParser.parse(deep)) {
+            guard case .tooDeep(let limit, _)? = $0 as? JSONError else { return XCTFail("\($0)") }
+            XCTAssertEqual(limit, JSONParser.defaultMaxDepth)
+        }
+    }
+
+    func testRefusesMalformedInput() {
+        for bad in ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "\"\\ud800\"", "\"\u{01}\"", "nul", "[1] x", "\"\\x\""] {
+            XCTAssertThrowsError(try JSONParser.parse(bad), "accepted \(bad.debugDescription)")
+        }
+        XCTAssertThrowsError(try JSONParser.parse([0x22, 0xFF, 0x22])) { XCTAssertEqual($0 as? JSONError, .invalidUTF8(offset: 1)) }
+    }
+
+    func testLargeIntegersStayExactOrBecomeDouble() throws {
+        XCTAssertEqual(try JSONParser.parse("9007199254740993"), .int(9_007_199_254_740_993))
+        XCTAssertEqual(try JSONParser.parse("18446744073709551615"), .double(18446744073709551615.0))
+        XCTAssertNil(try JSONParser.parse("18446744073709551615").intValue)
+    }
+
+    func testWriterRoundTrips() throws {
+        let v = JSONValue.object([("q", .string("a\"b\\c\u{1}\n")), ("n", .array([.int(3), .double(0.5), .null, .bool(false)]))])
+        XCTAssertEqual(try JSONParser.parse(JSONWriter.write(v)), v)
+        XCTAssertEqual(JSONWriter.number(Float(0.1)), "0.1")
+        XCTAssertEqual(JSONWriter.number(Float.nan), "null")
+    }
+}
+
+final class HalfTests: XCTestCase {
+    func testHalfAndBFloat16Widening() {
+        XCTAssertEqual(floatFromHalfBits(0x3C00), 1)
+        XCTAssertEqual(floatFromHalfBits(0xC000), -2)
+        XCTAssertEqual(floatFromHalfBits(0x7BFF), 65504)
+        XCTAssertEqual(floatFromHalfBits(0x0001), Float(bitPattern: 0x3380_0000)) // 2^-24, smallest subnormal
+        XCTAssertEqual(floatFromHalfBits(0x7C00), .infinity)
+        XCTAssertTrue(floatFromHalfBits(0x7E00).isNaN)
+        XCTAssertEqual(floatFromBFloat16Bits(0x3F80), 1)
+        XCTAssertEqual(floatFromBFloat16Bits(0xC0A0), -5)
+        // Every finite half widens to a float that Float16 agrees with.
+        for bits in stride(from: UInt16(0), to: 0x7C00, by: 7) {
+            XCTAssertEqual(floatFromHalfBits(bits), Float(Float16(bitPattern: bits)))
+        }
+    }
+}
