@@ -31,5 +31,6 @@ let package = Package(
         .testTarget(name: "CETokenizersTests", dependencies: ["CETokenizers", "CETestSupport"]),
         .testTarget(name: "CEImportTests", dependencies: ["CEImport", "CETestSupport"]),
         .testTarget(name: "CERuntimeTests", dependencies: ["CERuntime", "CEVerify", "CETestSupport"]),
+        .testTarget(name: "cetoolTests", dependencies: ["CETestSupport", "cetool"]),
     ]
 )

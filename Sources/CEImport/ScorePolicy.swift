@@ -23,22 +23,25 @@ public struct ScorePolicy: Sendable, Equatable {
         }
     }
 
-    /// Precedence as sentence-transformers 6.x: config_sentence_transformers.json `activation_fn`, then
-    /// config.json `sentence_transformers.activation_fn`, then legacy config.json
-    /// `sbert_ce_default_activation_function`, else sigmoid for one label and identity for more.
-    /// A path outside `torch.` is not trusted by the reference without trust_remote_code and falls
-    /// through to the default; so does ours.
+    /// Precedence as sentence-transformers 6.2 (CrossEncoder._parse_model_config, then
+    /// get_default_activation_fn): config_sentence_transformers.json `activation_fn`; else config.json
+    /// `sentence_transformers.activation_fn` when that key exists, otherwise the legacy
+    /// `sbert_ce_default_activation_function`; else sigmoid for one label, identity for more.
+    /// A path outside `torch.` is not trusted by the reference (without trust_remote_code) and is
+    /// skipped as if absent; an unknown `torch.` path is refused by name.
     public static func resolve(config: JSONValue, sentenceTransformersConfig: JSONValue?, numLabels: Int) throws -> ScorePolicy {
-        let candidates: [(JSONValue?, String)] = [
-            (sentenceTransformersConfig?["activation_fn"], "config_sentence_transformers.json activation_fn"),
-            (config["sentence_transformers"]?["activation_fn"], "config.json sentence_transformers.activation_fn"),
-            (config["sbert_ce_default_activation_function"], "config.json sbert_ce_default_activation_function"),
-        ]
-        for (value, source) in candidates {
-            guard let path = value?.stringValue else { continue }
-            guard path.hasPrefix("torch.") else { break }
+        func resolved(_ value: JSONValue?, _ source: String) throws -> ScorePolicy? {
+            guard let path = value?.stringValue, path.hasPrefix("torch.") else { return nil }
             guard let a = activation(forPath: path) else { throw ImportError.unsupportedActivation(path: path, source: source) }
             return ScorePolicy(activation: a, source: source)
+        }
+        if let p = try resolved(sentenceTransformersConfig?["activation_fn"], "config_sentence_transformers.json activation_fn") {
+            return p
+        }
+        if let block = config["sentence_transformers"], block["activation_fn"] != nil {
+            if let p = try resolved(block["activation_fn"], "config.json sentence_transformers.activation_fn") { return p }
+        } else if let p = try resolved(config["sbert_ce_default_activation_function"], "config.json sbert_ce_default_activation_function") {
+            return p
         }
         return numLabels == 1
             ? ScorePolicy(activation: .sigmoid, source: "default for 1 label")

@@ -202,12 +202,12 @@ public final class Executor: @unchecked Sendable {
         // head: first token of each sequence
         let n = sequences.count
         for b in 0..<n { (ws.cls + b * d).update(from: ws.x + offsets[b] * d, count: d) }
-        var features = UnsafePointer(ws.cls)
+        var features: UnsafePointer<Float> = UnsafePointer(ws.cls!)
         switch graph.architecture {
         case .bert:
             Kernels.linear(ws.cls, w.poolW!, w.poolB!, ws.pooled, m: n, n: d, k: d)
             Kernels.tanhInPlace(ws.pooled, count: n * d)
-            features = UnsafePointer(ws.pooled)
+            features = UnsafePointer(ws.pooled!)
         }
         let labels = h.numLabels
         var out = [Float](repeating: 0, count: n * labels)

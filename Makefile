@@ -1,0 +1,27 @@
+# cetool — the two fresh-machine commands are `make demo` and `make test`.
+SWIFT_FLAGS ?= -c release
+MODEL ?= .models/minilm-l6-ce
+
+.PHONY: deps models build demo test clean
+
+deps:
+	bash scripts/install_deps.sh
+
+models:
+	bash scripts/fetch_models.sh
+
+build: deps
+	swift build $(SWIFT_FLAGS)
+
+# Builds cetool and ranks the seed example with the real-size MiniLM-L6 cross-encoder.
+demo: deps models build
+	python3 scripts/seed_documents.py > .models/seed-docs.txt
+	.build/release/cetool rank $(MODEL) --query "How many people live in Berlin?" \
+	    --documents .models/seed-docs.txt --return-documents --format table
+
+# Every test, incl. the real-size model's goldens (CETOOL_REQUIRE_MODELS makes a missing model a failure).
+test: deps models
+	CETOOL_REQUIRE_MODELS=1 swift test $(SWIFT_FLAGS) --disable-swift-testing
+
+clean:
+	rm -rf .build

@@ -1,0 +1,128 @@
+import CECore
+import CEFormats
+import Foundation
+
+public enum GoldenError: Error, Equatable, CustomStringConvertible {
+    case invalid(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let p, let r): return "golden file \(p): \(r)"
+        }
+    }
+}
+
+/// A golden set produced by the reference (formats/golden.md): pairs with the reference's token ids,
+/// raw logits and activated scores, and rankings.
+public struct GoldenSet: Sendable {
+    public struct Case: Sendable {
+        public var id: String
+        public var query: String
+        public var document: String
+        public var inputIDs: [Int32]
+        public var tokenTypeIDs: [Int32]
+        public var attentionMask: [Int32]
+        public var logits: [Float]
+        public var scores: [Float]
+    }
+    public struct Ranking: Sendable {
+        public var id: String
+        public var query: String
+        public var documents: [String]
+        /// (corpus id, score), best first.
+        public var result: [(Int, Float)]
+    }
+    public struct Batch: Sendable {
+        public var id: String
+        public var pairs: [(String, String)]
+        public var inputIDs: [[Int32]]
+        public var tokenTypeIDs: [[Int32]]
+        public var attentionMask: [[Int32]]
+    }
+
+    public var path: String
+    public var model: String
+    public var modelDirectory: String
+    public var maxLength: Int
+    public var numLabels: Int
+    public var activation: String
+    public var batchSize: Int
+    public var cases: [Case]
+    public var rankings: [Ranking]
+    public var batches: [Batch]
+    /// predict(apply_softmax=True) rows, for several-label models.
+    public var softmaxScores: [[Float]]
+    public var provenance: JSONValue
+
+    public static func load(path: String) throws -> GoldenSet {
+        let json = try JSONFile.load(path: path, limit: 256 << 20)
+        func fail(_ r: String) -> GoldenError { .invalid(path: path, reason: r) }
+        func str(_ v: JSONValue?, _ what: String) throws -> String {
+            guard let s = v?.stringValue else { throw fail("\(what) is not a string") }
+            return s
+        }
+        func ints(_ v: JSONValue?, _ what: String) throws -> [Int32] {
+            guard let a = v?.arrayValue else { throw fail("\(what) is not an array") }
+            return try a.map { guard let i = $0.intValue, let x = Int32(exactly: i) else { throw fail("\(what) holds a non-integer") }; return x }
+        }
+        func floats(_ v: JSONValue?, _ what: String) throws -> [Float] {
+            guard let a = v?.arrayValue else { throw fail("\(what) is not an array") }
+            return try a.map { guard let d = $0.doubleValue else { throw fail("\(what) holds a non-number") }; return Float(d) }
+        }
+        var cases: [Case] = []
+        for c in json["cases"]?.arrayValue ?? [] {
+            let id = try str(c["id"], "case id")
+            cases.append(Case(id: id, query: try str(c["query"], "\(id) query"), document: try str(c["document"], "\(id) document"),
+                              inputIDs: try ints(c["input_ids"], "\(id) input_ids"),
+                              tokenTypeIDs: try ints(c["token_type_ids"], "\(id) token_type_ids"),
+                              attentionMask: try ints(c["attention_mask"], "\(id) attention_mask"),
+                              logits: try floats(c["logits"], "\(id) logits"), scores: try floats(c["scores"], "\(id) scores")))
+        }
+        var rankings: [Ranking] = []
+        for r in json["rankings"]?.arrayValue ?? [] {
+            let id = try str(r["id"], "ranking id")
+            let docs = try (r["documents"]?.arrayValue ?? []).map { try str($0, "\(id) document") }
+            let result = try (r["result"]?.arrayValue ?? []).map { e -> (Int, Float) in
+                guard let i = e["corpus_id"]?.intValue, let s = e["score"]?.doubleValue else { throw fail("\(id) result entry") }
+                return (i, Float(s))
+            }
+            rankings.append(Ranking(id: id, query: try str(r["query"], "\(id) query"), documents: docs, result: result))
+        }
+        var batches: [Batch] = []
+        for b in json["batches"]?.arrayValue ?? [] {
+            let id = try str(b["id"], "batch id")
+            let pairs = try (b["pairs"]?.arrayValue ?? []).map { p -> (String, String) in
+                guard let a = p.arrayValue, a.count == 2 else { throw fail("\(id) pair") }
+                return (try str(a[0], "\(id) query"), try str(a[1], "\(id) document"))
+            }
+            func rows(_ key: String) throws -> [[Int32]] {
+                try (b[key]?.arrayValue ?? []).map { try ints($0, "\(id) \(key)") }
+            }
+            batches.append(Batch(id: id, pairs: pairs, inputIDs: try rows("input_ids"), tokenTypeIDs: try rows("token_type_ids"),
+                                 attentionMask: try rows("attention_mask")))
+        }
+        let softmax = try (json["softmax_scores"]?.arrayValue ?? []).map { try floats($0, "softmax_scores row") }
+        guard let maxLength = json["max_length"]?.intValue, let numLabels = json["num_labels"]?.intValue else {
+            throw fail("max_length / num_labels missing")
+        }
+        return GoldenSet(path: path, model: try str(json["model"], "model"), modelDirectory: try str(json["model_dir"], "model_dir"),
+                         maxLength: maxLength, numLabels: numLabels, activation: try str(json["activation"], "activation"),
+                         batchSize: json["batch_size"]?.intValue ?? 32, cases: cases, rankings: rankings, batches: batches,
+                         softmaxScores: softmax, provenance: json["provenance"] ?? .null)
+    }
+}
+
+/// Named tolerance profiles (formats/golden.md). Never literals in tests.
+public struct ToleranceProfile: Sendable {
+    public var name: String
+    /// A logit passes when |ours − reference| ≤ logitRelative · max(1, |reference|).
+    public var logitRelative: Float
+    /// Activated scores, the same rule.
+    public var scoreRelative: Float
+
+    /// fp32 against the fp32 reference.
+    public static let fp32 = ToleranceProfile(name: "fp32", logitRelative: 1e-4, scoreRelative: 1e-4)
+
+    public func logitBound(_ reference: Float) -> Float { logitRelative * max(1, abs(reference)) }
+    public func scoreBound(_ reference: Float) -> Float { scoreRelative * max(1, abs(reference)) }
+}

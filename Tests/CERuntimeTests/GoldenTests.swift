@@ -1,0 +1,142 @@
+import CEGraph
+import CERuntime
+import CETestSupport
+import CEVerify
+import Foundation
+import XCTest
+
+/// Our runtime against the reference's recorded outputs (golden/*/golden*.json, made by
+/// golden/make_goldens.py with PyTorch + sentence-transformers).
+final class GoldenTests: XCTestCase {
+    static let root = repositoryRoot()
+    nonisolated(unsafe) static var encoders: [String: CrossEncoder] = [:]
+
+    func goldenFiles() throws -> [String] {
+        let golden = Self.root.appendingPathComponent("golden")
+        let dirs = try FileManager.default.contentsOfDirectory(atPath: golden.path).sorted()
+        var files: [String] = []
+        for d in dirs {
+            let sub = golden.appendingPathComponent(d)
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: sub.path) else { continue }
+            for n in names.sorted() where n.hasPrefix("golden") && n.hasSuffix(".json") { files.append(sub.appendingPathComponent(n).path) }
+        }
+        return files
+    }
+
+    /// The golden sets whose model is present. A model outside git (the real-size one) may be absent
+    /// locally; with CETOOL_REQUIRE_MODELS=1 (make test, CI) that is a failure.
+    func sets() throws -> [(GoldenSet, CrossEncoder)] {
+        let files = try goldenFiles()
+        XCTAssertFalse(files.isEmpty, "no golden files under golden/")
+        var out: [(GoldenSet, CrossEncoder)] = []
+        for f in files {
+            let g = try GoldenSet.load(path: f)
+            let dir = Self.root.appendingPathComponent(g.modelDirectory)
+            guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("config.json").path) else {
+                if ProcessInfo.processInfo.environment["CETOOL_REQUIRE_MODELS"] == "1" {
+                    XCTFail("model \(g.model) missing at \(dir.path): run `make models`")
+                } else {
+                    print("skipping \(f): model not present (make models)")
+                }
+                continue
+            }
+            let key = "\(g.modelDirectory)#\(g.maxLength)"
+            if Self.encoders[key] == nil {
+                Self.encoders[key] = try CrossEncoder(modelDirectory: dir, maxLength: g.maxLength)
+            }
+            out.append((g, Self.encoders[key]!))
+        }
+        return out
+    }
+
+    func testTokenIDsMatchReference() throws {
+        for (g, ce) in try sets() {
+            let enc = try ce.encode(g.cases.map { ($0.query, $0.document) })
+            var mismatched: [String] = []
+            for (c, e) in zip(g.cases, enc) where e.ids != c.inputIDs || e.typeIDs != c.tokenTypeIDs || e.attentionMask != c.attentionMask {
+                mismatched.append(c.id)
+            }
+            XCTAssertEqual(mismatched, [], "\(g.path): \(mismatched.count)/\(g.cases.count) cases differ in ids/type ids/mask")
+            for b in g.batches {
+                let be = try ce.tokenizer.encodeBatch(b.pairs, maxLength: g.maxLength)
+                let rows = (0..<be.batchSize).map { Array(be.ids[($0 * be.sequenceLength)..<(($0 + 1) * be.sequenceLength)]) }
+                let types = (0..<be.batchSize).map { Array(be.typeIDs[($0 * be.sequenceLength)..<(($0 + 1) * be.sequenceLength)]) }
+                let masks = (0..<be.batchSize).map { Array(be.attentionMask[($0 * be.sequenceLength)..<(($0 + 1) * be.sequenceLength)]) }
+                XCTAssertEqual(rows, b.inputIDs, "\(g.path) batch \(b.id) input_ids")
+                XCTAssertEqual(types, b.tokenTypeIDs, "\(g.path) batch \(b.id) token_type_ids")
+                XCTAssertEqual(masks, b.attentionMask, "\(g.path) batch \(b.id) attention_mask")
+            }
+        }
+    }
+
+    func testLogitsAndScoresMatchReference() throws {
+        let profile = ToleranceProfile.fp32
+        for (g, ce) in try sets() {
+            XCTAssertEqual(ce.numLabels, g.numLabels)
+            XCTAssertEqual(ce.activation.rawValue, g.activation, "\(g.path): activation")
+            let pairs = g.cases.map { ($0.query, $0.document) }
+            let logits = try ce.logits(pairs, batchSize: g.batchSize)
+            let scores = try ce.predictLabels(pairs, batchSize: g.batchSize)
+            var worst: (Float, String) = (0, "")
+            var failures = 0
+            for (i, c) in g.cases.enumerated() {
+                XCTAssertEqual(logits[i].count, c.logits.count)
+                for (ours, ref) in zip(logits[i], c.logits) {
+                    let err = abs(ours - ref)
+                    if err / max(1, abs(ref)) > worst.0 { worst = (err / max(1, abs(ref)), c.id) }
+                    if err > profile.logitBound(ref) { failures += 1 }
+                }
+                for (ours, ref) in zip(scores[i], c.scores) where abs(ours - ref) > profile.scoreBound(ref) {
+                    failures += 1
+                    XCTFail("\(g.path) \(c.id): score \(ours) vs reference \(ref)")
+                }
+            }
+            XCTAssertEqual(failures, 0, "\(g.path): worst relative logit error \(worst.0) at \(worst.1)")
+            print("golden \(g.model) (max_length \(g.maxLength)): \(g.cases.count) cases, max |Δlogit|/max(1,|ref|) = \(worst.0) at \(worst.1)")
+            if !g.softmaxScores.isEmpty {
+                let soft = try ce.predictLabels(pairs, batchSize: g.batchSize, applySoftmax: true)
+                for (row, ref) in zip(soft, g.softmaxScores) {
+                    XCTAssertTrue(allClose(row, ref, atol: profile.scoreRelative), "\(g.path): softmax \(row) vs \(ref)")
+                }
+            }
+        }
+    }
+
+    func testRankOrderMatchesReference() throws {
+        for (g, ce) in try sets() where g.numLabels == 1 {
+            for r in g.rankings {
+                let ours = try ce.rank(query: r.query, documents: r.documents, returnDocuments: true, batchSize: g.batchSize)
+                XCTAssertEqual(ours.map(\.corpusID), r.result.map(\.0), "\(g.path) ranking \(r.id): order differs")
+                for (o, ref) in zip(ours, r.result) {
+                    XCTAssertLessThanOrEqual(abs(o.score - ref.1), ToleranceProfile.fp32.scoreBound(ref.1), "\(g.path) ranking \(r.id)")
+                    XCTAssertEqual(o.text, r.documents[o.corpusID])
+                }
+                let top3 = try ce.rank(query: r.query, documents: r.documents, topK: 3)
+                XCTAssertEqual(top3.map(\.corpusID), Array(r.result.prefix(3).map(\.0)))
+                XCTAssertTrue(top3.allSatisfy { $0.text == nil })
+            }
+        }
+    }
+
+    func testApiErrorsAreTyped() throws {
+        guard let (_, ce) = try sets().first(where: { $0.0.numLabels == 1 }) else { return XCTFail("no 1-label golden set") }
+        XCTAssertThrowsError(try ce.rank(query: "q", documents: [])) { XCTAssertEqual($0 as? CrossEncoderError, .emptyDocuments) }
+        XCTAssertThrowsError(try ce.rank(query: "q", documents: ["d"], topK: 0)) { XCTAssertEqual($0 as? CrossEncoderError, .invalidTopK(0)) }
+        XCTAssertThrowsError(try ce.predict([("q", "d")], batchSize: 0)) { XCTAssertEqual($0 as? CrossEncoderError, .invalidBatchSize(0)) }
+        XCTAssertEqual(try ce.predict([]), [])
+        if let (_, multi) = try sets().first(where: { $0.0.numLabels > 1 }) {
+            XCTAssertThrowsError(try multi.rank(query: "q", documents: ["d"])) {
+                XCTAssertEqual($0 as? CrossEncoderError, .multiLabelModel(numLabels: multi.numLabels, operation: "rank"))
+            }
+        }
+    }
+
+    /// Batch composition must not change a pair's score: we pack sequences without padding.
+    func testBatchSizeDoesNotChangeScores() throws {
+        guard let (g, ce) = try sets().first else { return }
+        let pairs = Array(g.cases.prefix(40)).map { ($0.query, $0.document) }
+        let a = try ce.logits(pairs, batchSize: 1).flatMap { $0 }
+        let b = try ce.logits(pairs, batchSize: 40).flatMap { $0 }
+        XCTAssertLessThanOrEqual(maxAbsDiff(a, b), ToleranceProfile.fp32.logitRelative)
+    }
+}

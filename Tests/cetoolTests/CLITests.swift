@@ -1,0 +1,92 @@
+import CETestSupport
+import Foundation
+import XCTest
+
+/// The CLI end to end, on the committed tiny models.
+final class CLITests: XCTestCase {
+    let root = repositoryRoot()
+    var tinyOne: String { root.appendingPathComponent("golden/models/tiny-bert-l1").path }
+    var tinyThree: String { root.appendingPathComponent("golden/models/tiny-bert-l3").path }
+
+    var binary: URL {
+        // swift test builds the executable beside the test bundle.
+        var dir = Bundle(for: CLITests.self).bundleURL
+        while dir.lastPathComponent.hasSuffix(".xctest") || dir.lastPathComponent == "Contents" { dir.deleteLastPathComponent() }
+        return dir.appendingPathComponent("cetool")
+    }
+
+    struct Result { var status: Int32; var stdout: String; var stderr: String }
+
+    func run(_ args: [String], stdin: String? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args
+        let out = Pipe(), err = Pipe(), inp = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = inp
+        try p.run()
+        if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try inp.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    func testPredictPrintsOneObjectPerPairInOrder() throws {
+        let input = """
+        ["How many people live in Berlin?", "Berlin has 3.5 million inhabitants."]
+        {"query": "a", "document": "b"}
+
+        ["x", ""]
+        """
+        let r = try run(["predict", tinyOne, "--pairs", "-", "--logits"], stdin: input)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, 3)
+        for l in lines {
+            let obj = try JSONSerialization.jsonObject(with: Data(l.utf8)) as? [String: Any]
+            let score = try XCTUnwrap(obj?["score"] as? Double)
+            let logit = try XCTUnwrap((obj?["logits"] as? [Double])?.first)
+            XCTAssertEqual(score, 1 / (1 + exp(-logit)), accuracy: 1e-6, "tiny-bert-l1 scores with sigmoid")
+        }
+        let three = try run(["predict", tinyThree, "--pairs", "-", "--activation", "softmax"], stdin: "[\"a\", \"b\"]\n")
+        XCTAssertEqual(three.status, 0, three.stderr)
+        let row = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(three.stdout.utf8)) as? [String: Any])?["scores"] as? [Double])
+        XCTAssertEqual(row.count, 3)
+        XCTAssertEqual(row.reduce(0, +), 1, accuracy: 1e-5)
+    }
+
+    func testRankJSONAndTable() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let docs = dir.appendingPathComponent("docs.txt")
+        try Data("first doc\nsecond document here\nthird\n".utf8).write(to: docs)
+        let r = try run(["rank", tinyOne, "--query", "a query", "--documents", docs.path, "--top-k", "2", "--return-documents"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let arr = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(arr.count, 2)
+        XCTAssertGreaterThanOrEqual(arr[0]["score"] as! Double, arr[1]["score"] as! Double)
+        XCTAssertNotNil(arr[0]["text"] as? String)
+        let t = try run(["rank", tinyOne, "--query", "a query", "--documents", docs.path, "--format", "table"])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        XCTAssertEqual(t.stdout.split(separator: "\n").count, 4)
+    }
+
+    func testBadInputGetsAClearErrorAndNonZeroExit() throws {
+        let notTwo = try run(["predict", tinyOne, "--pairs", "-"], stdin: "[\"only one\"]\n")
+        XCTAssertNotEqual(notTwo.status, 0)
+        XCTAssertTrue(notTwo.stderr.contains("pairs line 1: a pair must be two strings"), notTwo.stderr)
+        let notStrings = try run(["predict", tinyOne, "--pairs", "-"], stdin: "[\"a\", \"b\"]\n[1, 2]\n")
+        XCTAssertTrue(notStrings.stderr.contains("pairs line 2"), notStrings.stderr)
+        let empty = try run(["rank", tinyOne, "--query", "q", "--documents", "-"], stdin: "")
+        XCTAssertNotEqual(empty.status, 0)
+        XCTAssertTrue(empty.stderr.contains("rank needs at least one document"), empty.stderr)
+        let noModel = try run(["predict", "/nonexistent", "--pairs", "-"], stdin: "[\"a\", \"b\"]\n")
+        XCTAssertNotEqual(noModel.status, 0)
+        XCTAssertTrue(noModel.stderr.contains("not a model directory: /nonexistent"), noModel.stderr)
+        let multi = try run(["rank", tinyThree, "--query", "q", "--documents", "-"], stdin: "d\n")
+        XCTAssertTrue(multi.stderr.contains("rank needs a model with one label"), multi.stderr)
+    }
+}
