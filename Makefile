@@ -1,5 +1,6 @@
 # cetool — the two fresh-machine commands are `make demo` and `make test`.
-SWIFT_FLAGS ?= -c release
+# Release build (the real-size goldens are slow in debug); -enable-testing for @testable imports.
+SWIFT_FLAGS ?= -c release -Xswiftc -enable-testing
 MODEL ?= .models/minilm-l6-ce
 
 .PHONY: deps models build demo test clean
@@ -11,7 +12,7 @@ models:
 	bash scripts/fetch_models.sh
 
 build: deps
-	swift build $(SWIFT_FLAGS)
+	swift build -c release
 
 # Builds cetool and ranks the seed example with the real-size MiniLM-L6 cross-encoder.
 demo: deps models build

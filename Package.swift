@@ -27,7 +27,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "CECoreTests", dependencies: ["CECore", "CETestSupport"]),
-        .testTarget(name: "CEFormatsTests", dependencies: ["CEFormats", "CETestSupport"]),
+        .testTarget(name: "CEFormatsTests", dependencies: ["CEFormats", "CETestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "CETokenizersTests", dependencies: ["CETokenizers", "CETestSupport"]),
         .testTarget(name: "CEImportTests", dependencies: ["CEImport", "CETestSupport"]),
         .testTarget(name: "CERuntimeTests", dependencies: ["CERuntime", "CEVerify", "CETestSupport"]),

@@ -13,12 +13,13 @@ public enum ImportError: Error, Equatable, CustomStringConvertible {
     case unsupportedDType(name: String, dtype: DType)
     case unsupportedActivation(path: String, source: String)
     case invalidMaxLength(Int, limit: Int)
+    case shardMismatch(tensor: String, shard: String, indexed: String?)
 
     public var description: String {
         switch self {
         case .notADirectory(let p): return "not a model directory: \(p)"
         case .missingFile(let n, let d): return "\(n) is missing in \(d)"
-        case .noWeights(let d): return "no weights in \(d): expected model.safetensors"
+        case .noWeights(let d): return "no weights in \(d): expected model.safetensors, model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json"
         case .unsupportedArchitecture(let n, let s): return "unsupported architecture \(n); supported: \(s.joined(separator: ", "))"
         case .invalidConfig(let k, let r): return "config.json \(k): \(r)"
         case .unmappedTensor(let n): return "checkpoint tensor \(n) is not used by the architecture and not known to be ignorable"
@@ -28,6 +29,8 @@ public enum ImportError: Error, Equatable, CustomStringConvertible {
         case .unsupportedDType(let n, let d): return "checkpoint tensor \(n) has dtype \(d.rawValue); F32, F16, BF16 are supported"
         case .unsupportedActivation(let p, let s): return "activation \(p) (from \(s)) is not one cetool knows (Identity, Sigmoid, Tanh, Softmax)"
         case .invalidMaxLength(let m, let l): return "max length \(m) is outside 3...\(l) for this model"
+        case .shardMismatch(let t, let s, let i):
+            return i == nil ? "tensor \(t) is listed for shard \(s) but that shard does not hold it" : "tensor \(t) is in shard \(s) but the index puts it in \(i!)"
         }
     }
 }

@@ -14,6 +14,7 @@ public struct ImportedModel: @unchecked Sendable {
     public var config: ModelConfig
     /// Checkpoint file(s) the weights came from.
     public var weightFiles: [String]
+    public var checkpointFormat: Checkpoint.Format
 }
 
 public enum ModelDirectory {
@@ -32,12 +33,8 @@ public enum ModelDirectory {
         let sbertConfig = try JSONFile.loadIfPresent(path: directory.appendingPathComponent("sentence_bert_config.json").path)
         let policy = try ScorePolicy.resolve(config: configJSON, sentenceTransformersConfig: stConfig, numLabels: config.hyperparameters.numLabels)
 
-        let weightsPath = directory.appendingPathComponent("model.safetensors").path
-        guard FileManager.default.fileExists(atPath: weightsPath) else {
-            throw ImportError.noWeights(directory: directory.path)
-        }
-        let file = try Safetensors.File(path: weightsPath)
-        let weights = try mapWeights(names: file.names, architecture: config.architecture, hyperparameters: config.hyperparameters) { try file.tensor($0) }
+        let checkpoint = try Checkpoint.load(directory: directory)
+        let weights = try mapWeights(names: checkpoint.names, architecture: config.architecture, hyperparameters: config.hyperparameters, tensor: checkpoint.tensor)
         let graph = Graph(architecture: config.architecture, hyperparameters: config.hyperparameters, weights: weights, labels: config.labels)
         try graph.validate()
 
@@ -54,7 +51,7 @@ public enum ModelDirectory {
         }
         guard resolved >= 3, resolved <= positionLimit else { throw ImportError.invalidMaxLength(resolved, limit: positionLimit) }
         return ImportedModel(graph: graph, tokenizer: tokenizer, scorePolicy: policy, defaultMaxLength: resolved,
-                             config: config, weightFiles: [weightsPath])
+                             config: config, weightFiles: checkpoint.files, checkpointFormat: checkpoint.format)
     }
 
     /// Maps checkpoint tensors to canonical names. Every source tensor is mapped or explicitly ignored;
@@ -82,6 +79,16 @@ public enum ModelDirectory {
             guard t.shape == shape else { throw ImportError.shapeMismatch(name: sourceOf[c] ?? c, expected: shape, actual: t.shape) }
         }
         return out
+    }
+
+    /// The canonical name a checkpoint tensor maps to; nil when explicitly ignored; throws when unknown.
+    public static func canonicalName(for name: String, architecture: Architecture) throws -> String? {
+        switch architecture {
+        case .bert:
+            if BertNames.isIgnored(name) { return nil }
+            guard let c = BertNames.canonical(name) else { throw ImportError.unmappedTensor(name: name) }
+            return c
+        }
     }
 
     /// The HF name a canonical tensor is read from, for error messages.

@@ -89,4 +89,20 @@ final class CLITests: XCTestCase {
         let multi = try run(["rank", tinyThree, "--query", "q", "--documents", "-"], stdin: "d\n")
         XCTAssertTrue(multi.stderr.contains("rank needs a model with one label"), multi.stderr)
     }
+
+    func testInspectListsTensorsWithCanonicalNamesAndRefusesLegacyCheckpoints() throws {
+        let r = try run(["inspect", root.appendingPathComponent("golden/models/tiny-bert-l1-torch").path, "--format", "json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let doc = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(doc["format"] as? String, "pytorch zip")
+        let tensors = try XCTUnwrap(doc["tensors"] as? [[String: Any]])
+        XCTAssertEqual(tensors.count, doc["tensor_count"] as? Int)
+        let byName = Dictionary(uniqueKeysWithValues: tensors.map { ($0["name"] as! String, $0["canonical"] as! String) })
+        XCTAssertEqual(byName["bert.pooler.dense.weight"], "cls.pool.weight")
+        XCTAssertEqual(byName["classifier.bias"], "cls.out.bias")
+        let legacy = root.appendingPathComponent("Tests/CEFormatsTests/Fixtures/torch/legacy.bin").path
+        let l = try run(["inspect", legacy])
+        XCTAssertNotEqual(l.status, 0)
+        XCTAssertTrue(l.stderr.contains("torch.save(torch.load(p), p2)"), l.stderr)
+    }
 }

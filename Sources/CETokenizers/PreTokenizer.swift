@@ -1,0 +1,133 @@
+/// tokenizers `SplitDelimiterBehavior`.
+enum SplitBehavior: String, Equatable, Sendable {
+    case removed = "Removed"
+    case isolated = "Isolated"
+    case mergedWithPrevious = "MergedWithPrevious"
+    case mergedWithNext = "MergedWithNext"
+    case contiguous = "Contiguous"
+}
+
+/// A pre-tokenizer stage (tokenizer.json "pre_tokenizer"). Splits a normalized piece into words,
+/// returned as index ranges into the scalar array. Empty words are dropped, as tokenizers'
+/// PreTokenizedString drops empty splits.
+indirect enum PreTokenizer: Equatable, Sendable {
+    /// tokenizers: BertPreTokenizer = split on whitespace (removed), then on punctuation (isolated).
+    case bert
+    /// tokenizers: Whitespace = the matches of `\w+|[^\w\s]+`.
+    case whitespace
+    /// tokenizers: WhitespaceSplit = split on whitespace (removed).
+    case whitespaceSplit
+    /// tokenizers: Punctuation(behavior).
+    case punctuation(SplitBehavior)
+    case sequence([PreTokenizer])
+
+    func split(_ s: [Unicode.Scalar]) -> [Range<Int>] {
+        split(s, [0..<s.count])
+    }
+
+    func split(_ s: [Unicode.Scalar], _ pieces: [Range<Int>]) -> [Range<Int>] {
+        switch self {
+        case .bert:
+            let words = PreTokenizer.splitEach(s, pieces, CharClasses.isWhitespace, .removed)
+            return PreTokenizer.splitEach(s, words, CharClasses.isBertPunctuation, .isolated)
+        case .whitespaceSplit:
+            return PreTokenizer.splitEach(s, pieces, CharClasses.isWhitespace, .removed)
+        case .punctuation(let behavior):
+            return PreTokenizer.splitEach(s, pieces, CharClasses.isBertPunctuation, behavior)
+        case .whitespace:
+            var out: [Range<Int>] = []
+            for piece in pieces { PreTokenizer.wordRuns(s, piece, into: &out) }
+            return out
+        case .sequence(let stages):
+            var current = pieces
+            for stage in stages { current = stage.split(s, current) }
+            return current
+        }
+    }
+
+    /// `\w+|[^\w\s]+` matches (onig classes), in order.
+    static func wordRuns(_ s: [Unicode.Scalar], _ piece: Range<Int>, into out: inout [Range<Int>]) {
+        var i = piece.lowerBound
+        let end = piece.upperBound
+        while i < end {
+            let c = s[i]
+            if CharClasses.isOnigWord(c) {
+                let start = i
+                while i < end && CharClasses.isOnigWord(s[i]) { i += 1 }
+                out.append(start..<i)
+            } else if CharClasses.isWhitespace(c) {
+                i += 1
+            } else {
+                let start = i
+                while i < end && !CharClasses.isOnigWord(s[i]) && !CharClasses.isWhitespace(s[i]) { i += 1 }
+                out.append(start..<i)
+            }
+        }
+    }
+
+    static func splitEach(_ s: [Unicode.Scalar], _ pieces: [Range<Int>],
+                          _ isDelimiter: (Unicode.Scalar) -> Bool,
+                          _ behavior: SplitBehavior) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        out.reserveCapacity(pieces.count * 2)
+        for piece in pieces { splitOne(s, piece, isDelimiter, behavior, into: &out) }
+        return out
+    }
+
+    /// NormalizedString::split with a char predicate: every delimiter char is its own match,
+    /// runs of other chars are one non-match; then `behavior` merges or drops.
+    static func splitOne(_ s: [Unicode.Scalar], _ piece: Range<Int>,
+                         _ isDelimiter: (Unicode.Scalar) -> Bool,
+                         _ behavior: SplitBehavior, into out: inout [Range<Int>]) {
+        // (range, isMatch) events in order.
+        var events: [(Range<Int>, Bool)] = []
+        var last = piece.lowerBound
+        for i in piece where isDelimiter(s[i]) {
+            if last < i { events.append((last..<i, false)) }
+            events.append((i..<(i + 1), true))
+            last = i + 1
+        }
+        if last < piece.upperBound { events.append((last..<piece.upperBound, false)) }
+
+        var kept: [Range<Int>] = []
+        switch behavior {
+        case .removed:
+            kept = events.filter { !$0.1 }.map { $0.0 }
+        case .isolated:
+            kept = events.map { $0.0 }
+        case .contiguous:
+            var previousMatch = false
+            for (r, isMatch) in events {
+                if isMatch == previousMatch, let lastRange = kept.last {
+                    kept[kept.count - 1] = lastRange.lowerBound..<r.upperBound
+                } else {
+                    kept.append(r)
+                }
+                previousMatch = isMatch
+            }
+        case .mergedWithPrevious:
+            var previousMatch = false
+            for (r, isMatch) in events {
+                if isMatch && !previousMatch, let lastRange = kept.last {
+                    kept[kept.count - 1] = lastRange.lowerBound..<r.upperBound
+                } else {
+                    kept.append(r)
+                }
+                previousMatch = isMatch
+            }
+        case .mergedWithNext:
+            var previousMatch = false
+            var reversed: [Range<Int>] = []
+            for (r, isMatch) in events.reversed() {
+                if isMatch && !previousMatch, let lastRange = reversed.last {
+                    reversed[reversed.count - 1] = r.lowerBound..<lastRange.upperBound
+                } else {
+                    reversed.append(r)
+                }
+                previousMatch = isMatch
+            }
+            kept = reversed.reversed()
+        }
+        for r in kept where !r.isEmpty { out.append(r) }
+    }
+}

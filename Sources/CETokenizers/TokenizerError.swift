@@ -1,0 +1,51 @@
+/// Errors of CETokenizers. Every case names the file, field or token at fault.
+public enum TokenizerError: Error, Equatable, CustomStringConvertible {
+    /// Neither tokenizer.json nor vocab.txt was found in the directory.
+    case missingTokenizerFiles(directory: String)
+    case unreadableFile(path: String, reason: String)
+    /// The bytes are not JSON, or the top level is not an object.
+    case invalidJSON(file: String, reason: String)
+    /// A field is missing or has the wrong type / value. `field` is a dotted path, e.g. "model.vocab".
+    case invalidField(file: String, field: String, reason: String)
+    /// A pipeline stage or model type we do not implement, e.g. (kind: "normalizer", type: "Precompiled").
+    case unsupportedComponent(kind: String, type: String)
+    /// A transformers tokenizer class whose Python `__init__` rebuilds the pipeline in a way we do not mirror.
+    case unsupportedTokenizerClass(name: String)
+    /// WordPiece needs its unk token in the model vocabulary.
+    case missingUnknownToken(token: String)
+    /// A post-processor template names a special token that has no id.
+    case missingSpecialToken(token: String)
+    /// A token id does not fit the Int32 id space.
+    case idOutOfRange(token: String, id: Int64)
+    /// `maxLength` is smaller than the number of special tokens the post-processor adds.
+    case maxLengthTooSmall(maxLength: Int, specialTokens: Int)
+    /// Padding a batch of unequal lengths needs a pad token, and none is configured.
+    case missingPadToken
+
+    public var description: String {
+        switch self {
+        case .missingTokenizerFiles(let directory):
+            return "no tokenizer.json or vocab.txt in \(directory)"
+        case .unreadableFile(let path, let reason):
+            return "cannot read \(path): \(reason)"
+        case .invalidJSON(let file, let reason):
+            return "\(file): invalid JSON: \(reason)"
+        case .invalidField(let file, let field, let reason):
+            return "\(file): field \"\(field)\": \(reason)"
+        case .unsupportedComponent(let kind, let type):
+            return "unsupported \(kind) type \"\(type)\""
+        case .unsupportedTokenizerClass(let name):
+            return "unsupported tokenizer class \"\(name)\""
+        case .missingUnknownToken(let token):
+            return "unk token \"\(token)\" is not in the WordPiece vocabulary"
+        case .missingSpecialToken(let token):
+            return "special token \"\(token)\" used by the post-processor has no id"
+        case .idOutOfRange(let token, let id):
+            return "token \"\(token)\" has id \(id), outside 0..<2^31"
+        case .maxLengthTooSmall(let maxLength, let specialTokens):
+            return "max_length \(maxLength) is smaller than the \(specialTokens) special tokens the template adds"
+        case .missingPadToken:
+            return "padding requested but the tokenizer has no pad token"
+        }
+    }
+}

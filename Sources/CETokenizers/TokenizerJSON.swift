@@ -1,0 +1,307 @@
+/// Readers for the stages of a HF tokenizers `tokenizer.json` ("normalizer", "pre_tokenizer",
+/// "model", "post_processor", "added_tokens"). Each returns our stage value or throws a typed error
+/// naming the field.
+enum TokenizerJSON {
+    static let file = "tokenizer.json"
+    /// Cap on vocabulary entries (rule 1: caps on every length).
+    static let maxVocabularySize = 4_000_000
+
+    static func type(of value: JSONValue, field: String) throws -> String {
+        guard let t = value["type"]?.stringValue else {
+            throw TokenizerError.invalidField(file: file, field: "\(field).type", reason: "missing or not a string")
+        }
+        return t
+    }
+
+    static func bool(_ value: JSONValue, _ key: String, default def: Bool, field: String) throws -> Bool {
+        guard let v = value[key], !v.isNull else { return def }
+        guard let b = v.boolValue else {
+            throw TokenizerError.invalidField(file: file, field: "\(field).\(key)", reason: "not a boolean")
+        }
+        return b
+    }
+
+    static func string(_ value: JSONValue, _ key: String, field: String) throws -> String {
+        guard let s = value[key]?.stringValue else {
+            throw TokenizerError.invalidField(file: file, field: "\(field).\(key)", reason: "missing or not a string")
+        }
+        return s
+    }
+
+    // MARK: normalizer
+
+    static func normalizer(_ value: JSONValue?, field: String = "normalizer") throws -> Normalizer? {
+        guard let value, !value.isNull else { return nil }
+        let t = try type(of: value, field: field)
+        switch t {
+        case "BertNormalizer":
+            let lowercase = try bool(value, "lowercase", default: true, field: field)
+            let strip: Bool
+            if let s = value["strip_accents"], !s.isNull {
+                guard let b = s.boolValue else {
+                    throw TokenizerError.invalidField(file: file, field: "\(field).strip_accents", reason: "not a boolean or null")
+                }
+                strip = b
+            } else {
+                strip = lowercase
+            }
+            return .bert(cleanText: try bool(value, "clean_text", default: true, field: field),
+                         handleChineseChars: try bool(value, "handle_chinese_chars", default: true, field: field),
+                         stripAccents: strip, lowercase: lowercase)
+        case "Lowercase": return .lowercase
+        case "NFD": return .nfd
+        case "NFC": return .nfc
+        case "NFKD": return .nfkd
+        case "NFKC": return .nfkc
+        case "StripAccents": return .stripAccents
+        case "Strip":
+            return .strip(left: try bool(value, "strip_left", default: true, field: field),
+                          right: try bool(value, "strip_right", default: true, field: field))
+        case "Replace":
+            guard let pattern = value["pattern"] else {
+                throw TokenizerError.invalidField(file: file, field: "\(field).pattern", reason: "missing")
+            }
+            guard let literal = pattern["String"]?.stringValue else {
+                throw TokenizerError.unsupportedComponent(kind: "normalizer", type: "Replace (Regex pattern)")
+            }
+            let content = try string(value, "content", field: field)
+            return .replace(pattern: Array(literal.unicodeScalars), content: Array(content.unicodeScalars))
+        case "Prepend":
+            return .prepend(Array(try string(value, "prepend", field: field).unicodeScalars))
+        case "Sequence":
+            guard let items = value["normalizers"]?.arrayValue else {
+                throw TokenizerError.invalidField(file: file, field: "\(field).normalizers", reason: "missing or not an array")
+            }
+            var stages: [Normalizer] = []
+            for (i, item) in items.enumerated() {
+                if let stage = try normalizer(item, field: "\(field).normalizers[\(i)]") { stages.append(stage) }
+            }
+            return .sequence(stages)
+        default:
+            throw TokenizerError.unsupportedComponent(kind: "normalizer", type: t)
+        }
+    }
+
+    // MARK: pre-tokenizer
+
+    static func preTokenizer(_ value: JSONValue?, field: String = "pre_tokenizer") throws -> PreTokenizer? {
+        guard let value, !value.isNull else { return nil }
+        let t = try type(of: value, field: field)
+        switch t {
+        case "BertPreTokenizer": return .bert
+        case "Whitespace": return .whitespace
+        case "WhitespaceSplit": return .whitespaceSplit
+        case "Punctuation":
+            var behavior = SplitBehavior.isolated
+            if let b = value["behavior"], !b.isNull {
+                guard let s = b.stringValue, let parsed = SplitBehavior(rawValue: s) else {
+                    throw TokenizerError.invalidField(file: file, field: "\(field).behavior", reason: "unknown split behavior")
+                }
+                behavior = parsed
+            }
+            return .punctuation(behavior)
+        case "Sequence":
+            guard let items = value["pretokenizers"]?.arrayValue else {
+                throw TokenizerError.invalidField(file: file, field: "\(field).pretokenizers", reason: "missing or not an array")
+            }
+            var stages: [PreTokenizer] = []
+            for (i, item) in items.enumerated() {
+                if let stage = try preTokenizer(item, field: "\(field).pretokenizers[\(i)]") { stages.append(stage) }
+            }
+            return .sequence(stages)
+        default:
+            throw TokenizerError.unsupportedComponent(kind: "pre_tokenizer", type: t)
+        }
+    }
+
+    // MARK: model
+
+    struct WordPieceFields {
+        var vocab: [ByteString: Int32]
+        var unkToken: String
+        var continuingSubwordPrefix: String
+        var maxInputCharsPerWord: Int
+    }
+
+    /// The "model" section; only WordPiece (explicit, or untyped with WordPiece's fields as in old files).
+    static func wordPiece(_ value: JSONValue?) throws -> WordPieceFields {
+        guard let value, value.objectMembers != nil else {
+            throw TokenizerError.invalidField(file: file, field: "model", reason: "missing or not an object")
+        }
+        if let t = value["type"]?.stringValue {
+            guard t == "WordPiece" else { throw TokenizerError.unsupportedComponent(kind: "model", type: t) }
+        } else if value["merges"] != nil || value["max_input_chars_per_word"] == nil {
+            throw TokenizerError.unsupportedComponent(kind: "model", type: "untyped non-WordPiece")
+        }
+        let vocab = try vocabulary(value["vocab"], field: "model.vocab")
+        let unk = value["unk_token"]?.stringValue ?? "[UNK]"
+        let prefix = value["continuing_subword_prefix"]?.stringValue ?? "##"
+        var maxChars = 100
+        if let m = value["max_input_chars_per_word"], !m.isNull {
+            guard let v = m.intValue, v >= 0 else {
+                throw TokenizerError.invalidField(file: file, field: "model.max_input_chars_per_word", reason: "not a non-negative integer")
+            }
+            maxChars = Int(clamping: v)
+        }
+        return WordPieceFields(vocab: vocab, unkToken: unk, continuingSubwordPrefix: prefix, maxInputCharsPerWord: maxChars)
+    }
+
+    /// `{"token": id, ...}`; later duplicates of a key win, as with serde into a HashMap.
+    static func vocabulary(_ value: JSONValue?, field: String) throws -> [ByteString: Int32] {
+        guard let members = value?.objectMembers else {
+            throw TokenizerError.invalidField(file: file, field: field, reason: "missing or not an object")
+        }
+        guard members.count <= maxVocabularySize else {
+            throw TokenizerError.invalidField(file: file, field: field, reason: "more than \(maxVocabularySize) entries")
+        }
+        var vocab: [ByteString: Int32] = [:]
+        vocab.reserveCapacity(members.count)
+        for (token, idValue) in members {
+            guard let id = idValue.intValue else {
+                throw TokenizerError.invalidField(file: file, field: "\(field).\(token)", reason: "id is not an integer")
+            }
+            guard id >= 0 && id <= Int64(Int32.max) else { throw TokenizerError.idOutOfRange(token: token, id: id) }
+            vocab[ByteString(token)] = Int32(id)
+        }
+        return vocab
+    }
+
+    // MARK: added tokens
+
+    /// One `added_tokens` entry: `{"id", "content", "single_word", "lstrip", "rstrip", "normalized", "special"}`.
+    static func addedToken(_ value: JSONValue, field: String, file: String = file) throws -> AddedToken {
+        guard value.objectMembers != nil else {
+            throw TokenizerError.invalidField(file: file, field: field, reason: "not an object")
+        }
+        guard let content = value["content"]?.stringValue else {
+            throw TokenizerError.invalidField(file: file, field: "\(field).content", reason: "missing or not a string")
+        }
+        func flag(_ key: String, _ def: Bool) throws -> Bool {
+            guard let v = value[key], !v.isNull else { return def }
+            guard let b = v.boolValue else {
+                throw TokenizerError.invalidField(file: file, field: "\(field).\(key)", reason: "not a boolean")
+            }
+            return b
+        }
+        let special = try flag("special", false)
+        return AddedToken(content: content, singleWord: try flag("single_word", false),
+                          lstrip: try flag("lstrip", false), rstrip: try flag("rstrip", false),
+                          normalized: try flag("normalized", !special), special: special)
+    }
+
+    static func addedTokens(_ value: JSONValue?) throws -> [(id: Int64, token: AddedToken)] {
+        guard let value, !value.isNull else { return [] }
+        guard let items = value.arrayValue else {
+            throw TokenizerError.invalidField(file: file, field: "added_tokens", reason: "not an array")
+        }
+        var out: [(id: Int64, token: AddedToken)] = []
+        for (i, item) in items.enumerated() {
+            let token = try addedToken(item, field: "added_tokens[\(i)]")
+            guard let id = item["id"]?.intValue else {
+                throw TokenizerError.invalidField(file: file, field: "added_tokens[\(i)].id", reason: "missing or not an integer")
+            }
+            out.append((id, token))
+        }
+        return out
+    }
+
+    // MARK: post-processor
+
+    static func postProcessor(_ value: JSONValue?) throws -> PostProcessor {
+        guard let value, !value.isNull else { return .none }
+        let field = "post_processor"
+        let t = try type(of: value, field: field)
+        switch t {
+        case "TemplateProcessing":
+            var specials: [ByteString: [Int32]] = [:]
+            if let members = value["special_tokens"]?.objectMembers {
+                for (name, entry) in members {
+                    guard let ids = entry["ids"]?.arrayValue else {
+                        throw TokenizerError.invalidField(file: file, field: "\(field).special_tokens.\(name).ids", reason: "missing or not an array")
+                    }
+                    var resolved: [Int32] = []
+                    for idValue in ids {
+                        guard let id = idValue.intValue else {
+                            throw TokenizerError.invalidField(file: file, field: "\(field).special_tokens.\(name).ids", reason: "not an integer")
+                        }
+                        guard id >= 0 && id <= Int64(Int32.max) else { throw TokenizerError.idOutOfRange(token: name, id: id) }
+                        resolved.append(Int32(id))
+                    }
+                    // Template pieces look the special token up by this map key.
+                    specials[ByteString(name)] = resolved
+                }
+            }
+            let single = try template(value["single"], field: "\(field).single", specials: specials)
+            let pair = try template(value["pair"], field: "\(field).pair", specials: specials)
+            return PostProcessor(single: single, pair: pair)
+        case "BertProcessing":
+            let sep = try idPair(value["sep"], field: "\(field).sep")
+            let cls = try idPair(value["cls"], field: "\(field).cls")
+            return .bert(clsID: cls, sepID: sep)
+        case "ByteLevel":
+            // Only trims offsets; ids and type ids are those of the default concatenation.
+            return .none
+        case "Sequence":
+            // ByteLevel members change offsets only; one id-changing member is supported.
+            guard let items = value["processors"]?.arrayValue else {
+                throw TokenizerError.invalidField(file: file, field: "\(field).processors", reason: "missing or not an array")
+            }
+            let active = items.filter { $0["type"]?.stringValue != "ByteLevel" }
+            if active.isEmpty { return .none }
+            guard active.count == 1 else {
+                throw TokenizerError.unsupportedComponent(kind: "post_processor", type: "Sequence of \(active.count) processors")
+            }
+            return try postProcessor(active[0])
+        default:
+            throw TokenizerError.unsupportedComponent(kind: "post_processor", type: t)
+        }
+    }
+
+    static func idPair(_ value: JSONValue?, field: String) throws -> Int32 {
+        guard let items = value?.arrayValue, items.count == 2, let name = items[0].stringValue,
+              let id = items[1].intValue else {
+            throw TokenizerError.invalidField(file: file, field: field, reason: "expected [token, id]")
+        }
+        guard id >= 0 && id <= Int64(Int32.max) else { throw TokenizerError.idOutOfRange(token: name, id: id) }
+        return Int32(id)
+    }
+
+    static func template(_ value: JSONValue?, field: String, specials: [ByteString: [Int32]]) throws -> [TemplatePiece] {
+        guard let items = value?.arrayValue else {
+            throw TokenizerError.invalidField(file: file, field: field, reason: "missing or not an array")
+        }
+        var pieces: [TemplatePiece] = []
+        for (i, item) in items.enumerated() {
+            let f = "\(field)[\(i)]"
+            if let seq = item["Sequence"] {
+                guard let which = seq["id"]?.stringValue, which == "A" || which == "B" else {
+                    throw TokenizerError.invalidField(file: file, field: "\(f).Sequence.id", reason: "expected \"A\" or \"B\"")
+                }
+                pieces.append(.sequence(second: which == "B", typeID: try typeID(seq, field: "\(f).Sequence")))
+            } else if let special = item["SpecialToken"] {
+                guard let name = special["id"]?.stringValue else {
+                    throw TokenizerError.invalidField(file: file, field: "\(f).SpecialToken.id", reason: "missing or not a string")
+                }
+                guard let ids = specials[ByteString(name)] else { throw TokenizerError.missingSpecialToken(token: name) }
+                pieces.append(.special(ids: ids, typeID: try typeID(special, field: "\(f).SpecialToken")))
+            } else {
+                throw TokenizerError.invalidField(file: file, field: f, reason: "expected Sequence or SpecialToken")
+            }
+        }
+        return pieces
+    }
+
+    static func typeID(_ value: JSONValue, field: String) throws -> Int32 {
+        guard let v = value["type_id"], !v.isNull else { return 0 }
+        guard let id = v.intValue, id >= 0, id <= Int64(Int32.max) else {
+            throw TokenizerError.invalidField(file: file, field: "\(field).type_id", reason: "not a non-negative integer")
+        }
+        return Int32(id)
+    }
+
+    /// `truncation.direction` ("Left" / "Right"), when a truncation section is present.
+    static func truncationDirection(_ value: JSONValue?) -> String? {
+        guard let value, !value.isNull else { return nil }
+        return value["direction"]?.stringValue ?? "Right"
+    }
+}

@@ -1,0 +1,465 @@
+import Foundation
+
+/// The files of a HF tokenizer folder. Any may be absent; tokenizer.json or vocab.txt is required.
+public struct TokenizerFiles: Sendable {
+    public var tokenizerJSON: Data?
+    public var vocabTXT: Data?
+    public var tokenizerConfigJSON: Data?
+    public var specialTokensMapJSON: Data?
+    /// Legacy added_tokens.json (`{"token": id}`).
+    public var addedTokensJSON: Data?
+    /// The model's config.json; only `model_type` is read, to pick the transformers tokenizer class
+    /// when tokenizer_config.json names none.
+    public var modelConfigJSON: Data?
+
+    public init(tokenizerJSON: Data? = nil, vocabTXT: Data? = nil, tokenizerConfigJSON: Data? = nil,
+                specialTokensMapJSON: Data? = nil, addedTokensJSON: Data? = nil, modelConfigJSON: Data? = nil) {
+        self.tokenizerJSON = tokenizerJSON
+        self.vocabTXT = vocabTXT
+        self.tokenizerConfigJSON = tokenizerConfigJSON
+        self.specialTokensMapJSON = specialTokensMapJSON
+        self.addedTokensJSON = addedTokensJSON
+        self.modelConfigJSON = modelConfigJSON
+    }
+
+    /// Cap on any single tokenizer file (rule 1).
+    static let maxFileBytes = 512 << 20
+
+    /// Reads the files present in `directory`.
+    public static func load(directory: URL) throws -> TokenizerFiles {
+        func read(_ name: String) throws -> Data? {
+            let url = directory.appendingPathComponent(name)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory),
+                  !isDirectory.boolValue else { return nil }
+            let data: Data
+            do {
+                data = try Data(contentsOf: url)
+            } catch {
+                throw TokenizerError.unreadableFile(path: url.path, reason: error.localizedDescription)
+            }
+            guard data.count <= maxFileBytes else {
+                throw TokenizerError.unreadableFile(path: url.path, reason: "larger than \(maxFileBytes) bytes")
+            }
+            return data
+        }
+        let files = TokenizerFiles(
+            tokenizerJSON: try read("tokenizer.json"), vocabTXT: try read("vocab.txt"),
+            tokenizerConfigJSON: try read("tokenizer_config.json"),
+            specialTokensMapJSON: try read("special_tokens_map.json"),
+            addedTokensJSON: try read("added_tokens.json"), modelConfigJSON: try read("config.json"))
+        guard files.tokenizerJSON != nil || files.vocabTXT != nil else {
+            throw TokenizerError.missingTokenizerFiles(directory: directory.path)
+        }
+        return files
+    }
+}
+
+/// How transformers 5 `AutoTokenizer.from_pretrained` builds the backend for a folder.
+enum TokenizerFlavor: Equatable {
+    /// `BertTokenizer` and its aliases/subclasses: the Python `__init__` rebuilds normalizer,
+    /// pre-tokenizer and model from tokenizer_config.json; tokenizer.json contributes only its vocab.
+    case bertRebuild
+    /// `TokenizersBackend` (`PreTrainedTokenizerFast`, unknown class names): tokenizer.json as is.
+    case backend
+}
+
+/// The transformers 5 layer: class resolution, tokenizer_config.json / special_tokens_map.json
+/// handling and added/special token registration, on top of the tokenizers stages.
+enum TransformersLoader {
+    static let configFile = "tokenizer_config.json"
+
+    /// transformers tokenizer classes (without "Fast") that resolve to BertTokenizer or a subclass
+    /// that does not change the pipeline.
+    static let bertClasses: Set<String> = [
+        "BertTokenizer", "DistilBertTokenizer", "ElectraTokenizer", "ConvBertTokenizer", "LayoutLMTokenizer",
+        "LxmertTokenizer", "MobileBertTokenizer", "SqueezeBertTokenizer", "DPRQuestionEncoderTokenizer",
+        "DPRContextEncoderTokenizer",
+    ]
+    /// WordPiece-family classes whose `__init__` builds a different pipeline; not mirrored.
+    static let refusedClasses: Set<String> = [
+        "MPNetTokenizer", "FunnelTokenizer", "LayoutLMv2Tokenizer", "LayoutLMv3Tokenizer", "SplinterTokenizer",
+        "RoFormerTokenizer", "BertJapaneseTokenizer", "RoCBertTokenizer", "TapasTokenizer", "ProphetNetTokenizer",
+        "DPRReaderTokenizer", "HerbertTokenizer", "BertGenerationTokenizer", "MarkupLMTokenizer",
+    ]
+    /// config.json `model_type`s whose transformers tokenizer is BertTokenizer (used when
+    /// tokenizer_config.json has no tokenizer_class).
+    static let bertModelTypes: Set<String> = [
+        "align", "bark", "bert", "blip", "bros", "chinese_clip", "convbert", "distilbert", "electra", "ernie",
+        "flava", "git", "grounding-dino", "layoutlm", "lxmert", "megatron-bert", "mm-grounding-dino", "mobilebert",
+        "nezha", "nomic_bert", "qdqbert", "realm", "retribert", "squeezebert", "tvp", "vilt", "visual_bert",
+    ]
+    static let refusedModelTypes: Set<String> = [
+        "mpnet", "funnel", "roformer", "splinter", "layoutlmv2", "layoutlmv3", "dpr", "tapas", "prophetnet",
+        "roc_bert", "markuplm",
+    ]
+    /// transformers `SPECIAL_TOKENS_ATTRIBUTES`, in order.
+    static let namedTokenKeys = ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"]
+    /// BertTokenizer.__init__ defaults.
+    static let bertDefaults: [String: String] = [
+        "unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]", "mask_token": "[MASK]",
+    ]
+
+    static func flavor(className: String?, modelType: String?) throws -> TokenizerFlavor {
+        if let className {
+            let base = className.hasSuffix("Fast") ? String(className.dropLast(4)) : className
+            if bertClasses.contains(base) { return .bertRebuild }
+            if refusedClasses.contains(base) { throw TokenizerError.unsupportedTokenizerClass(name: className) }
+            return .backend
+        }
+        if let modelType {
+            if bertModelTypes.contains(modelType) { return .bertRebuild }
+            if refusedModelTypes.contains(modelType) {
+                throw TokenizerError.unsupportedTokenizerClass(name: "(model_type \(modelType))")
+            }
+        }
+        return .backend
+    }
+
+    /// A special-token value: a plain string, or an AddedToken with flags.
+    enum TokenValue {
+        case plain(String)
+        case token(AddedToken)
+
+        var content: String {
+            switch self {
+            case .plain(let s): return s
+            case .token(let t): return t.content
+            }
+        }
+    }
+
+    static func tokenValue(_ value: JSONValue, field: String, file: String, forceSpecial: Bool) throws -> TokenValue? {
+        switch value {
+        case .null: return nil
+        case .string(let s): return .plain(s)
+        case .object:
+            var token = try TokenizerJSON.addedToken(value, field: field, file: file)
+            if forceSpecial {
+                // special_tokens_map.json entries: `AddedToken(**value, special=True)`.
+                let explicitNormalized = value["normalized"]?.boolValue
+                token.special = true
+                token.normalized = explicitNormalized ?? false
+            }
+            return .token(token)
+        default:
+            throw TokenizerError.invalidField(file: file, field: field, reason: "not a string or token object")
+        }
+    }
+
+    struct Built {
+        var normalizer: Normalizer?
+        var preTokenizer: PreTokenizer?
+        var model: WordPiece
+        var added: AddedVocabulary
+        var postProcessor: PostProcessor
+        var truncateLeft: Bool
+        var modelMaxLength: Int?
+        var padTokenID: Int32?
+        var vocabularySize: Int
+        var flavor: TokenizerFlavor
+        var tokenIDs: [ByteString: Int32]
+        var modelInputNames: [String]
+        var paddingSide: String
+    }
+
+    static func build(_ files: TokenizerFiles) throws -> Built {
+        let config: JSONValue
+        if let data = files.tokenizerConfigJSON {
+            config = try JSONValue.parse(data, file: configFile)
+            guard config.objectMembers != nil else {
+                throw TokenizerError.invalidJSON(file: configFile, reason: "top level is not an object")
+            }
+        } else {
+            config = .object([])
+        }
+        var tokenizerJSON: JSONValue? = nil
+        if let data = files.tokenizerJSON {
+            let parsed = try JSONValue.parse(data, file: TokenizerJSON.file)
+            guard parsed.objectMembers != nil else {
+                throw TokenizerError.invalidJSON(file: TokenizerJSON.file, reason: "top level is not an object")
+            }
+            if let v = parsed["version"], !v.isNull, v.stringValue != "1.0" {
+                throw TokenizerError.invalidField(file: TokenizerJSON.file, field: "version", reason: "unknown version")
+            }
+            tokenizerJSON = parsed
+        }
+        guard tokenizerJSON != nil || files.vocabTXT != nil else {
+            throw TokenizerError.missingTokenizerFiles(directory: "(in-memory files)")
+        }
+        let className = config["tokenizer_class"]?.stringValue
+        var modelType: String? = nil
+        if className == nil, let data = files.modelConfigJSON {
+            modelType = try JSONValue.parse(data, file: "config.json")["model_type"]?.stringValue
+        }
+        var flavor = try flavor(className: className, modelType: modelType)
+        if tokenizerJSON == nil { flavor = .bertRebuild }
+
+        // --- init kwargs: tokenizer_config.json, plus special_tokens_map.json in the legacy case.
+        var kwargs: [(key: String, value: JSONValue)] = config.objectMembers ?? []
+        func kwarg(_ key: String) -> JSONValue? {
+            kwargs.last(where: { $0.key == key })?.value
+        }
+        let decoderJSON = config["added_tokens_decoder"]
+        let legacy = decoderJSON == nil
+        var forcedSpecialKeys: Set<String> = []
+        if legacy, let data = files.specialTokensMapJSON {
+            let map = try JSONValue.parse(data, file: "special_tokens_map.json")
+            for (key, value) in map.objectMembers ?? [] {
+                kwargs.append((key, value))
+                if value.objectMembers != nil { forcedSpecialKeys.insert(key) }
+            }
+        }
+        func namedValue(_ key: String) throws -> TokenValue? {
+            guard let v = kwarg(key) else { return nil }
+            let file = forcedSpecialKeys.contains(key) ? "special_tokens_map.json" : configFile
+            return try tokenValue(v, field: key, file: file, forceSpecial: forcedSpecialKeys.contains(key))
+        }
+
+        // --- added_tokens_decoder (id -> AddedToken), as `_from_pretrained` assembles it.
+        var decoder: [(id: Int64, token: AddedToken)] = []
+        if let decoderJSON {
+            guard let members = decoderJSON.objectMembers else {
+                throw TokenizerError.invalidField(file: configFile, field: "added_tokens_decoder", reason: "not an object")
+            }
+            for (key, value) in members {
+                guard let id = Int64(key) else {
+                    throw TokenizerError.invalidField(file: configFile, field: "added_tokens_decoder.\(key)", reason: "key is not an integer")
+                }
+                decoder.append((id, try TokenizerJSON.addedToken(value, field: "added_tokens_decoder.\(key)", file: configFile)))
+            }
+        } else {
+            var byID: [Int64: AddedToken] = [:]
+            if let data = files.addedTokensJSON {
+                var specialContents = Set<ByteString>()
+                for key in namedTokenKeys {
+                    if let v = try namedValue(key) { specialContents.insert(ByteString(v.content)) }
+                }
+                for v in try extraSpecialTokens(kwarg) { specialContents.insert(ByteString(v.content)) }
+                let json = try JSONValue.parse(data, file: "added_tokens.json")
+                for (content, idValue) in json.objectMembers ?? [] {
+                    guard let id = idValue.intValue else {
+                        throw TokenizerError.invalidField(file: "added_tokens.json", field: content, reason: "id is not an integer")
+                    }
+                    let special = specialContents.contains(ByteString(content))
+                    byID[id] = AddedToken(content: content, singleWord: false, lstrip: false, rstrip: false,
+                                          normalized: !special, special: special)
+                }
+            }
+            if let tokenizerJSON {
+                for (id, token) in try TokenizerJSON.addedTokens(tokenizerJSON["added_tokens"]) { byID[id] = token }
+            }
+            decoder = byID.map { ($0.key, $0.value) }
+        }
+        decoder.sort { $0.id < $1.id }
+        var decoderByContent: [ByteString: AddedToken] = [:]
+        for (_, token) in decoder { decoderByContent[ByteString(token.content)] = token }
+
+        // --- named special tokens (SPECIAL_TOKENS_ATTRIBUTES order, then model-specific `*_token` keys).
+        var named: [(key: String, value: TokenValue)] = []
+        for key in namedTokenKeys {
+            var value = try namedValue(key)
+            if value == nil, flavor == .bertRebuild, let def = bertDefaults[key], kwarg(key) == nil {
+                value = .plain(def)
+            }
+            if value == nil, flavor == .backend, key == "pad_token", let tj = tokenizerJSON,
+               let padToken = tj["padding"]?["pad_token"]?.stringValue {
+                value = .plain(padToken)
+            }
+            if let v = value {
+                if let t = decoderByContent[ByteString(v.content)] {
+                    named.append((key, .token(t)))
+                } else {
+                    named.append((key, v))
+                }
+            }
+        }
+        var seenKeys = Set(namedTokenKeys)
+        for (key, raw) in kwargs where key.hasSuffix("_token") && !seenKeys.contains(key) {
+            seenKeys.insert(key)
+            guard case .string = raw, let v = try namedValue(key) else { continue }
+            named.append((key, v))
+        }
+        let extras = try extraSpecialTokens(kwarg)
+
+        // --- model.
+        let modelFields: TokenizerJSON.WordPieceFields
+        if let tokenizerJSON {
+            modelFields = try TokenizerJSON.wordPiece(tokenizerJSON["model"])
+        } else {
+            modelFields = TokenizerJSON.WordPieceFields(vocab: try vocabularyFromText(files.vocabTXT!), unkToken: "[UNK]",
+                                                        continuingSubwordPrefix: "##", maxInputCharsPerWord: 100)
+        }
+        let normalizer: Normalizer?
+        let preTokenizer: PreTokenizer?
+        let model: WordPiece
+        switch flavor {
+        case .bertRebuild:
+            let lowercase = try configBool(config, "do_lower_case", default: true)
+            let strip: Bool
+            if let s = config["strip_accents"], !s.isNull {
+                guard let b = s.boolValue else {
+                    throw TokenizerError.invalidField(file: configFile, field: "strip_accents", reason: "not a boolean or null")
+                }
+                strip = b
+            } else {
+                strip = lowercase
+            }
+            normalizer = .bert(cleanText: true,
+                               handleChineseChars: try configBool(config, "tokenize_chinese_chars", default: true),
+                               stripAccents: strip, lowercase: lowercase)
+            preTokenizer = .bert
+            let unk = named.first(where: { $0.key == "unk_token" })?.value.content ?? "[UNK]"
+            model = try WordPiece(vocab: modelFields.vocab, unkToken: unk, continuingSubwordPrefix: "##",
+                                  maxInputCharsPerWord: 100)
+        case .backend:
+            let tj = tokenizerJSON!
+            normalizer = try TokenizerJSON.normalizer(tj["normalizer"])
+            preTokenizer = try TokenizerJSON.preTokenizer(tj["pre_tokenizer"])
+            model = try WordPiece(vocab: modelFields.vocab, unkToken: modelFields.unkToken,
+                                  continuingSubwordPrefix: modelFields.continuingSubwordPrefix,
+                                  maxInputCharsPerWord: modelFields.maxInputCharsPerWord)
+        }
+
+        // --- added vocabulary, in the order the backend receives the tokens.
+        var vocabulary = AddedVocabularyBuilder()
+        var backendContents = Set<ByteString>()
+        if flavor == .backend, let tj = tokenizerJSON {
+            // Tokenizer deserialization adds each tokenizer.json entry on its own.
+            for (_, token) in try TokenizerJSON.addedTokens(tj["added_tokens"]) {
+                try vocabulary.add([token], model: model)
+                backendContents.insert(ByteString(token.content))
+            }
+        }
+        // TokenizersBackend.__init__: decoder entries, then named / model-specific / extra special tokens
+        // whose content is not yet known.
+        var toAdd: [TokenValue] = decoder.map { .token($0.token) }
+        var encoder = backendContents
+        for (_, token) in decoder { encoder.insert(ByteString(token.content)) }
+        for value in named.map(\.value) + extras {
+            let key = ByteString(value.content)
+            if encoder.contains(key) || toAdd.contains(where: { ByteString($0.content) == key }) { continue }
+            toAdd.append(value)
+        }
+        let namedContents = Set(named.map { ByteString($0.value.content) })
+        let tokens: [AddedToken] = toAdd.map { value in
+            switch value {
+            case .plain(let s):
+                return AddedToken(content: s, special: true)
+            case .token(var t):
+                if !t.special && namedContents.contains(ByteString(t.content)) { t.special = true }
+                return t
+            }
+        }
+        try vocabulary.add(tokens, model: model)
+
+        // --- post-processor.
+        let postProcessor: PostProcessor
+        switch flavor {
+        case .bertRebuild:
+            let cls = named.first(where: { $0.key == "cls_token" })?.value.content ?? "[CLS]"
+            let sep = named.first(where: { $0.key == "sep_token" })?.value.content ?? "[SEP]"
+            postProcessor = .bert(clsID: vocabulary.tokenToID(cls, model: model) ?? 2,
+                                  sepID: vocabulary.tokenToID(sep, model: model) ?? 3)
+        case .backend:
+            postProcessor = try TokenizerJSON.postProcessor(tokenizerJSON!["post_processor"])
+        }
+
+        let splitSpecial = try configBool(config, "split_special_tokens", default: false)
+        let added = vocabulary.build(model: model, normalizer: normalizer, splitSpecialTokens: splitSpecial)
+
+        // --- limits and sides.
+        var modelMaxLength: Int? = nil
+        if let v = config["model_max_length"] ?? config["max_len"], let d = v.numberValue,
+           d >= 1, d <= 1_000_000 {
+            modelMaxLength = Int(d)
+        }
+        var side = "right"
+        if let s = config["truncation_side"]?.stringValue {
+            side = s
+        } else if let d = TokenizerJSON.truncationDirection(tokenizerJSON?["truncation"]) {
+            side = d.lowercased()
+        }
+        guard side == "right" || side == "left" else {
+            throw TokenizerError.invalidField(file: configFile, field: "truncation_side", reason: "not \"right\" or \"left\"")
+        }
+        // model_input_names: tokenizer_config.json, else the class attribute (BertTokenizer lists
+        // token_type_ids; DistilBertTokenizer and TokenizersBackend do not).
+        var modelInputNames = ["input_ids", "attention_mask"]
+        if flavor == .bertRebuild {
+            let base = className.map { $0.hasSuffix("Fast") ? String($0.dropLast(4)) : $0 }
+            if base != "DistilBertTokenizer" { modelInputNames = ["input_ids", "token_type_ids", "attention_mask"] }
+        }
+        if let names = config["model_input_names"], !names.isNull {
+            guard let items = names.arrayValue, items.allSatisfy({ $0.stringValue != nil }) else {
+                throw TokenizerError.invalidField(file: configFile, field: "model_input_names", reason: "not a list of strings")
+            }
+            modelInputNames = items.compactMap(\.stringValue)
+        }
+        var paddingSide = "right"
+        if let s = config["padding_side"]?.stringValue {
+            paddingSide = s
+        } else if let d = tokenizerJSON?["padding"]?["direction"]?.stringValue {
+            paddingSide = d.lowercased()
+        }
+        guard paddingSide == "right" || paddingSide == "left" else {
+            throw TokenizerError.invalidField(file: configFile, field: "padding_side", reason: "not \"right\" or \"left\"")
+        }
+        let padID = named.first(where: { $0.key == "pad_token" }).flatMap { vocabulary.tokenToID($0.value.content, model: model) }
+
+        var ids = model.vocab
+        for (content, id) in vocabulary.contentToID { ids[content] = id }
+        return Built(normalizer: normalizer, preTokenizer: preTokenizer, model: model, added: added,
+                     postProcessor: postProcessor, truncateLeft: side == "left", modelMaxLength: modelMaxLength,
+                     padTokenID: padID, vocabularySize: ids.count, flavor: flavor, tokenIDs: ids,
+                     modelInputNames: modelInputNames, paddingSide: paddingSide)
+    }
+
+    static func configBool(_ config: JSONValue, _ key: String, default def: Bool) throws -> Bool {
+        guard let v = config[key], !v.isNull else { return def }
+        guard let b = v.boolValue else {
+            throw TokenizerError.invalidField(file: configFile, field: key, reason: "not a boolean")
+        }
+        return b
+    }
+
+    /// `extra_special_tokens` (list form) or the deprecated `additional_special_tokens`.
+    static func extraSpecialTokens(_ kwarg: (String) -> JSONValue?) throws -> [TokenValue] {
+        var list = kwarg("extra_special_tokens")
+        if list?.arrayValue?.isEmpty ?? true { list = kwarg("additional_special_tokens") }
+        guard let items = list?.arrayValue else { return [] }
+        var out: [TokenValue] = []
+        for (i, item) in items.enumerated() {
+            if let v = try tokenValue(item, field: "additional_special_tokens[\(i)]", file: configFile, forceSpecial: true) {
+                out.append(v)
+            }
+        }
+        return out
+    }
+
+    /// tokenizers `WordPiece::read_file`: one token per line (split on "\n"), `trim_end()`,
+    /// id = line number; a repeated token keeps its last line number.
+    static func vocabularyFromText(_ data: Data) throws -> [ByteString: Int32] {
+        let bytes = [UInt8](data)
+        var vocab: [ByteString: Int32] = [:]
+        var lineStart = 0
+        var index = 0
+        var i = 0
+        while lineStart < bytes.count {
+            i = lineStart
+            while i < bytes.count && bytes[i] != 0x0A { i += 1 }
+            guard let line = String(validating: bytes[lineStart..<i], as: UTF8.self) else {
+                throw TokenizerError.invalidField(file: "vocab.txt", field: "line \(index + 1)", reason: "invalid UTF-8")
+            }
+            var scalars = Array(line.unicodeScalars)
+            while let last = scalars.last, CharClasses.isWhitespace(last) { scalars.removeLast() }
+            guard index <= Int(Int32.max), index < TokenizerJSON.maxVocabularySize else {
+                throw TokenizerError.invalidField(file: "vocab.txt", field: "line \(index + 1)", reason: "too many lines")
+            }
+            vocab[ByteString(scalars: scalars)] = Int32(index)
+            index += 1
+            lineStart = i + 1
+        }
+        return vocab
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import XCTest
+@testable import CETokenizers
+
+/// Every golden/tokenizers/*.json (made by golden/make_goldens.py from transformers) must be reproduced
+/// exactly: input_ids, token_type_ids and attention_mask of each case.
+///
+/// A case's arrays may be right-padded; the unpadded length is the number of attention_mask ones.
+/// The generator calls `tok(text, pair, truncation=False)` when max_length is null (no truncation) and
+/// `tok(text, pair, truncation="longest_first", max_length=n)` otherwise. Called unbatched, transformers
+/// encodes `(text, "")` as a single sequence (`[(text, pair)] if pair else [text]`), so an empty pair is
+/// encoded here as a single text too.
+final class GoldenCorpusTests: XCTestCase {
+    static var repoRoot: URL {
+        URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    func testGoldenTokenizerCorpora() throws {
+        let folder = GoldenCorpusTests.repoRoot.appendingPathComponent("golden/tokenizers")
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
+            .filter { $0.hasSuffix(".json") }.sorted()
+        XCTAssertFalse(names.isEmpty, "no golden tokenizer corpora in \(folder.path)")
+        for name in names {
+            try checkCorpus(folder.appendingPathComponent(name))
+        }
+    }
+
+    private func ints(_ v: JSONValue?) -> [Int32]? {
+        guard let items = v?.arrayValue else { return nil }
+        let out = items.compactMap { $0.intValue.map { Int32(truncatingIfNeeded: $0) } }
+        return out.count == items.count ? out : nil
+    }
+
+    private func checkCorpus(_ url: URL) throws {
+        let name = url.lastPathComponent
+        let doc = try JSONValue.parse(Data(contentsOf: url), file: name)
+        guard let dir = doc["tokenizer_dir"]?.stringValue, let cases = doc["cases"]?.arrayValue else {
+            return XCTFail("\(name): missing tokenizer_dir or cases")
+        }
+        XCTAssertFalse(cases.isEmpty, "\(name): no cases")
+        let tokenizer = try Tokenizer.load(directory: GoldenCorpusTests.repoRoot.appendingPathComponent(dir))
+        var failures: [String] = []
+        var failed = 0
+        for (i, c) in cases.enumerated() {
+            guard let text = c["text"]?.stringValue, let expectedIDs = ints(c["input_ids"]),
+                  let mask = ints(c["attention_mask"]) else {
+                failed += 1
+                failures.append("case \(i): malformed")
+                continue
+            }
+            let pair = c["pair"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+            let maxLength = c["max_length"]?.intValue.map { Int($0) }
+            let length = mask.filter { $0 == 1 }.count
+            let expectedTypes = ints(c["token_type_ids"]) ?? [Int32](repeating: 0, count: expectedIDs.count)
+            var problem: String? = nil
+            do {
+                let e = try pair.map { try tokenizer.encode(text, $0, maxLength: maxLength) }
+                    ?? tokenizer.encode(text, maxLength: maxLength)
+                if e.ids != Array(expectedIDs.prefix(length)) || expectedIDs.count < length {
+                    problem = "ids\n    expected \(expectedIDs.prefix(length))\n    got      \(e.ids)"
+                } else if e.typeIDs != Array(expectedTypes.prefix(length)) {
+                    problem = "token_type_ids\n    expected \(expectedTypes.prefix(length))\n    got      \(e.typeIDs)"
+                } else if e.attentionMask != Array(mask.prefix(length)) {
+                    problem = "attention_mask"
+                } else if expectedIDs.dropFirst(length).contains(where: { $0 != tokenizer.padTokenID }) {
+                    problem = "padding ids differ from pad token \(tokenizer.padTokenID)"
+                }
+            } catch {
+                problem = "threw \(error)"
+            }
+            if let problem {
+                failed += 1
+                if failures.count < 10 {
+                    let p = pair.map { " pair=\($0.debugDescription.prefix(160))" } ?? ""
+                    failures.append("case \(i) max_length=\(maxLength.map(String.init) ?? "nil") text=\(text.debugDescription.prefix(160))\(p): \(problem)")
+                }
+            }
+        }
+        XCTAssertEqual(failed, 0, "\(name): \(cases.count - failed)/\(cases.count) identical\n" + failures.joined(separator: "\n"))
+    }
+}
