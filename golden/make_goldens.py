@@ -1,0 +1,256 @@
+"""Records the reference outputs (runs in the reference venv; see golden/README.md and formats/golden.md).
+
+  ref/bin/python golden/make_goldens.py            # needs .models/minilm-l6-ce (scripts/fetch_models.sh)
+
+Writes golden/<model>/golden.json (+ golden/minilm-l6-ce/golden-len128.json) from
+sentence_transformers.CrossEncoder and golden/tokenizers/<name>.json from transformers.AutoTokenizer.
+Everything here comes from PyTorch + sentence-transformers + transformers: never from cetool.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import pathlib
+import platform
+import random
+import sys
+
+import numpy as np
+import torch
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import _data  # noqa: E402
+
+import sentence_transformers  # noqa: E402
+import tokenizers  # noqa: E402
+import transformers  # noqa: E402
+from sentence_transformers import CrossEncoder  # noqa: E402
+from transformers import AutoTokenizer  # noqa: E402
+
+REPO = _data.REPO
+INPUTS = HERE / "inputs"
+BATCH_SIZE = 32
+SEED = 20240611
+
+torch.set_num_threads(2)
+transformers.logging.set_verbosity_error()
+logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
+
+MODELS = [
+    # name, model folder (repo-relative), max_length passed to CrossEncoder, output file
+    ("minilm-l6-ce", ".models/minilm-l6-ce", None, "golden/minilm-l6-ce/golden.json"),
+    ("minilm-l6-ce", ".models/minilm-l6-ce", 128, "golden/minilm-l6-ce/golden-len128.json"),
+    ("tiny-bert-l1", "golden/models/tiny-bert-l1", None, "golden/tiny-bert-l1/golden.json"),
+    ("tiny-bert-l3", "golden/models/tiny-bert-l3", None, "golden/tiny-bert-l3/golden.json"),
+]
+TOKENIZERS = [
+    ("minilm", "golden/models/minilm-l6-ce"),
+    ("minilm-vocab", "golden/models/minilm-vocab-only"),
+    ("tiny-bert-l1", "golden/models/tiny-bert-l1"),
+    ("tiny-bert-l3", "golden/models/tiny-bert-l3"),
+]
+ACTIVATIONS = {"Sigmoid": "sigmoid", "Identity": "identity", "Softmax": "softmax", "Tanh": "tanh", "ReLU": "relu"}
+
+
+def read_jsonl(path: pathlib.Path) -> list[dict]:
+    return [json.loads(l) for l in path.read_text(encoding="utf-8").split("\n") if l]
+
+
+def provenance(weights: pathlib.Path | None) -> dict:
+    p = {
+        "generator": "golden/make_goldens.py",
+        "generator_sha256": _data.sha256_file(pathlib.Path(__file__)),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "sentence_transformers": sentence_transformers.__version__,
+            "tokenizers": tokenizers.__version__,
+            "numpy": np.__version__,
+        },
+        "device": "cpu",
+        "torch_threads": torch.get_num_threads(),
+        "inputs_sha256": {f"golden/inputs/{n}": _data.sha256_file(INPUTS / n) for n in ["seed.json", "pairs.jsonl", "tokenizer_corpus.jsonl"]},
+    }
+    if weights is not None:
+        p["model_weights"] = str(weights.relative_to(REPO))
+        p["model_weights_sha256"] = _data.sha256_file(weights)
+    return p
+
+
+def activation_source(model_dir: pathlib.Path) -> str:
+    """Which file decided CrossEncoder's default activation (sentence-transformers 6.2's order)."""
+    st = model_dir / "config_sentence_transformers.json"
+    if st.exists() and json.loads(st.read_text()).get("activation_fn"):
+        return "config_sentence_transformers.json activation_fn"
+    cfg = json.loads((model_dir / "config.json").read_text())
+    if isinstance(cfg.get("sentence_transformers"), dict) and "activation_fn" in cfg["sentence_transformers"]:
+        return "config.json sentence_transformers.activation_fn"
+    if cfg.get("sbert_ce_default_activation_function"):
+        return "config.json sbert_ce_default_activation_function"
+    return "default: sigmoid for 1 label, identity otherwise"
+
+
+def ids_of(features: dict, row: int | None = None) -> dict:
+    out = {}
+    for k in ["input_ids", "token_type_ids", "attention_mask"]:
+        if k in features:
+            t = features[k]
+            out[k] = (t[row] if row is not None else t).tolist()
+    return out
+
+
+def f32(x) -> float:
+    return float(np.float32(x))
+
+
+def lee_rankings() -> list[dict]:
+    """Queries from the Lee corpus: a document's first sentence against 20 other documents."""
+    docs = _data.lee_docs()
+    rng = random.Random(SEED)
+    out = []
+    for k in rng.sample(range(50), 4):
+        others = rng.sample([i for i in range(50) if i != k], 20)
+        out.append({"id": f"lee-{k + 1:02d}", "query": _data.sentences(docs[k])[0], "documents": [docs[i] for i in others],
+                    "source": f"query: lee.cor line {k + 1} sentence 1; documents: lee.cor lines {[i + 1 for i in others]}"})
+    return out
+
+
+def model_golden(name: str, rel_dir: str, max_length: int | None, out_rel: str) -> dict:
+    model_dir = REPO / rel_dir
+    ce = CrossEncoder(str(model_dir), device="cpu", max_length=max_length)
+    n_labels = ce.num_labels
+    act_name = type(ce.activation_fn).__name__
+    activation = ACTIVATIONS.get(act_name, act_name)
+    source = activation_source(model_dir)
+
+    seed = json.loads((INPUTS / "seed.json").read_text(encoding="utf-8"))
+    pairs = read_jsonl(INPUTS / "pairs.jsonl")
+    items = [{"id": f"seed-{i:02d}", "kind": "seed", "query": seed["query"], "document": d} for i, d in enumerate(seed["documents"])]
+    items += [{"id": p["id"], "kind": p["kind"], "query": p["query"], "document": p["document"]} for p in pairs]
+    inputs = [[it["query"], it["document"]] for it in items]
+
+    logits = ce.predict(inputs, batch_size=BATCH_SIZE, activation_fn=torch.nn.Identity(), convert_to_numpy=True)
+    scores = ce.predict(inputs, batch_size=BATCH_SIZE, convert_to_numpy=True)
+    logits = np.asarray(logits, dtype=np.float32).reshape(len(items), -1)
+    scores = np.asarray(scores, dtype=np.float32).reshape(len(items), -1)
+
+    cases = []
+    for k, it in enumerate(items):
+        feats = ce.preprocess([inputs[k]])  # exactly what CrossEncoder.predict feeds the model for this pair, unpadded
+        c = dict(it)
+        c.update(ids_of(feats, 0))
+        c["logits"] = [f32(v) for v in logits[k]]
+        c["scores"] = [f32(v) for v in scores[k]]
+        cases.append(c)
+
+    g = {
+        "provenance": provenance(model_dir / "model.safetensors"),
+        "model": name,
+        "model_dir": rel_dir,
+        "max_length": ce.max_seq_length,
+        "max_length_argument": max_length,
+        "num_labels": n_labels,
+        "activation": activation,
+        "activation_fn": f"{type(ce.activation_fn).__module__}.{act_name}",
+        "activation_source": source,
+        "batch_size": BATCH_SIZE,
+        "attention_implementation": getattr(ce.model.config, "_attn_implementation", None),
+        "cases": cases,
+    }
+    if n_labels == 1:
+        rankings = [{"id": "seed", "query": seed["query"], "documents": seed["documents"], "source": "golden/inputs/seed.json"}]
+        rankings += lee_rankings()
+        for r in rankings:
+            r["result"] = [{"corpus_id": int(x["corpus_id"]), "score": f32(x["score"])}
+                           for x in ce.rank(r["query"], r["documents"], batch_size=BATCH_SIZE)]
+        g["rankings"] = rankings
+    else:
+        sm = ce.predict(inputs, batch_size=BATCH_SIZE, apply_softmax=True, convert_to_numpy=True)
+        g["softmax_scores"] = [[f32(v) for v in row] for row in np.asarray(sm, dtype=np.float32).reshape(len(items), -1)]
+        g["labels"] = [ce.model.config.id2label[i] for i in range(n_labels)]
+
+    by_id = {it["id"]: it for it in items}
+    odd_ids = [p["id"] for p in pairs if p["kind"] in ("odd-both-empty", "odd-empty-query", "odd-empty-document",
+                                                                      "odd-emoji-zwj", "odd-literal-sep", "odd-cjk-query")]
+    odd_ids += [next(p["id"] for p in pairs if p["kind"] == "long-document")]
+    batches = [("seed-batch", [[seed["query"], d] for d in seed["documents"]]),
+               ("odd-batch", [[by_id[i]["query"], by_id[i]["document"]] for i in odd_ids])]
+    g["batches"] = []
+    for bid, bpairs in batches:
+        feats = ce.preprocess(bpairs)  # padding=True: padded to the longest row, right side
+        g["batches"].append({"id": bid, "pairs": bpairs, **ids_of(feats)})
+
+    out = REPO / out_rel
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(_data.dumps(g) + "\n", encoding="utf-8")
+    summary = {"file": out_rel, "bytes": out.stat().st_size, "max_length": g["max_length"], "activation": activation,
+               "activation_source": source, "cases": len(cases),
+               "logit_range": [float(logits.min()), float(logits.max())], "score_std": float(scores.std())}
+    if n_labels == 1:
+        summary["seed_ranking"] = [(x["corpus_id"], round(x["score"], 4)) for x in g["rankings"][0]["result"]]
+    print(json.dumps(summary, ensure_ascii=False), flush=True)
+    return g
+
+
+def tokenizer_golden(name: str, rel_dir: str) -> None:
+    tok = AutoTokenizer.from_pretrained(str(REPO / rel_dir))
+    corpus = [c["text"] for c in read_jsonl(INPUTS / "tokenizer_corpus.jsonl")]
+    rng = random.Random(SEED)
+    jobs: list[tuple[str, str | None, int | None]] = [(t, None, None) for t in corpus]
+    for _ in range(300):
+        a, b = rng.sample(corpus, 2)
+        jobs.append((a, b, None))
+    short = [t for t in corpus if 0 < len(t) <= 60]
+    longer = [t for t in corpus if len(t) > 60]
+    for ml in [8, 9, 16, 33]:
+        for _ in range(40):  # both long: longest_first trims from both, ending on an odd or even split
+            jobs.append((rng.choice(longer), rng.choice(longer), ml))
+        for _ in range(15):  # one short, one long
+            a, b = rng.choice(short), rng.choice(longer)
+            jobs.append((a, b, ml) if rng.random() < 0.5 else (b, a, ml))
+        for _ in range(15):  # singles truncated at the end
+            jobs.append((rng.choice(longer), None, ml))
+    cases = []
+    for text, pair, ml in jobs:
+        if ml is None:
+            enc = tok(text, pair, truncation=False)
+        else:
+            enc = tok(text, pair, truncation="longest_first", max_length=ml)
+        c = {"text": text, "pair": pair, "max_length": ml}
+        c.update({k: list(enc[k]) for k in ["input_ids", "token_type_ids", "attention_mask"] if k in enc})
+        cases.append(c)
+    g = {
+        "provenance": provenance(None),
+        "tokenizer_dir": rel_dir + "/",
+        "tokenizer_class": type(tok).__name__,
+        "loaded_with": "transformers.AutoTokenizer.from_pretrained(tokenizer_dir); tok(text, pair, truncation=False) or "
+                       "tok(text, pair, truncation='longest_first', max_length=max_length)",
+        "model_max_length": tok.model_max_length if tok.model_max_length < 10 ** 12 else None,
+        "cases": cases,
+    }
+    out = REPO / "golden" / "tokenizers" / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(_data.dumps(g) + "\n", encoding="utf-8")
+    n_unk = sum(c["input_ids"].count(tok.unk_token_id) for c in cases)
+    print(json.dumps({"file": str(out.relative_to(REPO)), "bytes": out.stat().st_size, "cases": len(cases), "class": type(tok).__name__,
+                      "unk_tokens": n_unk}), flush=True)
+
+
+def main() -> None:
+    if not (REPO / ".models/minilm-l6-ce/model.safetensors").exists():
+        raise SystemExit("missing .models/minilm-l6-ce: run scripts/fetch_models.sh first")
+    only = set(sys.argv[1:])
+    for spec in MODELS:
+        if not only or spec[0] in only or "models" in only:
+            model_golden(*spec)
+    for name, rel in TOKENIZERS:
+        if not only or "tokenizers" in only or name in only:
+            tokenizer_golden(name, rel)
+
+
+if __name__ == "__main__":
+    main()
