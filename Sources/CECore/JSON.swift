@@ -15,17 +15,20 @@ public enum JSONValue: Equatable, Sendable {
         case let (.bool(x), .bool(y)): return x == y
         case let (.int(x), .int(y)): return x == y
         case let (.double(x), .double(y)): return x == y
-        case let (.string(x), .string(y)): return x == y
+        case let (.string(x), .string(y)): return x.utf8.elementsEqual(y.utf8)
         case let (.array(x), .array(y)): return x == y
         case let (.object(x), .object(y)):
-            return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+            return x.count == y.count && zip(x, y).allSatisfy { $0.0.utf8.elementsEqual($1.0.utf8) && $0.1 == $1.1 }
         default: return false
         }
     }
 
+    /// Member `key` of an object, keys compared byte for byte (Swift's String == is canonical
+    /// equivalence and would merge "é" with "e" + U+0301); the last one when a lenient parse kept
+    /// duplicates, as serde_json and Python do.
     public subscript(key: String) -> JSONValue? {
         if case .object(let members) = self {
-            for (k, v) in members where k == key { return v }
+            for (k, v) in members.reversed() where k.utf8.elementsEqual(key.utf8) { return v }
         }
         return nil
     }
@@ -78,13 +81,16 @@ public enum JSONError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// A strict RFC 8259 parser over UTF-8 bytes: depth cap, duplicate keys refused, no trailing bytes
-/// but whitespace.
+/// A strict RFC 8259 parser over UTF-8 bytes: depth cap, no trailing bytes but whitespace, duplicate
+/// keys refused (or, with `lastKeyWins`, kept in order with lookups taking the last, as serde_json and
+/// Python read files such as tokenizer.json). Keys are compared byte for byte. A UTF-8 byte order mark
+/// is skipped.
 public struct JSONParser {
     public static let defaultMaxDepth = 128
 
-    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth) throws -> JSONValue {
-        var p = JSONParser(bytes: bytes, maxDepth: maxDepth)
+    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth, lastKeyWins: Bool = false) throws -> JSONValue {
+        var p = JSONParser(bytes: bytes, maxDepth: maxDepth, lastKeyWins: lastKeyWins)
+        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { p.i = 3 }
         p.skipWhitespace()
         let v = try p.value(depth: 0)
         p.skipWhitespace()
@@ -92,21 +98,23 @@ public struct JSONParser {
         return v
     }
 
-    public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws -> JSONValue {
-        try bytes.withUnsafeBytes { try parse($0, maxDepth: maxDepth) }
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth, lastKeyWins: Bool = false) throws -> JSONValue {
+        try bytes.withUnsafeBytes { try parse($0, maxDepth: maxDepth, lastKeyWins: lastKeyWins) }
     }
 
-    public static func parse(_ text: String, maxDepth: Int = defaultMaxDepth) throws -> JSONValue {
-        try parse(Array(text.utf8), maxDepth: maxDepth)
+    public static func parse(_ text: String, maxDepth: Int = defaultMaxDepth, lastKeyWins: Bool = false) throws -> JSONValue {
+        try parse(Array(text.utf8), maxDepth: maxDepth, lastKeyWins: lastKeyWins)
     }
 
     private let b: UnsafeRawBufferPointer
     private let maxDepth: Int
+    private let lastKeyWins: Bool
     private var i = 0
 
-    private init(bytes: UnsafeRawBufferPointer, maxDepth: Int) {
+    private init(bytes: UnsafeRawBufferPointer, maxDepth: Int, lastKeyWins: Bool) {
         self.b = bytes
         self.maxDepth = maxDepth
+        self.lastKeyWins = lastKeyWins
     }
 
     private mutating func skipWhitespace() {
@@ -132,7 +140,7 @@ public struct JSONParser {
         case UInt8(ascii: "{"):
             i += 1
             var members: [(String, JSONValue)] = []
-            var seen = Set<String>()
+            var seen = Set<[UInt8]>()
             skipWhitespace()
             if try peek() == UInt8(ascii: "}") { i += 1; return .object(members) }
             while true {
@@ -140,7 +148,7 @@ public struct JSONParser {
                 let keyOffset = i
                 guard try peek() == UInt8(ascii: "\"") else { throw JSONError.unexpectedByte(offset: i, byte: b[i]) }
                 let key = try string()
-                guard seen.insert(key).inserted else { throw JSONError.duplicateKey(key, offset: keyOffset) }
+                guard seen.insert(Array(key.utf8)).inserted || lastKeyWins else { throw JSONError.duplicateKey(key, offset: keyOffset) }
                 skipWhitespace()
                 guard try peek() == UInt8(ascii: ":") else { throw JSONError.unexpectedByte(offset: i, byte: b[i]) }
                 i += 1

@@ -1,3 +1,4 @@
+import CECore
 /// Readers for the stages of a HF tokenizers `tokenizer.json` ("normalizer", "pre_tokenizer",
 /// "model", "post_processor", "added_tokens"). Each returns our stage value or throws a typed error
 /// naming the field.
@@ -138,7 +139,7 @@ enum TokenizerJSON {
         let prefix = value["continuing_subword_prefix"]?.stringValue ?? "##"
         var maxChars = 100
         if let m = value["max_input_chars_per_word"], !m.isNull {
-            guard let v = m.intValue, v >= 0 else {
+            guard let v = m.int64Value, v >= 0 else {
                 throw TokenizerError.invalidField(file: file, field: "model.max_input_chars_per_word", reason: "not a non-negative integer")
             }
             maxChars = Int(clamping: v)
@@ -157,7 +158,7 @@ enum TokenizerJSON {
         var vocab: [ByteString: Int32] = [:]
         vocab.reserveCapacity(members.count)
         for (token, idValue) in members {
-            guard let id = idValue.intValue else {
+            guard let id = idValue.int64Value else {
                 throw TokenizerError.invalidField(file: file, field: "\(field).\(token)", reason: "id is not an integer")
             }
             guard id >= 0 && id <= Int64(Int32.max) else { throw TokenizerError.idOutOfRange(token: token, id: id) }
@@ -197,7 +198,7 @@ enum TokenizerJSON {
         var out: [(id: Int64, token: AddedToken)] = []
         for (i, item) in items.enumerated() {
             let token = try addedToken(item, field: "added_tokens[\(i)]")
-            guard let id = item["id"]?.intValue else {
+            guard let id = item["id"]?.int64Value else {
                 throw TokenizerError.invalidField(file: file, field: "added_tokens[\(i)].id", reason: "missing or not an integer")
             }
             out.append((id, token))
@@ -221,7 +222,7 @@ enum TokenizerJSON {
                     }
                     var resolved: [Int32] = []
                     for idValue in ids {
-                        guard let id = idValue.intValue else {
+                        guard let id = idValue.int64Value else {
                             throw TokenizerError.invalidField(file: file, field: "\(field).special_tokens.\(name).ids", reason: "not an integer")
                         }
                         guard id >= 0 && id <= Int64(Int32.max) else { throw TokenizerError.idOutOfRange(token: name, id: id) }
@@ -259,7 +260,7 @@ enum TokenizerJSON {
 
     static func idPair(_ value: JSONValue?, field: String) throws -> Int32 {
         guard let items = value?.arrayValue, items.count == 2, let name = items[0].stringValue,
-              let id = items[1].intValue else {
+              let id = items[1].int64Value else {
             throw TokenizerError.invalidField(file: file, field: field, reason: "expected [token, id]")
         }
         guard id >= 0 && id <= Int64(Int32.max) else { throw TokenizerError.idOutOfRange(token: name, id: id) }
@@ -293,7 +294,7 @@ enum TokenizerJSON {
 
     static func typeID(_ value: JSONValue, field: String) throws -> Int32 {
         guard let v = value["type_id"], !v.isNull else { return 0 }
-        guard let id = v.intValue, id >= 0, id <= Int64(Int32.max) else {
+        guard let id = v.int64Value, id >= 0, id <= Int64(Int32.max) else {
             throw TokenizerError.invalidField(file: file, field: "\(field).type_id", reason: "not a non-negative integer")
         }
         return Int32(id)

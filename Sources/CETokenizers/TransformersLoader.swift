@@ -1,3 +1,4 @@
+import CECore
 import Foundation
 
 /// The files of a HF tokenizer folder. Any may be absent; tokenizer.json or vocab.txt is required.
@@ -238,7 +239,7 @@ enum TransformersLoader {
                 for v in try extraSpecialTokens(kwarg) { specialContents.insert(ByteString(v.content)) }
                 let json = try JSONValue.parse(data, file: "added_tokens.json")
                 for (content, idValue) in json.objectMembers ?? [] {
-                    guard let id = idValue.intValue else {
+                    guard let id = idValue.int64Value else {
                         throw TokenizerError.invalidField(file: "added_tokens.json", field: content, reason: "id is not an integer")
                     }
                     let special = specialContents.contains(ByteString(content))

@@ -61,3 +61,23 @@ final class HalfTests: XCTestCase {
         }
     }
 }
+
+final class JSONKeyTests: XCTestCase {
+    /// "é" (U+00E9) and "e" + U+0301 are equal as Swift Strings but distinct JSON keys (and distinct
+    /// vocabulary entries in tokenizer.json).
+    func testCanonicallyEquivalentKeysAreDistinct() throws {
+        let v = try JSONParser.parse("{\"\u{e9}\": 1, \"e\u{301}\": 2}")
+        XCTAssertEqual(v["\u{e9}"], .int(1))
+        XCTAssertEqual(v["e\u{301}"], .int(2))
+    }
+
+    func testLastKeyWinsWhenAsked() throws {
+        let v = try JSONParser.parse(#"{"a": 1, "a": 2}"#, lastKeyWins: true)
+        XCTAssertEqual(v["a"], .int(2))
+        XCTAssertEqual(v.objectValue?.count, 2)
+    }
+
+    func testByteOrderMarkIsSkipped() throws {
+        XCTAssertEqual(try JSONParser.parse([0xEF, 0xBB, 0xBF] + Array("[1]".utf8)), .array([.int(1)]))
+    }
+}

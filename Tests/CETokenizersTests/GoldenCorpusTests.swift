@@ -1,3 +1,4 @@
+import CECore
 import Foundation
 import XCTest
 @testable import CETokenizers
@@ -28,7 +29,7 @@ final class GoldenCorpusTests: XCTestCase {
 
     private func ints(_ v: JSONValue?) -> [Int32]? {
         guard let items = v?.arrayValue else { return nil }
-        let out = items.compactMap { $0.intValue.map { Int32(truncatingIfNeeded: $0) } }
+        let out = items.compactMap { $0.int64Value.map { Int32(truncatingIfNeeded: $0) } }
         return out.count == items.count ? out : nil
     }
 
@@ -50,7 +51,7 @@ final class GoldenCorpusTests: XCTestCase {
                 continue
             }
             let pair = c["pair"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
-            let maxLength = c["max_length"]?.intValue.map { Int($0) }
+            let maxLength = c["max_length"]?.int64Value.map { Int($0) }
             let length = mask.filter { $0 == 1 }.count
             let expectedTypes = ints(c["token_type_ids"]) ?? [Int32](repeating: 0, count: expectedIDs.count)
             var problem: String? = nil

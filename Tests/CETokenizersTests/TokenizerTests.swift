@@ -1,3 +1,4 @@
+import CECore
 import XCTest
 @testable import CETokenizers
 
@@ -197,8 +198,10 @@ final class JSONTests: XCTestCase {
     }
 
     func testEscapesAndSurrogates() throws {
-        let v = try JSONValue.parse(Data(#"["a\"\\\/\n\t\u00e9\ud83d\ude00", "\udc00x"]"#.utf8), file: "x")
-        XCTAssertEqual(v, .array([.string("a\"\\/\n\té😀"), .string("\u{FFFD}x")]))
+        let v = try JSONValue.parse(Data(#"["a\"\\\/\n\t\u00e9\ud83d\ude00"]"#.utf8), file: "x")
+        XCTAssertEqual(v, .array([.string("a\"\\/\n\té😀")]))
+        // A lone surrogate escape is an error, as in serde_json, which the reference reads tokenizer.json with.
+        XCTAssertThrowsError(try JSONValue.parse(Data(#"["\udc00x"]"#.utf8), file: "x"))
     }
 
     func testInvalidDocuments() {
