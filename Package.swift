@@ -15,22 +15,25 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .target(name: "CECore"),
+        // C kernels chosen at run time by CPU feature (int8 GEMM, f16 widening), each with a scalar reference.
+        .target(name: "CEKernels"),
         .target(name: "CEFormats", dependencies: ["CECore"]),
         .target(name: "CETokenizers", dependencies: ["CECore"]),
         .target(name: "CEGraph", dependencies: ["CECore"]),
         .target(name: "CEImport", dependencies: ["CECore", "CEFormats", "CETokenizers", "CEGraph"]),
-        .target(name: "CERuntime", dependencies: ["CECore", "CEGraph", "CETokenizers", "CEImport", "COpenBLAS"]),
+        .target(name: "CEQuant", dependencies: ["CECore", "CEGraph"]),
+        .target(name: "CERuntime", dependencies: ["CECore", "CEGraph", "CETokenizers", "CEImport", "COpenBLAS", "CEKernels"]),
         .target(name: "CEVerify", dependencies: ["CECore", "CERuntime"]),
         .target(name: "CETestSupport", dependencies: ["CECore", "CEFormats"]),
         .executableTarget(name: "cetool", dependencies: [
-            "CECore", "CEFormats", "CETokenizers", "CEGraph", "CEImport", "CERuntime", "CEVerify",
+            "CECore", "CEFormats", "CETokenizers", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEVerify",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "CECoreTests", dependencies: ["CECore", "CETestSupport"]),
         .testTarget(name: "CEFormatsTests", dependencies: ["CEFormats", "CETestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "CETokenizersTests", dependencies: ["CETokenizers", "CETestSupport"]),
         .testTarget(name: "CEImportTests", dependencies: ["CEImport", "CETestSupport"]),
-        .testTarget(name: "CERuntimeTests", dependencies: ["CERuntime", "CEVerify", "CETestSupport"]),
+        .testTarget(name: "CERuntimeTests", dependencies: ["CERuntime", "CEVerify", "CEQuant", "CETestSupport"]),
         .testTarget(name: "cetoolTests", dependencies: ["CETestSupport", "cetool"]),
     ]
 )

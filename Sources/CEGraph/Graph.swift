@@ -78,6 +78,9 @@ public enum TensorName {
     public static let classifierPool = "cls.pool"            // [hidden, hidden], then tanh
     public static let classifierOut = "cls.out"              // [numLabels, hidden]
 
+    /// The per-output-channel scale tensor of an int8 weight: F32 [out].
+    public static func scale(of weight: String) -> String { weight + "_scale" }
+
     /// Every canonical weight name an architecture needs, with its shape. Linear weights are
     /// (out, in) as torch.nn.Linear stores them; `.weight` / `.bias` suffixes are part of the name.
     public static func required(_ a: Architecture, _ h: Hyperparameters) -> [(String, Shape)] {
@@ -151,8 +154,19 @@ public struct Graph: Sendable {
         for (name, shape) in required {
             guard let t = weights[name] else { throw GraphError.missingWeight(name: name) }
             guard t.shape == shape else { throw GraphError.shapeMismatch(name: name, expected: shape, actual: t.shape) }
-            guard t.dtype.isFloatingPoint else { throw GraphError.unsupportedDType(name: name, dtype: t.dtype) }
             names.remove(name)
+            if t.dtype == .i8, shape.rank == 2, !name.hasPrefix(TensorName.tokenEmbedding), !name.hasPrefix(TensorName.positionEmbedding),
+               !name.hasPrefix(TensorName.typeEmbedding) {
+                // int8 linear weight: needs its F32 [out] scales.
+                let s = TensorName.scale(of: name)
+                guard let st = weights[s] else { throw GraphError.missingWeight(name: s) }
+                guard st.dtype == .f32, st.shape == [shape.dims[0]] else {
+                    throw GraphError.shapeMismatch(name: s, expected: [shape.dims[0]], actual: st.shape)
+                }
+                names.remove(s)
+                continue
+            }
+            guard t.dtype.isFloatingPoint else { throw GraphError.unsupportedDType(name: name, dtype: t.dtype) }
         }
         if let extra = names.sorted().first { throw GraphError.unexpectedWeight(name: extra) }
         let h = hyperparameters

@@ -42,8 +42,13 @@ public final class CrossEncoder: @unchecked Sendable {
 
     /// Loads a HuggingFace model directory. `maxLength` as CrossEncoder(max_length=…); `threads` sets
     /// the BLAS thread count for the process.
-    public init(modelDirectory: URL, maxLength: Int? = nil, threads: Int? = nil) throws {
-        model = try ModelDirectory.load(modelDirectory, maxLength: maxLength)
+    public convenience init(modelDirectory: URL, maxLength: Int? = nil, threads: Int? = nil) throws {
+        try self.init(model: try ModelDirectory.load(modelDirectory, maxLength: maxLength), threads: threads)
+    }
+
+    /// An imported model, possibly transformed first (e.g. its linears quantized by CEQuant).
+    public init(model: ImportedModel, threads: Int? = nil) throws {
+        self.model = model
         self.maxLength = model.defaultMaxLength
         if let threads { Kernels.setThreads(threads) }
         executor = try Executor(graph: model.graph)

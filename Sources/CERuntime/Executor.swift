@@ -30,14 +30,21 @@ public struct TokenSequence: Sendable {
     }
 }
 
-/// fp32 weights laid out for the kernels, 64-byte aligned.
+/// A linear layer's weight [out, in] as the kernels take it.
+enum LinearWeight {
+    case f32(UnsafePointer<Float>)
+    /// Per-output-channel symmetric int8 with its F32 [out] scales.
+    case i8(UnsafePointer<Int8>, scales: UnsafePointer<Float>)
+}
+
+/// Weights laid out for the kernels, 64-byte aligned: fp32, or int8 + scales for quantized linears.
 final class PlannedWeights {
     struct Block {
-        var qkvW: UnsafePointer<Float>, qkvB: UnsafePointer<Float>      // [3·hidden, hidden], [3·hidden]
-        var outW: UnsafePointer<Float>, outB: UnsafePointer<Float>      // [hidden, hidden]
+        var qkvW: LinearWeight, qkvB: UnsafePointer<Float>      // [3·hidden, hidden], [3·hidden]
+        var outW: LinearWeight, outB: UnsafePointer<Float>      // [hidden, hidden]
         var attnNormW: UnsafePointer<Float>, attnNormB: UnsafePointer<Float>
-        var upW: UnsafePointer<Float>, upB: UnsafePointer<Float>        // [intermediate, hidden]
-        var downW: UnsafePointer<Float>, downB: UnsafePointer<Float>    // [hidden, intermediate]
+        var upW: LinearWeight, upB: UnsafePointer<Float>        // [intermediate, hidden]
+        var downW: LinearWeight, downB: UnsafePointer<Float>    // [hidden, intermediate]
         var ffnNormW: UnsafePointer<Float>, ffnNormB: UnsafePointer<Float>
     }
     var tokenEmbd, posEmbd, typeEmbd, embdNormW, embdNormB: UnsafePointer<Float>
@@ -69,6 +76,24 @@ final class PlannedWeights {
             keep.append(box)
             return UnsafePointer(dst)
         }
+        /// A linear weight (one or more tensors concatenated along dim 0): int8 when stored so, else fp32.
+        func linear(_ names: [String]) throws -> LinearWeight {
+            let tensors = names.map { graph.weights[$0]! }
+            guard tensors.allSatisfy({ $0.dtype == .i8 }) else {
+                guard !tensors.contains(where: { $0.dtype == .i8 }) else { throw RuntimeError.unsupportedWeightDType(name: names[0], dtype: .i8) }
+                return .f32(try floats(names))
+            }
+            let total = tensors.reduce(0) { $0 + $1.storage.bytes.count }
+            let q = OwnedBytes(count: total, alignment: 64)
+            var at = 0
+            for t in tensors {
+                (q.pointer + at).copyMemory(from: t.storage.bytes.baseAddress!, byteCount: t.storage.bytes.count)
+                at += t.storage.bytes.count
+            }
+            keep.append(q)
+            let scales = try floats(names.map(TensorName.scale(of:)))
+            return .i8(UnsafePointer(q.pointer.bindMemory(to: Int8.self, capacity: total)), scales: scales)
+        }
         typealias T = TensorName
         tokenEmbd = try floats([T.tokenEmbedding + ".weight"])
         posEmbd = try floats([T.positionEmbedding + ".weight"])
@@ -77,12 +102,12 @@ final class PlannedWeights {
         embdNormB = try floats([T.embeddingNorm + ".bias"])
         for i in 0..<graph.hyperparameters.numHiddenLayers {
             blocks.append(Block(
-                qkvW: try floats([T.attnQ(i), T.attnK(i), T.attnV(i)].map { $0 + ".weight" }),
+                qkvW: try linear([T.attnQ(i), T.attnK(i), T.attnV(i)].map { $0 + ".weight" }),
                 qkvB: try floats([T.attnQ(i), T.attnK(i), T.attnV(i)].map { $0 + ".bias" }),
-                outW: try floats([T.attnOut(i) + ".weight"]), outB: try floats([T.attnOut(i) + ".bias"]),
+                outW: try linear([T.attnOut(i) + ".weight"]), outB: try floats([T.attnOut(i) + ".bias"]),
                 attnNormW: try floats([T.attnNorm(i) + ".weight"]), attnNormB: try floats([T.attnNorm(i) + ".bias"]),
-                upW: try floats([T.ffnUp(i) + ".weight"]), upB: try floats([T.ffnUp(i) + ".bias"]),
-                downW: try floats([T.ffnDown(i) + ".weight"]), downB: try floats([T.ffnDown(i) + ".bias"]),
+                upW: try linear([T.ffnUp(i) + ".weight"]), upB: try floats([T.ffnUp(i) + ".bias"]),
+                downW: try linear([T.ffnDown(i) + ".weight"]), downB: try floats([T.ffnDown(i) + ".bias"]),
                 ffnNormW: try floats([T.ffnNorm(i) + ".weight"]), ffnNormB: try floats([T.ffnNorm(i) + ".bias"])))
         }
         switch graph.architecture {
@@ -107,6 +132,8 @@ final class Workspace {
     private(set) var sequenceCapacity = 0
     private var box: OwnedBytes?
     var x, qkv, ctx, tmp, ffn, scores, cls, pooled: UnsafeMutablePointer<Float>!
+    /// int8 path: quantized activations [tokens, max(hidden, intermediate)], their row scales, int32 sums.
+    var int8: Kernels.Int8Scratch!
     let hidden: Int, intermediate: Int
 
     init(hidden: Int, intermediate: Int) {
@@ -126,6 +153,7 @@ final class Workspace {
         for n in padded { ptrs.append(p); p += n }
         (x, qkv, ctx, tmp, ffn, scores, cls, pooled) = (ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], ptrs[5], ptrs[6], ptrs[7])
         box = b
+        int8 = Kernels.Int8Scratch(rows: t, maxK: max(hidden, intermediate), maxN: max(3 * hidden, intermediate))
         tokenCapacity = t
         sequenceCapacity = s
     }
@@ -180,22 +208,22 @@ public final class Executor: @unchecked Sendable {
         Kernels.layerNorm(ws.x, rows: total, n: d, gamma: w.embdNormW, beta: w.embdNormB, eps: eps)
 
         for blk in w.blocks {
-            Kernels.linear(ws.x, blk.qkvW, blk.qkvB, ws.qkv, m: total, n: 3 * d, k: d)
+            Kernels.linear(ws.x, blk.qkvW, blk.qkvB, ws.qkv, m: total, n: 3 * d, k: d, scratch: ws.int8)
             for (b, s) in sequences.enumerated() {
                 let base = ws.qkv + offsets[b] * 3 * d
                 Kernels.attention(q: base, k: base + d, v: base + 2 * d, ld: 3 * d,
                                   out: ws.ctx + offsets[b] * d, ldOut: d, len: s.ids.count,
                                   heads: h.numAttentionHeads, headDim: h.headDim, scratch: ws.scores)
             }
-            Kernels.linear(ws.ctx, blk.outW, blk.outB, ws.tmp, m: total, n: d, k: d)
+            Kernels.linear(ws.ctx, blk.outW, blk.outB, ws.tmp, m: total, n: d, k: d, scratch: ws.int8)
             Kernels.addLayerNorm(ws.x, ws.tmp, rows: total, n: d, gamma: blk.attnNormW, beta: blk.attnNormB, eps: eps)
-            Kernels.linear(ws.x, blk.upW, blk.upB, ws.ffn, m: total, n: f, k: d)
+            Kernels.linear(ws.x, blk.upW, blk.upB, ws.ffn, m: total, n: f, k: d, scratch: ws.int8)
             switch h.hiddenAct {
             case .gelu: Kernels.gelu(ws.ffn, count: total * f)
             case .geluTanh: Kernels.geluTanh(ws.ffn, count: total * f)
             case .relu: Kernels.relu(ws.ffn, count: total * f)
             }
-            Kernels.linear(ws.ffn, blk.downW, blk.downB, ws.tmp, m: total, n: d, k: f)
+            Kernels.linear(ws.ffn, blk.downW, blk.downB, ws.tmp, m: total, n: d, k: f, scratch: ws.int8)
             Kernels.addLayerNorm(ws.x, ws.tmp, rows: total, n: d, gamma: blk.ffnNormW, beta: blk.ffnNormB, eps: eps)
         }
 

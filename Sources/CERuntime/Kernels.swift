@@ -1,3 +1,4 @@
+import CEKernels
 import COpenBLAS
 import Foundation
 
@@ -13,6 +14,55 @@ public enum Kernels {
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
                     1, x, Int32(k), w, Int32(k), bias == nil ? 0 : 1, y, Int32(n))
+    }
+
+    /// Buffers of the int8 path, sized for the largest linear of a plan.
+    final class Int8Scratch {
+        let qx: UnsafeMutablePointer<Int8>        // [rows, maxK]
+        let xScales: UnsafeMutablePointer<Float>  // [rows]
+        let acc: UnsafeMutablePointer<Int32>      // [rows, maxN]
+        init(rows: Int, maxK: Int, maxN: Int) {
+            qx = .allocate(capacity: max(1, rows * maxK))
+            xScales = .allocate(capacity: max(1, rows))
+            acc = .allocate(capacity: max(1, rows * maxN))
+        }
+        deinit { qx.deallocate(); xScales.deallocate(); acc.deallocate() }
+    }
+
+    /// y = x · wᵀ + bias for an fp32 or int8 weight. int8: x is quantized per row (symmetric, dynamic),
+    /// multiplied exactly in int32, and y[i, j] = acc[i, j] · sx[i] · sw[j] + bias[j].
+    static func linear(_ x: UnsafePointer<Float>, _ w: LinearWeight, _ bias: UnsafePointer<Float>?,
+                       _ y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, scratch: Int8Scratch) {
+        switch w {
+        case .f32(let wp):
+            linear(x, wp, bias, y, m: m, n: n, k: k)
+        case .i8(let qw, let ws):
+            ce_quantize_rows_s8(x, scratch.qx, scratch.xScales, Int32(m), Int32(k))
+            // Row ranges write disjoint slices of acc; addresses cross the closure as integers.
+            let (qa, wa, ca) = (Int(bitPattern: scratch.qx), Int(bitPattern: qw), Int(bitPattern: scratch.acc))
+            parallelRows(m) { r0, r1 in
+                ce_qgemm_s8(UnsafePointer<Int8>(bitPattern: qa)! + r0 * k, UnsafePointer<Int8>(bitPattern: wa)!,
+                            UnsafeMutablePointer<Int32>(bitPattern: ca)! + r0 * n, Int32(r1 - r0), Int32(n), Int32(k))
+            }
+            for i in 0..<m {
+                let sx = scratch.xScales[i]
+                let a = scratch.acc + i * n, out = y + i * n
+                if let bias {
+                    for j in 0..<n { out[j] = Float(a[j]) * sx * ws[j] + bias[j] }
+                } else {
+                    for j in 0..<n { out[j] = Float(a[j]) * sx * ws[j] }
+                }
+            }
+        }
+    }
+
+    /// Splits rows 0..<m into one contiguous range per BLAS thread and runs them concurrently.
+    static func parallelRows(_ m: Int, _ body: @Sendable (Int, Int) -> Void) {
+        let parts = max(1, min(threads, m / 8))
+        if parts == 1 { return body(0, m) }
+        DispatchQueue.concurrentPerform(iterations: parts) { p in
+            body(p * m / parts, (p + 1) * m / parts)
+        }
     }
 
     /// Row-wise LayerNorm over `n` columns of `rows` rows, in place: (x − mean)/√(var + eps)·γ + β,

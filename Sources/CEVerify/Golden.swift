@@ -120,8 +120,23 @@ public struct ToleranceProfile: Sendable {
     /// Activated scores, the same rule.
     public var scoreRelative: Float
 
+    /// Absolute bound on |Δlogit| for reduced-precision weights (infinite for fp32, which uses the relative rule).
+    public var logitAbsolute: Float = .infinity
+    /// Ranking bounds: Spearman within every ranked list, share of lists whose top document agrees.
+    public var minSpearman: Double = 1
+    public var minTop1: Double = 1
+
     /// fp32 against the fp32 reference.
     public static let fp32 = ToleranceProfile(name: "fp32", logitRelative: 1e-4, scoreRelative: 1e-4)
+    /// fp16 weights computed in fp32 (the convert issue's bound: max |Δlogit| ≤ 1e-2, rankings identical).
+    public static let fp16 = ToleranceProfile(name: "fp16", logitRelative: .infinity, scoreRelative: .infinity,
+                                              logitAbsolute: 1e-2, minSpearman: 1, minTop1: 1)
+    /// bf16 weights computed in fp32: 8 mantissa bits, so a looser bound than fp16.
+    public static let bf16 = ToleranceProfile(name: "bf16", logitRelative: .infinity, scoreRelative: .infinity,
+                                              logitAbsolute: 5e-2, minSpearman: 0.99, minTop1: 1)
+    /// int8 weights per channel, dynamic int8 activations: Spearman ≥ 0.99 per list, top-1 ≥ 95 %.
+    public static let int8 = ToleranceProfile(name: "int8", logitRelative: .infinity, scoreRelative: .infinity,
+                                              minSpearman: 0.99, minTop1: 0.95)
 
     public func logitBound(_ reference: Float) -> Float { logitRelative * max(1, abs(reference)) }
     public func scoreBound(_ reference: Float) -> Float { scoreRelative * max(1, abs(reference)) }

@@ -1,0 +1,134 @@
+import CEImport
+import CEKernels
+import CEQuant
+import CERuntime
+import CETestSupport
+import CEVerify
+import Foundation
+import XCTest
+
+/// int8 kernels against their scalar reference; quantizer error bounds; fidelity of quantized models
+/// against the fp32 reference goldens.
+final class QuantKernelTests: XCTestCase {
+    func testInt8GemmVariantsMatchReferenceExactly() {
+        var rng = SeededRNG(seed: 11)
+        for (m, n, k) in [(1, 1, 1), (3, 5, 17), (2, 4, 16), (7, 9, 33), (13, 31, 129), (5, 3, 1536), (33, 65, 384)] {
+            let a = (0..<(m * k)).map { _ in Int8.random(in: -127...127, using: &rng) }
+            let w = (0..<(n * k)).map { _ in Int8.random(in: -127...127, using: &rng) }
+            var ref = [Int32](repeating: 0, count: m * n), avx2 = ref, dispatched = ref
+            ce_qgemm_s8_reference(a, w, &ref, Int32(m), Int32(n), Int32(k))
+            ce_qgemm_s8_avx2(a, w, &avx2, Int32(m), Int32(n), Int32(k))
+            ce_qgemm_s8(a, w, &dispatched, Int32(m), Int32(n), Int32(k))
+            XCTAssertEqual(avx2, ref, "avx2 m=\(m) n=\(n) k=\(k)")
+            XCTAssertEqual(dispatched, ref, "dispatched (variant \(ce_qgemm_s8_variant())) m=\(m) n=\(n) k=\(k)")
+        }
+    }
+
+    func testPerChannelQuantizationErrorIsAtMostHalfAStep() {
+        var rng = SeededRNG(seed: 12)
+        let rows = 7, cols = 45
+        var w = rng.floats(rows * cols, scale: 3)
+        for c in 0..<cols { w[2 * cols + c] = 0 } // an all-zero row keeps scale 1 and codes 0
+        let (q, s) = Quantize.int8PerChannel(w, rows: rows, cols: cols)
+        XCTAssertEqual(s[2], 1)
+        for r in 0..<rows {
+            let mx = (0..<cols).map { abs(w[r * cols + $0]) }.max()!
+            if mx > 0 { XCTAssertEqual(s[r], mx / 127) }
+            for c in 0..<cols {
+                XCTAssertLessThanOrEqual(abs(Float(q[r * cols + c]) * s[r] - w[r * cols + c]), s[r] / 2 * 1.0001)
+            }
+        }
+        // scale = 2.5 / 127: 0.5 -> 25.4 -> 25, (1.5/127) -> 0.6 -> 1, 2.5 -> 127
+        XCTAssertEqual(Quantize.int8PerChannel([0.5, 1.5 / 127, 2.5], rows: 1, cols: 3).q, [25, 1, 127])
+    }
+
+    func testActivationQuantizerMatchesWeightRule() {
+        var rng = SeededRNG(seed: 13)
+        let x = rng.floats(3 * 50, scale: 4)
+        var q = [Int8](repeating: 0, count: x.count), s = [Float](repeating: 0, count: 3)
+        ce_quantize_rows_s8(x, &q, &s, 3, 50)
+        for r in 0..<3 {
+            for c in 0..<50 { XCTAssertLessThanOrEqual(abs(Float(q[r * 50 + c]) * s[r] - x[r * 50 + c]), s[r] / 2 * 1.001) }
+        }
+    }
+
+    func testHalfAndBFloat16RoundToNearestEven() {
+        XCTAssertEqual(Quantize.fp16Bits([1, -2, 65504, 1e-8]), [0x3C00, 0xC000, 0x7BFF, 0x0000])
+        // 1 + 2^-8 lies halfway between two bf16 values: ties to even (down); 1 + 3·2^-8 ties up.
+        XCTAssertEqual(Quantize.bf16Bits([1, 1 + 1 / 256, 1 + 3 / 256, -5]), [0x3F80, 0x3F80, 0x3F82, 0xC0A0])
+    }
+}
+
+final class QuantFidelityTests: XCTestCase {
+    /// Spearman rank correlation of two score lists (average ranks for ties).
+    func spearman(_ a: [Float], _ b: [Float]) -> Double {
+        func ranks(_ v: [Float]) -> [Double] {
+            let order = v.indices.sorted { v[$0] < v[$1] }
+            var r = [Double](repeating: 0, count: v.count)
+            var i = 0
+            while i < order.count {
+                var j = i
+                while j + 1 < order.count, v[order[j + 1]] == v[order[i]] { j += 1 }
+                for t in i...j { r[order[t]] = Double(i + j) / 2 }
+                i = j + 1
+            }
+            return r
+        }
+        let ra = ranks(a), rb = ranks(b)
+        let ma = ra.reduce(0, +) / Double(ra.count), mb = rb.reduce(0, +) / Double(rb.count)
+        var num = 0.0, da = 0.0, db = 0.0
+        for (x, y) in zip(ra, rb) { num += (x - ma) * (y - mb); da += (x - ma) * (x - ma); db += (y - mb) * (y - mb) }
+        return num / (da * db).squareRoot()
+    }
+
+    func fidelity(_ precision: Quantize.Precision, golden: String, plan: Quantize.Plan = .all) throws -> (maxLogit: Float, meanLogit: Float, minSpearman: Double, top1: Double)? {
+        let root = repositoryRoot()
+        let g = try GoldenSet.load(path: root.appendingPathComponent(golden).path)
+        let dir = root.appendingPathComponent(g.modelDirectory)
+        guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("config.json").path) else {
+            if ProcessInfo.processInfo.environment["CETOOL_REQUIRE_MODELS"] == "1" { XCTFail("model missing: \(dir.path)") }
+            return nil
+        }
+        var model = try ModelDirectory.load(dir, maxLength: g.maxLength)
+        model.graph = try Quantize.apply(precision, to: model.graph, plan: plan)
+        let ce = try CrossEncoder(model: model)
+        let logits = try ce.logits(g.cases.map { ($0.query, $0.document) })
+        var maxD: Float = 0, sum: Float = 0, count = 0
+        for (row, c) in zip(logits, g.cases) {
+            for (o, r) in zip(row, c.logits) { maxD = max(maxD, abs(o - r)); sum += abs(o - r); count += 1 }
+        }
+        var minRho = 1.0, top1 = 0
+        for r in g.rankings {
+            let ours = try ce.predict(r.documents.map { (r.query, $0) }, activation: .identity)
+            var ref = [Float](repeating: 0, count: r.documents.count)
+            for (i, s) in r.result { ref[i] = s }
+            minRho = min(minRho, spearman(ours, ref))
+            if ours.indices.max(by: { ours[$0] < ours[$1] }) == r.result.first?.0 { top1 += 1 }
+        }
+        return (maxD, sum / Float(max(count, 1)), minRho, g.rankings.isEmpty ? 1 : Double(top1) / Double(g.rankings.count))
+    }
+
+    func testFP16AndBF16StayWithinTheirProfiles() throws {
+        for (p, bound) in [(Quantize.Precision.fp16, ToleranceProfile.fp16.logitAbsolute), (.bf16, ToleranceProfile.bf16.logitAbsolute)] {
+            for golden in ["golden/minilm-l6-ce/golden.json", "golden/tiny-bert-l1/golden.json", "golden/tiny-bert-l3/golden.json"] {
+                guard let f = try fidelity(p, golden: golden) else { continue }
+                print("fidelity \(p.rawValue) \(golden): max |Δlogit| \(f.maxLogit), mean \(f.meanLogit), min Spearman \(f.minSpearman), top-1 \(f.top1)")
+                XCTAssertLessThanOrEqual(f.maxLogit, bound, "\(p) \(golden)")
+                XCTAssertEqual(f.top1, 1, "\(p) \(golden): top-1 agreement")
+            }
+        }
+    }
+
+    /// Prints int8 fidelity per plan for the record; not an assertion yet (see the convert issue: the
+    /// int8 profile does not pass on minilm-l6-ce, whose head has weight norm 94).
+    /// CETOOL_EXPLORE=1 swift test -c release -Xswiftc -enable-testing --filter testInt8Fidelity
+    func testInt8FidelityReport() throws {
+        try XCTSkipUnless(ProcessInfo.processInfo.environment["CETOOL_EXPLORE"] == "1", "set CETOOL_EXPLORE=1 to print int8 fidelity")
+        for golden in ["golden/minilm-l6-ce/golden.json", "golden/tiny-bert-l1/golden.json", "golden/tiny-bert-l3/golden.json"] {
+            for (label, plan) in [("all linears", Quantize.Plan.all), ("attention only", Quantize.Plan(ffnUp: false, ffnDown: false))] {
+                guard let f = try fidelity(.int8, golden: golden, plan: plan) else { continue }
+                print("int8 \(label) \(golden): max |Δlogit| \(f.maxLogit), mean \(f.meanLogit), min Spearman \(f.minSpearman), top-1 \(f.top1)")
+            }
+        }
+    }
+}
