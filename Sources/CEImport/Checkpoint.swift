@@ -24,27 +24,9 @@ public struct Checkpoint {
     public static let candidates = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"]
 
     public static func load(directory: URL) throws -> Checkpoint {
-        let fm = FileManager.default
-        func path(_ n: String) -> String { directory.appendingPathComponent(n).path }
-        if fm.fileExists(atPath: path("model.safetensors")) {
-            let f = try Safetensors.File(path: path("model.safetensors"))
-            return Checkpoint(format: .safetensors, files: [f.path], names: f.names, readers: Dictionary(uniqueKeysWithValues: f.names.map { ($0, f.tensor) }))
-        }
-        if fm.fileExists(atPath: path("model.safetensors.index.json")) {
-            return try sharded(index: path("model.safetensors.index.json"), format: .safetensorsSharded) { p in
-                let f = try Safetensors.File(path: p)
-                return (f.names, f.tensor)
-            }
-        }
-        if fm.fileExists(atPath: path("pytorch_model.bin")) {
-            let f = try TorchZip.File(path: path("pytorch_model.bin"))
-            return Checkpoint(format: .torchZip, files: [f.path], names: f.names, readers: Dictionary(uniqueKeysWithValues: f.names.map { ($0, f.tensor) }))
-        }
-        if fm.fileExists(atPath: path("pytorch_model.bin.index.json")) {
-            return try sharded(index: path("pytorch_model.bin.index.json"), format: .torchZipSharded) { p in
-                let f = try TorchZip.File(path: p)
-                return (f.names, f.tensor)
-            }
+        for name in candidates {
+            let url = directory.appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: url.path) { return try load(file: url) }
         }
         throw ImportError.noWeights(directory: directory.path)
     }
@@ -53,23 +35,21 @@ public struct Checkpoint {
     /// else as a PyTorch zip.
     public static func load(file: URL) throws -> Checkpoint {
         let p = file.path
-        if p.hasSuffix(".index.json") {
-            let torch = p.hasSuffix(".bin.index.json")
-            return try sharded(index: p, format: torch ? .torchZipSharded : .safetensorsSharded) { shard in
-                if torch {
-                    let f = try TorchZip.File(path: shard)
-                    return (f.names, f.tensor)
-                }
-                let f = try Safetensors.File(path: shard)
+        /// A single file's tensor names and reader: safetensors by name, anything else as a PyTorch zip.
+        func open(_ path: String) throws -> ([String], (String) throws -> Tensor) {
+            if path.hasSuffix(".safetensors") {
+                let f = try Safetensors.File(path: path)
                 return (f.names, f.tensor)
             }
+            let f = try TorchZip.File(path: path)
+            return (f.names, f.tensor)
         }
-        if p.hasSuffix(".safetensors") {
-            let f = try Safetensors.File(path: p)
-            return Checkpoint(format: .safetensors, files: [f.path], names: f.names, readers: Dictionary(uniqueKeysWithValues: f.names.map { ($0, f.tensor) }))
+        if p.hasSuffix(".index.json") {
+            return try sharded(index: p, format: p.hasSuffix(".bin.index.json") ? .torchZipSharded : .safetensorsSharded, open: open)
         }
-        let f = try TorchZip.File(path: p)
-        return Checkpoint(format: .torchZip, files: [f.path], names: f.names, readers: Dictionary(uniqueKeysWithValues: f.names.map { ($0, f.tensor) }))
+        let (names, reader) = try open(p)
+        return Checkpoint(format: p.hasSuffix(".safetensors") ? .safetensors : .torchZip, files: [p], names: names,
+                          readers: Dictionary(uniqueKeysWithValues: names.map { ($0, reader) }))
     }
 
     /// Opens every shard once; each tensor must be in the shard the index names, and only there.
