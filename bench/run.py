@@ -32,7 +32,12 @@ PY_SYSTEMS = {
     "pytorch-fp32": ("fp32", "sentence-transformers CrossEncoder.predict, torch CPU"),
     "ort-fp32": ("fp32", "ONNX Runtime CPU EP, model.onnx"),
     "ort-int8": ("int8", "ONNX Runtime CPU EP, model-int8.onnx (quantize_dynamic, QInt8 weights)"),
+    "ort-fused-fp32": ("fp32", "ONNX Runtime CPU EP, model-fused.onnx (eager export + ORT transformer fusions)"),
+    "ort-fused-int8": ("int8", "ONNX Runtime CPU EP, model-fused-int8.onnx"),
 }
+DEFAULT_SYSTEMS = ["pytorch-fp32", "ort-fp32", "ort-int8"]
+ONNX_FILES = {"ort-fp32": "model.onnx", "ort-int8": "model-int8.onnx", "ort-fused-fp32": "model-fused.onnx",
+              "ort-fused-int8": "model-fused-int8.onnx"}
 REFERENCE_SYSTEM = "pytorch-fp32"
 
 
@@ -103,14 +108,15 @@ def child_main(system: str, job_path: Path, probe: bool) -> int:
         # max_length only when forced on the command line: otherwise CrossEncoder picks its own (checked below).
         model = CrossEncoder(job["model"], device="cpu", max_length=job["max_length_override"])
         identity = torch.nn.Identity()
-        info = {"max_seq_length": int(model.max_seq_length), "torch_threads": torch.get_num_threads()}
+        info = {"max_seq_length": int(model.max_seq_length), "torch_threads": torch.get_num_threads(),
+                "torch_version": torch.__version__, "attn_implementation": model[0].model.config._attn_implementation}
 
         def predict(pairs, batch_size):
             s = model.predict(pairs, batch_size=batch_size, activation_fn=identity, show_progress_bar=False,
                               convert_to_numpy=True)
             return np.asarray(s, dtype=np.float32).reshape(len(pairs), -1)
 
-    elif system in ("ort-fp32", "ort-int8"):
+    elif system in ONNX_FILES:
         import onnxruntime as ort
 
         so = ort.SessionOptions()
@@ -152,7 +158,8 @@ def child_main(system: str, job_path: Path, probe: bool) -> int:
 
         num_labels = sess.get_outputs()[0].shape[-1]
         num_labels = num_labels if isinstance(num_labels, int) else 1
-        info = {"ort_providers": sess.get_providers(), "ort_tokenizer": job["ort_tokenizer"]}
+        info = {"ort_providers": sess.get_providers(), "ort_tokenizer": job["ort_tokenizer"],
+                "ort_version": ort.__version__, "onnx": onnx_path}
 
         def predict(pairs, batch_size):
             # CrossEncoder.predict's batching: np.argsort on minus the summed character lengths.
@@ -180,7 +187,11 @@ def child_main(system: str, job_path: Path, probe: bool) -> int:
             order = np.argsort([-(len(q) + len(d)) for q, d in pairs])
             predict([pairs[i] for i in order[:bs]], bs)  # warm-up: one batch, the first one timed runs see
             times, cpu, latencies, logits = [], [], [], None
-            for _ in range(job["repeat"]):
+            for k in range(job["repeat"]):
+                # at least min(2, repeat) repeats; more only while the row's timed total stays within the budget
+                budget = job["max_row_seconds"]
+                if k >= 2 and budget and sum(times) + sum(times) / len(times) > budget:
+                    break
                 c0 = os.times()
                 if bs == 1:
                     out = []
@@ -261,16 +272,22 @@ def machine_facts() -> dict:
 
 
 def model_max_length(model_dir: Path) -> int:
-    """What CrossEncoder uses: the tokenizer's model_max_length (capped by the position table)."""
+    """What CrossEncoder uses: sentence_bert_config.json max_seq_length, else the tokenizer's model_max_length
+    capped by the position table. The PyTorch child reports the CrossEncoder's own value; a mismatch is a note."""
     cfg = json.loads((model_dir / "config.json").read_text())
     limit = int(cfg.get("max_position_embeddings", 512))
     if cfg.get("model_type") in ("roberta", "xlm-roberta", "camembert"):
         limit -= int(cfg.get("pad_token_id", 1)) + 1
+    sb_path = model_dir / "sentence_bert_config.json"
+    if sb_path.exists():
+        m = json.loads(sb_path.read_text()).get("max_seq_length")
+        if isinstance(m, int) and m > 0:
+            return m
     tc_path = model_dir / "tokenizer_config.json"
     if tc_path.exists():
         m = json.loads(tc_path.read_text()).get("model_max_length")
         if isinstance(m, (int, float)) and 0 < m < 1_000_000:
-            return int(m)
+            return min(int(m), limit)
     return limit
 
 
@@ -394,7 +411,7 @@ def run_python_system(system: str, job: dict, job_path: Path, tmp: Path, args, n
 
 
 def run_cetool(label: str, model_dir: Path, binary: Path, sets_paths: dict, one_pair: Path, tmp: Path, args,
-               notes: list[str]) -> dict | None:
+               notes: list[str], ref_repeats: dict) -> dict | None:
     import numpy as np
 
     system = f"cetool-{label}"
@@ -410,11 +427,14 @@ def run_cetool(label: str, model_dir: Path, binary: Path, sets_paths: dict, one_
             return None
         colds.append(t)
     rows = []
+    set_logits: dict[str, str | None] = {}
     for set_name, path in sets_paths.items():
         for bs in args.batch_sizes:
-            _, rc, (ru, out) = spawn_timed([str(binary), "bench", str(model_dir), "--pairs", str(path),
-                                            "--batch-size", str(bs), "--repeat", str(args.repeat),
-                                            "--format", "json"] + common, env, log, None)
+            # as many timed repeats as the reference system made on this row: best-of-n against best-of-n
+            n_rep = ref_repeats.get((set_name, bs), args.repeat)
+            t_wall, rc, (ru, out) = spawn_timed([str(binary), "bench", str(model_dir), "--pairs", str(path),
+                                                 "--batch-size", str(bs), "--repeat", str(n_rep),
+                                                 "--format", "json"] + common, env, log, None)
             if rc != 0:
                 notes.append(f"{system}: `cetool bench` failed (exit {rc}) on {set_name} b{bs}; log:\n"
                              + log.read_text()[-2000:])
@@ -428,25 +448,33 @@ def run_cetool(label: str, model_dir: Path, binary: Path, sets_paths: dict, one_
                    "timing": "cetool bench: best of --repeat",
                    "peak_rss_bytes": rep.get("peak_rss_bytes") or ru.ru_maxrss * 1024,
                    "process_maxrss_bytes": ru.ru_maxrss * 1024, "load_seconds": rep.get("load_seconds"),
-                   "cetool_report": rep}
-            # parity: the same pairs through `cetool predict --activation identity` (raw logits).
-            _, rc, (_, out) = spawn_timed([str(binary), "predict", str(model_dir), "--pairs", str(path),
-                                           "--activation", "identity", "--no-progress", "--batch-size", str(bs)]
-                                          + common, env, log, None)
-            if rc == 0:
-                try:
-                    vals = []
-                    for l in out.decode().split("\n"):
-                        if l.strip():
-                            o = json.loads(l)
-                            vals.append(o["scores"] if "scores" in o else [o["score"]])
-                    lp = tmp / f"{system}.{set_name}.b{bs}.npy"
-                    np.save(lp, np.asarray(vals, dtype=np.float32))
-                    row["logits"] = str(lp)
-                except (ValueError, KeyError) as e:
-                    notes.append(f"{system}: cannot read `cetool predict` output for parity ({e})")
-            else:
-                notes.append(f"{system}: `cetool predict` failed on {set_name} b{bs} (exit {rc}): no parity")
+                   "repeats": n_rep, "cetool_report": rep,
+                   # whole process (load, warm-up, repeats): CPU time over wall time
+                   "process_cpu_util": (ru.ru_utime + ru.ru_stime) / t_wall if t_wall > 0 else None}
+            # parity: the same pairs through `cetool predict --activation identity` (raw logits), once per set at
+            # the largest batch size (padding changes logits by ~1e-6 only), compared with each row's reference.
+            if set_name not in set_logits:
+                set_logits[set_name] = None
+                pbs = max(args.batch_sizes)
+                _, rc, (_, out) = spawn_timed([str(binary), "predict", str(model_dir), "--pairs", str(path),
+                                               "--activation", "identity", "--no-progress", "--batch-size", str(pbs)]
+                                              + common, env, log, None)
+                if rc == 0:
+                    try:
+                        vals = []
+                        for l in out.decode().split("\n"):
+                            if l.strip():
+                                o = json.loads(l)
+                                vals.append(o["scores"] if "scores" in o else [o["score"]])
+                        lp = tmp / f"{system}.{set_name}.npy"
+                        np.save(lp, np.asarray(vals, dtype=np.float32))
+                        set_logits[set_name] = str(lp)
+                    except (ValueError, KeyError) as e:
+                        notes.append(f"{system}: cannot read `cetool predict` output for parity ({e})")
+                else:
+                    notes.append(f"{system}: `cetool predict` failed on {set_name} (exit {rc}): no parity")
+            if set_logits[set_name]:
+                row["logits"] = set_logits[set_name]
             rows.append(row)
             print(f"  {system:14} {set_name:5} b{bs:<3} {rep['seconds']:.3f}s", file=sys.stderr, flush=True)
     return {"system": system, "rows": rows, "cold_start_s": colds, "info": {"binary": str(binary)}}
@@ -474,13 +502,18 @@ def parent_main(args) -> int:
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     notes: list[str] = []
     onnx_dir = Path(args.onnx_dir) if args.onnx_dir else Path(".models/onnx") / model_dir.resolve().name
-    onnx = {"ort-fp32": onnx_dir / "model.onnx", "ort-int8": onnx_dir / "model-int8.onnx"}
+    onnx = {s: onnx_dir / f for s, f in ONNX_FILES.items()}
     artifacts = {"pytorch-fp32": dir_bytes(model_dir)}
     for s, p in onnx.items():
         if p.exists():
             artifacts[s] = p.stat().st_size + (model_dir / "tokenizer.json").stat().st_size
 
-    systems = [s for s in args.systems if s in PY_SYSTEMS]
+    systems = list(PY_SYSTEMS) if args.systems == ["all"] else args.systems
+    for s in systems:
+        if s not in PY_SYSTEMS:
+            raise SystemExit(f"unknown system {s!r}; known: {', '.join(PY_SYSTEMS)}, all")
+    if REFERENCE_SYSTEM not in systems:
+        notes.append(f"{REFERENCE_SYSTEM} not run: no ratios and no parity")
     for s in list(systems):
         if s in onnx and not onnx[s].exists():
             notes.append(f"{s}: skipped, {onnx[s]} missing (run bench/export_onnx.py)")
@@ -495,9 +528,9 @@ def parent_main(args) -> int:
     binary = Path(args.cetool)
 
     load_start = os.getloadavg()
-    if load_start[0] > 0.5:
+    if load_start[0] > 0.5 * (os.cpu_count() or 1):
         notes.append(f"load average {load_start[0]:.2f} at start (other work on the machine): figures are "
-                     "pessimistic; see cpu_seconds vs seconds per row in the JSON")
+                     "pessimistic where the CPU column is well under --threads")
     t_run = time.perf_counter()
     results: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="cetool-bench-") as tmpd:
@@ -510,7 +543,7 @@ def parent_main(args) -> int:
         write_pairs(one_pair, [sets[next(iter(sets))][0]])
         set_digest = {n: hashlib.sha256(p.read_bytes()).hexdigest() for n, p in sets_paths.items()}
         job = {"model": str(model_dir), "threads": args.threads, "max_length": max_length, "repeat": args.repeat,
-               "batch_sizes": args.batch_sizes, "sets": {k: str(v) for k, v in sets_paths.items()},
+               "max_row_seconds": args.max_row_seconds, "batch_sizes": args.batch_sizes, "sets": {k: str(v) for k, v in sets_paths.items()},
                "first_set": next(iter(sets)), "onnx": {k: str(v) for k, v in onnx.items()},
                "max_length_override": args.max_length,
                "ort_tokenizer": args.ort_tokenizer, "pad_id": pad_id, "pad_token": pad_name, "out_dir": str(tmp)}
@@ -529,7 +562,9 @@ def parent_main(args) -> int:
             if not mdir.exists():
                 notes.append(f"{sysname}: skipped, model {mdir} missing")
                 continue
-            r = run_cetool(label, mdir, binary, sets_paths, one_pair, tmp, args, notes)
+            ref_repeats = {(row["set"], row["batch_size"]): len(row["seconds"])
+                           for r0 in results if r0["system"] == REFERENCE_SYSTEM for row in r0["rows"]}
+            r = run_cetool(label, mdir, binary, sets_paths, one_pair, tmp, args, notes, ref_repeats)
             if r:
                 r["dtype"] = label
                 artifacts[sysname] = dir_bytes(mdir)
@@ -567,6 +602,11 @@ def parent_main(args) -> int:
     for r in results:
         for row in r["rows"]:
             row["best_seconds"] = min(row["seconds"])
+            if row.get("cpu_seconds"):
+                i = row["seconds"].index(row["best_seconds"])
+                row["cpu_util"] = row["cpu_seconds"][i] / row["seconds"][i]
+            else:
+                row["cpu_util"] = row.get("process_cpu_util")
             row["median_seconds"] = float(np.median(row["seconds"]))
             row["pairs_per_second"] = row["pairs"] / row["best_seconds"]
             if r["system"] == REFERENCE_SYSTEM:
@@ -579,6 +619,8 @@ def parent_main(args) -> int:
             table.append({
                 "system": r["system"], "dtype": dtype, "set": row["set"], "batch": row["batch_size"],
                 "threads": args.threads, "pairs_per_second": row["pairs_per_second"],
+                "repeats": len(row["seconds"]) if "cetool_report" not in row else row["repeats"],
+                "cpu_util": row.get("cpu_util"),
                 "ratio": row["ratio_vs_reference"],
                 "p50_ms": row["latency_p50_s"] * 1e3 if "latency_p50_s" in row else None,
                 "p99_ms": row["latency_p99_s"] * 1e3 if "latency_p99_s" in row else None,
@@ -587,27 +629,33 @@ def parent_main(args) -> int:
                 "artifact_mb": artifacts.get(r["system"], 0) / 1e6 or None,
                 "max_abs_dlogit": row.get("max_abs_dlogit"),
             })
+    contended = [f"{t['system']} {t['set']} b{t['batch']} ({t['cpu_util']:.2f})" for t in table
+                 if t["cpu_util"] is not None and t["cpu_util"] < 0.8 * min(args.threads, os.cpu_count() or 1)]
+    if contended:
+        notes.append("CPU seconds / wall seconds well under --threads (other work on the machine, or a system "
+                     "that does not use its threads): " + ", ".join(contended))
     order = {"main": 0, "long": 1}
     table.sort(key=lambda t: (order.get(t["set"], 9), t["batch"]))
 
     facts = machine_facts()
     lines = [
         f"{facts.get('cpu_model', '?')}, {facts.get('cpus_usable', '?')} usable CPUs, threads={args.threads}, "
-        f"OPENBLAS_CORETYPE={facts['env'].get('OPENBLAS_CORETYPE')}; timing = best of {args.repeat} "
-        f"(tokenization included); ratio and max|Δlogit| against {REFERENCE_SYSTEM} in this run.",
+        f"OPENBLAS_CORETYPE={facts['env'].get('OPENBLAS_CORETYPE')}; pairs/s = best of n repeats "
+        f"(tokenization included); ratio and max|Δlogit| against {REFERENCE_SYSTEM} in this run; "
+        f"CPU = CPU seconds / wall seconds of that repeat (≈ threads when nothing else runs).",
         "",
     ]
     for name, m in set_meta.items():
         lines.append(f"- set `{name}`: {m['pairs']} pairs, {m['tokens_mean']} tokens/pair on average "
                      f"({m['tokens_min']}–{m['tokens_max']}), {m['rule']}")
-    lines += ["", "| system | dtype | set | batch | threads | pairs/s | × PyTorch fp32 | p50 / p99 ms (b=1) "
+    lines += ["", "| system | dtype | set | batch | threads | pairs/s | n | CPU | × PyTorch fp32 | p50 / p99 ms (b=1) "
                   "| peak RSS MB | cold start ms | artifact MB | max abs Δlogit |",
-              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for t in table:
         lat = f"{t['p50_ms']:.1f} / {t['p99_ms']:.1f}" if t["p50_ms"] is not None else "–"
         parity = "ref" if t["system"] == REFERENCE_SYSTEM else fmt(t["max_abs_dlogit"], ".2g")
         lines.append(f"| {t['system']} | {t['dtype']} | {t['set']} | {t['batch']} | {t['threads']} | "
-                     f"{t['pairs_per_second']:.1f} | {fmt(t['ratio'], '.2f')} | {lat} | {fmt(t['peak_rss_mb'], '.0f')} | "
+                     f"{t['pairs_per_second']:.1f} | {t['repeats']} | {fmt(t['cpu_util'], '.2f')} | {fmt(t['ratio'], '.2f')} | {lat} | {fmt(t['peak_rss_mb'], '.0f')} | "
                      f"{fmt(t['cold_start_ms'], '.0f')} | {fmt(t['artifact_mb'], '.1f')} | {parity} |")
     if notes:
         lines += ["", "Notes:"] + [f"- {n}" for n in notes]
@@ -620,7 +668,9 @@ def parent_main(args) -> int:
         "machine": {**facts, "loadavg_start": load_start, "loadavg_end": load_end},
         "config": {"model": str(model_dir), "max_length": max_length, "threads": args.threads,
                    "rows": "seconds / cpu_seconds: one entry per repeat",
-                   "batch_sizes": args.batch_sizes, "repeat": args.repeat, "timing": "best of repeat (median too)",
+                   "batch_sizes": args.batch_sizes, "repeat": args.repeat, "max_row_seconds": args.max_row_seconds,
+                   "timing": "best of the row's repeats (median too); Python: at least min(2, repeat), more while "
+                             "the row stays within max_row_seconds; cetool: the reference row's count",
                    "cold_repeat": args.cold_repeat,
                    "cold_start": "min over fresh processes (Python: cold_repeat probes + the measuring process; "
                                  "cetool: `cetool predict` on one pair, to exit), spawn to first score",
@@ -657,12 +707,16 @@ def parse_args(argv=None):
     ap.add_argument("--max-length", type=int, help="default: what CrossEncoder uses (tokenizer model_max_length)")
     ap.add_argument("--batch-sizes", type=lambda s: [int(x) for x in s.split(",")], default=[32])
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=3, help="timed repeats per row; the best is reported")
+    ap.add_argument("--max-row-seconds", type=float, default=40,
+                    help="Python systems: after 2 repeats, stop a row's repeats when one more would take its timed "
+                         "total past this (0 = always --repeat); cetool gets the reference's repeat count per row")
     ap.add_argument("--cold-repeat", type=int, default=1,
                     help="extra start-to-first-score processes per Python system (the measuring process is one "
                          "more sample; cetool: this many `cetool predict` runs, at least 1); the minimum is reported")
-    ap.add_argument("--systems", type=lambda s: s.split(","), default=list(PY_SYSTEMS),
-                    help="Python systems to run: " + ",".join(PY_SYSTEMS))
+    ap.add_argument("--systems", type=lambda s: s.split(","), default=DEFAULT_SYSTEMS,
+                    help="Python systems, comma-separated, or all (default %(default)s; known: "
+                         + ",".join(PY_SYSTEMS) + ")")
     ap.add_argument("--ort-tokenizer", choices=["tokenizers", "transformers"], default="tokenizers",
                     help="tokenizers: tokenizer.json via the tokenizers library (no torch import in the ORT "
                          "process); transformers: AutoTokenizer (pulls torch in, ~+0.3 GB RSS, +5-9 s start)")
