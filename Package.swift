@@ -17,6 +17,8 @@ let package = Package(
         .target(name: "CECore"),
         // C kernels chosen at run time by CPU feature (int8 GEMM, f16 widening), each with a scalar reference.
         .target(name: "CEKernels"),
+        // POSIX calls Swift's Glibc module does not expose (renameat2).
+        .target(name: "CSystem"),
         .target(name: "CEFormats", dependencies: ["CECore"]),
         .target(name: "CETokenizers", dependencies: ["CECore"]),
         .target(name: "CEGraph", dependencies: ["CECore"]),
@@ -24,9 +26,10 @@ let package = Package(
         .target(name: "CEQuant", dependencies: ["CECore", "CEGraph"]),
         .target(name: "CERuntime", dependencies: ["CECore", "CEGraph", "CETokenizers", "CEImport", "COpenBLAS", "CEKernels"]),
         .target(name: "CEVerify", dependencies: ["CECore", "CERuntime"]),
+        .target(name: "CEArtifact", dependencies: ["CECore", "CEFormats", "CEGraph", "CSystem"]),
         .target(name: "CETestSupport", dependencies: ["CECore", "CEFormats"]),
         .executableTarget(name: "cetool", dependencies: [
-            "CECore", "CEFormats", "CETokenizers", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEVerify",
+            "CECore", "CEFormats", "CETokenizers", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEVerify", "CEArtifact",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "CECoreTests", dependencies: ["CECore", "CETestSupport"]),
@@ -34,6 +37,7 @@ let package = Package(
         .testTarget(name: "CETokenizersTests", dependencies: ["CETokenizers", "CETestSupport"]),
         .testTarget(name: "CEImportTests", dependencies: ["CEImport", "CETestSupport"]),
         .testTarget(name: "CERuntimeTests", dependencies: ["CERuntime", "CEVerify", "CEQuant", "CETestSupport"]),
+        .testTarget(name: "CEArtifactTests", dependencies: ["CEArtifact", "CETestSupport"]),
         .testTarget(name: "cetoolTests", dependencies: ["CETestSupport", "cetool"]),
     ]
 )
