@@ -115,7 +115,7 @@ void ce_qgemm_s8(const int8_t *a, const int8_t *w, int32_t *c, int m, int n, int
     else ce_qgemm_s8_reference(a, w, c, m, n, k);
 }
 
-void ce_quantize_rows_s8(const float *x, int8_t *q, float *scales, int rows, int k) {
+static void quantize_rows_portable(const float *x, int8_t *q, float *scales, int rows, int k) {
     for (int r = 0; r < rows; r++) {
         const float *p = x + (size_t)r * k;
         float mx = 0;
@@ -130,6 +130,57 @@ void ce_quantize_rows_s8(const float *x, int8_t *q, float *scales, int rows, int
         }
         scales[r] = scale;
     }
+}
+
+#if defined(__x86_64__)
+/// The same bytes as the portable loop: one multiply by the same inverse, round-half-even, clamp.
+__attribute__((target("avx2")))
+static void quantize_rows_avx2(const float *x, int8_t *q, float *scales, int rows, int k) {
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    for (int r = 0; r < rows; r++) {
+        const float *p = x + (size_t)r * k;
+        int8_t *o = q + (size_t)r * k;
+        __m256 vm = _mm256_setzero_ps();
+        int t = 0;
+        for (; t + 8 <= k; t += 8) vm = _mm256_max_ps(vm, _mm256_and_ps(_mm256_loadu_ps(p + t), absmask));
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vm), _mm256_extractf128_ps(vm, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        float mx = _mm_cvtss_f32(m4);
+        for (; t < k; t++) { float v = fabsf(p[t]); if (v > mx) mx = v; }
+        float scale = mx > 0 ? mx / 127.0f : 1.0f;
+        float inv = 1.0f / scale;
+        const __m256 vi = _mm256_set1_ps(inv), lo = _mm256_set1_ps(-127.0f), hi = _mm256_set1_ps(127.0f);
+        for (t = 0; t + 16 <= k; t += 16) {
+            __m256 a = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(p + t), vi), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            __m256 b = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(p + t + 8), vi), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            a = _mm256_min_ps(_mm256_max_ps(a, lo), hi);
+            b = _mm256_min_ps(_mm256_max_ps(b, lo), hi);
+            __m256i w = _mm256_packs_epi32(_mm256_cvtps_epi32(a), _mm256_cvtps_epi32(b)); /* lanes 0-3 a, 0-3 b, 4-7 a, 4-7 b */
+            w = _mm256_permute4x64_epi64(w, 0xD8);
+            __m128i bytes = _mm_packs_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
+            _mm_storeu_si128((__m128i *)(o + t), bytes);
+        }
+        for (; t < k; t++) {
+            float v = rintf(p[t] * inv);
+            if (v > 127) v = 127;
+            if (v < -127) v = -127;
+            o[t] = (int8_t)v;
+        }
+        scales[r] = scale;
+    }
+}
+#endif
+
+void ce_quantize_rows_s8_reference(const float *x, int8_t *q, float *scales, int rows, int k) {
+    quantize_rows_portable(x, q, scales, rows, k);
+}
+
+void ce_quantize_rows_s8(const float *x, int8_t *q, float *scales, int rows, int k) {
+#if defined(__x86_64__)
+    if (ce_fp32_variant() == 1) { quantize_rows_avx2(x, q, scales, rows, k); return; }
+#endif
+    quantize_rows_portable(x, q, scales, rows, k);
 }
 
 #if defined(__x86_64__)

@@ -130,6 +130,8 @@ private final class TensorBox {
 final class Workspace {
     private(set) var tokenCapacity = 0
     private(set) var sequenceCapacity = 0
+    /// Workers the attention scratch was sized for (one s·s block each).
+    private(set) var workerCapacity = 0
     private var box: OwnedBytes?
     var x, qkv, ctx, tmp, ffn, scores, cls, pooled: UnsafeMutablePointer<Float>!
     /// int8 path: quantized activations [tokens, max(hidden, intermediate)], their row scales, int32 sums.
@@ -143,9 +145,9 @@ final class Workspace {
 
     /// Ensures room for `tokens` packed tokens, sequences up to `longest`, and `batch` sequences.
     func reserve(tokens: Int, longest: Int, batch: Int) {
-        guard tokens > tokenCapacity || longest > sequenceCapacity || batch > sequenceCapacity else { return }
+        guard tokens > tokenCapacity || longest > sequenceCapacity || batch > sequenceCapacity || Kernels.threads > workerCapacity else { return }
         let t = max(tokens, tokenCapacity), s = max(longest, batch, sequenceCapacity)
-        let sizes = [t * hidden, t * 3 * hidden, t * hidden, t * hidden, t * intermediate, s * s, s * hidden, s * hidden]
+        let sizes = [t * hidden, t * 3 * hidden, t * hidden, t * hidden, t * intermediate, s * s * Kernels.threads, s * hidden, s * hidden]
         let padded = sizes.map { ($0 + 15) / 16 * 16 }
         let b = OwnedBytes(count: padded.reduce(0, +) * 4, alignment: 64)
         var p = b.pointer.bindMemory(to: Float.self, capacity: padded.reduce(0, +))
@@ -156,6 +158,7 @@ final class Workspace {
         int8 = Kernels.Int8Scratch(rows: t, maxK: max(hidden, intermediate), maxN: max(3 * hidden, intermediate))
         tokenCapacity = t
         sequenceCapacity = s
+        workerCapacity = Kernels.threads
     }
 }
 
@@ -196,7 +199,8 @@ public final class Executor: @unchecked Sendable {
         let w = weights
 
         // embed: x[t] = token_embd[id] + pos_embd[position] + type_embd[type]; LayerNorm
-        for (b, s) in sequences.enumerated() {
+        Kernels.parallelTasks(sequences.count) { b, _ in
+            let s = sequences[b]
             for p in 0..<s.ids.count {
                 let row = ws.x + (offsets[b] + p) * d
                 let te = w.tokenEmbd + Int(s.ids[p]) * d
@@ -209,11 +213,13 @@ public final class Executor: @unchecked Sendable {
 
         for blk in w.blocks {
             Kernels.linear(ws.x, blk.qkvW, blk.qkvB, ws.qkv, m: total, n: 3 * d, k: d, scratch: ws.int8)
-            for (b, s) in sequences.enumerated() {
+            // Longest sequences first (the caller sorts), one sequence per task, a scratch block per worker.
+            let block = ws.sequenceCapacity * ws.sequenceCapacity
+            Kernels.parallelTasks(sequences.count) { b, worker in
                 let base = ws.qkv + offsets[b] * 3 * d
                 Kernels.attention(q: base, k: base + d, v: base + 2 * d, ld: 3 * d,
-                                  out: ws.ctx + offsets[b] * d, ldOut: d, len: s.ids.count,
-                                  heads: h.numAttentionHeads, headDim: h.headDim, scratch: ws.scores)
+                                  out: ws.ctx + offsets[b] * d, ldOut: d, len: sequences[b].ids.count,
+                                  heads: h.numAttentionHeads, headDim: h.headDim, scratch: ws.scores + worker * block)
             }
             Kernels.linear(ws.ctx, blk.outW, blk.outB, ws.tmp, m: total, n: d, k: d, scratch: ws.int8)
             Kernels.addLayerNorm(ws.x, ws.tmp, rows: total, n: d, gamma: blk.attnNormW, beta: blk.attnNormB, eps: eps)

@@ -5,15 +5,20 @@ import Foundation
 /// fp32 kernels over raw pointers. Each has a scalar `…Reference` twin in KernelsReference.swift that
 /// defines what it must compute; tests compare the two on odd sizes.
 public enum Kernels {
-    /// y[m, n] = x[m, k] · w[n, k]ᵀ + bias[n]. torch.nn.Linear with weight (out, in).
+    /// y[m, n] = x[m, k] · w[n, k]ᵀ + bias[n]. torch.nn.Linear with weight (out, in). Rows are split
+    /// across `threads` workers, each calling single-threaded sgemm.
     public static func linear(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                               _ y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int) {
         guard m > 0, n > 0 else { return }
-        if let bias {
-            for r in 0..<m { (y + r * n).update(from: bias, count: n) }
+        let (xa, wa, ba, ya) = (Int(bitPattern: x), Int(bitPattern: w), Int(bitPattern: bias), Int(bitPattern: y))
+        parallelRows(m, minRows: 4) { r0, r1 in
+            let x = UnsafePointer<Float>(bitPattern: xa)! + r0 * k, w = UnsafePointer<Float>(bitPattern: wa)!
+            let y = UnsafeMutablePointer<Float>(bitPattern: ya)! + r0 * n
+            let bias = UnsafePointer<Float>(bitPattern: ba)
+            if let bias { for r in 0..<(r1 - r0) { (y + r * n).update(from: bias, count: n) } }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r1 - r0), Int32(n), Int32(k),
+                        1, x, Int32(k), w, Int32(k), bias == nil ? 0 : 1, y, Int32(n))
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
-                    1, x, Int32(k), w, Int32(k), bias == nil ? 0 : 1, y, Int32(n))
     }
 
     /// Buffers of the int8 path, sized for the largest linear of a plan.
@@ -37,31 +42,52 @@ public enum Kernels {
         case .f32(let wp):
             linear(x, wp, bias, y, m: m, n: n, k: k)
         case .i8(let qw, let ws):
-            ce_quantize_rows_s8(x, scratch.qx, scratch.xScales, Int32(m), Int32(k))
-            // Row ranges write disjoint slices of acc; addresses cross the closure as integers.
-            let (qa, wa, ca) = (Int(bitPattern: scratch.qx), Int(bitPattern: qw), Int(bitPattern: scratch.acc))
-            parallelRows(m) { r0, r1 in
-                ce_qgemm_s8(UnsafePointer<Int8>(bitPattern: qa)! + r0 * k, UnsafePointer<Int8>(bitPattern: wa)!,
-                            UnsafeMutablePointer<Int32>(bitPattern: ca)! + r0 * n, Int32(r1 - r0), Int32(n), Int32(k))
-            }
-            for i in 0..<m {
-                let sx = scratch.xScales[i]
-                let a = scratch.acc + i * n, out = y + i * n
-                if let bias {
-                    for j in 0..<n { out[j] = Float(a[j]) * sx * ws[j] + bias[j] }
-                } else {
-                    for j in 0..<n { out[j] = Float(a[j]) * sx * ws[j] }
-                }
+            // Each worker quantizes, multiplies and rescales its own rows.
+            let (xa, qa, sa, wa, ca, swa, ba, ya) = (Int(bitPattern: x), Int(bitPattern: scratch.qx), Int(bitPattern: scratch.xScales),
+                                                   Int(bitPattern: qw), Int(bitPattern: scratch.acc), Int(bitPattern: ws),
+                                                   Int(bitPattern: bias), Int(bitPattern: y))
+            parallelRows(m, minRows: 2) { r0, r1 in
+                let rows = Int32(r1 - r0)
+                let qx = UnsafeMutablePointer<Int8>(bitPattern: qa)! + r0 * k
+                let sx = UnsafeMutablePointer<Float>(bitPattern: sa)! + r0
+                let acc = UnsafeMutablePointer<Int32>(bitPattern: ca)! + r0 * n
+                ce_quantize_rows_s8(UnsafePointer<Float>(bitPattern: xa)! + r0 * k, qx, sx, rows, Int32(k))
+                ce_qgemm_s8(qx, UnsafePointer<Int8>(bitPattern: wa)!, acc, rows, Int32(n), Int32(k))
+                ce_dequant_f32(acc, sx, UnsafePointer<Float>(bitPattern: swa)!, UnsafePointer<Float>(bitPattern: ba),
+                               UnsafeMutablePointer<Float>(bitPattern: ya)! + r0 * n, rows, Int32(n))
             }
         }
     }
 
-    /// Splits rows 0..<m into one contiguous range per BLAS thread and runs them concurrently.
-    static func parallelRows(_ m: Int, _ body: @Sendable (Int, Int) -> Void) {
-        let parts = max(1, min(threads, m / 8))
+    /// Splits rows 0..<m into one contiguous range per worker (at most `threads`, each at least
+    /// `minRows` rows) and runs them concurrently.
+    static func parallelRows(_ m: Int, minRows: Int = 1, _ body: (Int, Int) -> Void) {
+        let parts = max(1, min(threads, m / max(1, minRows)))
         if parts == 1 { return body(0, m) }
-        DispatchQueue.concurrentPerform(iterations: parts) { p in
-            body(p * m / parts, (p + 1) * m / parts)
+        withoutActuallyEscaping(body) { body in
+            let box = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: parts) { p in box.value(p * m / parts, (p + 1) * m / parts) }
+        }
+    }
+
+    /// Runs body(task, worker) for tasks 0..<count on `threads` workers, each task once, taken in order.
+    static func parallelTasks(_ count: Int, _ body: (Int, Int) -> Void) {
+        let workers = max(1, min(threads, count))
+        if workers == 1 { for t in 0..<count { body(t, 0) }; return }
+        let next = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        next.initialize(to: 0)
+        defer { next.deallocate() }
+        let nextAddress = Int(bitPattern: next)
+        withoutActuallyEscaping(body) { body in
+            let box = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                let counter = UnsafeMutablePointer<Int>(bitPattern: nextAddress)!
+                while true {
+                    let t = ce_atomic_fetch_add(counter, 1)
+                    if t >= count { break }
+                    box.value(t, worker)
+                }
+            }
         }
     }
 
@@ -69,29 +95,26 @@ public enum Kernels {
     /// biased variance, as torch.nn.LayerNorm.
     public static func layerNorm(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int,
                                  gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, eps: Float) {
-        for r in 0..<rows {
-            let p = x + r * n
-            var sum: Float = 0
-            for i in 0..<n { sum += p[i] }
-            let mean = sum / Float(n)
-            var sq: Float = 0
-            for i in 0..<n { let d = p[i] - mean; sq += d * d }
-            let inv = 1 / (sq / Float(n) + eps).squareRoot()
-            for i in 0..<n { p[i] = (p[i] - mean) * inv * gamma[i] + beta[i] }
+        let xa = Int(bitPattern: x)
+        parallelRows(rows, minRows: 16) { r0, r1 in
+            ce_layernorm_f32(UnsafeMutablePointer<Float>(bitPattern: xa)! + r0 * n, nil, Int32(r1 - r0), Int32(n), gamma, beta, eps)
         }
     }
 
     /// x += r, then LayerNorm in place. The residual step of a post-norm block.
     public static func addLayerNorm(_ x: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>, rows: Int, n: Int,
                                     gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, eps: Float) {
-        for i in 0..<(rows * n) { x[i] += r[i] }
-        layerNorm(x, rows: rows, n: n, gamma: gamma, beta: beta, eps: eps)
+        let (xa, ra) = (Int(bitPattern: x), Int(bitPattern: r))
+        parallelRows(rows, minRows: 16) { r0, r1 in
+            ce_layernorm_f32(UnsafeMutablePointer<Float>(bitPattern: xa)! + r0 * n, UnsafePointer<Float>(bitPattern: ra)! + r0 * n,
+                             Int32(r1 - r0), Int32(n), gamma, beta, eps)
+        }
     }
 
     /// GELU with erf, in place: 0.5·x·(1 + erf(x/√2)). torch.nn.functional.gelu(approximate="none").
     public static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        let c: Float = 0.70710678118654752440
-        for i in 0..<count { let v = x[i]; x[i] = 0.5 * v * (1 + erf(v * c)) }
+        let xa = Int(bitPattern: x)
+        parallelRows(count, minRows: 4096) { a, b in ce_gelu_f32(UnsafeMutablePointer<Float>(bitPattern: xa)! + a, b - a) }
     }
 
     /// GELU, tanh approximation, in place. transformers "gelu_new" / "gelu_pytorch_tanh".
@@ -110,15 +133,7 @@ public enum Kernels {
 
     /// Softmax of each of `rows` rows of length n, in place, max-subtracted.
     public static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
-        for r in 0..<rows {
-            let p = x + r * n
-            var mx = -Float.infinity
-            for i in 0..<n where p[i] > mx { mx = p[i] }
-            var sum: Float = 0
-            for i in 0..<n { let e = exp(p[i] - mx); p[i] = e; sum += e }
-            let inv = 1 / sum
-            for i in 0..<n { p[i] *= inv }
-        }
+        ce_softmax_rows_f32(x, Int32(rows), Int32(n))
     }
 
     /// Self-attention for one sequence of `len` tokens, all heads. q, k, v rows have stride `ld`
@@ -143,6 +158,22 @@ public enum Kernels {
         }
     }
 
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
-    public static var threads: Int { Int(openblas_get_num_threads()) }
+    /// Workers per parallel kernel. OpenBLAS itself runs single-threaded inside each worker, so one
+    /// pool of threads does all the work (no BLAS threads spinning while other kernels run).
+    nonisolated(unsafe) public private(set) static var threads: Int = {
+        openblas_set_num_threads(1)
+        return ProcessInfo.processInfo.activeProcessorCount
+    }()
+
+    public static func setThreads(_ n: Int) {
+        openblas_set_num_threads(1)
+        threads = max(1, n)
+    }
+}
+
+/// Hands a non-Sendable value (a closure over raw pointers into disjoint rows) to worker threads that
+/// finish before the call returns.
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

@@ -1,3 +1,4 @@
+import CEKernels
 import CERuntime
 import CETestSupport
 import XCTest
@@ -32,15 +33,74 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Runs `body` once with the CPU's own fp32 kernel variant and once with the portable one.
+    func forEachVariant(_ body: (String) throws -> Void) rethrows {
+        defer { ce_force_portable(0) }
+        for portable in [0, 1] {
+            ce_force_portable(Int32(portable))
+            try body(portable == 1 ? "portable" : "variant \(ce_fp32_variant())")
+        }
+    }
+
     func testGeluAndSoftmaxMatchReference() {
         var rng = SeededRNG(seed: 3)
-        let x = rng.floats(1013, scale: 8)
-        var g = x
-        Kernels.gelu(&g, count: g.count)
-        XCTAssertLessThanOrEqual(maxAbsDiff(g, KernelsReference.gelu(x)), 1e-6)
-        var s = x
-        Kernels.softmaxRows(&s, rows: 13, n: 77)
-        XCTAssertLessThanOrEqual(maxAbsDiff(Array(s[0..<(13 * 77)]), KernelsReference.softmaxRows(Array(x[0..<(13 * 77)]), rows: 13, n: 77)), 1e-6)
+        // incl. the clamp region of the vector erf (|x|/√2 > 4) and values near 0
+        let x = rng.floats(1013, scale: 8) + [0, -0.0, 1e-20, -1e-20, 12, -12, 5.7, -5.7, 100, -100]
+        let ref = KernelsReference.gelu(x)
+        let rows = 13, n = 77
+        forEachVariant { v in
+            var g = x
+            Kernels.gelu(&g, count: g.count)
+            // The vector erf is a rational approximation: error below 5e-7 of erf, so ≤ 5e-7·|x|/2 of GELU.
+            for i in x.indices { XCTAssertLessThanOrEqual(abs(g[i] - ref[i]), 1e-6 * max(1, abs(x[i])), "\(v) gelu(\(x[i]))") }
+            for len in [1, 7, 8, 9, n] {
+                var s = Array(x[0..<(rows * len)])
+                Kernels.softmaxRows(&s, rows: rows, n: len)
+                XCTAssertLessThanOrEqual(maxAbsDiff(s, KernelsReference.softmaxRows(Array(x[0..<(rows * len)]), rows: rows, n: len)), 1e-6, "\(v) softmax n=\(len)")
+            }
+        }
+    }
+
+    func testVariantsOfLayerNormAndDequantMatchReference() {
+        var rng = SeededRNG(seed: 5)
+        for (rows, n) in [(1, 1), (3, 7), (5, 384), (2, 1001), (4, 17)] {
+            let x = rng.floats(rows * n, scale: 10), r = rng.floats(rows * n), g = rng.floats(n), b = rng.floats(n)
+            let summed = zip(x, r).map { $0 + $1 }
+            let ref = KernelsReference.layerNorm(summed, rows: rows, n: n, gamma: g, beta: b, eps: 1e-12)
+            forEachVariant { v in
+                var y = x
+                Kernels.addLayerNorm(&y, r, rows: rows, n: n, gamma: g, beta: b, eps: 1e-12)
+                XCTAssertLessThanOrEqual(maxAbsDiff(y, ref), tolerance, "\(v) rows=\(rows) n=\(n)")
+            }
+        }
+        for (m, n) in [(1, 1), (3, 9), (2, 17), (5, 384)] {
+            let acc = (0..<(m * n)).map { _ in Int32.random(in: -2_000_000...2_000_000, using: &rng) }
+            let sx = rng.floats(m, scale: 0.01), sw = rng.floats(n, scale: 0.01), bias = rng.floats(n)
+            forEachVariant { v in
+                var y = [Float](repeating: .nan, count: m * n)
+                ce_dequant_f32(acc, sx, sw, bias, &y, Int32(m), Int32(n))
+                for i in 0..<m {
+                    for j in 0..<n {
+                        let want = Float(Double(acc[i * n + j]) * Double(sx[i]) * Double(sw[j]) + Double(bias[j]))
+                        XCTAssertEqual(y[i * n + j], want, accuracy: 1e-5 * max(1, abs(want)), "\(v) m=\(m) n=\(n)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testRowQuantizerVariantsGiveTheSameBytes() {
+        var rng = SeededRNG(seed: 6)
+        for (rows, k) in [(1, 1), (3, 15), (2, 16), (4, 17), (3, 384), (2, 1536), (5, 33)] {
+            var x = rng.floats(rows * k, scale: 6)
+            if k > 3 { x[1] = 0.5 * (x[0] == 0 ? 1 : x[0]); x[2] = -x[1] } // ties after scaling are possible
+            var q1 = [Int8](repeating: 0, count: rows * k), q2 = q1
+            var s1 = [Float](repeating: 0, count: rows), s2 = s1
+            ce_quantize_rows_s8_reference(x, &q1, &s1, Int32(rows), Int32(k))
+            ce_quantize_rows_s8(x, &q2, &s2, Int32(rows), Int32(k))
+            XCTAssertEqual(q1, q2, "rows=\(rows) k=\(k)")
+            XCTAssertEqual(s1, s2, "rows=\(rows) k=\(k)")
+        }
     }
 
     func testAttentionMatchesReference() {

@@ -27,8 +27,34 @@ int ce_qgemm_s8_variant(void);
 /// Symmetric per-row quantization: scale[r] = max|x[r,:]| / 127 (1 when the row is all zero),
 /// q = round-half-to-even(x / scale) clamped to [-127, 127].
 void ce_quantize_rows_s8(const float *x, int8_t *q, float *scales, int rows, int k);
+/// The portable loop ce_quantize_rows_s8 must equal byte for byte.
+void ce_quantize_rows_s8_reference(const float *x, int8_t *q, float *scales, int rows, int k);
 
 /// IEEE binary16 -> binary32 for n values (F16C when present).
 void ce_f16_to_f32(const uint16_t *src, float *dst, size_t n);
 
 #endif
+
+#ifndef CEKERNELS_FP32_H
+#define CEKERNELS_FP32_H
+/// fp32 element-wise and row kernels. Each dispatches to an AVX2+FMA variant when the CPU has it,
+/// else a portable scalar loop; the Swift KernelsReference twins (double precision) define them.
+
+/// GELU with erf in place: 0.5·x·(1 + erf(x/√2)). AVX2: erf by a rational approximation on
+/// [-4, 4] (|error| < 5e-7), clamped outside.
+void ce_gelu_f32(float *x, size_t n);
+/// Softmax of each row of n values in place, max-subtracted. AVX2: exp by range reduction and a
+/// degree-6 polynomial (about 1 ulp).
+void ce_softmax_rows_f32(float *x, int rows, int n);
+/// x[r] (+= add[r] when add is not NULL), then LayerNorm over n columns in place, biased variance.
+void ce_layernorm_f32(float *x, const float *add, int rows, int n, const float *gamma, const float *beta, float eps);
+/// y[i, j] = acc[i, j]·sx[i]·sw[j] (+ bias[j]): the int8 GEMM epilogue.
+void ce_dequant_f32(const int32_t *acc, const float *sx, const float *sw, const float *bias, float *y, int m, int n);
+/// The variant the fp32 kernels use on this CPU (0 portable, 1 AVX2+FMA).
+int ce_fp32_variant(void);
+/// Forces the portable variant (1) or automatic choice (0); for tests of both paths.
+void ce_force_portable(int on);
+#endif
+
+/// Atomically adds `v` to *p and returns the previous value (work distribution across threads).
+static inline long ce_atomic_fetch_add(long *p, long v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
