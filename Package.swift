@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "CEQuant", dependencies: ["CECore", "CEGraph"]),
         .target(name: "CERuntime", dependencies: ["CECore", "CEGraph", "CETokenizers", "CEImport", "COpenBLAS", "CEKernels"]),
         .target(name: "CEVerify", dependencies: ["CECore", "CERuntime"]),
-        .target(name: "CEArtifact", dependencies: ["CECore", "CEFormats", "CEGraph", "CSystem"]),
+        .target(name: "CEArtifact", dependencies: ["CECore", "CEFormats", "CEGraph", "CEImport", "CEQuant", "CSystem"]),
         .target(name: "CETestSupport", dependencies: ["CECore", "CEFormats"]),
         .executableTarget(name: "cetool", dependencies: [
             "CECore", "CEFormats", "CETokenizers", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEVerify", "CEArtifact",

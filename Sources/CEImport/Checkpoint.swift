@@ -6,6 +6,7 @@ import Foundation
 public struct Checkpoint {
     public enum Format: String, Sendable {
         case safetensors, safetensorsSharded = "safetensors (sharded)", torchZip = "pytorch zip", torchZipSharded = "pytorch zip (sharded)"
+        case cetoolArtifact = "cetool artifact"
     }
 
     public var format: Format

@@ -15,6 +15,10 @@ public struct ImportedModel: @unchecked Sendable {
     /// Checkpoint file(s) the weights came from.
     public var weightFiles: [String]
     public var checkpointFormat: Checkpoint.Format
+    /// The folder the model was read from.
+    public var directory: URL
+    /// For a cetool artifact: its metadata (precision, plan, provenance).
+    public var artifact: ArtifactFormat.Metadata?
 }
 
 public enum ModelDirectory {
@@ -31,18 +35,35 @@ public enum ModelDirectory {
         let config = try ModelConfig(json: configJSON)
         let stConfig = try JSONFile.loadIfPresent(path: directory.appendingPathComponent("config_sentence_transformers.json").path)
         let sbertConfig = try JSONFile.loadIfPresent(path: directory.appendingPathComponent("sentence_bert_config.json").path)
-        let policy = try ScorePolicy.resolve(config: configJSON, sentenceTransformersConfig: stConfig, numLabels: config.hyperparameters.numLabels)
+        var policy = try ScorePolicy.resolve(config: configJSON, sentenceTransformersConfig: stConfig, numLabels: config.hyperparameters.numLabels)
 
-        let checkpoint = try Checkpoint.load(directory: directory)
-        let weights = try mapWeights(names: checkpoint.names, architecture: config.architecture, hyperparameters: config.hyperparameters, tensor: checkpoint.tensor)
-        let graph = Graph(architecture: config.architecture, hyperparameters: config.hyperparameters, weights: weights, labels: config.labels)
-        try graph.validate()
+        var graph: Graph
+        var artifact: ArtifactFormat.Metadata?
+        var weightFiles: [String]
+        var format: Checkpoint.Format
+        if ArtifactFormat.isArtifact(directory) {
+            let (g, meta) = try ArtifactFormat.load(directory, config: config)
+            graph = g
+            artifact = meta
+            policy = ScorePolicy(activation: meta.activation, source: meta.activationSource)
+            weightFiles = [directory.appendingPathComponent(ArtifactFormat.weightsFile).path]
+            format = .cetoolArtifact
+        } else {
+            let checkpoint = try Checkpoint.load(directory: directory)
+            let weights = try mapWeights(names: checkpoint.names, architecture: config.architecture, hyperparameters: config.hyperparameters, tensor: checkpoint.tensor)
+            graph = Graph(architecture: config.architecture, hyperparameters: config.hyperparameters, weights: weights, labels: config.labels)
+            try graph.validate()
+            weightFiles = checkpoint.files
+            format = checkpoint.format
+        }
 
         let tokenizer = try Tokenizer.load(directory: directory)
         let positionLimit = config.hyperparameters.maxPositionEmbeddings
         let resolved: Int
         if let maxLength {
             resolved = maxLength
+        } else if let artifact {
+            resolved = artifact.maxLength
         } else if let m = sbertConfig?["max_seq_length"]?.intValue {
             resolved = m
         } else {
@@ -51,7 +72,7 @@ public enum ModelDirectory {
         }
         guard resolved >= 3, resolved <= positionLimit else { throw ImportError.invalidMaxLength(resolved, limit: positionLimit) }
         return ImportedModel(graph: graph, tokenizer: tokenizer, scorePolicy: policy, defaultMaxLength: resolved,
-                             config: config, weightFiles: checkpoint.files, checkpointFormat: checkpoint.format)
+                             config: config, weightFiles: weightFiles, checkpointFormat: format, directory: directory, artifact: artifact)
     }
 
     /// Maps checkpoint tensors to canonical names. Every source tensor is mapped or explicitly ignored;

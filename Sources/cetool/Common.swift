@@ -1,6 +1,7 @@
 import ArgumentParser
 import CECore
 import CEGraph
+import CEArtifact
 import CERuntime
 import Foundation
 
@@ -92,4 +93,14 @@ func parsePairs(_ data: Data) throws -> [(String, String)] {
 
 func write(_ s: String) {
     FileHandle.standardOutput.write(Data(s.utf8))
+}
+
+/// Writes a report or plot file all at once: staged beside the target, fsynced, renamed (replaces an
+/// existing file of that name, as reports are regenerated).
+func writeOutput(_ text: String, to path: String) throws {
+    let staged = try StagedOutput(target: URL(fileURLWithPath: path), kind: .file, force: true)
+    let w = try staged.writer()
+    try w.write(text)
+    try w.finish()
+    try staged.commit()
 }

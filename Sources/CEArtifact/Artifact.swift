@@ -1,0 +1,102 @@
+import CECore
+import CEFormats
+import CEGraph
+import CEImport
+import CEQuant
+import Foundation
+
+/// The cetool artifact (formats/artifact.md): a folder with `cetool-model.safetensors` (canonical
+/// tensor names, 64-byte aligned, int8/fp16/bf16/fp32 weights, metadata), the source's config and
+/// tokenizer files copied byte for byte, and `cetool.json`, a manifest of every file's size and sha256.
+public enum Artifact {
+    public static let weightsFile = ArtifactFormat.weightsFile
+    public static let manifestFile = ArtifactFormat.manifestFile
+    public static let formatVersion = ArtifactFormat.version
+
+    /// What `write` produced.
+    public struct Summary: Sendable {
+        public var directory: URL
+        public var files: [(path: String, size: Int, sha256: String)]
+        public var weightsBytes: Int
+        public var sourceWeightsBytes: Int
+    }
+
+    /// The provenance of a model directory: every file the import read, with size and sha256, in name order.
+    public static func sourceFiles(of model: ImportedModel) throws -> [(path: String, size: Int, sha256: String)] {
+        var paths = model.weightFiles
+        for name in ArtifactFormat.copiedFiles {
+            let p = model.directory.appendingPathComponent(name).path
+            if FileManager.default.fileExists(atPath: p) { paths.append(p) }
+        }
+        let base = model.directory.standardizedFileURL.path
+        return try Set(paths).sorted().map { p in
+            let m = try MappedFile(path: p)
+            var rel = URL(fileURLWithPath: p).standardizedFileURL.path
+            if rel.hasPrefix(base + "/") { rel.removeFirst(base.count + 1) }
+            return (rel, m.count, SHA256.hex(m.bytes))
+        }
+    }
+
+    /// Writes `graph` (the model's graph, possibly quantized at `precision` under `plan`) as an
+    /// artifact folder at `target`, all or nothing.
+    public static func write(model: ImportedModel, graph: Graph, precision: Quantize.Precision, plan: Quantize.Plan,
+                             to target: URL, force: Bool) throws -> Summary {
+        try graph.validate()
+        let staged = try StagedOutput(target: target, kind: .directory, force: force)
+        let provenance = try sourceFiles(of: model)
+        var files: [(path: String, size: Int, sha256: String)] = []
+
+        // Tensors in canonical order: the order TensorName.required lists them, scales after their weight.
+        var tensors: [(String, Tensor)] = []
+        for (name, _) in TensorName.required(graph.architecture, graph.hyperparameters) {
+            guard let t = graph.weights[name] else { throw GraphError.missingWeight(name: name) }
+            tensors.append((name, t))
+            let s = TensorName.scale(of: name)
+            if let st = graph.weights[s] { tensors.append((s, st)) }
+        }
+        let metadata = ArtifactFormat.Metadata(
+            architecture: graph.architecture, hyperparameters: graph.hyperparameters, labels: graph.labels,
+            precision: precision.rawValue, plan: planJSON(plan, precision: precision),
+            activation: model.scorePolicy.activation, activationSource: model.scorePolicy.source,
+            maxLength: model.defaultMaxLength,
+            provenance: .object([
+                ("checkpoint_format", .string(model.checkpointFormat.rawValue)),
+                ("source_files", .array(provenance.map {
+                    .object([("path", .string($0.path)), ("size", .int(Int64($0.size))), ("sha256", .string($0.sha256))])
+                })),
+            ]))
+        let w = try staged.file(weightsFile)
+        let layout = try Safetensors.write(tensors, metadata: metadata.pairs(), alignment: 64, padTensors: true, to: w)
+        files.append((weightsFile, layout.fileSize, try w.finish()))
+
+        for name in ArtifactFormat.copiedFiles {
+            let src = model.directory.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: src.path) else { continue }
+            let m = try MappedFile(path: src.path)
+            let out = try staged.file(name)
+            try out.write(m.bytes)
+            files.append((name, m.count, try out.finish()))
+        }
+        files.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        let manifest = ArtifactFormat.manifest(precision: precision.rawValue, files: files)
+        let mw = try staged.file(manifestFile)
+        try mw.write(manifest)
+        try mw.finish()
+        try staged.commit()
+        let sourceWeights = provenance.filter { p in model.weightFiles.contains { $0.hasSuffix("/" + p.path) || $0 == p.path } }.reduce(0) { $0 + $1.size }
+        return Summary(directory: target, files: files, weightsBytes: layout.fileSize, sourceWeightsBytes: sourceWeights)
+    }
+
+    /// The plan as written into the metadata: what is stored at `precision`, what stays fp32.
+    public static func planJSON(_ plan: Quantize.Plan, precision: Quantize.Precision) -> JSONValue {
+        .object([
+            ("weights", .string(precision.rawValue)),
+            ("attention", .bool(plan.attention)), ("ffn_up", .bool(plan.ffnUp)), ("ffn_down", .bool(plan.ffnDown)),
+            ("fp32", .array(["embeddings", "layer_norms", "biases", "pooler", "classifier"].map { .string($0) }
+                + (plan.attention ? [] : [.string("attention")]) + (plan.ffnUp ? [] : [.string("ffn_up")])
+                + (plan.ffnDown ? [] : [.string("ffn_down")]))),
+            ("int8_weights", .string("symmetric per output channel, round half to even, [-127, 127]")),
+            ("int8_activations", .string("symmetric per row, dynamic at run time")),
+        ])
+    }
+}

@@ -1,0 +1,198 @@
+import CECore
+import CEFormats
+import CEGraph
+import Foundation
+
+/// The cetool artifact folder (formats/artifact.md), version 1: names, metadata keys and the reader.
+public enum ArtifactFormat {
+    public static let version = 1
+    /// Canonical tensors, 64-byte aligned, with the metadata below.
+    public static let weightsFile = "cetool-model.safetensors"
+    /// Manifest: format, version, precision, and every other file's size and sha256.
+    public static let manifestFile = "cetool.json"
+    /// Files copied byte for byte from the source folder when present (tokenizer and configs).
+    public static let copiedFiles = [
+        "added_tokens.json", "config.json", "config_sentence_transformers.json", "merges.txt", "modules.json",
+        "sentence_bert_config.json", "sentencepiece.bpe.model", "special_tokens_map.json", "spiece.model",
+        "tokenizer.json", "tokenizer_config.json", "vocab.json", "vocab.txt",
+    ]
+
+    /// Everything the runtime needs besides tensors and tokenizer, as `__metadata__` string pairs.
+    public struct Metadata: Sendable {
+        public var architecture: Architecture
+        public var hyperparameters: Hyperparameters
+        public var labels: [String]
+        /// fp32 | fp16 | bf16 | int8
+        public var precision: String
+        public var plan: JSONValue
+        public var activation: ScoreActivation
+        public var activationSource: String
+        public var maxLength: Int
+        public var provenance: JSONValue
+
+        public init(architecture: Architecture, hyperparameters: Hyperparameters, labels: [String], precision: String,
+                    plan: JSONValue, activation: ScoreActivation, activationSource: String, maxLength: Int, provenance: JSONValue) {
+            self.architecture = architecture
+            self.hyperparameters = hyperparameters
+            self.labels = labels
+            self.precision = precision
+            self.plan = plan
+            self.activation = activation
+            self.activationSource = activationSource
+            self.maxLength = maxLength
+            self.provenance = provenance
+        }
+
+        /// Hyperparameters under config.json's names.
+        static func hyperparametersJSON(_ h: Hyperparameters) -> JSONValue {
+            .object([
+                ("vocab_size", .int(Int64(h.vocabSize))), ("hidden_size", .int(Int64(h.hiddenSize))),
+                ("num_hidden_layers", .int(Int64(h.numHiddenLayers))), ("num_attention_heads", .int(Int64(h.numAttentionHeads))),
+                ("intermediate_size", .int(Int64(h.intermediateSize))), ("hidden_act", .string(h.hiddenAct.rawValue)),
+                ("max_position_embeddings", .int(Int64(h.maxPositionEmbeddings))), ("type_vocab_size", .int(Int64(h.typeVocabSize))),
+                ("layer_norm_eps", .double(Double(h.layerNormEps))), ("pad_token_id", .int(Int64(h.padTokenID))),
+                ("num_labels", .int(Int64(h.numLabels))),
+            ])
+        }
+
+        public func pairs() -> [(String, String)] {
+            [
+                ("format", "cetool"),
+                ("cetool.format_version", String(ArtifactFormat.version)),
+                ("cetool.architecture", architecture.rawValue),
+                ("cetool.hyperparameters", JSONWriter.write(Self.hyperparametersJSON(hyperparameters))),
+                ("cetool.labels", JSONWriter.write(.array(labels.map { .string($0) }))),
+                ("cetool.precision", precision),
+                ("cetool.plan", JSONWriter.write(plan)),
+                ("cetool.activation", activation.rawValue),
+                ("cetool.activation_source", activationSource),
+                ("cetool.max_length", String(maxLength)),
+                ("cetool.provenance", JSONWriter.write(provenance)),
+            ]
+        }
+
+        /// Reads the metadata back; the hyperparameters come from the folder's config.json (validated with
+        /// its limits) and must equal those recorded here.
+        static func read(_ pairs: [(String, String)], config: ModelConfig, path: String) throws -> Metadata {
+            var m: [String: String] = [:]
+            for (k, v) in pairs { m[k] = v }
+            func need(_ k: String) throws -> String {
+                guard let v = m[k] else { throw ArtifactError.missingMetadata(key: k, path: path) }
+                return v
+            }
+            guard m["format"] == "cetool" else { throw ArtifactError.notAnArtifact(path: path) }
+            let v = try need("cetool.format_version")
+            guard Int(v) == ArtifactFormat.version else { throw ArtifactError.unsupportedVersion(v, path: path) }
+            guard let arch = Architecture(rawValue: try need("cetool.architecture")), arch == config.architecture else {
+                throw ArtifactError.inconsistent(key: "cetool.architecture", path: path)
+            }
+            func json(_ k: String) throws -> JSONValue {
+                do { return try JSONParser.parse(Array(try need(k).utf8), maxDepth: 16) } catch let e as JSONError {
+                    throw ArtifactError.invalidMetadata(key: k, reason: e.description, path: path)
+                }
+            }
+            guard try json("cetool.hyperparameters") == hyperparametersJSON(config.hyperparameters) else {
+                throw ArtifactError.inconsistent(key: "cetool.hyperparameters", path: path)
+            }
+            guard let labels = try json("cetool.labels").arrayValue?.compactMap(\.stringValue), labels == config.labels else {
+                throw ArtifactError.inconsistent(key: "cetool.labels", path: path)
+            }
+            let precision = try need("cetool.precision")
+            guard ["fp32", "fp16", "bf16", "int8"].contains(precision) else {
+                throw ArtifactError.invalidMetadata(key: "cetool.precision", reason: "\"\(precision)\" is not fp32, fp16, bf16 or int8", path: path)
+            }
+            guard let act = ScoreActivation(rawValue: try need("cetool.activation")) else {
+                throw ArtifactError.invalidMetadata(key: "cetool.activation", reason: "unknown activation", path: path)
+            }
+            guard let maxLength = Int(try need("cetool.max_length")), maxLength >= 3,
+                  maxLength <= config.hyperparameters.maxPositionEmbeddings else {
+                throw ArtifactError.invalidMetadata(key: "cetool.max_length", reason: "outside 3...max_position_embeddings", path: path)
+            }
+            return Metadata(architecture: arch, hyperparameters: config.hyperparameters, labels: labels, precision: precision,
+                            plan: try json("cetool.plan"), activation: act, activationSource: try need("cetool.activation_source"),
+                            maxLength: maxLength, provenance: try json("cetool.provenance"))
+        }
+    }
+
+    /// The manifest text: keys in a fixed order, files sorted by path bytes.
+    public static func manifest(precision: String, files: [(path: String, size: Int, sha256: String)]) -> String {
+        JSONWriter.write(.object([
+            ("format", .string("cetool-artifact")),
+            ("format_version", .int(Int64(version))),
+            ("precision", .string(precision)),
+            ("weights", .string(weightsFile)),
+            ("files", .array(files.map { .object([("path", .string($0.path)), ("size", .int(Int64($0.size))), ("sha256", .string($0.sha256))]) })),
+        ])) + "\n"
+    }
+
+    /// Whether `directory` holds an artifact (its weights file is present).
+    public static func isArtifact(_ directory: URL) -> Bool {
+        FileManager.default.fileExists(atPath: directory.appendingPathComponent(weightsFile).path)
+    }
+
+    /// Checks every file the manifest lists against its size and sha256, and that nothing else is there.
+    /// `load` does not do this (it would cost a full read at every start); `cetool verify` and install do.
+    public static func checkManifest(_ directory: URL) throws {
+        let path = directory.appendingPathComponent(manifestFile).path
+        guard let json = try JSONFile.loadIfPresent(path: path) else { throw ArtifactError.missingFile(name: manifestFile, directory: directory.path) }
+        guard json["format"]?.stringValue == "cetool-artifact", json["format_version"]?.intValue == version,
+              let files = json["files"]?.arrayValue else {
+            throw ArtifactError.invalidManifest(reason: "not a cetool artifact manifest, version \(version)", path: path)
+        }
+        var listed = Set<String>()
+        for f in files {
+            guard let name = f["path"]?.stringValue, let size = f["size"]?.intValue, let digest = f["sha256"]?.stringValue,
+                  !name.contains("/"), name != "..", name != ".", listed.insert(name).inserted else {
+                throw ArtifactError.invalidManifest(reason: "a file entry is malformed or repeated", path: path)
+            }
+            let p = directory.appendingPathComponent(name).path
+            let m: MappedFile
+            do { m = try MappedFile(path: p) } catch { throw ArtifactError.manifestMismatch(file: name, reason: "missing or unreadable") }
+            guard m.count == size else { throw ArtifactError.manifestMismatch(file: name, reason: "size \(m.count), manifest says \(size)") }
+            guard SHA256.hex(m.bytes) == digest else { throw ArtifactError.manifestMismatch(file: name, reason: "sha256 differs from the manifest") }
+        }
+        let present = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0 != manifestFile }
+        if let extra = present.sorted().first(where: { !listed.contains($0) }) {
+            throw ArtifactError.manifestMismatch(file: extra, reason: "not listed in the manifest")
+        }
+    }
+
+    /// Reads an artifact folder: config.json (validated as for any model), the weights file (canonical
+    /// names; `__pad__.` entries skipped), the metadata, and the tokenizer from the copied files.
+    static func load(_ directory: URL, config: ModelConfig) throws -> (Graph, Metadata) {
+        let path = directory.appendingPathComponent(weightsFile).path
+        let file = try Safetensors.File(path: path)
+        let meta = try Metadata.read(file.header.metadata, config: config, path: path)
+        var weights: [String: Tensor] = [:]
+        for name in file.names where !name.hasPrefix(Safetensors.paddingPrefix) {
+            weights[name] = try file.tensor(name)
+        }
+        let graph = Graph(architecture: meta.architecture, hyperparameters: meta.hyperparameters, weights: weights, labels: meta.labels)
+        try graph.validate()
+        return (graph, meta)
+    }
+}
+
+public enum ArtifactError: Error, Equatable, CustomStringConvertible {
+    case notAnArtifact(path: String)
+    case unsupportedVersion(String, path: String)
+    case missingMetadata(key: String, path: String)
+    case invalidMetadata(key: String, reason: String, path: String)
+    case inconsistent(key: String, path: String)
+    case missingFile(name: String, directory: String)
+    case invalidManifest(reason: String, path: String)
+    case manifestMismatch(file: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .notAnArtifact(let p): return "\(p) is not a cetool artifact (metadata format != \"cetool\")"
+        case .unsupportedVersion(let v, let p): return "\(p): artifact format version \(v) is not supported (this cetool reads \(ArtifactFormat.version))"
+        case .missingMetadata(let k, let p): return "\(p): artifact metadata lacks \(k)"
+        case .invalidMetadata(let k, let r, let p): return "\(p): artifact metadata \(k): \(r)"
+        case .inconsistent(let k, let p): return "\(p): artifact metadata \(k) disagrees with config.json"
+        case .missingFile(let n, let d): return "\(n) is missing in \(d)"
+        case .invalidManifest(let r, let p): return "\(p): \(r)"
+        case .manifestMismatch(let f, let r): return "artifact file \(f): \(r)"
+        }
+    }
+}

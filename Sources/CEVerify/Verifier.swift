@@ -1,0 +1,201 @@
+import CECore
+import CERuntime
+import Foundation
+
+/// Score parity of a candidate model (e.g. a converted artifact) against reference outputs: a golden
+/// set recorded by sentence-transformers, or the original model run by our fp32 runtime on any pairs.
+public enum Verifier {
+    /// What one reference provides: pairs with logits and scores, token ids when golden, ranked lists.
+    public struct Reference: Sendable {
+        public struct Case: Sendable {
+            public var id: String
+            public var query: String
+            public var document: String
+            public var logits: [Float]
+            public var scores: [Float]
+            /// The reference tokenizer's ids, type ids and mask; nil when the reference is our own runtime.
+            public var tokens: (ids: [Int32], typeIDs: [Int32], mask: [Int32])?
+        }
+        public struct RankedList: Sendable {
+            public var id: String
+            public var query: String
+            public var documents: [String]
+            /// Reference score of each document, by corpus id.
+            public var scores: [Float]
+        }
+        public var name: String
+        public var maxLength: Int?
+        public var cases: [Case]
+        public var lists: [RankedList]
+    }
+
+    public struct CaseResult: Sendable {
+        public var id: String
+        public var referenceLogits: [Float]
+        public var logits: [Float]
+        public var referenceScores: [Float]
+        public var scores: [Float]
+        public var tokensIdentical: Bool?
+        public var maxLogitDelta: Float { zip(logits, referenceLogits).map { abs($0 - $1) }.max() ?? 0 }
+        public var maxScoreDelta: Float { zip(scores, referenceScores).map { abs($0 - $1) }.max() ?? 0 }
+    }
+
+    public struct ListResult: Sendable {
+        public var id: String
+        public var size: Int
+        public var spearman: Double
+        public var kendall: Double
+        public var top1: Bool
+        public var topKOverlap: Double
+        public var k: Int
+        public var ndcg10: Double
+    }
+
+    public struct SetReport: Sendable {
+        public var name: String
+        public var cases: [CaseResult]
+        public var lists: [ListResult]
+        public var failures: [String]
+        public var passed: Bool { failures.isEmpty }
+
+        public var tokenChecked: Int { cases.filter { $0.tokensIdentical != nil }.count }
+        public var tokenIdentical: Int { cases.filter { $0.tokensIdentical == true }.count }
+        public var maxLogitDelta: Float { cases.map(\.maxLogitDelta).max() ?? 0 }
+        public var meanLogitDelta: Double { mean(cases.flatMap { c in zip(c.logits, c.referenceLogits).map { Double(abs($0 - $1)) } }) }
+        public var maxScoreDelta: Float { cases.map(\.maxScoreDelta).max() ?? 0 }
+        public var meanScoreDelta: Double { mean(cases.flatMap { c in zip(c.scores, c.referenceScores).map { Double(abs($0 - $1)) } }) }
+        public var minSpearman: Double? { lists.map(\.spearman).min() }
+        public var minKendall: Double? { lists.map(\.kendall).min() }
+        public var top1Agreement: Double? { lists.isEmpty ? nil : Double(lists.filter(\.top1).count) / Double(lists.count) }
+        public var meanTopKOverlap: Double? { lists.isEmpty ? nil : mean(lists.map(\.topKOverlap)) }
+        public var meanNDCG10: Double? { lists.isEmpty ? nil : mean(lists.map(\.ndcg10)) }
+        /// For several-label models: share of pairs whose arg-max label agrees.
+        public var labelAgreement: Double? {
+            guard let first = cases.first, first.logits.count > 1 else { return nil }
+            return Double(cases.filter { argmax($0.logits) == argmax($0.referenceLogits) }.count) / Double(cases.count)
+        }
+        public var worstCase: CaseResult? { cases.max { $0.maxLogitDelta < $1.maxLogitDelta } }
+        public var worstList: ListResult? { lists.min { $0.spearman < $1.spearman } }
+    }
+
+    public struct Report: Sendable {
+        public var model: String
+        public var precision: String
+        public var profile: ToleranceProfile
+        public var sets: [SetReport]
+        /// Set when the artifact's manifest check failed.
+        public var integrityFailure: String?
+        public var passed: Bool { sets.allSatisfy(\.passed) && !sets.isEmpty && integrityFailure == nil }
+
+        public init(model: String, precision: String, profile: ToleranceProfile, sets: [SetReport], integrityFailure: String?) {
+            self.model = model
+            self.precision = precision
+            self.profile = profile
+            self.sets = sets
+            self.integrityFailure = integrityFailure
+        }
+    }
+
+    /// Scores `reference`'s pairs and lists with `model` and checks them against `profile`.
+    public static func compare(_ model: CrossEncoder, reference: Reference, profile: ToleranceProfile, batchSize: Int = 32) throws -> SetReport {
+        let pairs = reference.cases.map { ($0.query, $0.document) }
+        let logits = try model.logits(pairs, batchSize: batchSize)
+        let encodings = try model.encode(pairs)
+        var cases: [CaseResult] = []
+        var failures: [String] = []
+        for (i, c) in reference.cases.enumerated() {
+            var scores = Scoring.apply(model.activation, to: logits[i])
+            if c.scores.count != scores.count { scores = Scoring.apply(.softmax, to: scores) }
+            var same: Bool?
+            if let t = c.tokens {
+                same = encodings[i].ids == t.ids && encodings[i].typeIDs == t.typeIDs && encodings[i].attentionMask == t.mask
+            }
+            cases.append(CaseResult(id: c.id, referenceLogits: c.logits, logits: logits[i], referenceScores: c.scores, scores: scores, tokensIdentical: same))
+        }
+        let tokenMismatches = cases.filter { $0.tokensIdentical == false }
+        if let first = tokenMismatches.first {
+            failures.append("token ids differ from the reference's on \(tokenMismatches.count) of \(cases.count) pairs (first: \(first.id))")
+        }
+        var logitOut = 0, scoreOut = 0
+        var worstRatio: Float = 0, worstID = ""
+        for c in cases {
+            for (o, r) in zip(c.logits, c.referenceLogits) {
+                let bound = min(profile.logitBound(r), profile.logitAbsolute)
+                if !(abs(o - r) <= bound) {
+                    logitOut += 1
+                    if abs(o - r) / bound > worstRatio { worstRatio = abs(o - r) / bound; worstID = c.id }
+                }
+            }
+            for (o, r) in zip(c.scores, c.referenceScores) where !(abs(o - r) <= profile.scoreBound(r)) { scoreOut += 1 }
+        }
+        if logitOut > 0 {
+            failures.append("\(logitOut) logits outside the \(profile.name) bound; worst \(worstID) at \(String(format: "%.2f", worstRatio))× the bound")
+        }
+        if scoreOut > 0 { failures.append("\(scoreOut) activated scores outside the \(profile.name) bound") }
+
+        var lists: [ListResult] = []
+        if model.numLabels == 1 {
+            for l in reference.lists {
+                let ours = try model.predict(l.documents.map { (l.query, $0) }, batchSize: batchSize).map(Double.init)
+                let ref = l.scores.map(Double.init)
+                let k = min(3, l.documents.count)
+                lists.append(ListResult(
+                    id: l.id, size: l.documents.count,
+                    spearman: RankMetrics.spearman(ours, ref) ?? (ours == ref ? 1 : 0),
+                    kendall: RankMetrics.kendallTauB(ours, ref) ?? (ours == ref ? 1 : 0),
+                    top1: RankMetrics.order(ours).first == RankMetrics.order(ref).first,
+                    topKOverlap: RankMetrics.topKOverlap(reference: ref, candidate: ours, k: k), k: k,
+                    ndcg10: RankMetrics.ndcg(reference: ref, candidate: ours, k: 10)))
+            }
+        }
+        if let worst = lists.min(by: { $0.spearman < $1.spearman }), worst.spearman < profile.minSpearman {
+            failures.append("Spearman \(String(format: "%.4f", worst.spearman)) on list \(worst.id) is below \(profile.minSpearman)")
+        }
+        if !lists.isEmpty {
+            let top1 = Double(lists.filter(\.top1).count) / Double(lists.count)
+            if top1 < profile.minTop1 { failures.append("top-1 agreement \(String(format: "%.3f", top1)) is below \(profile.minTop1)") }
+        }
+        return SetReport(name: reference.name, cases: cases, lists: lists, failures: failures)
+    }
+
+    /// A golden set as a reference.
+    public static func reference(from g: GoldenSet) -> Reference {
+        Reference(
+            name: g.path, maxLength: g.maxLength,
+            cases: g.cases.map { Reference.Case(id: $0.id, query: $0.query, document: $0.document, logits: $0.logits, scores: $0.scores,
+                                                tokens: ($0.inputIDs, $0.tokenTypeIDs, $0.attentionMask)) },
+            lists: g.rankings.map { r in
+                var s = [Float](repeating: 0, count: r.documents.count)
+                for (i, v) in r.result where i >= 0 && i < s.count { s[i] = v }
+                return Reference.RankedList(id: r.id, query: r.query, documents: r.documents, scores: s)
+            })
+    }
+
+    /// The original model run by our fp32 runtime on `pairs` as a reference. Pairs sharing a query
+    /// (two or more documents) form the ranked lists.
+    public static func reference(original: CrossEncoder, pairs: [(String, String)], name: String, batchSize: Int = 32) throws -> Reference {
+        let logits = try original.logits(pairs, batchSize: batchSize)
+        var cases: [Reference.Case] = []
+        var byQuery: [String: [Int]] = [:]
+        var queries: [String] = []
+        for (i, p) in pairs.enumerated() {
+            cases.append(Reference.Case(id: "pair-\(i + 1)", query: p.0, document: p.1, logits: logits[i],
+                                        scores: Scoring.apply(original.activation, to: logits[i]), tokens: nil))
+            if byQuery[p.0] == nil { queries.append(p.0) }
+            byQuery[p.0, default: []].append(i)
+        }
+        var lists: [Reference.RankedList] = []
+        if original.numLabels == 1 {
+            for (qi, q) in queries.enumerated() {
+                let idx = byQuery[q]!
+                guard idx.count >= 2 else { continue }
+                lists.append(Reference.RankedList(id: "query-\(qi + 1)", query: q, documents: idx.map { pairs[$0].1 },
+                                                  scores: idx.map { cases[$0].scores[0] }))
+            }
+        }
+        return Reference(name: name, maxLength: nil, cases: cases, lists: lists)
+    }
+}
+
+func mean(_ v: [Double]) -> Double { v.isEmpty ? 0 : v.reduce(0, +) / Double(v.count) }
+func argmax(_ v: [Float]) -> Int { v.indices.max { (v[$0], -$0) < (v[$1], -$1) } ?? 0 }

@@ -1,0 +1,71 @@
+import ArgumentParser
+import CEArtifact
+import CECore
+import CEGraph
+import CEImport
+import CEQuant
+import Foundation
+
+extension Quantize.Precision: ExpressibleByArgument {}
+
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Convert a HuggingFace cross-encoder folder into a cetool artifact (int8, fp16, bf16 or fp32).",
+        discussion: """
+        Writes a folder with cetool-model.safetensors (canonical tensors, 64-byte aligned), the source's \
+        config and tokenizer files and cetool.json (sizes and sha256 of every file); see formats/artifact.md. \
+        The output appears whole or not at all; an existing output is replaced only with --force.
+        """)
+
+    @Argument(help: "HuggingFace model directory (config.json, model.safetensors or pytorch_model.bin, tokenizer files).")
+    var modelDirectory: String
+
+    @Option(help: "Weight precision of the encoder linears: int8, fp16, bf16 or fp32.")
+    var dtype: Quantize.Precision = .int8
+
+    @Option(help: "Output folder (default: <model-directory>-<dtype>).")
+    var output: String?
+
+    @Option(parsing: .upToNextOption,
+            help: "Encoder linears to keep in fp32: attention, ffn_up, ffn_down (embeddings, LayerNorms, biases, pooler and classifier always stay fp32).")
+    var keepFp32: [String] = []
+
+    @Flag(help: "Replace an existing output folder.")
+    var force = false
+
+    @Flag(help: "Print the summary as JSON.")
+    var json = false
+
+    func run() throws {
+        let source = URL(fileURLWithPath: modelDirectory)
+        let target = URL(fileURLWithPath: output ?? (source.standardizedFileURL.path + "-" + dtype.rawValue))
+        var plan = Quantize.Plan.all
+        for k in keepFp32.flatMap({ $0.split(separator: ",").map(String.init) }) {
+            switch k {
+            case "attention": plan.attention = false
+            case "ffn_up": plan.ffnUp = false
+            case "ffn_down": plan.ffnDown = false
+            default: throw ValidationError("--keep-fp32 takes attention, ffn_up, ffn_down; got \"\(k)\"")
+            }
+        }
+        let t0 = Date()
+        let model = try ModelDirectory.load(source)
+        if model.artifact != nil { throw ValidationError("\(modelDirectory) is already a cetool artifact; convert its source folder") }
+        let graph = try Quantize.apply(dtype, to: model.graph, plan: plan)
+        let summary = try Artifact.write(model: model, graph: graph, precision: dtype, plan: plan, to: target, force: force)
+        let seconds = Date().timeIntervalSince(t0)
+        let ratio = summary.sourceWeightsBytes > 0 ? Double(summary.weightsBytes) / Double(summary.sourceWeightsBytes) : 0
+        if json {
+            write(JSONWriter.write(.object([
+                ("output", .string(target.path)), ("precision", .string(dtype.rawValue)),
+                ("weights_bytes", .int(Int64(summary.weightsBytes))), ("source_weights_bytes", .int(Int64(summary.sourceWeightsBytes))),
+                ("size_ratio", .double(ratio)), ("seconds", .double(seconds)),
+                ("files", .array(summary.files.map { .object([("path", .string($0.path)), ("size", .int(Int64($0.size))), ("sha256", .string($0.sha256))]) })),
+            ])) + "\n")
+        } else {
+            write(String(format: "%@: %@ artifact, weights %.1f MB (%.1f %% of the source's %.1f MB), %d files, %.1f s\n",
+                         target.path, dtype.rawValue, Double(summary.weightsBytes) / 1e6, 100 * ratio,
+                         Double(summary.sourceWeightsBytes) / 1e6, summary.files.count, seconds))
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import ArgumentParser
+import CECore
+import CEImport
+import CERuntime
+import CEVerify
+import Foundation
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Prove score parity of a model (e.g. a converted artifact) against golden outputs or the original model.",
+        discussion: """
+        With --golden: the reference is what sentence-transformers recorded (golden/<model>/golden*.json); \
+        token ids, logits, activated scores and every ranked list are compared. With --original and --pairs: \
+        the reference is the original folder run by cetool's fp32 runtime; pairs sharing a query form ranked lists. \
+        The tolerance profile follows the model's precision (fp32, fp16, bf16, int8) unless --profile is given. \
+        An artifact's manifest (sizes and sha256 of its files) is checked first. \
+        Exit status: 0 pass, 1 fail, 2 usage or input error.
+        """)
+
+    enum ProfileChoice: String, ExpressibleByArgument, CaseIterable { case auto, fp32, fp16, bf16, int8 }
+
+    @Argument(help: "The model to check: a cetool artifact or a HuggingFace model directory.")
+    var model: String
+
+    @Option(parsing: .singleValue, help: "Golden file, or a folder whose golden*.json files are all used. Repeatable.")
+    var golden: [String] = []
+
+    @Option(help: "The original model directory, to compare against on --pairs.")
+    var original: String?
+
+    @Option(help: "JSON lines of pairs for --original, as for predict.")
+    var pairs: String?
+
+    @Option(help: "Tolerance profile (default: from the model's precision).")
+    var profile: ProfileChoice = .auto
+
+    @Option(help: "Write the JSON report here.")
+    var report: String?
+
+    @Option(help: "Write an SVG plot here: reference vs converted logits and a histogram of Δlogit.")
+    var plot: String?
+
+    @Option(help: "Pairs per forward pass.")
+    var batchSize: Int = 32
+
+    @Option(help: "BLAS threads.")
+    var threads: Int?
+
+    @Flag(help: "Print the JSON report instead of the summary.")
+    var json = false
+
+    func run() throws {
+        guard !golden.isEmpty || original != nil else { throw ValidationError("give --golden and/or --original with --pairs") }
+        guard (original == nil) == (pairs == nil) else { throw ValidationError("--original and --pairs go together") }
+        let url = URL(fileURLWithPath: model)
+        var integrityFailure: String?
+        if ArtifactFormat.isArtifact(url) {
+            do { try ArtifactFormat.checkManifest(url) } catch let e as ArtifactError { integrityFailure = e.description }
+        }
+        var loaded: [Int?: CrossEncoder] = [:]
+        func candidate(_ maxLength: Int?) throws -> CrossEncoder {
+            if let c = loaded[maxLength] { return c }
+            let c = try CrossEncoder(modelDirectory: url, maxLength: maxLength, threads: threads)
+            loaded[maxLength] = c
+            return c
+        }
+        let base = try candidate(nil)
+        let precision = base.model.artifact?.precision ?? "fp32"
+        let p: ToleranceProfile = profile == .auto ? (ToleranceProfile.named(precision) ?? .fp32) : ToleranceProfile.named(profile.rawValue)!
+
+        var sets: [Verifier.SetReport] = []
+        if integrityFailure == nil {
+            for path in try goldenFiles() {
+                let g = try GoldenSet.load(path: path)
+                let ce = try candidate(g.maxLength)
+                sets.append(try Verifier.compare(ce, reference: Verifier.reference(from: g), profile: p, batchSize: batchSize))
+            }
+            if let original, let pairs {
+                let input = try parsePairs(try readInput(pairs))
+                guard !input.isEmpty else { throw CLIError.noInput(what: "pairs") }
+                let orig = try CrossEncoder(modelDirectory: URL(fileURLWithPath: original), threads: threads)
+                let ref = try Verifier.reference(original: orig, pairs: input, name: "\(original) on \(pairs)", batchSize: batchSize)
+                sets.append(try Verifier.compare(try candidate(orig.maxLength), reference: ref, profile: p, batchSize: batchSize))
+            }
+        }
+        let r = Verifier.Report(model: model, precision: precision, profile: p, sets: sets, integrityFailure: integrityFailure)
+        if let report { try writeOutput(r.json(), to: report) }
+        if let plot { try writeOutput(r.svg(), to: plot) }
+        if json { write(r.json()) } else { write(r.text()) }
+        if !r.passed { throw ExitCode(1) }
+    }
+
+    func goldenFiles() throws -> [String] {
+        var out: [String] = []
+        for g in golden {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: g, isDirectory: &isDir) else { throw CLIError.cannotRead(path: g, reason: "no such file or folder") }
+            if isDir.boolValue {
+                let names = try FileManager.default.contentsOfDirectory(atPath: g).filter { $0.hasPrefix("golden") && $0.hasSuffix(".json") }.sorted()
+                guard !names.isEmpty else { throw CLIError.cannotRead(path: g, reason: "no golden*.json in this folder") }
+                out += names.map { (g.hasSuffix("/") ? g : g + "/") + $0 }
+            } else {
+                out.append(g)
+            }
+        }
+        return out
+    }
+}
