@@ -41,17 +41,22 @@ public enum Kernels {
         switch w {
         case .f32(let wp):
             linear(x, wp, bias, y, m: m, n: n, k: k)
-        case .i8(let qw, let ws):
+        case .i8(let qw, let ws, let smooth):
             // Each worker quantizes, multiplies and rescales its own rows.
             let (xa, qa, sa, wa, ca, swa, ba, ya) = (Int(bitPattern: x), Int(bitPattern: scratch.qx), Int(bitPattern: scratch.xScales),
                                                    Int(bitPattern: qw), Int(bitPattern: scratch.acc), Int(bitPattern: ws),
                                                    Int(bitPattern: bias), Int(bitPattern: y))
+            let sma = Int(bitPattern: smooth)
             parallelRows(m, minRows: 2) { r0, r1 in
                 let rows = Int32(r1 - r0)
                 let qx = UnsafeMutablePointer<Int8>(bitPattern: qa)! + r0 * k
                 let sx = UnsafeMutablePointer<Float>(bitPattern: sa)! + r0
                 let acc = UnsafeMutablePointer<Int32>(bitPattern: ca)! + r0 * n
-                ce_quantize_rows_s8(UnsafePointer<Float>(bitPattern: xa)! + r0 * k, qx, sx, rows, Int32(k))
+                if let sm = UnsafePointer<Float>(bitPattern: sma) {
+                    ce_quantize_rows_s8_smooth(UnsafePointer<Float>(bitPattern: xa)! + r0 * k, sm, qx, sx, rows, Int32(k))
+                } else {
+                    ce_quantize_rows_s8(UnsafePointer<Float>(bitPattern: xa)! + r0 * k, qx, sx, rows, Int32(k))
+                }
                 ce_qgemm_s8(qx, UnsafePointer<Int8>(bitPattern: wa)!, acc, rows, Int32(n), Int32(k))
                 ce_dequant_f32(acc, sx, UnsafePointer<Float>(bitPattern: swa)!, UnsafePointer<Float>(bitPattern: ba),
                                UnsafeMutablePointer<Float>(bitPattern: ya)! + r0 * n, rows, Int32(n))

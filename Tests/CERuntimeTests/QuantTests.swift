@@ -1,3 +1,5 @@
+import CECore
+import CEGraph
 import CEImport
 import CEKernels
 import CEQuant
@@ -50,6 +52,39 @@ final class QuantKernelTests: XCTestCase {
         for r in 0..<3 {
             for c in 0..<50 { XCTAssertLessThanOrEqual(abs(Float(q[r * 50 + c]) * s[r] - x[r * 50 + c]), s[r] / 2 * 1.001) }
         }
+    }
+
+    func testSmoothingFactorsFollowTheMigrationRule() {
+        // a = 16, w = 4, α = 0.5: m = 4 / 2 = 2, f = 1/2. Zero ranges keep 1; extremes clamp to 1e4.
+        let f = Quantize.smoothingFactors(activationMax: [16, 0, 3, 1e12], weightMax: [4, 5, 0, 1e-12], alpha: 0.5)
+        XCTAssertEqual(f[0], 0.5)
+        XCTAssertEqual(f[1], 1)
+        XCTAssertEqual(f[2], 1)
+        XCTAssertEqual(f[3], 1e-4)
+    }
+
+    /// A smoothed int8 linear computes (x·f)·(W/f)ᵀ: the same product as W·x up to int8 rounding, and
+    /// the graph carries one vector for fused Q, K, V.
+    func testSmoothedGraphValidatesAndRuns() throws {
+        let dir = repositoryRoot().appendingPathComponent("golden/models/tiny-bert-l1")
+        let model = try ModelDirectory.load(dir)
+        let ce = try CrossEncoder(model: model)
+        var stats = CalibrationStats()
+        ce.executor.observer = { stats.observe($0, $1, rows: $2, cols: $3) }
+        let pairs = Array(Calibration.defaultPairs.prefix(8))
+        let reference = try ce.logits(pairs)
+        ce.executor.observer = nil
+        XCTAssertEqual(stats.activationMax.count, 4 * model.graph.hyperparameters.numHiddenLayers)
+        var m = model
+        m.graph = try Quantize.apply(.int8, to: model.graph, activationMax: stats.activationMax)
+        let q = m.graph.weights[TensorName.smooth(of: TensorName.attnQ(0) + ".weight")]!
+        XCTAssertEqual(Array(q.storage.bytes), Array(m.graph.weights[TensorName.smooth(of: TensorName.attnV(0) + ".weight")]!.storage.bytes))
+        let smoothed = try CrossEncoder(model: m).logits(pairs)
+        for (a, b) in zip(smoothed, reference) { XCTAssertEqual(a[0], b[0], accuracy: 0.05 * max(1, abs(b[0]))) }
+        // Different vectors for Q and K are refused.
+        var bad = m.graph
+        bad.weights[TensorName.smooth(of: TensorName.attnK(0) + ".weight")] = Tensor(floats: [Float](repeating: 1, count: q.shape.dims[0]), shape: q.shape)
+        XCTAssertThrowsError(try bad.validate())
     }
 
     func testHalfAndBFloat16RoundToNearestEven() {

@@ -27,6 +27,9 @@ int ce_qgemm_s8_variant(void);
 /// Symmetric per-row quantization: scale[r] = max|x[r,:]| / 127 (1 when the row is all zero),
 /// q = round-half-to-even(x / scale) clamped to [-127, 127].
 void ce_quantize_rows_s8(const float *x, int8_t *q, float *scales, int rows, int k);
+/// Per-channel smoothed rows (SmoothQuant-style, formats/quantization.md): quantizes x[r, t]·smooth[t].
+void ce_quantize_rows_s8_smooth(const float *x, const float *smooth, int8_t *q, float *scales, int rows, int k);
+void ce_quantize_rows_s8_smooth_reference(const float *x, const float *smooth, int8_t *q, float *scales, int rows, int k);
 /// The portable loop ce_quantize_rows_s8 must equal byte for byte.
 void ce_quantize_rows_s8_reference(const float *x, int8_t *q, float *scales, int rows, int k);
 
