@@ -1,5 +1,6 @@
 import CECore
 import CEGraph
+import CEKernels
 import Foundation
 
 public enum RuntimeError: Error, Equatable, CustomStringConvertible {
@@ -35,7 +36,8 @@ enum LinearWeight {
     case f32(UnsafePointer<Float>)
     /// Per-output-channel symmetric int8 with its F32 [out] scales and, when smoothed, the F32 [in]
     /// factors the input is multiplied by before it is quantized.
-    case i8(UnsafePointer<Int8>, scales: UnsafePointer<Float>, smooth: UnsafePointer<Float>?)
+    /// `packed`: the same weights prepacked for ce_qgemm_packed_f32 (AVX2 machines), else nil.
+    case i8(UnsafePointer<Int8>, scales: UnsafePointer<Float>, smooth: UnsafePointer<Float>?, packed: UnsafePointer<Int16>?)
 }
 
 /// Weights laid out for the kernels, 64-byte aligned: fp32, or int8 + scales for quantized linears.
@@ -80,7 +82,17 @@ final class PlannedWeights {
             return UnsafePointer(dst)
         }
         /// A linear weight (one or more tensors concatenated along dim 0): int8 when stored so, else fp32.
-        func linear(_ names: [String]) throws -> LinearWeight {
+        /// int16 panels for the AVX2 int8 kernel (formats/quantization.md); nil without AVX2.
+        func pack(_ q: UnsafePointer<Int8>, n: Int, k: Int) -> UnsafePointer<Int16>? {
+            guard ce_fp32_variant() == 1 else { return nil }
+            let count = ce_qgemm_packed_size(Int32(n), Int32(k))
+            let box = OwnedBytes(count: count * 2, alignment: 64)
+            let p = box.pointer.bindMemory(to: Int16.self, capacity: count)
+            ce_qgemm_pack_s8(q, p, Int32(n), Int32(k))
+            keep.append(box)
+            return UnsafePointer(p)
+        }
+        func linear(_ names: [String], packed: Bool = true) throws -> LinearWeight {
             let tensors = names.map { graph.weights[$0]! }
             guard tensors.allSatisfy({ $0.dtype == .i8 }) else {
                 guard !tensors.contains(where: { $0.dtype == .i8 }) else { throw RuntimeError.unsupportedWeightDType(name: names[0], dtype: .i8) }
@@ -89,10 +101,12 @@ final class PlannedWeights {
             let scales = try floats(names.map(TensorName.scale(of:)))
             // Fused linears share one input, so one smoothing vector (the first's; validate() checks they agree).
             let smooth = graph.weights[TensorName.smooth(of: names[0])] != nil ? try floats([TensorName.smooth(of: names[0])]) : nil
+            let n = tensors.reduce(0) { $0 + $1.shape.dims[0] }, k = tensors[0].shape.dims[1]
             if tensors.count == 1 {
                 // Zero-copy view (e.g. into the mmapped artifact).
                 keep.append(TensorBox(tensors[0]))
-                return .i8(tensors[0].storage.bytes.baseAddress!.assumingMemoryBound(to: Int8.self), scales: scales, smooth: smooth)
+                let q = tensors[0].storage.bytes.baseAddress!.assumingMemoryBound(to: Int8.self)
+                return .i8(q, scales: scales, smooth: smooth, packed: packed ? pack(q, n: n, k: k) : nil)
             }
             let total = tensors.reduce(0) { $0 + $1.storage.bytes.count }
             let q = OwnedBytes(count: total, alignment: 64)
@@ -102,10 +116,11 @@ final class PlannedWeights {
                 at += t.storage.bytes.count
             }
             keep.append(q)
-            return .i8(UnsafePointer(q.pointer.bindMemory(to: Int8.self, capacity: total)), scales: scales, smooth: smooth)
+            let qp = UnsafePointer(q.pointer.bindMemory(to: Int8.self, capacity: total))
+            return .i8(qp, scales: scales, smooth: smooth, packed: packed ? pack(qp, n: n, k: k) : nil)
         }
         typealias T = TensorName
-        tokenEmbd = try linear([T.tokenEmbedding + ".weight"])
+        tokenEmbd = try linear([T.tokenEmbedding + ".weight"], packed: false)
         posEmbd = try floats([T.positionEmbedding + ".weight"])
         typeEmbd = try floats([T.typeEmbedding + ".weight"])
         embdNormW = try floats([T.embeddingNorm + ".weight"])
@@ -222,7 +237,7 @@ public final class Executor: @unchecked Sendable {
                 case .f32(let table):
                     let te = table + Int(s.ids[p]) * d
                     for j in 0..<d { row[j] = te[j] + pe[j] + ty[j] }
-                case .i8(let table, let scales, _):
+                case .i8(let table, let scales, _, _):
                     let te = table + Int(s.ids[p]) * d, sc = scales[Int(s.ids[p])]
                     for j in 0..<d { row[j] = Float(te[j]) * sc + pe[j] + ty[j] }
                 }

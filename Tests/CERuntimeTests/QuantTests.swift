@@ -26,6 +26,39 @@ final class QuantKernelTests: XCTestCase {
         }
     }
 
+    /// The prepacked AVX2 kernel (and its portable path) against the exact int32 reference plus the
+    /// shared epilogue, on odd shapes: column tails within a 16-wide panel, odd k, 1–7 row tiles.
+    func testPackedInt8GemmMatchesReference() {
+        var rng = SeededRNG(seed: 14)
+        defer { ce_force_portable(0) }
+        for (m, n, k) in [(1, 1, 1), (3, 5, 17), (7, 16, 16), (13, 31, 129), (5, 17, 383), (11, 48, 384), (97, 33, 65)] {
+            let a = (0..<(m * k)).map { _ in Int8.random(in: -127...127, using: &rng) }
+            let w = (0..<(n * k)).map { _ in Int8.random(in: -127...127, using: &rng) }
+            let sx = rng.floats(m, scale: 0.02).map { abs($0) + 1e-3 }, sw = rng.floats(n, scale: 0.02).map { abs($0) + 1e-3 }
+            let bias = rng.floats(n)
+            var acc = [Int32](repeating: 0, count: m * n)
+            ce_qgemm_s8_reference(a, w, &acc, Int32(m), Int32(n), Int32(k))
+            for portable: Int32 in [0, 1] {
+                ce_force_portable(portable)
+                var want = [Float](repeating: 0, count: m * n)
+                ce_dequant_f32(acc, sx, sw, bias, &want, Int32(m), Int32(n))
+                var packed = [Int16](repeating: -1, count: ce_qgemm_packed_size(Int32(n), Int32(k)))
+                ce_qgemm_pack_s8(w, &packed, Int32(n), Int32(k))
+                var a16 = [Int16](repeating: -1, count: m * ((k + 1) & ~1))
+                ce_widen_rows_s8(a, &a16, Int32(m), Int32(k))
+                var y = [Float](repeating: .nan, count: m * n)
+                packed.withUnsafeBufferPointer { p in
+                    // The AVX2 path loads panels with aligned loads: copy into 64-byte aligned memory.
+                    let box = UnsafeMutableRawPointer.allocate(byteCount: max(2, p.count * 2), alignment: 64)
+                    defer { box.deallocate() }
+                    box.copyMemory(from: p.baseAddress!, byteCount: p.count * 2)
+                    ce_qgemm_packed_f32(a16, box.assumingMemoryBound(to: Int16.self), Int32(m), Int32(n), Int32(k), sx, sw, bias, &y)
+                }
+                XCTAssertEqual(y, want, "packed m=\(m) n=\(n) k=\(k) portable=\(portable)")
+            }
+        }
+    }
+
     func testPerChannelQuantizationErrorIsAtMostHalfAStep() {
         var rng = SeededRNG(seed: 12)
         let rows = 7, cols = 45
