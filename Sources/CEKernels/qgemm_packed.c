@@ -10,16 +10,14 @@ size_t ce_qgemm_packed_size(int n, int k) { return (size_t)((n + 15) / 16) * (si
 
 void ce_qgemm_pack_s8(const int8_t *w, int16_t *packed, int n, int k) {
     int k2 = even(k), panels = (n + 15) / 16;
+    memset(packed, 0, ce_qgemm_packed_size(n, k) * sizeof(int16_t));
     for (int p = 0; p < panels; p++) {
         int16_t *dst = packed + (size_t)p * k2 * 16;
-        for (int t2 = 0; t2 < k2 / 2; t2++)
-            for (int c = 0; c < 16; c++) {
-                int j = p * 16 + c;
-                for (int h = 0; h < 2; h++) {
-                    int t = 2 * t2 + h;
-                    dst[(size_t)t2 * 32 + 2 * c + h] = (j < n && t < k) ? w[(size_t)j * k + t] : 0;
-                }
-            }
+        for (int c = 0; c < 16 && p * 16 + c < n; c++) {
+            const int8_t *row = w + (size_t)(p * 16 + c) * k;
+            /* position t goes to pair t/2, slot 2c + t%2 */
+            for (int t = 0; t < k; t++) dst[(size_t)(t >> 1) * 32 + 2 * c + (t & 1)] = row[t];
+        }
     }
 }
 
