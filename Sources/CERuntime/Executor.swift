@@ -74,9 +74,15 @@ final class PlannedWeights {
             let dst = box.pointer.bindMemory(to: Float.self, capacity: total)
             var at = 0
             for (name, t) in zip(names, tensors) {
-                guard let v = t.floatValues() else { throw RuntimeError.unsupportedWeightDType(name: name, dtype: t.dtype) }
-                (dst + at).update(from: v, count: v.count)
-                at += v.count
+                let count = t.shape.elementCount
+                if t.dtype == .f16, Int(bitPattern: t.storage.bytes.baseAddress) % 2 == 0 {
+                    // F16C widening when the CPU has it.
+                    ce_f16_to_f32(t.storage.bytes.baseAddress!.assumingMemoryBound(to: UInt16.self), dst + at, count)
+                } else {
+                    guard let v = t.floatValues() else { throw RuntimeError.unsupportedWeightDType(name: name, dtype: t.dtype) }
+                    (dst + at).update(from: v, count: v.count)
+                }
+                at += count
             }
             keep.append(box)
             return UnsafePointer(dst)
