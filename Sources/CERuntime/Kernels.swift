@@ -28,7 +28,9 @@ public enum Kernels {
         let acc: UnsafeMutablePointer<Int32>      // [rows, maxN]
         let a16: UnsafeMutablePointer<Int16>      // [rows, maxK rounded up to even]
         let k2: Int
+        let rows: Int
         init(rows: Int, maxK: Int, maxN: Int) {
+            self.rows = rows
             k2 = (maxK + 1) & ~1
             qx = .allocate(capacity: max(1, rows * maxK))
             xScales = .allocate(capacity: max(1, rows))
@@ -193,4 +195,49 @@ public enum Kernels {
 struct UncheckedSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
+}
+
+extension Kernels {
+    /// One int8 linear as the executor runs it (row quantization, prepacked GEMM where the CPU allows,
+    /// fused epilogue), standing alone: for kernel benchmarks.
+    public final class Int8Linear {
+        private let q: UnsafeMutablePointer<Int8>
+        private let scales: UnsafeMutablePointer<Float>
+        private var packedBox: OwnedBytesBox?
+        private var scratch: Int8Scratch?
+        public let n: Int, k: Int
+        public var packed: Bool { packedBox != nil }
+
+        public init(weights: [Int8], scales s: [Float], n: Int, k: Int) {
+            precondition(weights.count == n * k && s.count == n)
+            self.n = n
+            self.k = k
+            q = .allocate(capacity: n * k)
+            q.initialize(from: weights, count: n * k)
+            scales = .allocate(capacity: n)
+            scales.initialize(from: s, count: n)
+            if ce_fp32_variant() == 1 {
+                let count = ce_qgemm_packed_size(Int32(n), Int32(k))
+                let box = OwnedBytesBox(count: count * 2)
+                ce_qgemm_pack_s8(q, box.pointer.assumingMemoryBound(to: Int16.self), Int32(n), Int32(k))
+                packedBox = box
+            }
+        }
+
+        deinit { q.deallocate(); scales.deallocate() }
+
+        /// y[m, n] = x[m, k] · wᵀ through the int8 path.
+        public func run(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, m: Int) {
+            if scratch == nil || scratch!.rows < m { scratch = Int8Scratch(rows: m, maxK: k, maxN: n) }
+            let w = LinearWeight.i8(UnsafePointer(q), scales: UnsafePointer(scales), smooth: nil,
+                                    packed: packedBox.map { UnsafePointer($0.pointer.assumingMemoryBound(to: Int16.self)) })
+            Kernels.linear(x, w, nil, y, m: m, n: n, k: k, scratch: scratch!)
+        }
+    }
+
+    final class OwnedBytesBox {
+        let pointer: UnsafeMutableRawPointer
+        init(count: Int) { pointer = .allocate(byteCount: max(count, 1), alignment: 64) }
+        deinit { pointer.deallocate() }
+    }
 }

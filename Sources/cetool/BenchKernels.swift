@@ -1,0 +1,53 @@
+import ArgumentParser
+import CERuntime
+import Foundation
+
+struct BenchKernels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-kernels",
+        abstract: "GFLOP/s of the fp32 (OpenBLAS) and int8 linear kernels on a cross-encoder's shapes; for bench/README's roofline.")
+
+    @Option(help: "Rows (tokens) per call.")
+    var rows: Int = 1024
+
+    @Option(help: "hidden,intermediate sizes.")
+    var shape: String = "384,1536"
+
+    @Option(help: "Workers.")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Seconds per measurement.")
+    var seconds: Double = 1
+
+    func run() throws {
+        let dims = shape.split(separator: ",").compactMap { Int($0) }
+        guard dims.count == 2, dims.allSatisfy({ $0 > 0 }), rows > 0 else { throw ValidationError("--shape hidden,intermediate") }
+        let (d, f) = (dims[0], dims[1])
+        Kernels.setThreads(threads)
+        write("kernel, m x n x k, threads \(threads): GFLOP/s (2·m·n·k per call)\n")
+        for (n, k) in [(3 * d, d), (f, d), (d, f)] {
+            let m = rows
+            var rng = SystemRandomNumberGenerator()
+            let x = (0..<(m * k)).map { _ in Float.random(in: -1...1, using: &rng) }
+            let w = (0..<(n * k)).map { _ in Float.random(in: -1...1, using: &rng) }
+            var y = [Float](repeating: 0, count: m * n)
+            let fp32 = time { Kernels.linear(x, w, nil, &y, m: m, n: n, k: k) }
+            // int8: quantize + packed GEMM + epilogue, as the executor runs it.
+            let qw = (0..<(n * k)).map { _ in Int8.random(in: -127...127, using: &rng) }
+            let scales = [Float](repeating: 0.01, count: n)
+            let weight = Kernels.Int8Linear(weights: qw, scales: scales, n: n, k: k)
+            let int8 = time { weight.run(x, &y, m: m) }
+            let flop = 2.0 * Double(m * n * k)
+            write(String(format: "  %5d x %5d x %5d   fp32 %7.1f   int8 %7.1f%@\n", m, n, k, flop / fp32 / 1e9, flop / int8 / 1e9,
+                         weight.packed ? " (packed AVX2)" : " (portable)"))
+        }
+    }
+
+    func time(_ body: () -> Void) -> Double {
+        body()
+        var calls = 0
+        let start = Date()
+        while Date().timeIntervalSince(start) < seconds { body(); calls += 1 }
+        return Date().timeIntervalSince(start) / Double(max(calls, 1))
+    }
+}
