@@ -37,7 +37,7 @@ let package = Package(
         .testTarget(name: "CETokenizersTests", dependencies: ["CETokenizers", "CETestSupport"]),
         .testTarget(name: "CEImportTests", dependencies: ["CEImport", "CETestSupport"]),
         .testTarget(name: "CERuntimeTests", dependencies: ["CERuntime", "CEVerify", "CEQuant", "CETestSupport"]),
-        .testTarget(name: "CEArtifactTests", dependencies: ["CEArtifact", "CETestSupport"]),
-        .testTarget(name: "cetoolTests", dependencies: ["CETestSupport", "cetool"]),
+        .testTarget(name: "CEArtifactTests", dependencies: ["CEArtifact", "CEImport", "CEQuant", "CERuntime", "CETestSupport"]),
+        .testTarget(name: "cetoolTests", dependencies: ["CETestSupport", "cetool", "CEArtifact", "CEImport", "CEQuant", "CEGraph", "CECore"]),
     ]
 )

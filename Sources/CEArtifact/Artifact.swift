@@ -92,10 +92,11 @@ public enum Artifact {
         .object([
             ("weights", .string(precision.rawValue)),
             ("attention", .bool(plan.attention)), ("ffn_up", .bool(plan.ffnUp)), ("ffn_down", .bool(plan.ffnDown)),
-            ("fp32", .array(["embeddings", "layer_norms", "biases", "pooler", "classifier"].map { .string($0) }
+            ("token_embedding", .bool(plan.tokenEmbedding)),
+            ("fp32", .array(["position_embedding", "type_embedding", "layer_norms", "biases", "pooler", "classifier"].map { .string($0) }
                 + (plan.attention ? [] : [.string("attention")]) + (plan.ffnUp ? [] : [.string("ffn_up")])
-                + (plan.ffnDown ? [] : [.string("ffn_down")]))),
-            ("int8_weights", .string("symmetric per output channel, round half to even, [-127, 127]")),
+                + (plan.ffnDown ? [] : [.string("ffn_down")]) + (plan.tokenEmbedding ? [] : [.string("token_embedding")]))),
+            ("int8_weights", .string("symmetric per output channel (per row for the token embedding), round half to even, [-127, 127]")),
             ("int8_activations", .string("symmetric per row, dynamic at run time")),
         ])
     }

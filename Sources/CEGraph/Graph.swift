@@ -155,9 +155,8 @@ public struct Graph: Sendable {
             guard let t = weights[name] else { throw GraphError.missingWeight(name: name) }
             guard t.shape == shape else { throw GraphError.shapeMismatch(name: name, expected: shape, actual: t.shape) }
             names.remove(name)
-            if t.dtype == .i8, shape.rank == 2, !name.hasPrefix(TensorName.tokenEmbedding), !name.hasPrefix(TensorName.positionEmbedding),
-               !name.hasPrefix(TensorName.typeEmbedding) {
-                // int8 linear weight: needs its F32 [out] scales.
+            if t.dtype == .i8, shape.rank == 2, !name.hasPrefix(TensorName.positionEmbedding), !name.hasPrefix(TensorName.typeEmbedding) {
+                // int8 linear weight or token embedding table: needs its F32 [rows] scales.
                 let s = TensorName.scale(of: name)
                 guard let st = weights[s] else { throw GraphError.missingWeight(name: s) }
                 guard st.dtype == .f32, st.shape == [shape.dims[0]] else {

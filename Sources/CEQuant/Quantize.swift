@@ -9,17 +9,20 @@ public enum Quantize {
         case fp32, fp16, bf16, int8
     }
 
-    /// Which encoder linears a plan quantizes. Embeddings, LayerNorms, biases, the pooler and the
-    /// classifier head always stay fp32.
+    /// Which tensors a plan stores at the reduced precision: the encoder linears by group, and the token
+    /// embedding table (int8: one scale per row). Position/type embeddings, LayerNorms, biases, the pooler
+    /// and the classifier head always stay fp32.
     public struct Plan: Sendable, Equatable {
         public var attention: Bool
         public var ffnUp: Bool
         public var ffnDown: Bool
+        public var tokenEmbedding: Bool
 
-        public init(attention: Bool = true, ffnUp: Bool = true, ffnDown: Bool = true) {
+        public init(attention: Bool = true, ffnUp: Bool = true, ffnDown: Bool = true, tokenEmbedding: Bool = true) {
             self.attention = attention
             self.ffnUp = ffnUp
             self.ffnDown = ffnDown
+            self.tokenEmbedding = tokenEmbedding
         }
 
         /// Every encoder linear.
@@ -32,7 +35,7 @@ public enum Quantize {
                 if ffnUp { names.append(TensorName.ffnUp(i)) }
                 if ffnDown { names.append(TensorName.ffnDown(i)) }
                 return names.map { $0 + ".weight" }
-            }
+            } + (tokenEmbedding ? [TensorName.tokenEmbedding + ".weight"] : [])
         }
     }
 

@@ -47,7 +47,9 @@ final class PlannedWeights {
         var downW: LinearWeight, downB: UnsafePointer<Float>    // [hidden, intermediate]
         var ffnNormW: UnsafePointer<Float>, ffnNormB: UnsafePointer<Float>
     }
-    var tokenEmbd, posEmbd, typeEmbd, embdNormW, embdNormB: UnsafePointer<Float>
+    /// [vocab, hidden]: fp32, or int8 rows with one F32 scale each.
+    var tokenEmbd: LinearWeight
+    var posEmbd, typeEmbd, embdNormW, embdNormB: UnsafePointer<Float>
     var poolW, poolB: UnsafePointer<Float>?
     var clsW, clsB: UnsafePointer<Float>
     var blocks: [Block] = []
@@ -83,6 +85,12 @@ final class PlannedWeights {
                 guard !tensors.contains(where: { $0.dtype == .i8 }) else { throw RuntimeError.unsupportedWeightDType(name: names[0], dtype: .i8) }
                 return .f32(try floats(names))
             }
+            let scales = try floats(names.map(TensorName.scale(of:)))
+            if tensors.count == 1 {
+                // Zero-copy view (e.g. into the mmapped artifact).
+                keep.append(TensorBox(tensors[0]))
+                return .i8(tensors[0].storage.bytes.baseAddress!.assumingMemoryBound(to: Int8.self), scales: scales)
+            }
             let total = tensors.reduce(0) { $0 + $1.storage.bytes.count }
             let q = OwnedBytes(count: total, alignment: 64)
             var at = 0
@@ -91,11 +99,10 @@ final class PlannedWeights {
                 at += t.storage.bytes.count
             }
             keep.append(q)
-            let scales = try floats(names.map(TensorName.scale(of:)))
             return .i8(UnsafePointer(q.pointer.bindMemory(to: Int8.self, capacity: total)), scales: scales)
         }
         typealias T = TensorName
-        tokenEmbd = try floats([T.tokenEmbedding + ".weight"])
+        tokenEmbd = try linear([T.tokenEmbedding + ".weight"])
         posEmbd = try floats([T.positionEmbedding + ".weight"])
         typeEmbd = try floats([T.typeEmbedding + ".weight"])
         embdNormW = try floats([T.embeddingNorm + ".weight"])
@@ -203,10 +210,16 @@ public final class Executor: @unchecked Sendable {
             let s = sequences[b]
             for p in 0..<s.ids.count {
                 let row = ws.x + (offsets[b] + p) * d
-                let te = w.tokenEmbd + Int(s.ids[p]) * d
                 let pe = w.posEmbd + p * d
                 let ty = w.typeEmbd + Int(s.typeIDs[p]) * d
-                for j in 0..<d { row[j] = te[j] + pe[j] + ty[j] }
+                switch w.tokenEmbd {
+                case .f32(let table):
+                    let te = table + Int(s.ids[p]) * d
+                    for j in 0..<d { row[j] = te[j] + pe[j] + ty[j] }
+                case .i8(let table, let scales):
+                    let te = table + Int(s.ids[p]) * d, sc = scales[Int(s.ids[p])]
+                    for j in 0..<d { row[j] = Float(te[j]) * sc + pe[j] + ty[j] }
+                }
             }
         }
         Kernels.layerNorm(ws.x, rows: total, n: d, gamma: w.embdNormW, beta: w.embdNormB, eps: eps)

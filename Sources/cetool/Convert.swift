@@ -27,7 +27,7 @@ struct Convert: ParsableCommand {
     var output: String?
 
     @Option(parsing: .upToNextOption,
-            help: "Encoder linears to keep in fp32: attention, ffn_up, ffn_down (embeddings, LayerNorms, biases, pooler and classifier always stay fp32).")
+            help: "Tensors to keep in fp32: attention, ffn_up, ffn_down, token_embedding (position/type embeddings, LayerNorms, biases, pooler and classifier always stay fp32).")
     var keepFp32: [String] = []
 
     @Flag(help: "Replace an existing output folder.")
@@ -45,7 +45,8 @@ struct Convert: ParsableCommand {
             case "attention": plan.attention = false
             case "ffn_up": plan.ffnUp = false
             case "ffn_down": plan.ffnDown = false
-            default: throw ValidationError("--keep-fp32 takes attention, ffn_up, ffn_down; got \"\(k)\"")
+            case "token_embedding": plan.tokenEmbedding = false
+            default: throw ValidationError("--keep-fp32 takes attention, ffn_up, ffn_down, token_embedding; got \"\(k)\"")
             }
         }
         let t0 = Date()

@@ -4,35 +4,12 @@ import XCTest
 
 /// The CLI end to end, on the committed tiny models.
 final class CLITests: XCTestCase {
-    let root = repositoryRoot()
-    var tinyOne: String { root.appendingPathComponent("golden/models/tiny-bert-l1").path }
-    var tinyThree: String { root.appendingPathComponent("golden/models/tiny-bert-l3").path }
+    let cli = CLIRunner()
+    var root: URL { cli.root }
+    var tinyOne: String { cli.tinyOne }
+    var tinyThree: String { cli.tinyThree }
 
-    var binary: URL {
-        // swift test builds the executable beside the test bundle.
-        var dir = Bundle(for: CLITests.self).bundleURL
-        while dir.lastPathComponent.hasSuffix(".xctest") || dir.lastPathComponent == "Contents" { dir.deleteLastPathComponent() }
-        return dir.appendingPathComponent("cetool")
-    }
-
-    struct Result { var status: Int32; var stdout: String; var stderr: String }
-
-    func run(_ args: [String], stdin: String? = nil) throws -> Result {
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = args
-        let out = Pipe(), err = Pipe(), inp = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = inp
-        try p.run()
-        if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try inp.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-    }
+    func run(_ args: [String], stdin: String? = nil) throws -> CLIRunner.Result { try cli.run(args, stdin: stdin) }
 
     func testPredictPrintsOneObjectPerPairInOrder() throws {
         let input = """

@@ -1,0 +1,131 @@
+import CECore
+import CEFormats
+import CEGraph
+import CEImport
+import CEQuant
+import CERuntime
+import CETestSupport
+import Foundation
+import XCTest
+@testable import CEArtifact
+
+/// Artifacts written by convert and read back by the runtime.
+final class ArtifactTests: XCTestCase {
+    let root = repositoryRoot()
+    var tiny: URL { root.appendingPathComponent("golden/models/tiny-bert-l1") }
+    let pairs: [(String, String)] = [
+        ("How many people live in Berlin?", "Berlin has a population of 3,520,031 registered inhabitants."),
+        ("How many people live in Berlin?", "New York City is famous for the Metropolitan Museum of Art."),
+        ("a", ""), ("Ünïcödé 東京", "emoji 🙂 and combining e\u{301}"),
+    ]
+
+    func convert(_ source: URL, _ p: Quantize.Precision, plan: Quantize.Plan = .all, into dir: URL, name: String) throws -> URL {
+        let model = try ModelDirectory.load(source)
+        let g = try Quantize.apply(p, to: model.graph, plan: plan)
+        let out = dir.appendingPathComponent(name)
+        _ = try Artifact.write(model: model, graph: g, precision: p, plan: plan, to: out, force: false)
+        return out
+    }
+
+    func testFP32ArtifactScoresExactlyAsItsSource() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = try convert(tiny, .fp32, into: dir, name: "fp32")
+        let a = try CrossEncoder(modelDirectory: tiny), b = try CrossEncoder(modelDirectory: out)
+        XCTAssertEqual(try b.logits(pairs), try a.logits(pairs))
+        XCTAssertEqual(b.model.artifact?.precision, "fp32")
+        XCTAssertEqual(b.activation, a.activation)
+        XCTAssertEqual(b.maxLength, a.maxLength)
+        XCTAssertEqual(try b.encode(pairs).map(\.ids), try a.encode(pairs).map(\.ids))
+        try ArtifactFormat.checkManifest(out)
+    }
+
+    func testInt8AndHalfArtifactsKeepTheirBytesAndRun() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = try ModelDirectory.load(tiny)
+        for p in [Quantize.Precision.int8, .fp16, .bf16] {
+            let out = try convert(tiny, p, into: dir, name: p.rawValue)
+            let file = try Safetensors.File(path: out.appendingPathComponent(Artifact.weightsFile).path)
+            // Every tensor 64-byte aligned in the file.
+            for e in file.header.entries where !e.name.hasPrefix(Safetensors.paddingPrefix) {
+                XCTAssertEqual((file.header.dataOffset + e.begin) % 64, 0, "\(p) \(e.name)")
+            }
+            // The stored bytes are the reference quantizer's.
+            let expected = try Quantize.apply(p, to: source.graph)
+            for name in [TensorName.attnQ(0) + ".weight", TensorName.tokenEmbedding + ".weight"] {
+                XCTAssertEqual(Array(try file.tensor(name).storage.bytes), Array(expected.weights[name]!.storage.bytes), "\(p) \(name)")
+            }
+            let ce = try CrossEncoder(modelDirectory: out)
+            XCTAssertEqual(ce.model.artifact?.precision, p.rawValue)
+            let logits = try ce.logits(pairs)
+            XCTAssertEqual(logits.count, pairs.count)
+            XCTAssertTrue(logits.allSatisfy { $0.allSatisfy(\.isFinite) })
+        }
+    }
+
+    func testConversionIsDeterministic() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = try convert(tiny, .int8, into: dir, name: "a"), b = try convert(tiny, .int8, into: dir, name: "b")
+        for name in try FileManager.default.contentsOfDirectory(atPath: a.path).sorted() {
+            XCTAssertEqual(try Data(contentsOf: a.appendingPathComponent(name)), try Data(contentsOf: b.appendingPathComponent(name)), name)
+        }
+    }
+
+    func testTamperedOrInconsistentArtifactsAreRefused() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = try convert(tiny, .int8, into: dir, name: "m")
+        // One byte changed in the weights: the manifest check names the file.
+        let weights = out.appendingPathComponent(Artifact.weightsFile)
+        var bytes = try Data(contentsOf: weights)
+        bytes[bytes.count - 100] ^= 0x01
+        try bytes.write(to: weights)
+        XCTAssertThrowsError(try ArtifactFormat.checkManifest(out)) {
+            XCTAssertEqual($0 as? ArtifactError, .manifestMismatch(file: Artifact.weightsFile, reason: "sha256 differs from the manifest"))
+        }
+        // An extra file.
+        let out2 = try convert(tiny, .int8, into: dir, name: "m2")
+        try Data("x".utf8).write(to: out2.appendingPathComponent("extra.bin"))
+        XCTAssertThrowsError(try ArtifactFormat.checkManifest(out2)) {
+            XCTAssertEqual($0 as? ArtifactError, .manifestMismatch(file: "extra.bin", reason: "not listed in the manifest"))
+        }
+        // config.json that disagrees with the recorded hyperparameters.
+        let out3 = try convert(tiny, .int8, into: dir, name: "m3")
+        let config = out3.appendingPathComponent("config.json")
+        let text = try String(contentsOf: config, encoding: .utf8)
+        let changed = text.replacingOccurrences(of: "\"layer_norm_eps\": 1e-12", with: "\"layer_norm_eps\": 1e-05")
+        XCTAssertNotEqual(changed, text, "the tiny config spells layer_norm_eps as 1e-12")
+        try Data(changed.utf8).write(to: config)
+        XCTAssertThrowsError(try ModelDirectory.load(out3)) {
+            XCTAssertEqual($0 as? ArtifactError, .inconsistent(key: "cetool.hyperparameters", path: out3.appendingPathComponent(Artifact.weightsFile).path))
+        }
+    }
+
+    func testExistingOutputNeedsForce() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try convert(tiny, .fp16, into: dir, name: "m")
+        XCTAssertThrowsError(try convert(tiny, .fp16, into: dir, name: "m")) { XCTAssertTrue($0 is StagingError) }
+    }
+
+    /// The convert issue's size bound on the real-size model: the int8 artifact's weights ≤ 30 % of the
+    /// fp32 safetensors.
+    func testRealSizeInt8ArtifactIsAtMost30PercentOfTheSource() throws {
+        let source = root.appendingPathComponent(".models/minilm-l6-ce")
+        guard FileManager.default.fileExists(atPath: source.appendingPathComponent("config.json").path) else {
+            if ProcessInfo.processInfo.environment["CETOOL_REQUIRE_MODELS"] == "1" { XCTFail("model missing: make models") }
+            return
+        }
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = try ModelDirectory.load(source)
+        let s = try Artifact.write(model: model, graph: try Quantize.apply(.int8, to: model.graph), precision: .int8, plan: .all,
+                                   to: dir.appendingPathComponent("int8"), force: false)
+        print(String(format: "int8 artifact weights: %d bytes, %.1f %% of the source's %d", s.weightsBytes,
+                     100 * Double(s.weightsBytes) / Double(s.sourceWeightsBytes), s.sourceWeightsBytes))
+        XCTAssertGreaterThan(s.sourceWeightsBytes, 80_000_000)
+        XCTAssertLessThanOrEqual(Double(s.weightsBytes), 0.30 * Double(s.sourceWeightsBytes))
+    }
+}
