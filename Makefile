@@ -3,7 +3,7 @@
 SWIFT_FLAGS ?= -c release -Xswiftc -enable-testing
 MODEL ?= .models/minilm-l6-ce
 
-.PHONY: deps models build demo test clean
+.PHONY: deps models build demo test bench clean
 
 deps:
 	bash scripts/install_deps.sh
@@ -23,6 +23,11 @@ demo: deps models build
 # Every test, incl. the real-size model's goldens (CETOOL_REQUIRE_MODELS makes a missing model a failure).
 test: deps models
 	CETOOL_REQUIRE_MODELS=1 swift test $(SWIFT_FLAGS) --disable-swift-testing
+
+# Side-by-side speed: PyTorch fp32, ONNX Runtime fp32/int8, cetool fp32/fp16/int8 on the same pairs
+# (bench/README.md). Creates the reference venv (ref/) on first use; not part of the tests.
+bench: deps models build
+	bash bench/bench.sh $(BENCH_ARGS)
 
 clean:
 	rm -rf .build

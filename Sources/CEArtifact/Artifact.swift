@@ -41,7 +41,8 @@ public enum Artifact {
     /// artifact folder at `target`, all or nothing. `extraFiles` (e.g. the model card) are written
     /// beside the copied files and listed in the manifest.
     public static func write(model: ImportedModel, graph: Graph, precision: Quantize.Precision, plan: Quantize.Plan,
-                             to target: URL, force: Bool, extraFiles: [(name: String, bytes: [UInt8])] = []) throws -> Summary {
+                             calibration: JSONValue? = nil, to target: URL, force: Bool,
+                             extraFiles: [(name: String, bytes: [UInt8])] = []) throws -> Summary {
         try graph.validate()
         let staged = try StagedOutput(target: target, kind: .directory, force: force)
         let provenance = try sourceFiles(of: model)
@@ -52,12 +53,13 @@ public enum Artifact {
         for (name, _) in TensorName.required(graph.architecture, graph.hyperparameters) {
             guard let t = graph.weights[name] else { throw GraphError.missingWeight(name: name) }
             tensors.append((name, t))
-            let s = TensorName.scale(of: name)
-            if let st = graph.weights[s] { tensors.append((s, st)) }
+            for companion in [TensorName.scale(of: name), TensorName.smooth(of: name)] {
+                if let t = graph.weights[companion] { tensors.append((companion, t)) }
+            }
         }
         let metadata = ArtifactFormat.Metadata(
             architecture: graph.architecture, hyperparameters: graph.hyperparameters, labels: graph.labels,
-            precision: precision.rawValue, plan: planJSON(plan, precision: precision),
+            precision: precision.rawValue, plan: planJSON(plan, precision: precision, calibration: calibration),
             activation: model.scorePolicy.activation, activationSource: model.scorePolicy.source,
             maxLength: model.defaultMaxLength,
             provenance: .object([
@@ -95,7 +97,7 @@ public enum Artifact {
     }
 
     /// The plan as written into the metadata: what is stored at `precision`, what stays fp32.
-    public static func planJSON(_ plan: Quantize.Plan, precision: Quantize.Precision) -> JSONValue {
+    public static func planJSON(_ plan: Quantize.Plan, precision: Quantize.Precision, calibration: JSONValue? = nil) -> JSONValue {
         .object([
             ("weights", .string(precision.rawValue)),
             ("attention", .bool(plan.attention)), ("ffn_up", .bool(plan.ffnUp)), ("ffn_down", .bool(plan.ffnDown)),
@@ -105,6 +107,7 @@ public enum Artifact {
                 + (plan.ffnDown ? [] : [.string("ffn_down")]) + (plan.tokenEmbedding ? [] : [.string("token_embedding")]))),
             ("int8_weights", .string("symmetric per output channel (per row for the token embedding), round half to even, [-127, 127]")),
             ("int8_activations", .string("symmetric per row, dynamic at run time")),
+            ("smoothing", calibration ?? .null),
         ])
     }
 }

@@ -80,6 +80,9 @@ public enum TensorName {
 
     /// The per-output-channel scale tensor of an int8 weight: F32 [out].
     public static func scale(of weight: String) -> String { weight + "_scale" }
+    /// The per-input-channel smoothing factors of an int8 linear weight: F32 [in]; the input is
+    /// multiplied by them before it is quantized (the weight's columns were divided by them).
+    public static func smooth(of weight: String) -> String { weight + "_smooth" }
 
     /// Every canonical weight name an architecture needs, with its shape. Linear weights are
     /// (out, in) as torch.nn.Linear stores them; `.weight` / `.bias` suffixes are part of the name.
@@ -163,11 +166,29 @@ public struct Graph: Sendable {
                     throw GraphError.shapeMismatch(name: s, expected: [shape.dims[0]], actual: st.shape)
                 }
                 names.remove(s)
+                let sm = TensorName.smooth(of: name)
+                if let smt = weights[sm] {
+                    guard smt.dtype == .f32, smt.shape == [shape.dims[1]] else {
+                        throw GraphError.shapeMismatch(name: sm, expected: [shape.dims[1]], actual: smt.shape)
+                    }
+                    names.remove(sm)
+                }
                 continue
             }
             guard t.dtype.isFloatingPoint else { throw GraphError.unsupportedDType(name: name, dtype: t.dtype) }
         }
         if let extra = names.sorted().first { throw GraphError.unexpectedWeight(name: extra) }
+        // Q, K and V run as one fused linear over one input: their smoothing must be one vector.
+        for i in 0..<hyperparameters.numHiddenLayers {
+            let vs = [TensorName.attnQ(i), TensorName.attnK(i), TensorName.attnV(i)].map { weights[TensorName.smooth(of: $0 + ".weight")] }
+            let present = vs.compactMap { $0 }
+            if !present.isEmpty {
+                guard present.count == 3, Set(present.map { Array($0.storage.bytes) }).count == 1 else {
+                    throw GraphError.invalidHyperparameter(name: TensorName.smooth(of: TensorName.attnQ(i) + ".weight"),
+                                                           reason: "attn_q, attn_k and attn_v must carry the same smoothing vector")
+                }
+            }
+        }
         let h = hyperparameters
         guard h.numAttentionHeads > 0, h.hiddenSize % h.numAttentionHeads == 0 else {
             throw GraphError.invalidHyperparameter(name: "num_attention_heads", reason: "hidden_size \(h.hiddenSize) is not divisible by \(h.numAttentionHeads)")

@@ -176,6 +176,43 @@ void ce_quantize_rows_s8_reference(const float *x, int8_t *q, float *scales, int
     quantize_rows_portable(x, q, scales, rows, k);
 }
 
+/* Smoothed rows: y[r, t] = x[r, t] * smooth[t] (one fp32 multiply), then the rule above on y. Each
+   worker quantizes its rows through a small stack buffer, so no extra scratch is needed. */
+#define SMOOTH_CHUNK 4096
+void ce_quantize_rows_s8_smooth_reference(const float *x, const float *smooth, int8_t *q, float *scales, int rows, int k) {
+    float y[SMOOTH_CHUNK];
+    for (int r = 0; r < rows; r++) {
+        if (k > SMOOTH_CHUNK) { /* wider than any supported model's intermediate size: compute in place per value */
+            const float *p = x + (size_t)r * k;
+            float mx = 0;
+            for (int t = 0; t < k; t++) { float v = fabsf(p[t] * smooth[t]); if (v > mx) mx = v; }
+            float scale = mx > 0 ? mx / 127.0f : 1.0f, inv = 1.0f / scale;
+            for (int t = 0; t < k; t++) {
+                float v = rintf((p[t] * smooth[t]) * inv);
+                q[(size_t)r * k + t] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+            }
+            scales[r] = scale;
+            continue;
+        }
+        for (int t = 0; t < k; t++) y[t] = x[(size_t)r * k + t] * smooth[t];
+        quantize_rows_portable(y, q + (size_t)r * k, scales + r, 1, k);
+    }
+}
+
+void ce_quantize_rows_s8_smooth(const float *x, const float *smooth, int8_t *q, float *scales, int rows, int k) {
+#if defined(__x86_64__)
+    if (ce_fp32_variant() == 1 && k <= SMOOTH_CHUNK) {
+        float y[SMOOTH_CHUNK] __attribute__((aligned(32)));
+        for (int r = 0; r < rows; r++) {
+            for (int t = 0; t < k; t++) y[t] = x[(size_t)r * k + t] * smooth[t];
+            quantize_rows_avx2(y, q + (size_t)r * k, scales + r, 1, k);
+        }
+        return;
+    }
+#endif
+    ce_quantize_rows_s8_smooth_reference(x, smooth, q, scales, rows, k);
+}
+
 void ce_quantize_rows_s8(const float *x, int8_t *q, float *scales, int rows, int k) {
 #if defined(__x86_64__)
     if (ce_fp32_variant() == 1) { quantize_rows_avx2(x, q, scales, rows, k); return; }

@@ -1,5 +1,6 @@
 import CECore
 import CEGraph
+import Foundation
 
 /// Weight quantization passes over the canonical graph. The scalar code here defines the bytes an
 /// artifact holds (formats/quantization.md); runtime kernels only consume them.
@@ -70,14 +71,67 @@ public enum Quantize {
         }
     }
 
-    /// The graph with its quantized linears stored at `precision`. int8 weights carry a companion
-    /// `<name>_scale` F32 [out] tensor (TensorName.scale(of:)).
-    public static func apply(_ precision: Precision, to graph: Graph, plan: Plan = .all) throws -> Graph {
+    /// Per-input-channel smoothing factors of an int8 linear (SmoothQuant with migration strength α):
+    /// for input channel c with calibrated activation range a[c] = max|x[:, c]| and weight range
+    /// w[c] = max over output rows (and over every linear sharing the input) of |W[:, c]|,
+    /// m[c] = a[c]^α / w[c]^(1−α), clamped to [1e-4, 1e4], 1 where a or w is 0. The stored weight is
+    /// W[:, c]·m[c] and the input is multiplied by f[c] = 1/m[c] (fp32) before it is quantized.
+    public static func smoothingFactors(activationMax a: [Float], weightMax w: [Float], alpha: Float) -> [Float] {
+        zip(a, w).map { a, w in
+            guard a > 0, w > 0, a.isFinite, w.isFinite else { return 1 }
+            let m = Float(pow(Double(a), Double(alpha)) / pow(Double(w), Double(1 - alpha)))
+            return 1 / min(max(m, 1e-4), 1e4)
+        }
+    }
+
+    /// Max |W[:, c]| over the rows of one or more [out, in] weights with the same `in`.
+    static func columnMax(_ ws: [Tensor]) -> [Float] {
+        let cols = ws[0].shape.dims[1]
+        var out = [Float](repeating: 0, count: cols)
+        for t in ws {
+            let v = t.floatValues() ?? []
+            for r in 0..<t.shape.dims[0] { for c in 0..<cols { out[c] = max(out[c], abs(v[r * cols + c])) } }
+        }
+        return out
+    }
+
+    /// The graph with its planned tensors stored at `precision`. int8 weights carry a companion
+    /// `<name>_scale` F32 [out] tensor (TensorName.scale(of:)); with `activationMax` (calibrated
+    /// max |input| per channel, keyed by weight name; attn_q's stands for Q, K and V) int8 linears
+    /// are also smoothed and carry `<name>_smooth` F32 [in].
+    public static func apply(_ precision: Precision, to graph: Graph, plan: Plan = .all,
+                             activationMax: [String: [Float]]? = nil, alpha: Float = 0.5) throws -> Graph {
         var g = graph
         guard precision != .fp32 else { return g }
+        var smoothing: [String: [Float]] = [:]
+        if precision == .int8, let activationMax {
+            for i in 0..<graph.hyperparameters.numHiddenLayers {
+                var groups: [[String]] = []
+                if plan.attention { groups += [[TensorName.attnQ(i), TensorName.attnK(i), TensorName.attnV(i)], [TensorName.attnOut(i)]] }
+                if plan.ffnUp { groups.append([TensorName.ffnUp(i)]) }
+                if plan.ffnDown { groups.append([TensorName.ffnDown(i)]) }
+                for group in groups {
+                    let names = group.map { $0 + ".weight" }
+                    guard let a = activationMax[names[0]] else { continue }
+                    let ws = try names.map { n -> Tensor in
+                        guard let t = graph.weights[n] else { throw GraphError.missingWeight(name: n) }
+                        return t
+                    }
+                    guard a.count == ws[0].shape.dims[1] else {
+                        throw GraphError.shapeMismatch(name: TensorName.smooth(of: names[0]), expected: [ws[0].shape.dims[1]], actual: [a.count])
+                    }
+                    let f = smoothingFactors(activationMax: a, weightMax: columnMax(ws), alpha: alpha)
+                    for n in names { smoothing[n] = f }
+                }
+            }
+        }
         for name in plan.linears(graph.hyperparameters) {
-            guard let t = graph.weights[name], let w = t.floatValues() else { throw GraphError.missingWeight(name: name) }
+            guard let t = graph.weights[name], var w = t.floatValues() else { throw GraphError.missingWeight(name: name) }
             let rows = t.shape.dims[0], cols = t.shape.dims[1]
+            if let f = smoothing[name] {
+                for r in 0..<rows { for c in 0..<cols { w[r * cols + c] /= f[c] } }
+                g.weights[TensorName.smooth(of: name)] = Tensor(floats: f, shape: [cols])
+            }
             switch precision {
             case .fp32: break
             case .fp16, .bf16:

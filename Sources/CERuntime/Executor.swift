@@ -1,5 +1,6 @@
 import CECore
 import CEGraph
+import CEKernels
 import Foundation
 
 public enum RuntimeError: Error, Equatable, CustomStringConvertible {
@@ -33,8 +34,10 @@ public struct TokenSequence: Sendable {
 /// A linear layer's weight [out, in] as the kernels take it.
 enum LinearWeight {
     case f32(UnsafePointer<Float>)
-    /// Per-output-channel symmetric int8 with its F32 [out] scales.
-    case i8(UnsafePointer<Int8>, scales: UnsafePointer<Float>)
+    /// Per-output-channel symmetric int8 with its F32 [out] scales and, when smoothed, the F32 [in]
+    /// factors the input is multiplied by before it is quantized.
+    /// `packed`: the same weights prepacked for ce_qgemm_packed_f32 (AVX2 machines), else nil.
+    case i8(UnsafePointer<Int8>, scales: UnsafePointer<Float>, smooth: UnsafePointer<Float>?, packed: UnsafePointer<Int16>?)
 }
 
 /// Weights laid out for the kernels, 64-byte aligned: fp32, or int8 + scales for quantized linears.
@@ -79,17 +82,31 @@ final class PlannedWeights {
             return UnsafePointer(dst)
         }
         /// A linear weight (one or more tensors concatenated along dim 0): int8 when stored so, else fp32.
-        func linear(_ names: [String]) throws -> LinearWeight {
+        /// int16 panels for the AVX2 int8 kernel (formats/quantization.md); nil without AVX2.
+        func pack(_ q: UnsafePointer<Int8>, n: Int, k: Int) -> UnsafePointer<Int16>? {
+            guard ce_fp32_variant() == 1 else { return nil }
+            let count = ce_qgemm_packed_size(Int32(n), Int32(k))
+            let box = OwnedBytes(count: count * 2, alignment: 64)
+            let p = box.pointer.bindMemory(to: Int16.self, capacity: count)
+            ce_qgemm_pack_s8(q, p, Int32(n), Int32(k))
+            keep.append(box)
+            return UnsafePointer(p)
+        }
+        func linear(_ names: [String], packed: Bool = true) throws -> LinearWeight {
             let tensors = names.map { graph.weights[$0]! }
             guard tensors.allSatisfy({ $0.dtype == .i8 }) else {
                 guard !tensors.contains(where: { $0.dtype == .i8 }) else { throw RuntimeError.unsupportedWeightDType(name: names[0], dtype: .i8) }
                 return .f32(try floats(names))
             }
             let scales = try floats(names.map(TensorName.scale(of:)))
+            // Fused linears share one input, so one smoothing vector (the first's; validate() checks they agree).
+            let smooth = graph.weights[TensorName.smooth(of: names[0])] != nil ? try floats([TensorName.smooth(of: names[0])]) : nil
+            let n = tensors.reduce(0) { $0 + $1.shape.dims[0] }, k = tensors[0].shape.dims[1]
             if tensors.count == 1 {
                 // Zero-copy view (e.g. into the mmapped artifact).
                 keep.append(TensorBox(tensors[0]))
-                return .i8(tensors[0].storage.bytes.baseAddress!.assumingMemoryBound(to: Int8.self), scales: scales)
+                let q = tensors[0].storage.bytes.baseAddress!.assumingMemoryBound(to: Int8.self)
+                return .i8(q, scales: scales, smooth: smooth, packed: packed ? pack(q, n: n, k: k) : nil)
             }
             let total = tensors.reduce(0) { $0 + $1.storage.bytes.count }
             let q = OwnedBytes(count: total, alignment: 64)
@@ -99,10 +116,11 @@ final class PlannedWeights {
                 at += t.storage.bytes.count
             }
             keep.append(q)
-            return .i8(UnsafePointer(q.pointer.bindMemory(to: Int8.self, capacity: total)), scales: scales)
+            let qp = UnsafePointer(q.pointer.bindMemory(to: Int8.self, capacity: total))
+            return .i8(qp, scales: scales, smooth: smooth, packed: packed ? pack(qp, n: n, k: k) : nil)
         }
         typealias T = TensorName
-        tokenEmbd = try linear([T.tokenEmbedding + ".weight"])
+        tokenEmbd = try linear([T.tokenEmbedding + ".weight"], packed: false)
         posEmbd = try floats([T.positionEmbedding + ".weight"])
         typeEmbd = try floats([T.typeEmbedding + ".weight"])
         embdNormW = try floats([T.embeddingNorm + ".weight"])
@@ -174,6 +192,9 @@ final class Workspace {
 public final class Executor: @unchecked Sendable {
     public let graph: Graph
     let weights: PlannedWeights
+    /// Called with the input of every encoder linear (canonical weight name, [rows, cols] fp32) before
+    /// it is multiplied; for calibration. Nil in normal runs.
+    public var observer: ((String, UnsafePointer<Float>, Int, Int) -> Void)?
     let workspace: Workspace
     private let lock = NSLock()
 
@@ -216,7 +237,7 @@ public final class Executor: @unchecked Sendable {
                 case .f32(let table):
                     let te = table + Int(s.ids[p]) * d
                     for j in 0..<d { row[j] = te[j] + pe[j] + ty[j] }
-                case .i8(let table, let scales):
+                case .i8(let table, let scales, _, _):
                     let te = table + Int(s.ids[p]) * d, sc = scales[Int(s.ids[p])]
                     for j in 0..<d { row[j] = Float(te[j]) * sc + pe[j] + ty[j] }
                 }
@@ -224,7 +245,8 @@ public final class Executor: @unchecked Sendable {
         }
         Kernels.layerNorm(ws.x, rows: total, n: d, gamma: w.embdNormW, beta: w.embdNormB, eps: eps)
 
-        for blk in w.blocks {
+        for (i, blk) in w.blocks.enumerated() {
+            observer?(TensorName.attnQ(i) + ".weight", ws.x, total, d)
             Kernels.linear(ws.x, blk.qkvW, blk.qkvB, ws.qkv, m: total, n: 3 * d, k: d, scratch: ws.int8)
             // Longest sequences first (the caller sorts), one sequence per task, a scratch block per worker.
             let block = ws.sequenceCapacity * ws.sequenceCapacity
@@ -234,14 +256,17 @@ public final class Executor: @unchecked Sendable {
                                   out: ws.ctx + offsets[b] * d, ldOut: d, len: sequences[b].ids.count,
                                   heads: h.numAttentionHeads, headDim: h.headDim, scratch: ws.scores + worker * block)
             }
+            observer?(TensorName.attnOut(i) + ".weight", ws.ctx, total, d)
             Kernels.linear(ws.ctx, blk.outW, blk.outB, ws.tmp, m: total, n: d, k: d, scratch: ws.int8)
             Kernels.addLayerNorm(ws.x, ws.tmp, rows: total, n: d, gamma: blk.attnNormW, beta: blk.attnNormB, eps: eps)
+            observer?(TensorName.ffnUp(i) + ".weight", ws.x, total, d)
             Kernels.linear(ws.x, blk.upW, blk.upB, ws.ffn, m: total, n: f, k: d, scratch: ws.int8)
             switch h.hiddenAct {
             case .gelu: Kernels.gelu(ws.ffn, count: total * f)
             case .geluTanh: Kernels.geluTanh(ws.ffn, count: total * f)
             case .relu: Kernels.relu(ws.ffn, count: total * f)
             }
+            observer?(TensorName.ffnDown(i) + ".weight", ws.ffn, total, f)
             Kernels.linear(ws.ffn, blk.downW, blk.downB, ws.tmp, m: total, n: d, k: f, scratch: ws.int8)
             Kernels.addLayerNorm(ws.x, ws.tmp, rows: total, n: d, gamma: blk.ffnNormW, beta: blk.ffnNormB, eps: eps)
         }

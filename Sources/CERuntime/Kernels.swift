@@ -26,12 +26,16 @@ public enum Kernels {
         let qx: UnsafeMutablePointer<Int8>        // [rows, maxK]
         let xScales: UnsafeMutablePointer<Float>  // [rows]
         let acc: UnsafeMutablePointer<Int32>      // [rows, maxN]
+        let a16: UnsafeMutablePointer<Int16>      // [rows, maxK rounded up to even]
+        let k2: Int
         init(rows: Int, maxK: Int, maxN: Int) {
+            k2 = (maxK + 1) & ~1
             qx = .allocate(capacity: max(1, rows * maxK))
             xScales = .allocate(capacity: max(1, rows))
             acc = .allocate(capacity: max(1, rows * maxN))
+            a16 = .allocate(capacity: max(1, rows * k2))
         }
-        deinit { qx.deallocate(); xScales.deallocate(); acc.deallocate() }
+        deinit { qx.deallocate(); xScales.deallocate(); acc.deallocate(); a16.deallocate() }
     }
 
     /// y = x · wᵀ + bias for an fp32 or int8 weight. int8: x is quantized per row (symmetric, dynamic),
@@ -41,17 +45,30 @@ public enum Kernels {
         switch w {
         case .f32(let wp):
             linear(x, wp, bias, y, m: m, n: n, k: k)
-        case .i8(let qw, let ws):
+        case .i8(let qw, let ws, let smooth, let packed):
             // Each worker quantizes, multiplies and rescales its own rows.
             let (xa, qa, sa, wa, ca, swa, ba, ya) = (Int(bitPattern: x), Int(bitPattern: scratch.qx), Int(bitPattern: scratch.xScales),
                                                    Int(bitPattern: qw), Int(bitPattern: scratch.acc), Int(bitPattern: ws),
                                                    Int(bitPattern: bias), Int(bitPattern: y))
+            let sma = Int(bitPattern: smooth), pka = Int(bitPattern: packed), a16a = Int(bitPattern: scratch.a16)
+            let k2 = (k + 1) & ~1
             parallelRows(m, minRows: 2) { r0, r1 in
                 let rows = Int32(r1 - r0)
                 let qx = UnsafeMutablePointer<Int8>(bitPattern: qa)! + r0 * k
                 let sx = UnsafeMutablePointer<Float>(bitPattern: sa)! + r0
                 let acc = UnsafeMutablePointer<Int32>(bitPattern: ca)! + r0 * n
-                ce_quantize_rows_s8(UnsafePointer<Float>(bitPattern: xa)! + r0 * k, qx, sx, rows, Int32(k))
+                if let sm = UnsafePointer<Float>(bitPattern: sma) {
+                    ce_quantize_rows_s8_smooth(UnsafePointer<Float>(bitPattern: xa)! + r0 * k, sm, qx, sx, rows, Int32(k))
+                } else {
+                    ce_quantize_rows_s8(UnsafePointer<Float>(bitPattern: xa)! + r0 * k, qx, sx, rows, Int32(k))
+                }
+                if let pk = UnsafePointer<Int16>(bitPattern: pka) {
+                    let a16 = UnsafeMutablePointer<Int16>(bitPattern: a16a)! + r0 * k2
+                    ce_widen_rows_s8(qx, a16, rows, Int32(k))
+                    ce_qgemm_packed_f32(a16, pk, rows, Int32(n), Int32(k), sx, UnsafePointer<Float>(bitPattern: swa)!,
+                                        UnsafePointer<Float>(bitPattern: ba), UnsafeMutablePointer<Float>(bitPattern: ya)! + r0 * n)
+                    return
+                }
                 ce_qgemm_s8(qx, UnsafePointer<Int8>(bitPattern: wa)!, acc, rows, Int32(n), Int32(k))
                 ce_dequant_f32(acc, sx, UnsafePointer<Float>(bitPattern: swa)!, UnsafePointer<Float>(bitPattern: ba),
                                UnsafeMutablePointer<Float>(bitPattern: ya)! + r0 * n, rows, Int32(n))

@@ -4,6 +4,7 @@ import CECore
 import CEGraph
 import CEImport
 import CEQuant
+import CERuntime
 import Foundation
 
 extension Quantize.Precision: ExpressibleByArgument {}
@@ -30,6 +31,12 @@ struct Convert: ParsableCommand {
             help: "Tensors to keep in fp32: attention, ffn_up, ffn_down, token_embedding (position/type embeddings, LayerNorms, biases, pooler and classifier always stay fp32).")
     var keepFp32: [String] = []
 
+    @Option(help: "JSON lines of text pairs (as for predict) to calibrate int8 smoothing on (default: a small built-in set).")
+    var calibration: String?
+
+    @Option(help: "SmoothQuant migration strength α for int8 (0 = no smoothing).")
+    var smoothingAlpha: Float = 0.5
+
     @Flag(help: "Replace an existing output folder.")
     var force = false
 
@@ -52,8 +59,28 @@ struct Convert: ParsableCommand {
         let t0 = Date()
         let model = try ModelDirectory.load(source)
         if model.artifact != nil { throw ValidationError("\(modelDirectory) is already a cetool artifact; convert its source folder") }
-        let graph = try Quantize.apply(dtype, to: model.graph, plan: plan)
-        let summary = try Artifact.write(model: model, graph: graph, precision: dtype, plan: plan, to: target, force: force)
+        var activationMax: [String: [Float]]?
+        var calibrationJSON: JSONValue?
+        if dtype == .int8, smoothingAlpha > 0 {
+            guard smoothingAlpha <= 1 else { throw ValidationError("--smoothing-alpha must be within 0...1") }
+            let pairs = try calibration.map { try parsePairs(try readInput($0)) } ?? Calibration.defaultPairs
+            guard !pairs.isEmpty else { throw CLIError.noInput(what: "calibration pairs") }
+            let ce = try CrossEncoder(model: model)
+            var stats = CalibrationStats()
+            ce.executor.observer = { name, x, rows, cols in stats.observe(name, x, rows: rows, cols: cols) }
+            _ = try ce.logits(pairs, batchSize: 8)
+            ce.executor.observer = nil
+            activationMax = stats.activationMax
+            calibrationJSON = .object([
+                ("method", .string("SmoothQuant per input channel: input × f[c], weight columns ÷ f[c]")),
+                ("alpha", .double(Double(smoothingAlpha))),
+                ("calibration", .string(calibration.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "built-in")),
+                ("pairs", .int(Int64(pairs.count))), ("tokens", .int(Int64(stats.tokens))),
+            ])
+        }
+        let graph = try Quantize.apply(dtype, to: model.graph, plan: plan, activationMax: activationMax, alpha: smoothingAlpha)
+        let summary = try Artifact.write(model: model, graph: graph, precision: dtype, plan: plan, calibration: calibrationJSON,
+                                         to: target, force: force)
         let seconds = Date().timeIntervalSince(t0)
         let ratio = summary.sourceWeightsBytes > 0 ? Double(summary.weightsBytes) / Double(summary.sourceWeightsBytes) : 0
         if json {

@@ -100,6 +100,16 @@ final class KernelTests: XCTestCase {
             ce_quantize_rows_s8(x, &q2, &s2, Int32(rows), Int32(k))
             XCTAssertEqual(q1, q2, "rows=\(rows) k=\(k)")
             XCTAssertEqual(s1, s2, "rows=\(rows) k=\(k)")
+            // Smoothed rows: both variants quantize x·f exactly as the plain rule does on that product.
+            let f = rng.floats(k, scale: 2).map { abs($0) + 0.01 }
+            let y = (0..<(rows * k)).map { x[$0] * f[$0 % k] }
+            var q3 = q1, q4 = q1, q5 = q1, s3 = s1, s4 = s1, s5 = s1
+            ce_quantize_rows_s8_smooth_reference(x, f, &q3, &s3, Int32(rows), Int32(k))
+            ce_quantize_rows_s8_smooth(x, f, &q4, &s4, Int32(rows), Int32(k))
+            ce_quantize_rows_s8_reference(y, &q5, &s5, Int32(rows), Int32(k))
+            XCTAssertEqual(q3, q5, "smooth reference rows=\(rows) k=\(k)")
+            XCTAssertEqual(q4, q5, "smooth rows=\(rows) k=\(k)")
+            XCTAssertEqual(s4, s5)
         }
     }
 

@@ -1,3 +1,5 @@
+import CECore
+import CEGraph
 import CEImport
 import CEKernels
 import CEQuant
@@ -21,6 +23,39 @@ final class QuantKernelTests: XCTestCase {
             ce_qgemm_s8(a, w, &dispatched, Int32(m), Int32(n), Int32(k))
             XCTAssertEqual(avx2, ref, "avx2 m=\(m) n=\(n) k=\(k)")
             XCTAssertEqual(dispatched, ref, "dispatched (variant \(ce_qgemm_s8_variant())) m=\(m) n=\(n) k=\(k)")
+        }
+    }
+
+    /// The prepacked AVX2 kernel (and its portable path) against the exact int32 reference plus the
+    /// shared epilogue, on odd shapes: column tails within a 16-wide panel, odd k, 1–7 row tiles.
+    func testPackedInt8GemmMatchesReference() {
+        var rng = SeededRNG(seed: 14)
+        defer { ce_force_portable(0) }
+        for (m, n, k) in [(1, 1, 1), (3, 5, 17), (7, 16, 16), (13, 31, 129), (5, 17, 383), (11, 48, 384), (97, 33, 65)] {
+            let a = (0..<(m * k)).map { _ in Int8.random(in: -127...127, using: &rng) }
+            let w = (0..<(n * k)).map { _ in Int8.random(in: -127...127, using: &rng) }
+            let sx = rng.floats(m, scale: 0.02).map { abs($0) + 1e-3 }, sw = rng.floats(n, scale: 0.02).map { abs($0) + 1e-3 }
+            let bias = rng.floats(n)
+            var acc = [Int32](repeating: 0, count: m * n)
+            ce_qgemm_s8_reference(a, w, &acc, Int32(m), Int32(n), Int32(k))
+            for portable: Int32 in [0, 1] {
+                ce_force_portable(portable)
+                var want = [Float](repeating: 0, count: m * n)
+                ce_dequant_f32(acc, sx, sw, bias, &want, Int32(m), Int32(n))
+                var packed = [Int16](repeating: -1, count: ce_qgemm_packed_size(Int32(n), Int32(k)))
+                ce_qgemm_pack_s8(w, &packed, Int32(n), Int32(k))
+                var a16 = [Int16](repeating: -1, count: m * ((k + 1) & ~1))
+                ce_widen_rows_s8(a, &a16, Int32(m), Int32(k))
+                var y = [Float](repeating: .nan, count: m * n)
+                packed.withUnsafeBufferPointer { p in
+                    // The AVX2 path loads panels with aligned loads: copy into 64-byte aligned memory.
+                    let box = UnsafeMutableRawPointer.allocate(byteCount: max(2, p.count * 2), alignment: 64)
+                    defer { box.deallocate() }
+                    box.copyMemory(from: p.baseAddress!, byteCount: p.count * 2)
+                    ce_qgemm_packed_f32(a16, box.assumingMemoryBound(to: Int16.self), Int32(m), Int32(n), Int32(k), sx, sw, bias, &y)
+                }
+                XCTAssertEqual(y, want, "packed m=\(m) n=\(n) k=\(k) portable=\(portable)")
+            }
         }
     }
 
@@ -50,6 +85,39 @@ final class QuantKernelTests: XCTestCase {
         for r in 0..<3 {
             for c in 0..<50 { XCTAssertLessThanOrEqual(abs(Float(q[r * 50 + c]) * s[r] - x[r * 50 + c]), s[r] / 2 * 1.001) }
         }
+    }
+
+    func testSmoothingFactorsFollowTheMigrationRule() {
+        // a = 16, w = 4, α = 0.5: m = 4 / 2 = 2, f = 1/2. Zero ranges keep 1; extremes clamp to 1e4.
+        let f = Quantize.smoothingFactors(activationMax: [16, 0, 3, 1e12], weightMax: [4, 5, 0, 1e-12], alpha: 0.5)
+        XCTAssertEqual(f[0], 0.5)
+        XCTAssertEqual(f[1], 1)
+        XCTAssertEqual(f[2], 1)
+        XCTAssertEqual(f[3], 1e-4)
+    }
+
+    /// A smoothed int8 linear computes (x·f)·(W/f)ᵀ: the same product as W·x up to int8 rounding, and
+    /// the graph carries one vector for fused Q, K, V.
+    func testSmoothedGraphValidatesAndRuns() throws {
+        let dir = repositoryRoot().appendingPathComponent("golden/models/tiny-bert-l1")
+        let model = try ModelDirectory.load(dir)
+        let ce = try CrossEncoder(model: model)
+        var stats = CalibrationStats()
+        ce.executor.observer = { stats.observe($0, $1, rows: $2, cols: $3) }
+        let pairs = Array(Calibration.defaultPairs.prefix(8))
+        let reference = try ce.logits(pairs)
+        ce.executor.observer = nil
+        XCTAssertEqual(stats.activationMax.count, 4 * model.graph.hyperparameters.numHiddenLayers)
+        var m = model
+        m.graph = try Quantize.apply(.int8, to: model.graph, activationMax: stats.activationMax)
+        let q = m.graph.weights[TensorName.smooth(of: TensorName.attnQ(0) + ".weight")]!
+        XCTAssertEqual(Array(q.storage.bytes), Array(m.graph.weights[TensorName.smooth(of: TensorName.attnV(0) + ".weight")]!.storage.bytes))
+        let smoothed = try CrossEncoder(model: m).logits(pairs)
+        for (a, b) in zip(smoothed, reference) { XCTAssertEqual(a[0], b[0], accuracy: 0.05 * max(1, abs(b[0]))) }
+        // Different vectors for Q and K are refused.
+        var bad = m.graph
+        bad.weights[TensorName.smooth(of: TensorName.attnK(0) + ".weight")] = Tensor(floats: [Float](repeating: 1, count: q.shape.dims[0]), shape: q.shape)
+        XCTAssertThrowsError(try bad.validate())
     }
 
     func testHalfAndBFloat16RoundToNearestEven() {

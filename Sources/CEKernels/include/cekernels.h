@@ -27,6 +27,9 @@ int ce_qgemm_s8_variant(void);
 /// Symmetric per-row quantization: scale[r] = max|x[r,:]| / 127 (1 when the row is all zero),
 /// q = round-half-to-even(x / scale) clamped to [-127, 127].
 void ce_quantize_rows_s8(const float *x, int8_t *q, float *scales, int rows, int k);
+/// Per-channel smoothed rows (SmoothQuant-style, formats/quantization.md): quantizes x[r, t]·smooth[t].
+void ce_quantize_rows_s8_smooth(const float *x, const float *smooth, int8_t *q, float *scales, int rows, int k);
+void ce_quantize_rows_s8_smooth_reference(const float *x, const float *smooth, int8_t *q, float *scales, int rows, int k);
 /// The portable loop ce_quantize_rows_s8 must equal byte for byte.
 void ce_quantize_rows_s8_reference(const float *x, int8_t *q, float *scales, int rows, int k);
 
@@ -58,3 +61,19 @@ void ce_force_portable(int on);
 
 /// Atomically adds `v` to *p and returns the previous value (work distribution across threads).
 static inline long ce_atomic_fetch_add(long *p, long v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+
+#ifndef CEKERNELS_PACKED_H
+#define CEKERNELS_PACKED_H
+/// int8 GEMM on prepacked weights (AVX2 fast path; portable fallback through the reference).
+/// Packed layout: panels of 16 output columns; within a panel, for each pair of input positions
+/// t = 2p, 2p+1, the 16 columns' two weights as int16 (w[j][2p], w[j][2p+1]) — 32 int16 per pair.
+/// Columns past n and the odd tail position are zero. Size in int16: ce_qgemm_packed_size(n, k).
+size_t ce_qgemm_packed_size(int n, int k);
+void ce_qgemm_pack_s8(const int8_t *w, int16_t *packed, int n, int k);
+/// Activations as int16 rows of even length k2 = k rounded up to even (zero tail).
+void ce_widen_rows_s8(const int8_t *q, int16_t *a16, int rows, int k);
+/// y[i, j] = (float)(Σ_t a[i, t]·w[j, t])·sx[i]·sw[j] (+ bias[j]); the int32 sum is exact, the
+/// epilogue is ce_dequant_f32's. a16 from ce_widen_rows_s8, packed from ce_qgemm_pack_s8.
+void ce_qgemm_packed_f32(const int16_t *a16, const int16_t *packed, int m, int n, int k,
+                         const float *sx, const float *sw, const float *bias, float *y);
+#endif
