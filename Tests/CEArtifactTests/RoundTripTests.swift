@@ -90,7 +90,7 @@ final class RoundTripTests: XCTestCase {
                                               profile: profile)
             print(String(format: "round trip %@ (%@ load, profile %@): %d pairs, max |Δlogit| %.3g, mean %.3g, %d lists, min Spearman %.4f, top-1 %.2f",
                          key, load, profile.name, report.cases.count, report.maxLogitDelta, report.meanLogitDelta, report.lists.count,
-                         report.minSpearman ?? .nan, report.top1Agreement ?? .nan))
+                         report.minSpearman ?? Double.nan, report.top1Agreement ?? Double.nan))
             XCTAssertEqual(report.failures, [], "\(key) \(load)")
             checked += 1
         }
