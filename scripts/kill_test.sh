@@ -26,11 +26,11 @@ trap 'rm -rf "$WORK"' EXIT
 # Reference ("new") and older ("old") outputs of every command, from uninterrupted runs.
 "$CETOOL" convert "$MODEL" --dtype int8 --output "$WORK/convert.new" >/dev/null
 "$CETOOL" convert "$MODEL" --dtype fp16 --output "$WORK/convert.old" >/dev/null
-"$CETOOL" save-pretrained "$MODEL" --output "$WORK/save.new" >/dev/null
-"$CETOOL" save-pretrained "$MODEL" --dtype fp16 --output "$WORK/save.old" >/dev/null
+"$CETOOL" save-pretrained "$MODEL" --output "$WORK/save-pretrained.new" >/dev/null
+"$CETOOL" save-pretrained "$MODEL" --dtype fp16 --output "$WORK/save-pretrained.old" >/dev/null
 mkdir -p "$WORK/package.new" "$WORK/package.old"
-"$CETOOL" package "$WORK/save.new" --name acme/kill-test --output "$WORK/package.new" >/dev/null
-"$CETOOL" package "$WORK/save.old" --name acme/kill-test --output "$WORK/package.old" >/dev/null
+"$CETOOL" package "$WORK/save-pretrained.new" --name acme/kill-test --output "$WORK/package.new" >/dev/null
+"$CETOOL" package "$WORK/save-pretrained.old" --name acme/kill-test --output "$WORK/package.old" >/dev/null
 
 # Seconds (3 decimals) an uninterrupted run of "$@" takes.
 measure() {
@@ -66,7 +66,7 @@ run_kills() {
   case $name in
     convert) cmd_new=("$CETOOL" convert "$MODEL" --dtype int8 --output "$out/target" --force) ;;
     save-pretrained) cmd_new=("$CETOOL" save-pretrained "$MODEL" --output "$out/target" --force) ;;
-    package) cmd_new=("$CETOOL" package "$WORK/save.new" --name acme/kill-test --output "$out" --force) ;;
+    package) cmd_new=("$CETOOL" package "$WORK/save-pretrained.new" --name acme/kill-test --output "$out" --force) ;;
   esac
   local ms
   ms=$(measure "${cmd_new[@]}")
