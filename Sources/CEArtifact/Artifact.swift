@@ -38,9 +38,11 @@ public enum Artifact {
     }
 
     /// Writes `graph` (the model's graph, possibly quantized at `precision` under `plan`) as an
-    /// artifact folder at `target`, all or nothing.
+    /// artifact folder at `target`, all or nothing. `extraFiles` (e.g. the model card) are written
+    /// beside the copied files and listed in the manifest.
     public static func write(model: ImportedModel, graph: Graph, precision: Quantize.Precision, plan: Quantize.Plan,
-                             calibration: JSONValue? = nil, to target: URL, force: Bool) throws -> Summary {
+                             calibration: JSONValue? = nil, to target: URL, force: Bool,
+                             extraFiles: [(name: String, bytes: [UInt8])] = []) throws -> Summary {
         try graph.validate()
         let staged = try StagedOutput(target: target, kind: .directory, force: force)
         let provenance = try sourceFiles(of: model)
@@ -77,6 +79,12 @@ public enum Artifact {
             let out = try staged.file(name)
             try out.write(m.bytes)
             files.append((name, m.count, try out.finish()))
+        }
+        for (name, bytes) in extraFiles {
+            guard name != manifestFile, !files.contains(where: { $0.path == name }) else { throw StagingError.invalidRelativePath(name) }
+            let out = try staged.file(name)
+            try out.write(bytes)
+            files.append((name, bytes.count, try out.finish()))
         }
         files.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
         let manifest = ArtifactFormat.manifest(precision: precision.rawValue, files: files)

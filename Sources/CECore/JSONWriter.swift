@@ -37,4 +37,38 @@ public enum JSONWriter {
             return "{" + members.map { quote($0.0) + ":" + write($0.1, sortKeys: sortKeys) }.joined(separator: ",") + "}"
         }
     }
+
+    /// Indented text as Python's `json.dumps(v, indent=indent, sort_keys=sortKeys)` lays it out (what
+    /// transformers writes for config.json): one member per line, `": "` after keys, `[]`/`{}` when empty.
+    /// Keys sort by their UTF-8 bytes (= code points, Python's order).
+    public static func pretty(_ v: JSONValue, indent: Int = 2, sortKeys: Bool = false) -> String {
+        var out = ""
+        func emit(_ v: JSONValue, _ level: Int) {
+            let pad = String(repeating: " ", count: indent * (level + 1))
+            let close = String(repeating: " ", count: indent * level)
+            switch v {
+            case .array(let a) where !a.isEmpty:
+                out += "[\n"
+                for (i, e) in a.enumerated() {
+                    out += pad
+                    emit(e, level + 1)
+                    out += i + 1 < a.count ? ",\n" : "\n"
+                }
+                out += close + "]"
+            case .object(let o) where !o.isEmpty:
+                let members = sortKeys ? o.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) } : o
+                out += "{\n"
+                for (i, (k, e)) in members.enumerated() {
+                    out += pad + quote(k) + ": "
+                    emit(e, level + 1)
+                    out += i + 1 < members.count ? ",\n" : "\n"
+                }
+                out += close + "}"
+            default:
+                out += write(v)
+            }
+        }
+        emit(v, 0)
+        return out
+    }
 }

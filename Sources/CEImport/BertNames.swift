@@ -49,6 +49,43 @@ enum BertNames {
         return nil
     }
 
+    /// Canonical name -> the full HF name BertForSequenceClassification saves it under (the reverse of
+    /// `canonical`, with the `bert.` trunk prefix; the classifier sits outside the trunk). Nil when the
+    /// name is not a BERT tensor (e.g. an int8 `_scale` companion, which has no HF counterpart).
+    static func huggingFace(_ canonical: String) -> String? {
+        let suffix: String
+        if canonical.hasSuffix(".weight") { suffix = ".weight" } else if canonical.hasSuffix(".bias") { suffix = ".bias" } else { return nil }
+        let base = String(canonical.dropLast(suffix.count))
+        let hf: String
+        switch base {
+        case TensorName.tokenEmbedding: hf = "embeddings.word_embeddings"
+        case TensorName.positionEmbedding: hf = "embeddings.position_embeddings"
+        case TensorName.typeEmbedding: hf = "embeddings.token_type_embeddings"
+        case TensorName.embeddingNorm: hf = "embeddings.LayerNorm"
+        case TensorName.classifierPool: hf = "pooler.dense"
+        case TensorName.classifierOut: return "classifier" + suffix
+        default:
+            // blk.{i}.<part>
+            let parts = base.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3, parts[0] == "blk", let i = Int(parts[1]), i >= 0, String(i) == parts[1] else { return nil }
+            let rest: String
+            switch base {
+            case TensorName.attnQ(i): rest = "attention.self.query"
+            case TensorName.attnK(i): rest = "attention.self.key"
+            case TensorName.attnV(i): rest = "attention.self.value"
+            case TensorName.attnOut(i): rest = "attention.output.dense"
+            case TensorName.attnNorm(i): rest = "attention.output.LayerNorm"
+            case TensorName.ffnUp(i): rest = "intermediate.dense"
+            case TensorName.ffnDown(i): rest = "output.dense"
+            case TensorName.ffnNorm(i): rest = "output.LayerNorm"
+            default: return nil
+            }
+            hf = "encoder.layer.\(i).\(rest)"
+        }
+        // LayerNorms are saved as weight/bias, never as the TF-era gamma/beta the reader also accepts.
+        return trunkPrefixes[0] + hf + suffix
+    }
+
     static func isIgnored(_ name: String) -> Bool {
         var n = name
         for p in trunkPrefixes where n.hasPrefix(p) { n.removeFirst(p.count) }

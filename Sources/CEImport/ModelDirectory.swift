@@ -112,6 +112,14 @@ public enum ModelDirectory {
         }
     }
 
+    /// The HF name a canonical tensor is saved under (save_pretrained); nil when it has none (int8 scales).
+    /// One reverse table per architecture, next to its forward table.
+    public static func huggingFaceName(forCanonical canonical: String, architecture: Architecture) -> String? {
+        switch architecture {
+        case .bert: return BertNames.huggingFace(canonical)
+        }
+    }
+
     /// The HF name a canonical tensor is read from, for error messages.
     static func expectedSource(_ canonical: String, _ a: Architecture) -> String {
         switch a {

@@ -131,6 +131,12 @@ public struct ToleranceProfile: Sendable {
     /// fp16 weights computed in fp32 (the convert issue's bound: max |Δlogit| ≤ 1e-2, rankings identical).
     public static let fp16 = ToleranceProfile(name: "fp16", logitRelative: .infinity, scoreRelative: .infinity,
                                               logitAbsolute: 1e-2, minSpearman: 1, minTop1: 1)
+    /// A reference that itself computes in fp16 (transformers' default for a config.json with dtype float16)
+    /// against cetool's fp32 compute of the same fp16 weights: every activation of the reference is rounded
+    /// to 11 bits, so its logits drift from fp32 compute (up to 1.9e-2 on MiniLM-L6, measured in
+    /// golden/roundtrip/save_pretrained.json).
+    public static let fp16Compute = ToleranceProfile(name: "fp16-compute", logitRelative: .infinity, scoreRelative: .infinity,
+                                                     logitAbsolute: 5e-2, minSpearman: 0.99, minTop1: 1)
     /// bf16 weights computed in fp32: 8 mantissa bits, so a looser bound than fp16.
     public static let bf16 = ToleranceProfile(name: "bf16", logitRelative: .infinity, scoreRelative: .infinity,
                                               logitAbsolute: 5e-2, minSpearman: 0.99, minTop1: 1)

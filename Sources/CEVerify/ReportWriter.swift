@@ -9,6 +9,7 @@ extension ToleranceProfile {
         case "fp16": return .fp16
         case "bf16": return .bf16
         case "int8": return .int8
+        case "fp16-compute": return .fp16Compute
         default: return nil
         }
     }

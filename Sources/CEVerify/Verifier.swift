@@ -15,6 +15,16 @@ public enum Verifier {
             public var scores: [Float]
             /// The reference tokenizer's ids, type ids and mask; nil when the reference is our own runtime.
             public var tokens: (ids: [Int32], typeIDs: [Int32], mask: [Int32])?
+
+            public init(id: String, query: String, document: String, logits: [Float], scores: [Float],
+                        tokens: (ids: [Int32], typeIDs: [Int32], mask: [Int32])?) {
+                self.id = id
+                self.query = query
+                self.document = document
+                self.logits = logits
+                self.scores = scores
+                self.tokens = tokens
+            }
         }
         public struct RankedList: Sendable {
             public var id: String
@@ -22,11 +32,25 @@ public enum Verifier {
             public var documents: [String]
             /// Reference score of each document, by corpus id.
             public var scores: [Float]
+
+            public init(id: String, query: String, documents: [String], scores: [Float]) {
+                self.id = id
+                self.query = query
+                self.documents = documents
+                self.scores = scores
+            }
         }
         public var name: String
         public var maxLength: Int?
         public var cases: [Case]
         public var lists: [RankedList]
+
+        public init(name: String, maxLength: Int?, cases: [Case], lists: [RankedList]) {
+            self.name = name
+            self.maxLength = maxLength
+            self.cases = cases
+            self.lists = lists
+        }
     }
 
     public struct CaseResult: Sendable {

@@ -1,0 +1,233 @@
+import CECore
+import CEFormats
+import CEGraph
+import CEImport
+import CEQuant
+import Foundation
+
+/// The model card (README.md) written with every saved model: the YAML front matter the hub and
+/// sentence-transformers read (library_name, pipeline_tag, tags, base_model, license), the model's
+/// shape, the quantization plan, and the verify figures (fidelity, size, speed) with the plot when a
+/// `cetool verify` report is given. Nothing in it depends on time or on local paths, so the same
+/// input gives the same bytes.
+public enum ModelCard {
+    public struct Info: Sendable {
+        /// Repository id or display name (e.g. `acme/minilm-rerank-int8`); default: the output folder's name.
+        public var name: String?
+        /// The model this one derives from (front matter `base_model`); default: the source card's.
+        public var baseModel: String?
+        /// Front matter `license`; default: the source card's.
+        public var license: String?
+        /// A `cetool verify --report` JSON; its `summary` fields are rendered when present.
+        public var report: JSONValue?
+        /// The verify SVG plot, copied into the folder and shown in the card.
+        public var plot: [UInt8]?
+        /// Set by the writer: the plot's file name inside the folder.
+        public var plotFile: String?
+
+        public init(name: String? = nil, baseModel: String? = nil, license: String? = nil, report: JSONValue? = nil, plot: [UInt8]? = nil) {
+            self.name = name
+            self.baseModel = baseModel
+            self.license = license
+            self.report = report
+            self.plot = plot
+        }
+    }
+
+    /// `key: value` scalars and `key:` + `- item` lists of a card's YAML front matter (the part between
+    /// the first two `---` lines). Enough to carry `license` and `base_model`; anything else is ignored.
+    public static func frontMatter(_ text: String) -> [String: [String]] {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0.trimmingSuffix("\r")) }
+        guard lines.first == "---" else { return [:] }
+        lines.removeFirst()
+        var out: [String: [String]] = [:]
+        var current: String?
+        for line in lines {
+            if line == "---" || line == "..." { break }
+            if line.hasPrefix("- ") || line.hasPrefix("  - ") {
+                if let k = current { out[k, default: []].append(unquote(line.drop { $0 == " " }.dropFirst(2))) }
+                continue
+            }
+            guard !line.hasPrefix(" "), !line.hasPrefix("#"), let colon = line.firstIndex(of: ":") else { current = nil; continue }
+            let key = String(line[..<colon])
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            current = key
+            if !value.isEmpty { out[key] = [unquote(Substring(value))] }
+        }
+        return out
+    }
+
+    static func unquote(_ s: Substring) -> String {
+        let t = s.trimmingCharacters(in: .whitespaces)
+        if t.count >= 2, (t.hasPrefix("\"") && t.hasSuffix("\"")) || (t.hasPrefix("'") && t.hasSuffix("'")) {
+            return String(t.dropFirst().dropLast())
+        }
+        return t
+    }
+
+    /// A YAML scalar: plain when it is a simple token, else a double-quoted (JSON-escaped) string.
+    static func yaml(_ s: String) -> String {
+        let plain = !s.isEmpty && s.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D || c == 0x2E || c == 0x2F || c == 0x5F
+        }
+        let reserved = ["true", "false", "yes", "no", "on", "off", "null", "~"].contains(s.lowercased())
+        return plain && !reserved && s.first != "-" && Double(s) == nil ? s : JSONWriter.quote(s)
+    }
+
+    /// The card text. `files` are the folder's other files (path, size, sha256); `weightsBytes` the
+    /// weights file's size when known.
+    public static func render(model: ImportedModel, precision: Quantize.Precision, plan: JSONValue?, layout: SavePretrained.Layout,
+                              files: [(path: String, size: Int, sha256: String)], weightsBytes: Int?, info: Info) throws -> String {
+        var sourceCard: [String: [String]] = [:]
+        if let text = try? String(contentsOf: model.directory.appendingPathComponent("README.md"), encoding: .utf8) {
+            sourceCard = frontMatter(text)
+        }
+        let h = model.graph.hyperparameters
+        let name = info.name ?? model.directory.standardizedFileURL.lastPathComponent
+        let baseModel = info.baseModel ?? sourceCard["base_model"]?.first
+        let license = info.license ?? sourceCard["license"]?.first
+        let hf = layout == .huggingFace
+
+        // Front matter.
+        var s = "---\n"
+        s += "library_name: \(hf ? "sentence-transformers" : "cetool")\n"
+        s += "pipeline_tag: text-ranking\n"
+        s += "tags:\n"
+        for t in (hf ? ["sentence-transformers"] : []) + ["cross-encoder", "reranker", "cetool", precision.rawValue] { s += "- \(yaml(t))\n" }
+        if let baseModel {
+            s += "base_model: \(yaml(baseModel))\n"
+            if precision != .fp32, info.baseModel != nil { s += "base_model_relation: quantized\n" }
+        }
+        if let license { s += "license: \(yaml(license))\n" }
+        s += "---\n\n"
+
+        // Summary.
+        s += "# \(name)\n\n"
+        s += "A cross-encoder (reranker): it scores (query, document) pairs; higher means more relevant. "
+        if hf {
+            s += "A HuggingFace model directory in the sentence-transformers CrossEncoder layout, \(precision.rawValue) weights"
+            s += ", written by `cetool save-pretrained`.\n\n"
+        } else {
+            s += "A cetool artifact (formats/artifact.md) with \(precision.rawValue) weights, written by `cetool save-pretrained`; "
+            s += "int8 weights have no HuggingFace form, so it runs with cetool (Swift), not with sentence-transformers.\n\n"
+        }
+
+        // Details.
+        s += "## Model details\n\n| | |\n|---|---|\n"
+        s += "| Architecture | \(model.config.architectureName) |\n"
+        s += "| Layers / hidden / heads / FFN | \(h.numHiddenLayers) / \(h.hiddenSize) / \(h.numAttentionHeads) / \(h.intermediateSize) |\n"
+        s += "| Vocabulary | \(h.vocabSize) |\n"
+        s += "| Maximum sequence length | \(model.defaultMaxLength) tokens |\n"
+        s += "| Labels | \(h.numLabels) (\(model.graph.labels.joined(separator: ", "))) |\n"
+        s += "| Score activation | \(SavePretrained.activationPath(model.scorePolicy.activation)) (\(model.scorePolicy.source)) |\n"
+        s += "| Weights | \(precision.rawValue)\(hf ? ", config.json dtype \(SavePretrained.torchDType(precision))" : "") |\n"
+        if let weightsBytes { s += "| Weights file | \(megabytes(weightsBytes)) |\n" }
+        if let baseModel { s += "| Base model | \(baseModel) |\n" }
+        s += "\n"
+
+        // Plan.
+        s += "## Quantization plan\n\n"
+        if let plan, precision != .fp32 {
+            let groups = [("token_embedding", "token embedding"), ("attention", "attention Q/K/V/output linears"),
+                          ("ffn_up", "feed-forward up linears"), ("ffn_down", "feed-forward down linears")]
+            let at = groups.filter { plan[$0.0]?.boolValue == true }.map(\.1)
+            s += "- stored as \(precision.rawValue): \(at.isEmpty ? "none" : at.joined(separator: ", "))\n"
+            if let fp32 = plan["fp32"]?.arrayValue?.compactMap(\.stringValue), !fp32.isEmpty {
+                s += "- kept in fp32: \(fp32.map { $0.replacingOccurrences(of: "_", with: " ") }.joined(separator: ", "))\n"
+            }
+            if precision == .int8 {
+                if let w = plan["int8_weights"]?.stringValue { s += "- int8 weights: \(w)\n" }
+                if let a = plan["int8_activations"]?.stringValue { s += "- int8 activations: \(a)\n" }
+            } else {
+                s += "- computed in fp32 by cetool; transformers loads the model as \(SavePretrained.torchDType(precision)) by default "
+                s += "(pass `model_kwargs={\"dtype\": \"float32\"}` to compute in fp32)\n"
+            }
+        } else {
+            s += "None: every weight is fp32.\n"
+        }
+        s += "\n"
+
+        // Verification.
+        s += "## Verification\n\n"
+        if let summary = info.report?["summary"], case .object = summary {
+            s += verifyTable(summary)
+            if let plotFile = info.plotFile { s += "\n![reference vs converted logits, and the Δlogit histogram](\(plotFile))\n" }
+        } else {
+            s += "No verification report was given. `cetool verify MODEL --golden … --report report.json --plot plot.svg`, then "
+            s += "`cetool save-pretrained MODEL --report report.json --plot plot.svg` puts the figures here.\n"
+            if let plotFile = info.plotFile { s += "\n![verify plot](\(plotFile))\n" }
+        }
+        s += "\n"
+
+        // Usage.
+        s += "## Usage\n\n"
+        if hf {
+            s += "```python\nfrom sentence_transformers import CrossEncoder\n\n"
+            s += "model = CrossEncoder(\(JSONWriter.quote(name)))\n"
+            s += "scores = model.predict([(\"How many people live in Berlin?\", \"Berlin has 3.5 million inhabitants.\")])\n```\n\n"
+        }
+        s += "```\ncetool rank MODEL_DIR --query \"How many people live in Berlin?\" --documents docs.txt --top-k 3\n```\n\n"
+        s += "```swift\nlet model = try CrossEncoder(modelDirectory: URL(fileURLWithPath: \"MODEL_DIR\"))\n"
+        s += "let ranking = try model.rank(query: q, documents: docs, topK: 3)\n```\n\n"
+
+        // Files.
+        if !files.isEmpty {
+            s += "## Files\n\n| file | bytes | sha256 |\n|---|---:|---|\n"
+            for f in files { s += "| \(f.path) | \(f.size) | `\(f.sha256)` |\n" }
+            s += "\n"
+        }
+        // Provenance.
+        if let src = try? sourceWeights(model), !src.isEmpty {
+            s += "## Source\n\n| source weights | bytes | sha256 |\n|---|---:|---|\n"
+            for f in src { s += "| \(f.path) | \(f.size) | `\(f.sha256)` |\n" }
+            s += "\n"
+        }
+        return s
+    }
+
+    /// The source checkpoint files (an artifact's recorded provenance, else the files just read).
+    static func sourceWeights(_ model: ImportedModel) throws -> [(path: String, size: Int, sha256: String)] {
+        func isWeights(_ p: String) -> Bool { p.hasSuffix(".safetensors") || p.hasSuffix(".bin") }
+        if let meta = model.artifact {
+            return (meta.provenance["source_files"]?.arrayValue ?? []).compactMap { f in
+                guard let p = f["path"]?.stringValue, isWeights(p), let n = f["size"]?.intValue, let d = f["sha256"]?.stringValue else { return nil }
+                return (p, n, d)
+            }
+        }
+        return try Artifact.sourceFiles(of: model).filter { isWeights($0.path) }
+    }
+
+    /// The verify summary as a table: the known figures by name, any other scalar field as it is.
+    static func verifyTable(_ summary: JSONValue) -> String {
+        func num(_ v: JSONValue?, _ digits: Int = 4) -> String? {
+            guard let v else { return nil }
+            if let i = v.intValue, case .int = v { return String(i) }
+            if let d = v.doubleValue { return String(format: "%.\(digits)g", d) }
+            if let b = v.boolValue { return b ? "yes" : "no" }
+            return v.stringValue
+        }
+        let known: [(String, String)] = [
+            ("passed", "Passed"), ("precision", "Precision"), ("integrity", "Manifest check"), ("pairs", "Pairs compared"),
+            ("max_abs_delta_logit", "max |Δlogit|"), ("mean_abs_delta_logit", "mean |Δlogit|"), ("max_abs_delta_score", "max |Δscore|"),
+            ("ranked_lists", "Ranked lists"), ("min_spearman", "min Spearman"), ("min_kendall_tau", "min Kendall τ"),
+            ("top1_agreement", "Top-1 agreement"), ("mean_ndcg_at_10", "mean NDCG@10"),
+        ]
+        var s = "| figure | value |\n|---|---|\n"
+        if let p = summary["profile"]?["name"]?.stringValue { s += "| Tolerance profile | \(p) |\n" }
+        for (k, label) in known { if let v = num(summary[k]) { s += "| \(label) | \(v) |\n" } }
+        if let same = summary["token_ids_identical"]?.intValue, let checked = summary["token_ids_checked"]?.intValue, checked > 0 {
+            s += "| Token ids identical | \(same) / \(checked) |\n"
+        }
+        let skip = Set(known.map(\.0) + ["profile", "model", "token_ids_identical", "token_ids_checked"])
+        for (k, v) in summary.objectValue ?? [] where !skip.contains(k) {
+            if let text = num(v) { s += "| \(k.replacingOccurrences(of: "_", with: " ")) | \(text) |\n" }
+        }
+        return s
+    }
+
+    static func megabytes(_ n: Int) -> String { String(format: "%.1f MB (%d bytes)", Double(n) / 1e6, n) }
+}
+
+private extension Substring {
+    func trimmingSuffix(_ c: Character) -> Substring { last == c ? dropLast() : self }
+}

@@ -1,0 +1,77 @@
+import ArgumentParser
+import CEArtifact
+import CECore
+import CEFormats
+import CEImport
+import CEQuant
+import Foundation
+
+struct SavePretrainedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "save-pretrained",
+        abstract: "Save a model as a HuggingFace model directory that sentence-transformers loads (int8: a cetool artifact), with a model card.",
+        discussion: """
+        Writes config.json (dtype and the sentence_transformers activation block), config_sentence_transformers.json, \
+        modules.json, sentence_bert_config.json, model.safetensors (HF tensor names), the tokenizer files and README.md, \
+        a model card with the quantization plan and, given --report/--plot from `cetool verify`, the verify figures. \
+        int8 models have no HuggingFace form and are written as a cetool artifact with the same card. \
+        The output appears whole or not at all; an existing output is replaced only with --force. Alias: save.
+        """,
+        aliases: ["save"])
+
+    @Argument(help: "The model: a HuggingFace model directory or a cetool artifact.")
+    var modelDirectory: String
+
+    @Option(help: "Output folder.")
+    var output: String
+
+    @Option(help: "Quantize an fp32 model in memory first: fp16, bf16 or int8 (default: save the model as it is).")
+    var dtype: Quantize.Precision?
+
+    @Option(help: "Repository id or display name shown in the card (default: the output folder's name).")
+    var name: String?
+
+    @Option(help: "Card front matter base_model (default: the source card's).")
+    var baseModel: String?
+
+    @Option(help: "Card front matter license (default: the source card's).")
+    var license: String?
+
+    @Option(help: "A `cetool verify --report` JSON whose figures go into the card.")
+    var report: String?
+
+    @Option(help: "A `cetool verify --plot` SVG, copied into the folder and shown in the card.")
+    var plot: String?
+
+    @Flag(help: "Replace an existing output folder.")
+    var force = false
+
+    @Flag(help: "Print the summary as JSON.")
+    var json = false
+
+    func run() throws {
+        var model = try ModelDirectory.load(URL(fileURLWithPath: modelDirectory))
+        if let dtype, dtype != .fp32 {
+            guard SavePretrained.storage(of: model.graph).0 == .fp32 else {
+                throw ValidationError("--dtype quantizes fp32 models; \(modelDirectory) is already \(SavePretrained.storage(of: model.graph).0.rawValue)")
+            }
+            model.graph = try Quantize.apply(dtype, to: model.graph)
+        }
+        var card = ModelCard.Info(name: name, baseModel: baseModel, license: license)
+        if let report { card.report = try JSONFile.load(path: report, limit: 64 << 20) }
+        if let plot { card.plot = Array(try readInput(plot)) }
+        let target = URL(fileURLWithPath: output)
+        let s = try model.savePretrained(to: target, force: force, card: card)
+        if json {
+            write(JSONWriter.write(.object([
+                ("output", .string(target.path)), ("layout", .string(s.layout.rawValue)), ("precision", .string(s.precision.rawValue)),
+                ("weights_bytes", .int(Int64(s.weightsBytes))),
+                ("files", .array(s.files.map { .object([("path", .string($0.path)), ("size", .int(Int64($0.size))), ("sha256", .string($0.sha256))]) })),
+            ])) + "\n")
+        } else {
+            let kind = s.layout == .huggingFace ? "HuggingFace model directory" : "cetool artifact (int8 has no HuggingFace form)"
+            write(String(format: "%@: %@, %@ weights %.1f MB, %d files\n", target.path, kind, s.precision.rawValue,
+                         Double(s.weightsBytes) / 1e6, s.files.count))
+        }
+    }
+}
