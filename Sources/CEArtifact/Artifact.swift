@@ -106,7 +106,9 @@ public enum Artifact {
                 + (plan.attention ? [] : [.string("attention")]) + (plan.ffnUp ? [] : [.string("ffn_up")])
                 + (plan.ffnDown ? [] : [.string("ffn_down")]) + (plan.tokenEmbedding ? [] : [.string("token_embedding")]))),
             ("int8_weights", .string("symmetric per output channel (per row for the token embedding), round half to even, [-127, 127]")),
-            ("int8_activations", .string("symmetric per row, dynamic at run time")),
+            ("activations", .string(plan.activations.rawValue)),
+            ("int8_activations", .string(plan.activations == .int8 ? "symmetric per row, dynamic at run time"
+                                                                     : "none: int8 weights widened to fp32 at load")),
             ("smoothing", calibration ?? .null),
         ])
     }

@@ -18,12 +18,19 @@ public enum Quantize {
         public var ffnUp: Bool
         public var ffnDown: Bool
         public var tokenEmbedding: Bool
+        /// int8 compute: activations quantized per row at run time (`int8`), or the int8 weights widened
+        /// to fp32 at load and computed in fp32 (`fp32`: weight-only quantization; smaller error, fp32 speed).
+        public var activations: Activations
 
-        public init(attention: Bool = true, ffnUp: Bool = true, ffnDown: Bool = true, tokenEmbedding: Bool = true) {
+        public enum Activations: String, Sendable, CaseIterable { case int8, fp32 }
+
+        public init(attention: Bool = true, ffnUp: Bool = true, ffnDown: Bool = true, tokenEmbedding: Bool = true,
+                    activations: Activations = .int8) {
             self.attention = attention
             self.ffnUp = ffnUp
             self.ffnDown = ffnDown
             self.tokenEmbedding = tokenEmbedding
+            self.activations = activations
         }
 
         /// Every encoder linear.

@@ -51,7 +51,8 @@ public final class CrossEncoder: @unchecked Sendable {
         self.model = model
         self.maxLength = model.defaultMaxLength
         if let threads { Kernels.setThreads(threads) }
-        executor = try Executor(graph: model.graph)
+        // An artifact converted with --activations fp32 keeps int8 weights but computes in fp32.
+        executor = try Executor(graph: model.graph, int8Activations: model.artifact?.plan["activations"]?.stringValue != "fp32")
     }
 
     /// Token ids / type ids / mask of each pair as the model sees them (unpadded).

@@ -58,7 +58,7 @@ final class PlannedWeights {
     var blocks: [Block] = []
     private var keep: [AnyObject] = []
 
-    init(graph: Graph) throws {
+    init(graph: Graph, int8Activations: Bool) throws {
         var keep: [AnyObject] = []
         /// fp32 pointer to one or more tensors concatenated along dim 0.
         func floats(_ names: [String]) throws -> UnsafePointer<Float> {
@@ -98,11 +98,27 @@ final class PlannedWeights {
             keep.append(box)
             return UnsafePointer(p)
         }
-        func linear(_ names: [String], packed: Bool = true) throws -> LinearWeight {
+        func linear(_ names: [String], packed: Bool = true, widen: Bool = true) throws -> LinearWeight {
             let tensors = names.map { graph.weights[$0]! }
             guard tensors.allSatisfy({ $0.dtype == .i8 }) else {
                 guard !tensors.contains(where: { $0.dtype == .i8 }) else { throw RuntimeError.unsupportedWeightDType(name: names[0], dtype: .i8) }
                 return .f32(try floats(names))
+            }
+            if !int8Activations, widen {
+                // Weight-only int8: the weights widened to fp32 once, w = q·scale[row]·smooth[col].
+                let n = tensors.reduce(0) { $0 + $1.shape.dims[0] }, k = tensors[0].shape.dims[1]
+                let box = OwnedBytes(count: n * k * 4, alignment: 64)
+                let dst = box.pointer.bindMemory(to: Float.self, capacity: n * k)
+                var row = 0
+                for (name, t) in zip(names, tensors) {
+                    let sc = graph.weights[TensorName.scale(of: name)]!.floatValues()!
+                    let sm = graph.weights[TensorName.smooth(of: name)]?.floatValues()
+                    let q = t.storage.bytes.baseAddress!.assumingMemoryBound(to: Int8.self)
+                    for r in 0..<t.shape.dims[0] { for c in 0..<k { dst[(row + r) * k + c] = Float(q[r * k + c]) * sc[r] * (sm?[c] ?? 1) } }
+                    row += t.shape.dims[0]
+                }
+                keep.append(box)
+                return .f32(UnsafePointer(dst))
             }
             let scales = try floats(names.map(TensorName.scale(of:)))
             // Fused linears share one input, so one smoothing vector (the first's; validate() checks they agree).
@@ -126,7 +142,7 @@ final class PlannedWeights {
             return .i8(qp, scales: scales, smooth: smooth, packed: packed ? pack(qp, n: n, k: k) : nil)
         }
         typealias T = TensorName
-        tokenEmbd = try linear([T.tokenEmbedding + ".weight"], packed: false)
+        tokenEmbd = try linear([T.tokenEmbedding + ".weight"], packed: false, widen: false)
         posEmbd = try floats([T.positionEmbedding + ".weight"])
         typeEmbd = try floats([T.typeEmbedding + ".weight"])
         embdNormW = try floats([T.embeddingNorm + ".weight"])
@@ -204,10 +220,12 @@ public final class Executor: @unchecked Sendable {
     let workspace: Workspace
     private let lock = NSLock()
 
-    public init(graph: Graph) throws {
+    /// `int8Activations` false runs int8 linears as weight-only quantization (weights widened to fp32 at
+    /// load); true (default) quantizes their inputs per row at run time and multiplies in int8.
+    public init(graph: Graph, int8Activations: Bool = true) throws {
         try graph.validate()
         self.graph = graph
-        weights = try PlannedWeights(graph: graph)
+        weights = try PlannedWeights(graph: graph, int8Activations: int8Activations)
         workspace = Workspace(hidden: graph.hyperparameters.hiddenSize, intermediate: graph.hyperparameters.intermediateSize)
     }
 

@@ -8,6 +8,7 @@ import CERuntime
 import Foundation
 
 extension Quantize.Precision: ExpressibleByArgument {}
+extension Quantize.Plan.Activations: ExpressibleByArgument {}
 
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,6 +38,9 @@ struct Convert: ParsableCommand {
     @Option(help: "SmoothQuant migration strength α for int8 (0 = no smoothing).")
     var smoothingAlpha: Float = 0.5
 
+    @Option(help: "int8 compute: int8 (inputs quantized per row at run time; fastest) or fp32 (weight-only: int8 weights widened at load; closer scores, fp32 speed).")
+    var activations: Quantize.Plan.Activations = .int8
+
     @Flag(help: "Replace an existing output folder.")
     var force = false
 
@@ -47,6 +51,7 @@ struct Convert: ParsableCommand {
         let source = URL(fileURLWithPath: modelDirectory)
         let target = URL(fileURLWithPath: output ?? (source.standardizedFileURL.path + "-" + dtype.rawValue))
         var plan = Quantize.Plan.all
+        plan.activations = activations
         for k in keepFp32.flatMap({ $0.split(separator: ",").map(String.init) }) {
             switch k {
             case "attention": plan.attention = false

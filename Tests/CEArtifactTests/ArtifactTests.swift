@@ -64,6 +64,30 @@ final class ArtifactTests: XCTestCase {
         }
     }
 
+    /// `--activations fp32`: int8 weights widened at load give exactly the fp32 graph whose linears hold
+    /// q·scale (weight-only quantization).
+    func testWeightOnlyInt8ComputesWithTheDequantizedWeights() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var plan = Quantize.Plan.all
+        plan.activations = .fp32
+        plan.tokenEmbedding = false
+        let out = try convert(tiny, .int8, plan: plan, into: dir, name: "w8")
+        let ce = try CrossEncoder(modelDirectory: out)
+        XCTAssertEqual(ce.model.artifact?.plan["activations"]?.stringValue, "fp32")
+        var model = try ModelDirectory.load(tiny)
+        let q = try Quantize.apply(.int8, to: model.graph, plan: plan)
+        for name in plan.linears(model.graph.hyperparameters) {
+            let t = q.weights[name]!, scales = q.weights[TensorName.scale(of: name)]!.floatValues()!
+            let cols = t.shape.dims[1]
+            let codes = t.storage.bytes.bindMemory(to: Int8.self)
+            model.graph.weights[name] = Tensor(floats: (0..<t.shape.elementCount).map { Float(codes[$0]) * scales[$0 / cols] }, shape: t.shape)
+        }
+        XCTAssertEqual(try ce.logits(pairs), try CrossEncoder(model: model).logits(pairs))
+        let dynamic = try CrossEncoder(modelDirectory: try convert(tiny, .int8, plan: Quantize.Plan(tokenEmbedding: false), into: dir, name: "w8a8"))
+        XCTAssertNotEqual(try dynamic.logits(pairs), try ce.logits(pairs), "the default plan quantizes activations")
+    }
+
     func testConversionIsDeterministic() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
