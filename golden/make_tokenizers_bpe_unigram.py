@@ -4,6 +4,7 @@
   ref/bin/pip install --no-deps sentencepiece==0.2.3
   ref/bin/python golden/make_tokenizers_bpe_unigram.py            # folders + goldens (about 1 min)
   ref/bin/python golden/make_tokenizers_bpe_unigram.py goldens    # goldens only, from the committed folders
+  ref/bin/python golden/make_tokenizers_bpe_unigram.py edge       # golden/tokenizer_edge_cases.json only
 
 Training text: lee.cor + lee_background.cor + the shortened enwiki dump of the gensim==4.4.0 wheel (_data.py)
 + the hand-written multilingual lines of make_inputs.py. Writes
@@ -21,6 +22,7 @@ Training text: lee.cor + lee_background.cor + the shortened enwiki dump of the g
   golden/models/unigram-bytefallback/  SentencePiece unigram with byte_fallback, Metaspace(first), Strip + Replace,
                                        TemplateProcessing, as PreTrainedTokenizerFast
   golden/tokenizers/<name>.json        transformers.AutoTokenizer ids of the corpus cases (format of make_goldens.py)
+  golden/tokenizer_edge_cases.json     small hand-made tokenizer.json files aimed at single rules, with their ids
 
 Everything here comes from tokenizers / sentencepiece / transformers: never from cetool.
 """
@@ -273,14 +275,124 @@ def tokenizer_golden(name: str, rel_dir: str) -> None:
                       "class": type(tok).__name__, "unk_tokens": n_unk}), flush=True)
 
 
+# ------------------------------------------------------------------------------------ edge cases
+
+def _tok_json(model: dict, normalizer=None, pre_tokenizer=None, post_processor=None, added=()) -> dict:
+    return {"version": "1.0", "truncation": None, "padding": None,
+            "added_tokens": [{"id": i, "content": c, "single_word": False, "lstrip": False, "rstrip": False,
+                              "normalized": False, "special": True} for i, c in added],
+            "normalizer": normalizer, "pre_tokenizer": pre_tokenizer, "post_processor": post_processor, "decoder": None,
+            "model": model}
+
+
+def edge_cases() -> None:
+    """Small hand-made tokenizer.json files aimed at single rules (Viterbi ties, unk fusing, byte fallback, merge
+    order, prefixes/suffixes, ignore_merges, Metaspace schemes, Precompiled's grapheme rule, Replace regexes), each
+    with the ids transformers gives (PreTrainedTokenizerFast, no special tokens unless a post-processor adds them)
+    or the error it raises; and normalizer outputs of the real charsmap and of Replace regexes."""
+    meta = "\u2581"
+    uni = [["<unk>", 0.0], ["a", -1.0], ["b", -1.0], ["ab", -2.0], ["c", -1.5], ["bc", -2.5], ["abc", -4.0], [meta, -3.0],
+           [meta + "a", -1.5], ["<0x78>", -5.0], ["<0xC3>", -5.0], ["<0xA9>", -5.0], ["d", -2.0], ["d", -0.5]]
+    byte_vocab = {"<unk>": 0, "a": 1, "b": 2, "c": 3, "##b": 4, "##c": 5, "ab": 6, "abc": 7, "c</w>": 8, "b</w>": 9,
+                  "ab</w>": 10, "<0x78>": 11, "<0x79>": 12, "##a": 13, "a##b": 14, "bc": 15, "abcabc": 16}
+    specs = [
+        ("unigram-ties", _tok_json({"type": "Unigram", "unk_id": 0, "vocab": uni, "byte_fallback": False}),
+         ["ab", "abc", "abcab", "xyz", "axb", "xx", "éa", "<unk>", "dd", "a b"]),
+        ("unigram-byte-fallback", _tok_json({"type": "Unigram", "unk_id": 0, "vocab": uni, "byte_fallback": True}),
+         ["x", "xx", "xy", "é", "éx", "aéb", "ü", "ab"]),
+        ("unigram-metaspace-first", _tok_json({"type": "Unigram", "unk_id": 0, "vocab": uni, "byte_fallback": False},
+                                              pre_tokenizer={"type": "Metaspace", "replacement": meta, "prepend_scheme": "first", "split": True},
+                                              added=[(14, "<s>")]),
+         ["a b", "<s>a b", "a<s>a", "  a", "a  b "]),
+        ("unigram-metaspace-nosplit", _tok_json({"type": "Unigram", "unk_id": 0, "vocab": uni, "byte_fallback": False},
+                                                pre_tokenizer={"type": "Metaspace", "replacement": meta, "add_prefix_space": False,
+                                                               "prepend_scheme": "never", "split": False}),
+         ["a b", " a", "ab c"]),
+        ("unigram-metaspace-legacy-split-false", _tok_json({"type": "Unigram", "unk_id": 0, "vocab": uni, "byte_fallback": False},
+                                                pre_tokenizer={"type": "Metaspace", "replacement": meta, "prepend_scheme": "always", "split": False}),
+         ["a b", " a", "ab c"]),
+        ("bpe-prefix-suffix-unk", _tok_json({"type": "BPE", "dropout": None, "unk_token": "<unk>", "continuing_subword_prefix": "##",
+                                             "end_of_word_suffix": "</w>", "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                                             "vocab": byte_vocab, "merges": ["a ##b", "b ##c"]},
+                                            pre_tokenizer={"type": "WhitespaceSplit"}),
+         ["ab", "abc", "b", "c", "xyz a", "axxb", "cab"]),
+        ("bpe-fuse-unk-byte-fallback", _tok_json({"type": "BPE", "dropout": None, "unk_token": "<unk>", "continuing_subword_prefix": None,
+                                                  "end_of_word_suffix": None, "fuse_unk": True, "byte_fallback": True, "ignore_merges": False,
+                                                  "vocab": byte_vocab, "merges": [["a", "b"], ["ab", "c"], ["b", "c"], ["abc", "abc"]]},
+                                                 pre_tokenizer={"type": "WhitespaceSplit"}),
+         ["abc", "abcabc", "bcbc", "xy", "zzq", "azzb", "xzzy", "éé"]),
+        ("bpe-merge-order", _tok_json({"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                                       "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                                       "vocab": byte_vocab, "merges": ["b c", "a b", "ab c", "abc abc"]}),
+         ["abc", "abcabc", "bcbc", "aab", "zab"]),
+        ("bpe-ignore-merges", _tok_json({"type": "BPE", "dropout": 0.0, "unk_token": None, "continuing_subword_prefix": None,
+                                         "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": True,
+                                         "vocab": byte_vocab, "merges": ["b c", "a b"]}),
+         ["abcabc", "abc", "abca"]),
+        ("bytelevel-no-regex", _tok_json({"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                                          "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                                          "vocab": {**{c: i for i, c in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}},
+                                          "merges": []},
+                                         pre_tokenizer={"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": False}),
+         ["a b", " x", "é\n"]),
+    ]
+    out = {"provenance": {"generator": "golden/make_tokenizers_bpe_unigram.py", "versions": {
+        "transformers": transformers.__version__, "tokenizers": tokenizers.__version__}},
+        "loaded_with": "AutoTokenizer on tokenizer.json + tokenizer_config.json {tokenizer_class: PreTrainedTokenizerFast}; "
+                       "tok(text)['input_ids'], or the error raised", "tokenizers": [], "normalizers": []}
+    for name, tj, texts in specs:
+        with tempfile.TemporaryDirectory() as tmp:
+            d = pathlib.Path(tmp)
+            (d / "tokenizer.json").write_text(json.dumps(tj, ensure_ascii=False), encoding="utf-8")
+            write_json(d / "tokenizer_config.json", {"tokenizer_class": "PreTrainedTokenizerFast"})
+            tok = AutoTokenizer.from_pretrained(str(d))
+            cases = []
+            for t in texts:
+                try:
+                    cases.append({"text": t, "input_ids": tok(t)["input_ids"]})
+                except Exception as e:  # noqa: BLE001  the reference refuses: record that
+                    cases.append({"text": t, "error": type(e).__name__ + ": " + str(e)[:120]})
+        out["tokenizers"].append({"name": name, "tokenizer_json": tj, "cases": cases})
+    # Unigram without unk_id meeting an unknown scalar: the reference raises.
+    tj = _tok_json({"type": "Unigram", "unk_id": None, "vocab": uni, "byte_fallback": False})
+    t = Tokenizer.from_str(json.dumps(tj))
+    cases = [{"text": "ab", "input_ids": t.encode("ab").ids}]
+    try:
+        cases.append({"text": "xa", "input_ids": t.encode("xa").ids})
+    except Exception as e:  # noqa: BLE001
+        cases.append({"text": "xa", "error": type(e).__name__ + ": " + str(e)[:120]})
+    out["tokenizers"].append({"name": "unigram-no-unk-id", "tokenizer_json": tj, "cases": cases})
+
+    charsmap = json.loads((MODELS / "unigram-xlmr" / "tokenizer.json").read_text(encoding="utf-8"))["normalizer"]
+    texts = ["\uff21\u0301", "\ufb01\u0301", "e\u0301", "\u00e9", "\u2460x", "\u3000a\u3000", "a\x00b", "\x01a", "\u1100\u1161\u11a8",
+             "\u2764\ufe0f", "\U0001f468\u200d\U0001f469", "\u00bd \u2153", "\uff76\uff9e", "A\u030a\u0323", "\u0915\u094d\u0937",
+             "x\u200by", "\u00a0\u2002\u2028", "\ufdfa", "\u2126\u212b", "\u1e9b\u0323", "ｈｅｌｌｏ　ｗｏｒｌｄ", "\t\n\r"]
+    regexes = [("Replace", {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": "\u2581"}),
+               ("Replace", {"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "}),
+               ("Replace", {"type": "Replace", "pattern": {"Regex": " {2,3}"}, "content": "_"}),
+               ("Replace", {"type": "Replace", "pattern": {"Regex": "a{2}"}, "content": ""})]
+    for spec in [charsmap] + [r for _, r in regexes]:
+        tj = _tok_json({"type": "WordLevel", "vocab": {"a": 0}, "unk_token": "a"}, normalizer=spec)
+        n = Tokenizer.from_str(json.dumps(tj)).normalizer
+        samples = texts if spec is charsmap else ["a  b   c    d e", " \t\n a\u3000\u3000b ", "aaaaa aa a", "     "]
+        entry = {"normalizer": spec} if spec is not charsmap else {"normalizer_of": "golden/models/unigram-xlmr/tokenizer.json"}
+        out["normalizers"].append({**entry, "cases": [{"text": t, "normalized": n.normalize_str(t)} for t in samples]})
+    path = REPO / "golden" / "tokenizer_edge_cases.json"
+    path.write_text(_data.dumps(out) + "\n", encoding="utf-8")
+    print(json.dumps({"file": str(path.relative_to(REPO)), "bytes": path.stat().st_size}), flush=True)
+
+
 def main() -> None:
-    if "goldens" not in sys.argv[1:]:
+    if not {"goldens", "edge"} & set(sys.argv[1:]):
         lines = training_text()
         make_bpe(lines)
         with tempfile.TemporaryDirectory() as tmp:
             make_unigram(lines, pathlib.Path(tmp))
+    if "edge" in sys.argv[1:]:
+        return edge_cases()
     for name, rel in TOKENIZERS:
         tokenizer_golden(name, rel)
+    edge_cases()
 
 
 if __name__ == "__main__":

@@ -113,18 +113,18 @@ enum TokenizerJSON {
             guard scalars.count == 1 else {
                 throw TokenizerError.invalidField(file: file, field: "\(field).replacement", reason: "not a single character")
             }
+            // tokenizers 0.23: prepend_scheme defaults to always; a legacy add_prefix_space false is accepted only
+            // together with prepend_scheme "never" (otherwise deserialization fails).
             var scheme = PreTokenizer.PrependScheme.always
             if let p = value["prepend_scheme"], !p.isNull {
                 guard let name = p.stringValue, let parsed = PreTokenizer.PrependScheme(rawValue: name) else {
                     throw TokenizerError.invalidField(file: file, field: "\(field).prepend_scheme", reason: "not \"always\", \"first\" or \"never\"")
                 }
                 scheme = parsed
-            } else if let legacy = value["add_prefix_space"], !legacy.isNull {
-                // Files from before prepend_scheme: add_prefix_space true = always, false = never.
-                guard let b = legacy.boolValue else {
-                    throw TokenizerError.invalidField(file: file, field: "\(field).add_prefix_space", reason: "not a boolean")
-                }
-                scheme = b ? .always : .never
+            }
+            if try !bool(value, "add_prefix_space", default: true, field: field) && scheme != .never {
+                throw TokenizerError.invalidField(file: file, field: "\(field).add_prefix_space",
+                                                  reason: "false does not match prepend_scheme \"\(scheme.rawValue)\"")
             }
             return .metaspace(replacement: scalars[0], prependScheme: scheme,
                               split: try bool(value, "split", default: true, field: field))
