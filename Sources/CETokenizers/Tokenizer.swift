@@ -70,7 +70,8 @@ public final class Tokenizer: @unchecked Sendable {
 
     // MARK: encoding
 
-    /// `[CLS] text [SEP]`, truncated to `maxLength` tokens in total (nil: no truncation).
+    /// The single-sequence template (BERT `[CLS] text [SEP]`, RoBERTa/XLM-R `<s> text </s>`), truncated to
+    /// `maxLength` tokens in total (nil: no truncation).
     public func encode(_ text: String, maxLength: Int?) throws -> Encoding {
         var ids = try encodeSequence(text)
         if let maxLength {
@@ -81,7 +82,8 @@ public final class Tokenizer: @unchecked Sendable {
         return finish(postProcessor.apply(first: ids, second: nil))
     }
 
-    /// `[CLS] first [SEP] second [SEP]` with type ids 0 / 1, pair-truncated `longest_first` to
+    /// The pair template (BERT `[CLS] first [SEP] second [SEP]` with type ids 0 / 1, RoBERTa/XLM-R
+    /// `<s> first </s></s> second </s>` all 0), pair-truncated `longest_first` to
     /// `maxLength` tokens in total (nil: no truncation).
     public func encode(_ first: String, _ second: String, maxLength: Int?) throws -> Encoding {
         var a = try encodeSequence(first)
