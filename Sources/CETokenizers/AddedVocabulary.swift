@@ -41,14 +41,14 @@ struct AddedVocabularyBuilder {
     private var specialSet: Set<ByteString> = []
 
     /// tokenizers `AddedVocabulary::token_to_id`: added tokens first, then the model.
-    func tokenToID(_ content: String, model: WordPiece) -> Int32? {
+    func tokenToID(_ content: String, model: TokenizerModel) -> Int32? {
         let key = ByteString(content)
         return contentToID[key] ?? model.vocab[key]
     }
 
     /// tokenizers `AddedVocabulary::add_tokens`. Returns the number of tokens not ignored.
     @discardableResult
-    mutating func add(_ tokens: [AddedToken], model: WordPiece) throws -> Int {
+    mutating func add(_ tokens: [AddedToken], model: TokenizerModel) throws -> Int {
         for token in tokens where token.special && !token.content.isEmpty {
             let key = ByteString(token.content)
             if !specialSet.contains(key) {
@@ -66,7 +66,7 @@ struct AddedVocabularyBuilder {
             if let existing = tokenToID(token.content, model: model) {
                 newID = existing
             } else {
-                let vocabSize = Int64(model.vocab.count)
+                let vocabSize = Int64(model.vocabSize)
                 let next: Int64
                 if let maxID = contentToID.values.max() {
                     next = (Int64(maxID) >= vocabSize || vocabSize == 0) ? Int64(maxID) + 1 : vocabSize
@@ -89,7 +89,7 @@ struct AddedVocabularyBuilder {
 
     /// tokenizers `refresh_added_tokens` + the matcher of `extract_and_normalize`.
     /// `splitSpecialTokens` is transformers' `split_special_tokens` (tokenizers `encode_special_tokens`).
-    func build(model: WordPiece, normalizer: Normalizer?, splitSpecialTokens: Bool) -> AddedVocabulary {
+    func build(model: TokenizerModel, normalizer: Normalizer?, splitSpecialTokens: Bool) -> AddedVocabulary {
         var raw = ScalarTrie()
         var normalizedTrie = ScalarTrie()
         for token in specialTokens + addedTokens {

@@ -12,8 +12,13 @@ indirect enum Normalizer: Equatable, Sendable {
     case strip(left: Bool, right: Bool)
     /// tokenizers: Replace with a `{"String": ...}` pattern; non-overlapping, left to right.
     case replace(pattern: [Unicode.Scalar], content: [Unicode.Scalar])
+    /// tokenizers: Replace with a `{"Regex": ...}` pattern of the one form we implement: a single scalar class
+    /// repeated `min...max` times (`" {2,}"`, `"\\s+"`, ...); see `RepeatPattern`.
+    case replaceRepeat(RepeatPattern, content: [Unicode.Scalar])
     /// tokenizers: Prepend (only when the text is non-empty).
     case prepend([Unicode.Scalar])
+    /// tokenizers: Precompiled (SentencePiece charsmap).
+    case precompiled(PrecompiledCharsMap)
     case sequence([Normalizer])
 
     func normalize(_ input: [Unicode.Scalar]) -> [Unicode.Scalar] {
@@ -44,12 +49,52 @@ indirect enum Normalizer: Equatable, Sendable {
             return Array(input[lo..<hi])
         case let .replace(pattern, content):
             return Normalizer.replaceAll(input, pattern: pattern, with: content)
+        case let .replaceRepeat(pattern, content):
+            return pattern.replaceAll(input, with: content)
         case let .prepend(prefix):
             return input.isEmpty ? input : prefix + input
+        case let .precompiled(map):
+            return map.normalize(input)
         case let .sequence(stages):
             var s = input
             for stage in stages { s = stage.normalize(s) }
             return s
+        }
+    }
+
+    /// Whether the first scalar of `input` is deleted, so that the normalized text no longer starts at original
+    /// offset 0 (tokenizers alignments; used by Metaspace `prepend_scheme: "first"`). Stages that only
+    /// transform or insert keep the first output scalar aligned with original offset 0.
+    func deletesFirst(_ input: [Unicode.Scalar]) -> Bool {
+        guard let first = input.first else { return false }
+        switch self {
+        case let .bert(cleanText, _, stripAccents, _):
+            if cleanText && CharClasses.isBertRemoved(first) { return true }
+            if stripAccents {
+                let s = cleanText ? Normalizer.bertClean(input) : input
+                guard let f = s.first else { return true }
+                return UnicodeNormalization.apply(.nfd, [f]).allSatisfy(CharClasses.isNonspacingMark)
+            }
+            return false
+        case .stripAccents:
+            return CharClasses.isCombiningMark(first)
+        case let .strip(left, _):
+            return left && CharClasses.isWhitespace(first)
+        case let .replace(pattern, content):
+            return content.isEmpty && !pattern.isEmpty && input.starts(with: pattern)
+        case let .replaceRepeat(pattern, content):
+            return content.isEmpty && pattern.matchLength(input, at: 0) > 0
+        case let .precompiled(map):
+            return map.deletesFirst(input)
+        case .lowercase, .nfd, .nfc, .nfkd, .nfkc, .prepend:
+            return false
+        case let .sequence(stages):
+            var s = input
+            for stage in stages {
+                if stage.deletesFirst(s) { return true }
+                s = stage.normalize(s)
+            }
+            return false
         }
     }
 
@@ -100,6 +145,100 @@ indirect enum Normalizer: Equatable, Sendable {
             if i + m <= n && s[i] == pattern[0] && s[i..<(i + m)].elementsEqual(pattern) {
                 out.append(contentsOf: content)
                 i += m
+            } else {
+                out.append(s[i])
+                i += 1
+            }
+        }
+        return out
+    }
+}
+
+/// The regular expressions `Replace` normalizers use in published tokenizer.json files, without a regex engine:
+/// one scalar class repeated greedily, `X{min,}`, `X{min,max}`, `X{n}` or `X+`, where X is a literal scalar
+/// (escaped with `\\` when it is a regex metacharacter) or `\\s` (`char::is_whitespace`, as onig's `\\s`).
+/// Anything else is refused by name at load.
+struct RepeatPattern: Equatable, Sendable {
+    enum Atom: Equatable, Sendable {
+        case scalar(Unicode.Scalar)
+        case whitespace
+    }
+
+    var atom: Atom
+    var min: Int
+    /// nil: unbounded.
+    var max: Int?
+    var source: String
+
+    /// Parses `pattern`; nil when it is not of the supported form.
+    static func parse(_ pattern: String) -> RepeatPattern? {
+        let s = Array(pattern.unicodeScalars)
+        guard !s.isEmpty else { return nil }
+        var i = 0
+        let atom: Atom
+        if s[0] == "\\" {
+            guard s.count >= 2 else { return nil }
+            if s[1] == "s" {
+                atom = .whitespace
+            } else if "\\.^$|?*+()[]{}-/ ".unicodeScalars.contains(s[1]) {
+                atom = .scalar(s[1])
+            } else {
+                return nil
+            }
+            i = 2
+        } else {
+            guard !"\\.^$|?*+()[]{}".unicodeScalars.contains(s[0]) else { return nil }
+            atom = .scalar(s[0])
+            i = 1
+        }
+        let rest = String(String.UnicodeScalarView(s[i...]))
+        if rest == "+" { return RepeatPattern(atom: atom, min: 1, max: nil, source: pattern) }
+        guard rest.hasPrefix("{"), rest.hasSuffix("}"), rest.count >= 3 else { return nil }
+        let body = rest.dropFirst().dropLast()
+        let parts = body.split(separator: ",", omittingEmptySubsequences: false)
+        func number(_ t: Substring) -> Int? {
+            guard !t.isEmpty, t.count <= 6, t.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+            return Int(t)
+        }
+        switch parts.count {
+        case 1:
+            guard let n = number(parts[0]), n >= 1 else { return nil }
+            return RepeatPattern(atom: atom, min: n, max: n, source: pattern)
+        case 2:
+            guard let lo = number(parts[0]), lo >= 1 else { return nil }
+            if parts[1].isEmpty { return RepeatPattern(atom: atom, min: lo, max: nil, source: pattern) }
+            guard let hi = number(parts[1]), hi >= lo else { return nil }
+            return RepeatPattern(atom: atom, min: lo, max: hi, source: pattern)
+        default:
+            return nil
+        }
+    }
+
+    @inline(__always)
+    func matches(_ c: Unicode.Scalar) -> Bool {
+        switch atom {
+        case .scalar(let x): return c == x
+        case .whitespace: return CharClasses.isWhitespace(c)
+        }
+    }
+
+    /// Length of the greedy match at `i` (0: none).
+    func matchLength(_ s: [Unicode.Scalar], at i: Int) -> Int {
+        var j = i
+        while j < s.count && matches(s[j]) && (max == nil || j - i < max!) { j += 1 }
+        return j - i >= min ? j - i : 0
+    }
+
+    /// Non-overlapping leftmost greedy matches, each replaced by `content` (NormalizedString::replace).
+    func replaceAll(_ s: [Unicode.Scalar], with content: [Unicode.Scalar]) -> [Unicode.Scalar] {
+        var out: [Unicode.Scalar] = []
+        out.reserveCapacity(s.count)
+        var i = 0
+        while i < s.count {
+            let n = matchLength(s, at: i)
+            if n > 0 {
+                out.append(contentsOf: content)
+                i += n
             } else {
                 out.append(s[i])
                 i += 1

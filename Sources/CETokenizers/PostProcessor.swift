@@ -26,6 +26,14 @@ struct PostProcessor: Equatable, Sendable {
                    .special(ids: [sepID], typeID: 1)])
     }
 
+    /// tokenizers RobertaProcessing: `<s> $A </s>` / `<s> $A </s> </s> $B </s>`, every type id 0.
+    static func roberta(clsID: Int32, sepID: Int32) -> PostProcessor {
+        PostProcessor(
+            single: [.special(ids: [clsID], typeID: 0), .sequence(second: false, typeID: 0), .special(ids: [sepID], typeID: 0)],
+            pair: [.special(ids: [clsID], typeID: 0), .sequence(second: false, typeID: 0), .special(ids: [sepID], typeID: 0),
+                   .special(ids: [sepID], typeID: 0), .sequence(second: true, typeID: 0), .special(ids: [sepID], typeID: 0)])
+    }
+
     /// tokenizers `PostProcessor::added_tokens(is_pair)`.
     func addedTokens(pair isPair: Bool) -> Int {
         (isPair ? pair : single).reduce(0) { n, piece in

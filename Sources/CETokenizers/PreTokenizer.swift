@@ -19,14 +19,95 @@ indirect enum PreTokenizer: Equatable, Sendable {
     case whitespaceSplit
     /// tokenizers: Punctuation(behavior).
     case punctuation(SplitBehavior)
+    /// tokenizers: ByteLevel. Per piece: a U+0020 is prepended when `addPrefixSpace` and the piece does not
+    /// start with one; the GPT-2 regex splits it (`useRegex`); each word's UTF-8 bytes become `ByteLevel.byteChar`s.
+    case byteLevel(addPrefixSpace: Bool, useRegex: Bool)
+    /// tokenizers: Metaspace. Per piece: every U+0020 becomes `replacement`; `replacement` is prepended unless the
+    /// piece already starts with it (always / first: only a piece at original offset 0 / never); with `split`,
+    /// the piece is split before each `replacement` (MergedWithNext).
+    case metaspace(replacement: Unicode.Scalar, prependScheme: PrependScheme, split: Bool)
     case sequence([PreTokenizer])
+
+    /// tokenizers Metaspace `prepend_scheme`.
+    enum PrependScheme: String, Equatable, Sendable {
+        case always, first, never
+    }
+
+    /// A pre-token: its scalars, and whether it starts at original offset 0 of the input text.
+    struct Word: Equatable {
+        var scalars: [Unicode.Scalar]
+        var atOrigin: Bool
+    }
+
+    /// Whether a stage changes the text itself (then words are new arrays, not ranges of the normalized text).
+    var rewritesText: Bool {
+        switch self {
+        case .byteLevel, .metaspace: return true
+        case .bert, .whitespace, .whitespaceSplit, .punctuation: return false
+        case .sequence(let stages): return stages.contains { $0.rewritesText }
+        }
+    }
+
+    /// The words of `pieces`, in order; empty words are dropped.
+    func apply(_ pieces: [Word]) -> [Word] {
+        switch self {
+        case let .byteLevel(addPrefixSpace, useRegex):
+            var out: [Word] = []
+            for piece in pieces where !piece.scalars.isEmpty {
+                var s = piece.scalars
+                if addPrefixSpace && s[0] != " " { s.insert(" ", at: 0) }
+                var ranges: [Range<Int>] = []
+                if useRegex { ByteLevel.split(s, 0..<s.count, into: &ranges) } else { ranges = [0..<s.count] }
+                for r in ranges where !r.isEmpty {
+                    out.append(Word(scalars: ByteLevel.encode(s[r]), atOrigin: piece.atOrigin && r.lowerBound == 0))
+                }
+            }
+            return out
+        case let .metaspace(replacement, scheme, split):
+            var out: [Word] = []
+            for piece in pieces where !piece.scalars.isEmpty {
+                var s = piece.scalars.map { $0 == " " ? replacement : $0 }
+                let prepend: Bool
+                switch scheme {
+                case .always: prepend = s[0] != replacement
+                case .first: prepend = s[0] != replacement && piece.atOrigin
+                case .never: prepend = false
+                }
+                if prepend { s.insert(replacement, at: 0) }
+                if split {
+                    var ranges: [Range<Int>] = []
+                    PreTokenizer.splitOne(s, 0..<s.count, { $0 == replacement }, .mergedWithNext, into: &ranges)
+                    for r in ranges { out.append(Word(scalars: Array(s[r]), atOrigin: piece.atOrigin && r.lowerBound == 0)) }
+                } else {
+                    out.append(Word(scalars: s, atOrigin: piece.atOrigin))
+                }
+            }
+            return out
+        case .sequence(let stages):
+            var current = pieces
+            for stage in stages { current = stage.apply(current) }
+            return current
+        case .bert, .whitespace, .whitespaceSplit, .punctuation:
+            var out: [Word] = []
+            for piece in pieces {
+                for r in split(piece.scalars, [0..<piece.scalars.count]) {
+                    out.append(Word(scalars: Array(piece.scalars[r]), atOrigin: piece.atOrigin && r.lowerBound == 0))
+                }
+            }
+            return out
+        }
+    }
 
     func split(_ s: [Unicode.Scalar]) -> [Range<Int>] {
         split(s, [0..<s.count])
     }
 
+    /// Ranges of the words of `s[pieces]`, for stages that do not rewrite the text (`rewritesText == false`).
     func split(_ s: [Unicode.Scalar], _ pieces: [Range<Int>]) -> [Range<Int>] {
         switch self {
+        case .byteLevel, .metaspace:
+            assertionFailure("split(_:_:) called on a pre-tokenizer that rewrites the text; use apply(_:)")
+            return pieces
         case .bert:
             let words = PreTokenizer.splitEach(s, pieces, CharClasses.isWhitespace, .removed)
             return PreTokenizer.splitEach(s, words, CharClasses.isBertPunctuation, .isolated)

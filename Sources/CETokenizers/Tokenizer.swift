@@ -1,12 +1,12 @@
 import Foundation
 
-/// A WordPiece tokenizer that gives the ids, type ids and attention masks of transformers 5
+/// A WordPiece, byte-level BPE or Unigram tokenizer that gives the ids, type ids and attention masks of transformers 5
 /// `tokenizer(texts_a, texts_b, padding=True, truncation=True, max_length=N)` (HF tokenizers backend).
 /// See formats/tokenizer.md. Immutable after init.
 public final class Tokenizer: @unchecked Sendable {
     let normalizer: Normalizer?
     let preTokenizer: PreTokenizer?
-    let model: WordPiece
+    let model: TokenizerModel
     let added: AddedVocabulary
     let postProcessor: PostProcessor
     /// transformers `truncation_side == "left"`: keep the end of each sequence.
@@ -70,9 +70,10 @@ public final class Tokenizer: @unchecked Sendable {
 
     // MARK: encoding
 
-    /// `[CLS] text [SEP]`, truncated to `maxLength` tokens in total (nil: no truncation).
+    /// The single-sequence template (BERT `[CLS] text [SEP]`, RoBERTa/XLM-R `<s> text </s>`), truncated to
+    /// `maxLength` tokens in total (nil: no truncation).
     public func encode(_ text: String, maxLength: Int?) throws -> Encoding {
-        var ids = encodeSequence(text)
+        var ids = try encodeSequence(text)
         if let maxLength {
             let budget = try budget(maxLength, pair: false)
             let (keep, _) = Truncation.longestFirst(first: ids.count, second: nil, maxLength: budget)
@@ -81,11 +82,12 @@ public final class Tokenizer: @unchecked Sendable {
         return finish(postProcessor.apply(first: ids, second: nil))
     }
 
-    /// `[CLS] first [SEP] second [SEP]` with type ids 0 / 1, pair-truncated `longest_first` to
+    /// The pair template (BERT `[CLS] first [SEP] second [SEP]` with type ids 0 / 1, RoBERTa/XLM-R
+    /// `<s> first </s></s> second </s>` all 0), pair-truncated `longest_first` to
     /// `maxLength` tokens in total (nil: no truncation).
     public func encode(_ first: String, _ second: String, maxLength: Int?) throws -> Encoding {
-        var a = encodeSequence(first)
-        var b = encodeSequence(second)
+        var a = try encodeSequence(first)
+        var b = try encodeSequence(second)
         if let maxLength {
             let budget = try budget(maxLength, pair: true)
             let (k1, k2) = Truncation.longestFirst(first: a.count, second: b.count, maxLength: budget)
@@ -144,11 +146,12 @@ public final class Tokenizer: @unchecked Sendable {
     }
 
     /// Ids of one text without special tokens: added-token split on the raw text, normalization of the
-    /// pieces between, added-token split on the normalized pieces, pre-tokenization, WordPiece.
-    func encodeSequence(_ text: String) -> [Int32] {
+    /// pieces between, added-token split on the normalized pieces, pre-tokenization, the model.
+    func encodeSequence(_ text: String) throws -> [Int32] {
         let scalars = Array(text.unicodeScalars)
         var ids: [Int32] = []
         ids.reserveCapacity(scalars.count / 3 + 4)
+        let rewrites = preTokenizer?.rewritesText ?? false
         for piece in added.splitRaw(scalars) {
             switch piece {
             case .token(let id):
@@ -158,14 +161,23 @@ public final class Tokenizer: @unchecked Sendable {
                 let raw = Array(scalars[range])
                 let normalized = normalizer?.normalize(raw) ?? raw
                 if normalized.isEmpty { continue }
+                // Whether normalized[0] sits at original offset 0 (Metaspace prepend_scheme "first").
+                let atOrigin = range.lowerBound == 0 && !(normalizer?.deletesFirst(raw) ?? false)
                 for sub in added.splitNormalized(normalized) {
                     switch sub {
                     case .token(let id):
                         ids.append(id)
                     case .text(let r):
                         if r.isEmpty { continue }
-                        let words = preTokenizer?.split(normalized, [r]) ?? [r]
-                        for w in words where !w.isEmpty { model.tokenize(normalized[w], into: &ids) }
+                        if let preTokenizer, rewrites {
+                            let start = PreTokenizer.Word(scalars: Array(normalized[r]), atOrigin: atOrigin && r.lowerBound == 0)
+                            for w in preTokenizer.apply([start]) where !w.scalars.isEmpty {
+                                try model.tokenize(w.scalars[...], into: &ids)
+                            }
+                        } else {
+                            let words = preTokenizer?.split(normalized, [r]) ?? [r]
+                            for w in words where !w.isEmpty { try model.tokenize(normalized[w], into: &ids) }
+                        }
                     }
                 }
             }

@@ -11,8 +11,13 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
     case unsupportedComponent(kind: String, type: String)
     /// A transformers tokenizer class whose Python `__init__` rebuilds the pipeline in a way we do not mirror.
     case unsupportedTokenizerClass(name: String)
-    /// WordPiece needs its unk token in the model vocabulary.
+    /// WordPiece needs its unk token in the model vocabulary (checked at load); BPE needs it when it meets an
+    /// unknown scalar (checked at encode, as tokenizers does).
     case missingUnknownToken(token: String)
+    /// A BPE merge names a token, or produces one, that is not in the vocabulary (`merge` is its index).
+    case mergeTokenNotInVocabulary(token: String, merge: Int)
+    /// A Unigram model without `unk_id` met a scalar it cannot cover (tokenizers `MissingUnkId`).
+    case unigramWithoutUnkID
     /// A post-processor template names a special token that has no id.
     case missingSpecialToken(token: String)
     /// A token id does not fit the Int32 id space.
@@ -37,7 +42,11 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
         case .unsupportedTokenizerClass(let name):
             return "unsupported tokenizer class \"\(name)\""
         case .missingUnknownToken(let token):
-            return "unk token \"\(token)\" is not in the WordPiece vocabulary"
+            return "unk token \"\(token)\" is not in the model vocabulary"
+        case .mergeTokenNotInVocabulary(let token, let merge):
+            return "BPE merge \(merge): token \"\(token)\" is not in the vocabulary"
+        case .unigramWithoutUnkID:
+            return "the Unigram model has no unk_id and the text has a scalar outside its vocabulary"
         case .missingSpecialToken(let token):
             return "special token \"\(token)\" used by the post-processor has no id"
         case .idOutOfRange(let token, let id):

@@ -62,13 +62,25 @@ enum TokenizerJSON {
             guard let pattern = value["pattern"] else {
                 throw TokenizerError.invalidField(file: file, field: "\(field).pattern", reason: "missing")
             }
-            guard let literal = pattern["String"]?.stringValue else {
-                throw TokenizerError.unsupportedComponent(kind: "normalizer", type: "Replace (Regex pattern)")
-            }
             let content = try string(value, "content", field: field)
-            return .replace(pattern: Array(literal.unicodeScalars), content: Array(content.unicodeScalars))
+            if let literal = pattern["String"]?.stringValue {
+                return .replace(pattern: Array(literal.unicodeScalars), content: Array(content.unicodeScalars))
+            }
+            guard let regex = pattern["Regex"]?.stringValue else {
+                throw TokenizerError.invalidField(file: file, field: "\(field).pattern", reason: "expected {\"String\": ...} or {\"Regex\": ...}")
+            }
+            guard let repeated = RepeatPattern.parse(regex) else {
+                throw TokenizerError.unsupportedComponent(kind: "normalizer", type: "Replace (Regex pattern \(regex.debugDescription))")
+            }
+            return .replaceRepeat(repeated, content: Array(content.unicodeScalars))
         case "Prepend":
             return .prepend(Array(try string(value, "prepend", field: field).unicodeScalars))
+        case "Precompiled":
+            let f = "\(field).precompiled_charsmap"
+            guard let text = value["precompiled_charsmap"]?.stringValue else {
+                throw TokenizerError.invalidField(file: file, field: f, reason: "missing or not a string")
+            }
+            return .precompiled(try PrecompiledCharsMap(base64: text, field: f))
         case "Sequence":
             guard let items = value["normalizers"]?.arrayValue else {
                 throw TokenizerError.invalidField(file: file, field: "\(field).normalizers", reason: "missing or not an array")
@@ -92,6 +104,30 @@ enum TokenizerJSON {
         case "BertPreTokenizer": return .bert
         case "Whitespace": return .whitespace
         case "WhitespaceSplit": return .whitespaceSplit
+        case "ByteLevel":
+            return .byteLevel(addPrefixSpace: try bool(value, "add_prefix_space", default: true, field: field),
+                              useRegex: try bool(value, "use_regex", default: true, field: field))
+        case "Metaspace":
+            let replacement = try string(value, "replacement", field: field)
+            let scalars = Array(replacement.unicodeScalars)
+            guard scalars.count == 1 else {
+                throw TokenizerError.invalidField(file: file, field: "\(field).replacement", reason: "not a single character")
+            }
+            // tokenizers 0.23: prepend_scheme defaults to always; a legacy add_prefix_space false is accepted only
+            // together with prepend_scheme "never" (otherwise deserialization fails).
+            var scheme = PreTokenizer.PrependScheme.always
+            if let p = value["prepend_scheme"], !p.isNull {
+                guard let name = p.stringValue, let parsed = PreTokenizer.PrependScheme(rawValue: name) else {
+                    throw TokenizerError.invalidField(file: file, field: "\(field).prepend_scheme", reason: "not \"always\", \"first\" or \"never\"")
+                }
+                scheme = parsed
+            }
+            if try !bool(value, "add_prefix_space", default: true, field: field) && scheme != .never {
+                throw TokenizerError.invalidField(file: file, field: "\(field).add_prefix_space",
+                                                  reason: "false does not match prepend_scheme \"\(scheme.rawValue)\"")
+            }
+            return .metaspace(replacement: scalars[0], prependScheme: scheme,
+                              split: try bool(value, "split", default: true, field: field))
         case "Punctuation":
             var behavior = SplitBehavior.isolated
             if let b = value["behavior"], !b.isNull {
@@ -124,15 +160,25 @@ enum TokenizerJSON {
         var maxInputCharsPerWord: Int
     }
 
-    /// The "model" section; only WordPiece (explicit, or untyped with WordPiece's fields as in old files).
-    static func wordPiece(_ value: JSONValue?) throws -> WordPieceFields {
+    /// The "model" section's type: explicit, or, in old untyped files, WordPiece when it has WordPiece's fields.
+    static func modelType(_ value: JSONValue?) throws -> String {
         guard let value, value.objectMembers != nil else {
             throw TokenizerError.invalidField(file: file, field: "model", reason: "missing or not an object")
         }
         if let t = value["type"]?.stringValue {
-            guard t == "WordPiece" else { throw TokenizerError.unsupportedComponent(kind: "model", type: t) }
-        } else if value["merges"] != nil || value["max_input_chars_per_word"] == nil {
+            guard ["WordPiece", "BPE", "Unigram"].contains(t) else { throw TokenizerError.unsupportedComponent(kind: "model", type: t) }
+            return t
+        }
+        if value["merges"] != nil || value["max_input_chars_per_word"] == nil {
             throw TokenizerError.unsupportedComponent(kind: "model", type: "untyped non-WordPiece")
+        }
+        return "WordPiece"
+    }
+
+    /// The "model" section as WordPiece.
+    static func wordPiece(_ value: JSONValue?) throws -> WordPieceFields {
+        guard try modelType(value) == "WordPiece", let value else {
+            throw TokenizerError.unsupportedComponent(kind: "model", type: value?["type"]?.stringValue ?? "untyped")
         }
         let vocab = try vocabulary(value["vocab"], field: "model.vocab")
         let unk = value["unk_token"]?.stringValue ?? "[UNK]"
@@ -145,6 +191,94 @@ enum TokenizerJSON {
             maxChars = Int(clamping: v)
         }
         return WordPieceFields(vocab: vocab, unkToken: unk, continuingSubwordPrefix: prefix, maxInputCharsPerWord: maxChars)
+    }
+
+    static func optionalString(_ value: JSONValue, _ key: String, field: String) throws -> String? {
+        guard let v = value[key], !v.isNull else { return nil }
+        guard let s = v.stringValue else {
+            throw TokenizerError.invalidField(file: file, field: "\(field).\(key)", reason: "not a string or null")
+        }
+        return s
+    }
+
+    /// `model.merges`: `["a b", ...]` (split at the first space, as tokenizers' legacy form) or `[["a", "b"], ...]`.
+    static func merges(_ value: JSONValue?, field: String) throws -> [(String, String)] {
+        guard let value, !value.isNull else { return [] }
+        guard let items = value.arrayValue else {
+            throw TokenizerError.invalidField(file: file, field: field, reason: "not an array")
+        }
+        guard items.count <= maxVocabularySize else {
+            throw TokenizerError.invalidField(file: file, field: field, reason: "more than \(maxVocabularySize) entries")
+        }
+        var out: [(String, String)] = []
+        out.reserveCapacity(items.count)
+        for (i, item) in items.enumerated() {
+            if let text = item.stringValue {
+                guard let space = text.utf8.firstIndex(of: UInt8(ascii: " ")) else {
+                    throw TokenizerError.invalidField(file: file, field: "\(field)[\(i)]", reason: "a merge string needs a space")
+                }
+                let a = String(decoding: text.utf8[..<space], as: UTF8.self)
+                let b = String(decoding: text.utf8[text.utf8.index(after: space)...], as: UTF8.self)
+                out.append((a, b))
+            } else if let pair = item.arrayValue, pair.count == 2, let a = pair[0].stringValue, let b = pair[1].stringValue {
+                out.append((a, b))
+            } else {
+                throw TokenizerError.invalidField(file: file, field: "\(field)[\(i)]", reason: "expected \"a b\" or [a, b]")
+            }
+        }
+        return out
+    }
+
+    /// The "model" section as BPE. `dropout` must be null or 0: sampled merges are not reproducible.
+    static func bpe(_ value: JSONValue) throws -> BPE {
+        let field = "model"
+        if let d = value["dropout"], !d.isNull {
+            guard let p = d.doubleValue else {
+                throw TokenizerError.invalidField(file: file, field: "model.dropout", reason: "not a number or null")
+            }
+            if p != 0 { throw TokenizerError.unsupportedComponent(kind: "model", type: "BPE with dropout \(p)") }
+        }
+        let vocab = try vocabulary(value["vocab"], field: "model.vocab")
+        return try BPE(vocab: vocab, merges: try merges(value["merges"], field: "model.merges"),
+                       unkToken: try optionalString(value, "unk_token", field: field),
+                       fuseUnk: try bool(value, "fuse_unk", default: false, field: field),
+                       byteFallback: try bool(value, "byte_fallback", default: false, field: field),
+                       ignoreMerges: try bool(value, "ignore_merges", default: false, field: field),
+                       continuingSubwordPrefix: try optionalString(value, "continuing_subword_prefix", field: field),
+                       endOfWordSuffix: try optionalString(value, "end_of_word_suffix", field: field))
+    }
+
+    /// `[[piece, score], ...]` of a Unigram model.
+    static func unigramPieces(_ value: JSONValue?, field: String) throws -> [(bytes: [UInt8], score: Double)] {
+        guard let items = value?.arrayValue else {
+            throw TokenizerError.invalidField(file: file, field: field, reason: "missing or not an array")
+        }
+        guard items.count <= maxVocabularySize else {
+            throw TokenizerError.invalidField(file: file, field: field, reason: "more than \(maxVocabularySize) entries")
+        }
+        var out: [(bytes: [UInt8], score: Double)] = []
+        out.reserveCapacity(items.count)
+        for (i, item) in items.enumerated() {
+            guard let pair = item.arrayValue, pair.count == 2, let piece = pair[0].stringValue, let score = pair[1].doubleValue,
+                  score.isFinite else {
+                throw TokenizerError.invalidField(file: file, field: "\(field)[\(i)]", reason: "expected [piece, finite score]")
+            }
+            out.append((Array(piece.utf8), score))
+        }
+        return out
+    }
+
+    /// The "model" section as Unigram.
+    static func unigram(_ value: JSONValue) throws -> Unigram {
+        var unkID: Int? = nil
+        if let u = value["unk_id"], !u.isNull {
+            guard let id = u.int64Value, id >= 0, id <= Int64(Int32.max) else {
+                throw TokenizerError.invalidField(file: file, field: "model.unk_id", reason: "not a non-negative integer")
+            }
+            unkID = Int(id)
+        }
+        return try Unigram(pieces: try unigramPieces(value["vocab"], field: "model.vocab"), unkID: unkID,
+                           byteFallback: try bool(value, "byte_fallback", default: false, field: "model"))
     }
 
     /// `{"token": id, ...}`; later duplicates of a key win, as with serde into a HashMap.
@@ -235,6 +369,10 @@ enum TokenizerJSON {
             let single = try template(value["single"], field: "\(field).single", specials: specials)
             let pair = try template(value["pair"], field: "\(field).pair", specials: specials)
             return PostProcessor(single: single, pair: pair)
+        case "RobertaProcessing":
+            let sep = try idPair(value["sep"], field: "\(field).sep")
+            let cls = try idPair(value["cls"], field: "\(field).cls")
+            return .roberta(clsID: cls, sepID: sep)
         case "BertProcessing":
             let sep = try idPair(value["sep"], field: "\(field).sep")
             let cls = try idPair(value["cls"], field: "\(field).cls")

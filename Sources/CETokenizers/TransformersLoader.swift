@@ -61,6 +61,15 @@ enum TokenizerFlavor: Equatable {
     /// `BertTokenizer` and its aliases/subclasses: the Python `__init__` rebuilds normalizer,
     /// pre-tokenizer and model from tokenizer_config.json; tokenizer.json contributes only its vocab.
     case bertRebuild
+    /// `RobertaTokenizer` (and model types mapped to it): `__init__` keeps tokenizer.json's `model.vocab` and
+    /// `model.merges` only and builds BPE (no unk token, no prefix/suffix, no dropout), ByteLevel
+    /// (`add_prefix_space` from tokenizer_config.json, default false), no normalizer, RobertaProcessing.
+    case robertaRebuild
+    /// `XLMRobertaTokenizer` (and model types mapped to it): `__init__` keeps tokenizer.json's `model.vocab` and
+    /// the first Precompiled charsmap of its normalizer only and builds Unigram(unk_id 3, no byte fallback),
+    /// Precompiled (or no normalizer), WhitespaceSplit + Metaspace("▁", always / never from `add_prefix_space`,
+    /// default true), and `<s> $A </s>` / `<s> $A </s> </s> $B </s>`.
+    case xlmRobertaRebuild
     /// `TokenizersBackend` (`PreTrainedTokenizerFast`, unknown class names): tokenizer.json as is.
     case backend
 }
@@ -77,12 +86,28 @@ enum TransformersLoader {
         "LxmertTokenizer", "MobileBertTokenizer", "SqueezeBertTokenizer", "DPRQuestionEncoderTokenizer",
         "DPRContextEncoderTokenizer",
     ]
-    /// WordPiece-family classes whose `__init__` builds a different pipeline; not mirrored.
+    /// Classes whose transformers 5 `__init__` rebuilds the pipeline in a way we do not mirror: the
+    /// WordPiece-family ones, and every other `TokenizersBackend` subclass with its own `__init__` (BPE and
+    /// Unigram families; listed from transformers 5.23's `TOKENIZER_MAPPING_NAMES`).
     static let refusedClasses: Set<String> = [
         "MPNetTokenizer", "FunnelTokenizer", "LayoutLMv2Tokenizer", "LayoutLMv3Tokenizer", "SplinterTokenizer",
         "RoFormerTokenizer", "BertJapaneseTokenizer", "RoCBertTokenizer", "TapasTokenizer", "ProphetNetTokenizer",
         "DPRReaderTokenizer", "HerbertTokenizer", "BertGenerationTokenizer", "MarkupLMTokenizer",
+        "AlbertTokenizer", "BartTokenizer", "BarthezTokenizer", "BigBirdTokenizer", "BlenderbotTokenizer", "CLIPTokenizer",
+        "CamembertTokenizer", "CodeLlamaTokenizer", "CohereTokenizer", "DebertaTokenizer", "DebertaV2Tokenizer",
+        "EsmcTokenizer", "GPT2Tokenizer", "GPTNeoXTokenizer", "GemmaTokenizer", "LEDTokenizer", "LasrTokenizer",
+        "LayoutXLMTokenizer", "LlamaTokenizer", "LukeTokenizer", "MBart50Tokenizer", "MBartTokenizer", "MLukeTokenizer",
+        "MvpTokenizer", "NllbTokenizer", "NougatTokenizer", "OpenAIGPTTokenizer", "PegasusTokenizer", "Qwen2Tokenizer",
+        "Qwen3_5Tokenizer", "ReformerTokenizer", "RemBertTokenizer", "SeamlessM4TTokenizer", "Siglip2Tokenizer",
+        "T5Tokenizer", "Tipsv2Tokenizer", "UdopTokenizer", "VideoPrismTokenizer", "WhisperTokenizer", "XGLMTokenizer",
+        "XLNetTokenizer",
     ]
+    /// config.json `model_type`s whose transformers 5.23 tokenizer is RobertaTokenizer / XLMRobertaTokenizer.
+    static let robertaModelTypes: Set<String> = [
+        "bart", "bridgetower", "clap", "data2vec-text", "ibert", "lilt", "longformer", "mega", "mra", "roberta",
+        "roberta-prelayernorm",
+    ]
+    static let xlmRobertaModelTypes: Set<String> = ["gte", "jina_embeddings_v3", "metaclip_2", "trocr", "xlm-roberta", "xmod"]
     /// config.json `model_type`s whose transformers tokenizer is BertTokenizer (used when
     /// tokenizer_config.json has no tokenizer_class).
     static let bertModelTypes: Set<String> = [
@@ -93,6 +118,10 @@ enum TransformersLoader {
     static let refusedModelTypes: Set<String> = [
         "mpnet", "funnel", "roformer", "splinter", "layoutlmv2", "layoutlmv3", "dpr", "tapas", "prophetnet",
         "roc_bert", "markuplm",
+        "albert", "barthez", "big_bird", "blenderbot", "camembert", "clip", "code_llama", "codegen", "cohere", "deberta",
+        "deberta-v2", "gemma", "gpt2", "gpt_neo", "gpt_neox", "gptj", "herbert", "layoutxlm", "led", "llama", "luke",
+        "mbart", "mbart50", "mluke", "mt5", "mvp", "nllb", "opt", "pegasus", "phi", "qwen2", "qwen3", "reformer", "rembert",
+        "t5", "whisper", "xglm", "xlnet",
     ]
     /// transformers `SPECIAL_TOKENS_ATTRIBUTES`, in order.
     static let namedTokenKeys = ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"]
@@ -100,16 +129,33 @@ enum TransformersLoader {
     static let bertDefaults: [String: String] = [
         "unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]", "mask_token": "[MASK]",
     ]
+    /// RobertaTokenizer.__init__ / XLMRobertaTokenizer.__init__ defaults (the same seven).
+    static let robertaDefaults: [String: String] = [
+        "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "sep_token": "</s>", "pad_token": "<pad>",
+        "cls_token": "<s>", "mask_token": "<mask>",
+    ]
+
+    static func classDefaults(_ flavor: TokenizerFlavor) -> [String: String] {
+        switch flavor {
+        case .bertRebuild: return bertDefaults
+        case .robertaRebuild, .xlmRobertaRebuild: return robertaDefaults
+        case .backend: return [:]
+        }
+    }
 
     static func flavor(className: String?, modelType: String?) throws -> TokenizerFlavor {
         if let className {
             let base = className.hasSuffix("Fast") ? String(className.dropLast(4)) : className
             if bertClasses.contains(base) { return .bertRebuild }
+            if base == "RobertaTokenizer" { return .robertaRebuild }
+            if base == "XLMRobertaTokenizer" { return .xlmRobertaRebuild }
             if refusedClasses.contains(base) { throw TokenizerError.unsupportedTokenizerClass(name: className) }
             return .backend
         }
         if let modelType {
             if bertModelTypes.contains(modelType) { return .bertRebuild }
+            if robertaModelTypes.contains(modelType) { return .robertaRebuild }
+            if xlmRobertaModelTypes.contains(modelType) { return .xlmRobertaRebuild }
             if refusedModelTypes.contains(modelType) {
                 throw TokenizerError.unsupportedTokenizerClass(name: "(model_type \(modelType))")
             }
@@ -151,7 +197,7 @@ enum TransformersLoader {
     struct Built {
         var normalizer: Normalizer?
         var preTokenizer: PreTokenizer?
-        var model: WordPiece
+        var model: TokenizerModel
         var added: AddedVocabulary
         var postProcessor: PostProcessor
         var truncateLeft: Bool
@@ -260,7 +306,7 @@ enum TransformersLoader {
         var named: [(key: String, value: TokenValue)] = []
         for key in namedTokenKeys {
             var value = try namedValue(key)
-            if value == nil, flavor == .bertRebuild, let def = bertDefaults[key], kwarg(key) == nil {
+            if value == nil, let def = classDefaults(flavor)[key], kwarg(key) == nil {
                 value = .plain(def)
             }
             if value == nil, flavor == .backend, key == "pad_token", let tj = tokenizerJSON,
@@ -283,19 +329,18 @@ enum TransformersLoader {
         }
         let extras = try extraSpecialTokens(kwarg)
 
-        // --- model.
-        let modelFields: TokenizerJSON.WordPieceFields
-        if let tokenizerJSON {
-            modelFields = try TokenizerJSON.wordPiece(tokenizerJSON["model"])
-        } else {
-            modelFields = TokenizerJSON.WordPieceFields(vocab: try vocabularyFromText(files.vocabTXT!), unkToken: "[UNK]",
-                                                        continuingSubwordPrefix: "##", maxInputCharsPerWord: 100)
-        }
+        // --- model, normalizer, pre-tokenizer.
         let normalizer: Normalizer?
         let preTokenizer: PreTokenizer?
-        let model: WordPiece
+        let model: TokenizerModel
         switch flavor {
         case .bertRebuild:
+            let vocab: [ByteString: Int32]
+            if let tokenizerJSON {
+                vocab = try TokenizerJSON.wordPiece(tokenizerJSON["model"]).vocab
+            } else {
+                vocab = try vocabularyFromText(files.vocabTXT!)
+            }
             let lowercase = try configBool(config, "do_lower_case", default: true)
             let strip: Bool
             if let s = config["strip_accents"], !s.isNull {
@@ -311,15 +356,38 @@ enum TransformersLoader {
                                stripAccents: strip, lowercase: lowercase)
             preTokenizer = .bert
             let unk = named.first(where: { $0.key == "unk_token" })?.value.content ?? "[UNK]"
-            model = try WordPiece(vocab: modelFields.vocab, unkToken: unk, continuingSubwordPrefix: "##",
-                                  maxInputCharsPerWord: 100)
+            model = .wordPiece(try WordPiece(vocab: vocab, unkToken: unk, continuingSubwordPrefix: "##",
+                                             maxInputCharsPerWord: 100))
+        case .robertaRebuild:
+            let m = try rebuildModel(tokenizerJSON, expected: "BPE", className: className ?? "RobertaTokenizer")
+            let vocab = try TokenizerJSON.vocabulary(m["vocab"], field: "model.vocab")
+            let merges = try TokenizerJSON.merges(m["merges"], field: "model.merges")
+            model = .bpe(try BPE(vocab: vocab, merges: merges, unkToken: nil, fuseUnk: false, byteFallback: false,
+                                 ignoreMerges: false, continuingSubwordPrefix: "", endOfWordSuffix: ""))
+            normalizer = nil
+            preTokenizer = .byteLevel(addPrefixSpace: try configBool(config, "add_prefix_space", default: false), useRegex: true)
+        case .xlmRobertaRebuild:
+            let m = try rebuildModel(tokenizerJSON, expected: "Unigram", className: className ?? "XLMRobertaTokenizer")
+            model = .unigram(try Unigram(pieces: try TokenizerJSON.unigramPieces(m["vocab"], field: "model.vocab"),
+                                         unkID: 3, byteFallback: false))
+            normalizer = try firstPrecompiled(tokenizerJSON?["normalizer"]).map { .precompiled($0) }
+            let prefix = try configBool(config, "add_prefix_space", default: true)
+            preTokenizer = .sequence([.whitespaceSplit, .metaspace(replacement: "\u{2581}", prependScheme: prefix ? .always : .never,
+                                                                   split: true)])
         case .backend:
             let tj = tokenizerJSON!
             normalizer = try TokenizerJSON.normalizer(tj["normalizer"])
             preTokenizer = try TokenizerJSON.preTokenizer(tj["pre_tokenizer"])
-            model = try WordPiece(vocab: modelFields.vocab, unkToken: modelFields.unkToken,
-                                  continuingSubwordPrefix: modelFields.continuingSubwordPrefix,
-                                  maxInputCharsPerWord: modelFields.maxInputCharsPerWord)
+            let m = tj["model"]
+            switch try TokenizerJSON.modelType(m) {
+            case "BPE": model = .bpe(try TokenizerJSON.bpe(m!))
+            case "Unigram": model = .unigram(try TokenizerJSON.unigram(m!))
+            default:
+                let f = try TokenizerJSON.wordPiece(m)
+                model = .wordPiece(try WordPiece(vocab: f.vocab, unkToken: f.unkToken,
+                                                 continuingSubwordPrefix: f.continuingSubwordPrefix,
+                                                 maxInputCharsPerWord: f.maxInputCharsPerWord))
+            }
         }
 
         // --- added vocabulary, in the order the backend receives the tokens.
@@ -356,12 +424,26 @@ enum TransformersLoader {
 
         // --- post-processor.
         let postProcessor: PostProcessor
+        func namedID(_ key: String, _ fallback: String) throws -> Int32 {
+            let content = named.first(where: { $0.key == key })?.value.content ?? fallback
+            guard let id = vocabulary.tokenToID(content, model: model) else { throw TokenizerError.missingSpecialToken(token: content) }
+            return id
+        }
         switch flavor {
         case .bertRebuild:
             let cls = named.first(where: { $0.key == "cls_token" })?.value.content ?? "[CLS]"
             let sep = named.first(where: { $0.key == "sep_token" })?.value.content ?? "[SEP]"
             postProcessor = .bert(clsID: vocabulary.tokenToID(cls, model: model) ?? 2,
                                   sepID: vocabulary.tokenToID(sep, model: model) ?? 3)
+        case .robertaRebuild:
+            postProcessor = .roberta(clsID: try namedID("cls_token", "<s>"), sepID: try namedID("sep_token", "</s>"))
+        case .xlmRobertaRebuild:
+            let bos = try namedID("bos_token", "<s>")
+            let eos = try namedID("eos_token", "</s>")
+            postProcessor = PostProcessor(
+                single: [.special(ids: [bos], typeID: 0), .sequence(second: false, typeID: 0), .special(ids: [eos], typeID: 0)],
+                pair: [.special(ids: [bos], typeID: 0), .sequence(second: false, typeID: 0), .special(ids: [eos], typeID: 0),
+                       .special(ids: [eos], typeID: 0), .sequence(second: true, typeID: 0), .special(ids: [eos], typeID: 0)])
         case .backend:
             postProcessor = try TokenizerJSON.postProcessor(tokenizerJSON!["post_processor"])
         }
@@ -414,6 +496,31 @@ enum TransformersLoader {
                      postProcessor: postProcessor, truncateLeft: side == "left", modelMaxLength: modelMaxLength,
                      padTokenID: padID, vocabularySize: ids.count, flavor: flavor, tokenIDs: ids,
                      modelInputNames: modelInputNames, paddingSide: paddingSide)
+    }
+
+    /// tokenizer.json's "model" for a class that rebuilds from its vocabulary: it must be of the kind the class builds.
+    static func rebuildModel(_ tokenizerJSON: JSONValue?, expected: String, className: String) throws -> JSONValue {
+        guard let m = tokenizerJSON?["model"] else {
+            throw TokenizerError.invalidField(file: TokenizerJSON.file, field: "model", reason: "missing")
+        }
+        let t = m["type"]?.stringValue ?? "untyped"
+        guard t == expected else { throw TokenizerError.unsupportedComponent(kind: "model", type: "\(t) under \(className)") }
+        return m
+    }
+
+    /// transformers `convert_to_native_format`: the first Precompiled normalizer, at the top or in a Sequence.
+    static func firstPrecompiled(_ value: JSONValue?) throws -> PrecompiledCharsMap? {
+        guard let value, !value.isNull else { return nil }
+        let field = "normalizer"
+        var items: [(JSONValue, String)] = [(value, field)]
+        if value["type"]?.stringValue == "Sequence", let list = value["normalizers"]?.arrayValue {
+            items = list.enumerated().map { ($0.element, "\(field).normalizers[\($0.offset)]") }
+        }
+        for (item, f) in items where item["type"]?.stringValue == "Precompiled" {
+            guard let text = item["precompiled_charsmap"]?.stringValue else { continue }
+            return try PrecompiledCharsMap(base64: text, field: "\(f).precompiled_charsmap")
+        }
+        return nil
     }
 
     static func configBool(_ config: JSONValue, _ key: String, default def: Bool) throws -> Bool {

@@ -106,7 +106,7 @@ final class AddedVocabularyTests: XCTestCase {
         var b = AddedVocabularyBuilder()
         var v: [ByteString: Int32] = [:]
         for (i, t) in ["[UNK]", "a", "b"].enumerated() { v[ByteString(t)] = Int32(i) }
-        let m = try WordPiece(vocab: v, unkToken: "[UNK]", continuingSubwordPrefix: "##", maxInputCharsPerWord: 100)
+        let m = TokenizerModel.wordPiece(try WordPiece(vocab: v, unkToken: "[UNK]", continuingSubwordPrefix: "##", maxInputCharsPerWord: 100))
         try b.add([AddedToken(content: "a", special: true), AddedToken(content: "<x>", special: true),
                    AddedToken(content: "<y>", special: false), AddedToken(content: "<x>", special: true)], model: m)
         XCTAssertEqual(b.tokenToID("a", model: m), 1)

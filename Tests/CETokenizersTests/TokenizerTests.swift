@@ -135,15 +135,18 @@ final class TokenizerTests: XCTestCase {
                 XCTAssertEqual(error as? TokenizerError, expected, line: line)
             }
         }
-        check(TinyTokenizer.json(normalizer: ["type": "Precompiled", "precompiled_charsmap": "AA=="]),
-              .unsupportedComponent(kind: "normalizer", type: "Precompiled"))
-        check(TinyTokenizer.json(normalizer: ["type": "Replace", "pattern": ["Regex": "\\s+"], "content": " "]),
-              .unsupportedComponent(kind: "normalizer", type: "Replace (Regex pattern)"))
-        check(TinyTokenizer.json(preTokenizer: ["type": "ByteLevel", "add_prefix_space": false]),
-              .unsupportedComponent(kind: "pre_tokenizer", type: "ByteLevel"))
-        check(TinyTokenizer.json(postProcessor: ["type": "RobertaProcessing"]),
-              .unsupportedComponent(kind: "post_processor", type: "RobertaProcessing"))
-        check(TinyTokenizer.json(modelType: "BPE"), .unsupportedComponent(kind: "model", type: "BPE"))
+        check(TinyTokenizer.json(normalizer: ["type": "NmtNormalizer"]), .unsupportedComponent(kind: "normalizer", type: "NmtNormalizer"))
+        check(TinyTokenizer.json(normalizer: ["type": "Sequence", "normalizers": [["type": "NFC"], ["type": "ByteLevel"]]]),
+              .unsupportedComponent(kind: "normalizer", type: "ByteLevel"))
+        check(TinyTokenizer.json(normalizer: ["type": "Replace", "pattern": ["Regex": "[a-z]+"], "content": " "]),
+              .unsupportedComponent(kind: "normalizer", type: "Replace (Regex pattern \"[a-z]+\")"))
+        check(TinyTokenizer.json(preTokenizer: ["type": "Split", "pattern": ["Regex": "\\s"], "behavior": "Removed", "invert": false]),
+              .unsupportedComponent(kind: "pre_tokenizer", type: "Split"))
+        check(TinyTokenizer.json(preTokenizer: ["type": "Sequence", "pretokenizers": [["type": "Digits", "individual_digits": true]]]),
+              .unsupportedComponent(kind: "pre_tokenizer", type: "Digits"))
+        check(TinyTokenizer.json(postProcessor: ["type": "ByteLevelPlus"]),
+              .unsupportedComponent(kind: "post_processor", type: "ByteLevelPlus"))
+        check(TinyTokenizer.json(modelType: "WordLevel"), .unsupportedComponent(kind: "model", type: "WordLevel"))
     }
 
     func testUnsupportedClassAndMissingPieces() throws {
