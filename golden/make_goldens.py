@@ -1,9 +1,12 @@
 """Records the reference outputs (runs in the reference venv; see golden/README.md and formats/golden.md).
 
-  ref/bin/python golden/make_goldens.py            # needs .models/minilm-l6-ce (scripts/fetch_models.sh)
+  ref/bin/python golden/make_goldens.py            # needs .models/minilm-l6-{ce,rr} (scripts/fetch_models.sh)
 
 Writes golden/<model>/golden.json (+ golden/minilm-l6-ce/golden-len128.json) from
 sentence_transformers.CrossEncoder and golden/tokenizers/<name>.json from transformers.AutoTokenizer.
+A model entry with a lists file (golden/inputs/rr_lists.jsonl) also scores those held-out ranked lists:
+their pairs become cases, the lists become rankings with relevance labels, and the reference's
+ranking quality (MRR@10, NDCG@10) is recorded.
 Everything here comes from PyTorch + sentence-transformers + transformers: never from cetool.
 """
 from __future__ import annotations
@@ -39,12 +42,14 @@ transformers.logging.set_verbosity_error()
 logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
 
 MODELS = [
-    # name, model folder (repo-relative), max_length passed to CrossEncoder, output file
-    ("minilm-l6-ce", ".models/minilm-l6-ce", None, "golden/minilm-l6-ce/golden.json"),
-    ("minilm-l6-ce", ".models/minilm-l6-ce", 128, "golden/minilm-l6-ce/golden-len128.json"),
-    ("tiny-bert-l1", "golden/models/tiny-bert-l1", None, "golden/tiny-bert-l1/golden.json"),
-    ("tiny-bert-l3", "golden/models/tiny-bert-l3", None, "golden/tiny-bert-l3/golden.json"),
+    # name, model folder (repo-relative), max_length passed to CrossEncoder, output file, ranked lists with relevance (golden/inputs/)
+    ("minilm-l6-ce", ".models/minilm-l6-ce", None, "golden/minilm-l6-ce/golden.json", None),
+    ("minilm-l6-ce", ".models/minilm-l6-ce", 128, "golden/minilm-l6-ce/golden-len128.json", None),
+    ("minilm-l6-rr", ".models/minilm-l6-rr", None, "golden/minilm-l6-rr/golden.json", "rr_lists.jsonl"),
+    ("tiny-bert-l1", "golden/models/tiny-bert-l1", None, "golden/tiny-bert-l1/golden.json", None),
+    ("tiny-bert-l3", "golden/models/tiny-bert-l3", None, "golden/tiny-bert-l3/golden.json", None),
 ]
+INPUT_FILES = ["seed.json", "pairs.jsonl", "tokenizer_corpus.jsonl"]
 TOKENIZERS = [
     ("minilm", "golden/models/minilm-l6-ce"),
     ("minilm-vocab", "golden/models/minilm-vocab-only"),
@@ -58,7 +63,7 @@ def read_jsonl(path: pathlib.Path) -> list[dict]:
     return [json.loads(l) for l in path.read_text(encoding="utf-8").split("\n") if l]
 
 
-def provenance(weights: pathlib.Path | None) -> dict:
+def provenance(weights: pathlib.Path | None, extra_inputs: tuple[str, ...] = ()) -> dict:
     p = {
         "generator": "golden/make_goldens.py",
         "generator_sha256": _data.sha256_file(pathlib.Path(__file__)),
@@ -73,7 +78,7 @@ def provenance(weights: pathlib.Path | None) -> dict:
         },
         "device": "cpu",
         "torch_threads": torch.get_num_threads(),
-        "inputs_sha256": {f"golden/inputs/{n}": _data.sha256_file(INPUTS / n) for n in ["seed.json", "pairs.jsonl", "tokenizer_corpus.jsonl"]},
+        "inputs_sha256": {f"golden/inputs/{n}": _data.sha256_file(INPUTS / n) for n in INPUT_FILES + list(extra_inputs)},
     }
     if weights is not None:
         p["model_weights"] = str(weights.relative_to(REPO))
@@ -119,7 +124,17 @@ def lee_rankings() -> list[dict]:
     return out
 
 
-def model_golden(name: str, rel_dir: str, max_length: int | None, out_rel: str) -> dict:
+def list_quality(relevance: list[int], result: list[dict], k: int = 10) -> dict:
+    """Binary relevance, the order CrossEncoder.rank returned. MRR@k: 1 / rank of the first relevant document if it
+    is within the top k, else 0. NDCG@k: sum of rel / log2(rank + 1) over the top k, divided by the same for the ideal order."""
+    order = [x["corpus_id"] for x in result]
+    first = next(r for r, i in enumerate(order, 1) if relevance[i] > 0)
+    dcg = sum(relevance[i] / np.log2(r + 1) for r, i in enumerate(order[:k], 1))
+    ideal = sum(1 / np.log2(r + 1) for r in range(1, min(k, sum(relevance)) + 1))
+    return {"first_relevant_rank": first, "mrr_at_10": 1.0 / first if first <= k else 0.0, "ndcg_at_10": float(dcg / ideal)}
+
+
+def model_golden(name: str, rel_dir: str, max_length: int | None, out_rel: str, lists_file: str | None) -> dict:
     model_dir = REPO / rel_dir
     ce = CrossEncoder(str(model_dir), device="cpu", max_length=max_length)
     n_labels = ce.num_labels
@@ -131,6 +146,12 @@ def model_golden(name: str, rel_dir: str, max_length: int | None, out_rel: str) 
     pairs = read_jsonl(INPUTS / "pairs.jsonl")
     items = [{"id": f"seed-{i:02d}", "kind": "seed", "query": seed["query"], "document": d} for i, d in enumerate(seed["documents"])]
     items += [{"id": p["id"], "kind": p["kind"], "query": p["query"], "document": p["document"]} for p in pairs]
+    lists = read_jsonl(INPUTS / lists_file) if lists_file else []
+    relevance = {}  # case id -> relevance label of a list document
+    for l in lists:
+        for j, d in enumerate(l["documents"]):
+            items.append({"id": f"{l['id']}-d{j:02d}", "kind": "list-" + l["kind"], "query": l["query"], "document": d})
+            relevance[items[-1]["id"]] = l["relevance"][j]
     inputs = [[it["query"], it["document"]] for it in items]
 
     logits = ce.predict(inputs, batch_size=BATCH_SIZE, activation_fn=torch.nn.Identity(), convert_to_numpy=True)
@@ -148,7 +169,7 @@ def model_golden(name: str, rel_dir: str, max_length: int | None, out_rel: str) 
         cases.append(c)
 
     g = {
-        "provenance": provenance(model_dir / "model.safetensors"),
+        "provenance": provenance(model_dir / "model.safetensors", (lists_file,) if lists_file else ()),
         "model": name,
         "model_dir": rel_dir,
         "max_length": ce.max_seq_length,
@@ -164,10 +185,23 @@ def model_golden(name: str, rel_dir: str, max_length: int | None, out_rel: str) 
     if n_labels == 1:
         rankings = [{"id": "seed", "query": seed["query"], "documents": seed["documents"], "source": "golden/inputs/seed.json"}]
         rankings += lee_rankings()
+        rankings += [{"id": l["id"], "kind": l["kind"], "query": l["query"], "documents": l["documents"], "relevance": l["relevance"],
+                      "source": f"golden/inputs/{lists_file}: {l['source']}"} for l in lists]
         for r in rankings:
             r["result"] = [{"corpus_id": int(x["corpus_id"]), "score": f32(x["score"])}
                            for x in ce.rank(r["query"], r["documents"], batch_size=BATCH_SIZE)]
         g["rankings"] = rankings
+        if lists:
+            per = {r["id"]: list_quality(r["relevance"], r["result"]) for r in rankings if "relevance" in r}
+            g["ranking_quality"] = {
+                "lists": len(per),
+                "metric_definitions": "binary relevance; MRR@10 = 1/rank of the first relevant document within the top 10, else 0; "
+                                      "NDCG@10 = sum rel/log2(rank+1) over the top 10 / the ideal; means over lists",
+                "mrr_at_10": float(np.mean([q["mrr_at_10"] for q in per.values()])),
+                "ndcg_at_10": float(np.mean([q["ndcg_at_10"] for q in per.values()])),
+                "top1": float(np.mean([q["first_relevant_rank"] == 1 for q in per.values()])),
+                "per_list": per,
+            }
     else:
         sm = ce.predict(inputs, batch_size=BATCH_SIZE, apply_softmax=True, convert_to_numpy=True)
         g["softmax_scores"] = [[f32(v) for v in row] for row in np.asarray(sm, dtype=np.float32).reshape(len(items), -1)]
@@ -192,6 +226,15 @@ def model_golden(name: str, rel_dir: str, max_length: int | None, out_rel: str) 
                "logit_range": [float(logits.min()), float(logits.max())], "score_std": float(scores.std())}
     if n_labels == 1:
         summary["seed_ranking"] = [(x["corpus_id"], round(x["score"], 4)) for x in g["rankings"][0]["result"]]
+    if "ranking_quality" in g:
+        q = g["ranking_quality"]
+        summary["held_out_lists"] = {"lists": q["lists"], "mrr@10": round(q["mrr_at_10"], 4), "ndcg@10": round(q["ndcg_at_10"], 4),
+                                     "top1": round(q["top1"], 4)}
+        ll = [(float(logits[k][0]), relevance[it["id"]]) for k, it in enumerate(items) if it["id"] in relevance]
+        pos = [x for x, r in ll if r == 1]
+        neg = [x for x, r in ll if r == 0]
+        summary["held_out_list_logits"] = {"positive": [round(min(pos), 3), round(float(np.median(pos)), 3), round(max(pos), 3)],
+                                           "negative": [round(min(neg), 3), round(float(np.median(neg)), 3), round(max(neg), 3)]}
     print(json.dumps(summary, ensure_ascii=False), flush=True)
     return g
 
@@ -241,11 +284,11 @@ def tokenizer_golden(name: str, rel_dir: str) -> None:
 
 
 def main() -> None:
-    if not (REPO / ".models/minilm-l6-ce/model.safetensors").exists():
-        raise SystemExit("missing .models/minilm-l6-ce: run scripts/fetch_models.sh first")
     only = set(sys.argv[1:])
     for spec in MODELS:
         if not only or spec[0] in only or "models" in only:
+            if not (REPO / spec[1] / "config.json").exists():
+                raise SystemExit(f"missing {spec[1]}: run scripts/fetch_models.sh first")
             model_golden(*spec)
     for name, rel in TOKENIZERS:
         if not only or "tokenizers" in only or name in only:

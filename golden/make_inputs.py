@@ -1,7 +1,9 @@
-"""Writes golden/inputs/{seed.json, pairs.jsonl, tokenizer_corpus.jsonl} (stdlib only, deterministic).
+"""Writes golden/inputs/{seed.json, pairs.jsonl, tokenizer_corpus.jsonl, rr_lists.jsonl} (stdlib only, deterministic).
 
 Real text comes from the gensim==4.4.0 wheel's test data (see _data.py); the odd cases are written
-here by hand. Run: python3 golden/make_inputs.py  (downloads the gensim wheel into .models/cache/).
+here by hand. rr_lists.jsonl holds ranked lists with relevance labels built from the text minilm-l6-rr
+never saw in training (_rr_data.py); it draws from its own random generator, so the other files do not
+depend on it. Run: python3 golden/make_inputs.py  (downloads the gensim wheel into .models/cache/).
 """
 from __future__ import annotations
 
@@ -11,8 +13,11 @@ import re
 import unicodedata
 
 import _data
+import _rr_data
 
 OUT = _data.REPO / "golden" / "inputs"
+# Held-out ranked lists (rr_lists.jsonl): 16 inverse-cloze, 4 title and 4 news queries, 15 documents each.
+RR_LISTS = {"seed": 20240612, "n_ict": 16, "n_title": 4, "n_news": 4, "size": 15}
 
 SEED = {
     "query": "How many people live in Berlin?",
@@ -251,13 +256,23 @@ def main() -> None:
         for c in corpus:
             f.write(_data.dumps(c) + "\n")
 
+    # rr_lists.jsonl
+    lists = _rr_data.held_out_lists(**RR_LISTS)
+    with open(OUT / "rr_lists.jsonl", "w", encoding="utf-8") as f:
+        for k, l in enumerate(lists):
+            f.write(_data.dumps({"id": f"rr-{k:02d}", **l}) + "\n")
+
     (OUT / "SOURCES.json").write_text(json.dumps({
         "generator": "golden/make_inputs.py",
         "seed.json": SEED["source"],
         "text_sources": src,
-        "counts": {"pairs.jsonl": len(pairs), "tokenizer_corpus.jsonl": len(corpus)},
+        "rr_lists.jsonl": {"built_by": "golden/_rr_data.py held_out_lists", "arguments": RR_LISTS,
+                           "held_out_wiki_articles": [t for t, _ in _rr_data.held_out_split().articles],
+                           "held_out_news": "all of lee.cor"},
+        "counts": {"pairs.jsonl": len(pairs), "tokenizer_corpus.jsonl": len(corpus), "rr_lists.jsonl": len(lists)},
     }, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    print(f"seed.json: 1 query, {len(SEED['documents'])} documents; pairs.jsonl: {len(pairs)}; tokenizer_corpus.jsonl: {len(corpus)}")
+    print(f"seed.json: 1 query, {len(SEED['documents'])} documents; pairs.jsonl: {len(pairs)}; tokenizer_corpus.jsonl: {len(corpus)}; "
+          f"rr_lists.jsonl: {len(lists)} lists x {RR_LISTS['size']} documents")
 
 
 if __name__ == "__main__":

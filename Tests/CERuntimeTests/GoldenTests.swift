@@ -1,3 +1,5 @@
+import CECore
+import CEFormats
 import CEGraph
 import CERuntime
 import CETestSupport
@@ -118,6 +120,61 @@ final class GoldenTests: XCTestCase {
                 XCTAssertEqual(top3.map(\.corpusID), Array(r.result.prefix(3).map(\.0)))
                 XCTAssertTrue(top3.allSatisfy { $0.text == nil })
             }
+        }
+    }
+
+    /// The reranker's golden must exist (its model is rebuilt by scripts/fetch_models.sh) and carry at least 20
+    /// held-out ranked lists of 10-20 documents with relevance labels, so ranking metrics mean something.
+    func testRerankerGoldenHasHeldOutLists() throws {
+        let path = Self.root.appendingPathComponent("golden/minilm-l6-rr/golden.json").path
+        let g = try GoldenSet.load(path: path)
+        XCTAssertEqual(g.model, "minilm-l6-rr")
+        XCTAssertEqual(g.modelDirectory, ".models/minilm-l6-rr")
+        XCTAssertEqual(g.activation, "sigmoid")
+        let lists = try JSONFile.load(path: path, limit: 256 << 20)["rankings"]?.arrayValue?.filter { $0["relevance"] != nil } ?? []
+        XCTAssertGreaterThanOrEqual(lists.count, 20)
+        for l in lists {
+            let docs = l["documents"]?.arrayValue ?? []
+            let relevance = l["relevance"]?.arrayValue?.compactMap(\.intValue) ?? []
+            XCTAssertTrue((10...20).contains(docs.count), "\(l["id"]?.stringValue ?? "?"): \(docs.count) documents")
+            XCTAssertEqual(relevance.count, docs.count)
+            XCTAssertTrue(relevance.contains { $0 > 0 }, "\(l["id"]?.stringValue ?? "?"): no relevant document")
+        }
+    }
+
+    /// Lists with relevance labels (minilm-l6-rr: text the model never saw in training): our ranking puts the
+    /// first relevant document at the reference's rank in every list, and MRR@10 / NDCG@10 (binary relevance,
+    /// log2(rank + 1) discounts) equal the reference's recorded figures.
+    func testHeldOutRankingQualityMatchesReference() throws {
+        var checkedSets = 0
+        for (g, ce) in try sets() where g.numLabels == 1 {
+            let json = try JSONFile.load(path: g.path, limit: 256 << 20)
+            guard let quality = json["ranking_quality"] else { continue }
+            let lists = json["rankings"]?.arrayValue?.filter { $0["relevance"] != nil } ?? []
+            XCTAssertEqual(lists.count, quality["lists"]?.intValue, "\(g.path): ranking_quality.lists")
+            var mrr = 0.0, ndcg = 0.0
+            for l in lists {
+                let id = try XCTUnwrap(l["id"]?.stringValue)
+                let query = try XCTUnwrap(l["query"]?.stringValue)
+                let documents = try XCTUnwrap(l["documents"]?.arrayValue).map { try XCTUnwrap($0.stringValue) }
+                let relevance = try XCTUnwrap(l["relevance"]?.arrayValue).map { Double(try XCTUnwrap($0.intValue)) }
+                let order = try ce.rank(query: query, documents: documents, batchSize: g.batchSize).map(\.corpusID)
+                let first = try XCTUnwrap(order.firstIndex { relevance[$0] > 0 }) + 1
+                XCTAssertEqual(first, quality["per_list"]?[id]?["first_relevant_rank"]?.intValue, "\(g.path) \(id): first relevant rank")
+                mrr += first <= 10 ? 1 / Double(first) : 0
+                let dcg = order.prefix(10).enumerated().reduce(0.0) { $0 + relevance[$1.element] / log2(Double($1.offset + 2)) }
+                let relevantCount = min(10, relevance.filter { $0 > 0 }.count)
+                ndcg += dcg / (1...relevantCount).reduce(0.0) { $0 + 1 / log2(Double($1 + 1)) }
+            }
+            let n = Double(max(1, lists.count))
+            let bound = ToleranceProfile.fp32.scoreRelative
+            XCTAssertEqual(mrr / n, try XCTUnwrap(quality["mrr_at_10"]?.doubleValue), accuracy: Double(bound), "\(g.path): MRR@10")
+            XCTAssertEqual(ndcg / n, try XCTUnwrap(quality["ndcg_at_10"]?.doubleValue), accuracy: Double(bound), "\(g.path): NDCG@10")
+            print("golden \(g.model): \(lists.count) held-out lists, MRR@10 \(mrr / n), NDCG@10 \(ndcg / n)")
+            checkedSets += 1
+        }
+        if ProcessInfo.processInfo.environment["CETOOL_REQUIRE_MODELS"] == "1" {
+            XCTAssertGreaterThan(checkedSets, 0, "no golden set with ranking_quality was checked")
         }
     }
 
