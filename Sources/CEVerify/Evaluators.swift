@@ -127,9 +127,9 @@ public enum Evaluators {
             guard row.count == numLabels else { throw EvaluationError.scoreRowWidth(index: i, expected: numLabels, got: row.count) }
             try checkFinite(row)
         }
+        try checkClassLabels(labels, numLabels: numLabels)
         let file = "CrossEncoderClassificationEvaluator" + (name.isEmpty ? "" : "_" + name) + "_results.csv"
         if numLabels == 1 {
-            for (i, l) in labels.enumerated() where l != 0 && l != 1 { throw EvaluationError.notBinaryLabel(index: i, label: l) }
             let s = scores.map { $0[0] }
             let (acc, accThreshold) = bestAccuracyAndThreshold(scores: s, labels: labels)
             let f1 = bestF1AndThreshold(scores: s, labels: labels)
@@ -144,7 +144,6 @@ public enum Evaluators {
                                                  "Precision", "Recall", "Average_Precision"],
                                     csvRow: m.map(\.1))
         }
-        for (i, l) in labels.enumerated() where l < 0 { throw EvaluationError.negativeLabel(index: i, label: l) }
         let predicted = scores.map(argmax)
         let f = f1Averages(labels: labels, predicted: predicted)
         let m: [(String, EvaluationFigure)] = [("f1_macro", .double(f.macro)), ("f1_micro", .double(f.micro)),
@@ -152,6 +151,15 @@ public enum Evaluators {
         return EvaluationResult(evaluator: "CrossEncoderClassificationEvaluator", name: name,
                                 metrics: m.map { .init(key: $0.0, figure: $0.1) }, primaryKey: "f1_macro", csvFile: file,
                                 csvHeaders: ["epoch", "steps", "Macro_F1", "Micro_F1", "Weighted_F1"], csvRow: m.map(\.1))
+    }
+
+    /// Labels a classification can take, known before any scoring: 0 or 1 for a one-label model (sklearn's
+    /// average_precision_score refuses multiclass labels against 1-D scores), non-negative ids otherwise.
+    public static func checkClassLabels(_ labels: [Int], numLabels: Int) throws {
+        for (i, l) in labels.enumerated() {
+            if numLabels == 1, l != 0 && l != 1 { throw EvaluationError.notBinaryLabel(index: i, label: l) }
+            if l < 0 { throw EvaluationError.negativeLabel(index: i, label: l) }
+        }
     }
 
     /// np.argmax: the first of the largest values.
@@ -229,16 +237,46 @@ public enum Evaluators {
         let order = scores.indices.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
         let totalPositives = labels.filter { $0 == 1 }.count
         guard totalPositives > 0 else { return 0 }
-        var ap = 0.0, tp = 0, seen = 0, lastRecall = 0.0
+        var terms: [Double] = [], tp = 0, seen = 0, lastRecall = 0.0
         for (k, i) in order.enumerated() {
             seen += 1
             if labels[i] == 1 { tp += 1 }
             if k + 1 < order.count && scores[order[k + 1]] == scores[i] { continue }
             let recall = Double(tp) / Double(totalPositives)
-            ap += (recall - lastRecall) * (Double(tp) / Double(seen))
+            terms.append((recall - lastRecall) * (Double(tp) / Double(seen)))
             lastRecall = recall
         }
-        return max(0, ap)
+        // sklearn sums the terms lowest threshold first (its curve is reversed), with numpy's pairwise sum.
+        return max(0, pairwiseSum(terms.reversed()))
+    }
+
+    /// numpy's float64 add.reduce over a contiguous array (np.sum, np.mean's numerator): blocks of up to 128
+    /// values summed in 8 interleaved partial sums, larger arrays split in two at a multiple of 8. Reproducing
+    /// the order keeps figures bit-identical to the reference's where the terms are.
+    public static func pairwiseSum<C: Collection>(_ values: C) -> Double where C.Element == Double {
+        let a = Array(values)
+        func sum(_ lo: Int, _ n: Int) -> Double {
+            if n < 8 {
+                var r = -0.0
+                for i in lo..<(lo + n) { r += a[i] }
+                return r
+            }
+            if n <= 128 {
+                var r = Array(a[lo..<(lo + 8)])
+                var i = 8
+                while i < n - n % 8 {
+                    for j in 0..<8 { r[j] += a[lo + i + j] }
+                    i += 8
+                }
+                var res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+                while i < n { res += a[lo + i]; i += 1 }
+                return res
+            }
+            var half = n / 2
+            half -= half % 8
+            return sum(lo, half) + sum(lo + half, n - half)
+        }
+        return sum(0, a.count)
     }
 
     /// sklearn.metrics.f1_score with average macro / micro / weighted over the union of gold and predicted
@@ -381,7 +419,7 @@ public enum Evaluators {
             let f = rankingFigures(relevance: relevant, scores: s, k: plan.atK)
             maps.append(f.map); mrrs.append(f.mrr); ndcgs.append(f.ndcg)
         }
-        func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(v.count) }
+        func mean(_ v: [Double]) -> Double { pairwiseSum(v) / Double(v.count) }
         let k = plan.atK
         var m: [(String, EvaluationFigure)] = [("map", .double(mean(maps))), ("mrr@\(k)", .double(mean(mrrs))),
                                                ("ndcg@\(k)", .double(mean(ndcgs)))]

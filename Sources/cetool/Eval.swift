@@ -65,6 +65,7 @@ struct Eval: ParsableCommand {
         case .binaryAccuracy, .binaryClassification, .softmaxAccuracy, .classification:
             let examples = try EvaluationData.labelledPairs(bytes)
             let labels = try EvaluationData.classLabels(examples)
+            try Evaluators.checkClassLabels(labels, numLabels: ce.numLabels)
             let scores = try ce.predictLabels(examples.map(\.pair), batchSize: model.batchSize, showProgressBar: model.showProgress)
             result = try Evaluators.classification(scores: scores, labels: labels, numLabels: ce.numLabels, name: name)
         case .reranking:
