@@ -39,7 +39,8 @@ let package = Package(
         .testTarget(name: "CETokenizersTests", dependencies: ["CETokenizers", "CETestSupport"]),
         .testTarget(name: "CEImportTests", dependencies: ["CEImport", "CETestSupport"]),
         .testTarget(name: "CERuntimeTests", dependencies: ["CERuntime", "CEVerify", "CEQuant", "CETestSupport"]),
+        .testTarget(name: "CEVerifyTests", dependencies: ["CEVerify", "CERuntime", "CECore", "CETestSupport"]),
         .testTarget(name: "CEArtifactTests", dependencies: ["CEArtifact", "CEImport", "CEQuant", "CERuntime", "CETestSupport"]),
-        .testTarget(name: "cetoolTests", dependencies: ["CETestSupport", "cetool", "CEArtifact", "CEImport", "CEQuant", "CEGraph", "CECore"]),
+        .testTarget(name: "cetoolTests", dependencies: ["CETestSupport", "cetool", "CEVerify", "CEArtifact", "CEImport", "CEQuant", "CEGraph", "CECore"]),
     ]
 )
