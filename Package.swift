@@ -38,6 +38,9 @@ let package = Package(
         .testTarget(name: "CEImportTests", dependencies: ["CEImport", "CETestSupport"]),
         .testTarget(name: "CERuntimeTests", dependencies: ["CERuntime", "CEVerify", "CEQuant", "CETestSupport"]),
         .testTarget(name: "CEArtifactTests", dependencies: ["CEArtifact", "CEImport", "CEQuant", "CERuntime", "CETestSupport"]),
+        // Hostile-file corpus (scripts/make_hostile_corpus.py) and replayed fuzzer findings (Fuzz/, scripts/fuzz.sh).
+        .testTarget(name: "HostileCorpusTests", dependencies: ["CEFormats", "CETokenizers", "CEImport", "CETestSupport"],
+                    exclude: ["Corpus", "manifest.json"]),
         .testTarget(name: "cetoolTests", dependencies: ["CETestSupport", "cetool", "CEArtifact", "CEImport", "CEQuant", "CEGraph", "CECore"]),
     ]
 )
