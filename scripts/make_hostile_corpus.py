@@ -19,6 +19,7 @@ Manifest fields per case:
   base     (modeldir) a folder whose files are copied first, relative to the repository root
   symlinks (modeldir) {name: target} made at test time (absolute targets, or paths inside the case)
   fifo     (modeldir) names made as FIFOs at test time
+  sparse   (modeldir) {name: size} sparse files made at test time
   max_seconds  wall-clock bound for loading (and encoding) in a debug build
 """
 import json
@@ -366,8 +367,11 @@ tok("tok_replace_regex_nested_quantifier", with_(["normalizer"], {"type": "Repla
     ["TokenizerError.unsupportedComponent", "ok"], encode=[{"repeat": "x", "count": 40}], max_seconds=10)
 tok("tok_json_100k_deep", lambda t: '{"version":"1.0","x":' + "[" * 100_000 + "]" * 100_000 + "}", "TokenizerError.invalidJSON")
 tok("tok_word_30k_chars", None, "ok", encode=[{"repeat": "a", "count": 30_000}], max_seconds=10)
-tok("tok_word_30k_chars_limit_lifted", small_vocab({"a" * 2999 + "b": 6, "##" + "a" * 2999 + "b": 7}),
-    "ok", encode=[{"repeat": "a", "count": 30_000}], max_seconds=10)
+tok("tok_vocab_entry_3000_bytes", small_vocab({"a" * 2999 + "b": 6}), "TokenizerError.invalidField")
+# Longest accepted entries with the word limit lifted: each input scalar costs at most 1,024 trie steps.
+tok("tok_word_3000_chars_limit_lifted_long_entries", lambda t: with_(["model", "max_input_chars_per_word"], 10**9)(
+    small_vocab({"a" * 1023 + "b": 6, "##" + "a" * 1021 + "b": 7})(t)),
+    "ok", encode=[{"repeat": "a", "count": 3000}], max_seconds=20)
 tok("tok_max_input_chars_beyond_int64", with_(["model", "max_input_chars_per_word"], 1e300), "TokenizerError.invalidField")
 tok("tok_vocab_id_beyond_int32", small_vocab({"b": 2**40}), "TokenizerError.idOutOfRange")
 tok("tok_vocab_id_negative", small_vocab({"b": -5}), "TokenizerError.idOutOfRange")
@@ -454,6 +458,8 @@ modeldir("dir_tokenizer_symlink_to_dev_zero", {}, "TokenizerError.unreadableFile
 modeldir("dir_tokenizer_fifo", {}, "TokenizerError.unreadableFile", fifo=["tokenizer.json"], max_seconds=5)
 modeldir("dir_vocab_txt_symlink_to_dev_zero", {}, "TokenizerError.unreadableFile", remove=["tokenizer.json"],
          symlinks={"vocab.txt": "/dev/zero"}, max_seconds=5, max_rss_mib=16)
+modeldir("dir_tokenizer_sparse_1_tib", {}, "TokenizerError.unreadableFile", sparse={"tokenizer.json": 2**40},
+         max_seconds=5, max_rss_mib=16)
 modeldir("dir_index_weight_map_missing", {"model.safetensors.index.json": json.dumps({"metadata": {}})},
          "ShardIndexError.weightMapMissing", base=SHARDED)
 modeldir("dir_index_tensor_in_wrong_shard", {"model.safetensors.index.json": index({"classifier.weight": "model-00001-of-00002.safetensors"})},

@@ -157,13 +157,14 @@ struct HostileManifest: Decodable {
         var base: String?
         var symlinks: [String: String]?
         var fifo: [String]?
+        var sparse: [String: Int]?
         var remove: [String]?
         var maxSeconds: Double?
         var maxRSSMiB: Int?
         var messageExcludes: [String]?
 
         enum CodingKeys: String, CodingKey {
-            case name, kind, file, expect, encode, base, symlinks, fifo, remove
+            case name, kind, file, expect, encode, base, symlinks, fifo, sparse, remove
             case maxSeconds = "max_seconds", maxRSSMiB = "max_rss_mib", messageExcludes = "message_excludes"
         }
     }
@@ -269,6 +270,13 @@ enum HostileRunner {
             let to = dir.appendingPathComponent(name)
             try? fm.removeItem(at: to)
             guard mkfifo(to.path, 0o600) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        }
+        for (name, size) in c.sparse ?? [:] {
+            let to = dir.appendingPathComponent(name)
+            try? fm.removeItem(at: to)
+            guard fm.createFile(atPath: to.path, contents: nil), truncate(to.path, off_t(size)) == 0 else {
+                throw CocoaError(.fileWriteUnknown)
+            }
         }
     }
 }
