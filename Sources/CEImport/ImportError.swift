@@ -28,7 +28,8 @@ public enum ImportError: Error, Equatable, CustomStringConvertible {
         case .shapeMismatch(let n, let e, let a): return "checkpoint tensor \(displayEscaped(n)) has shape \(a), config.json implies \(e)"
         case .unsupportedDType(let n, let d): return "checkpoint tensor \(displayEscaped(n)) has dtype \(d.rawValue); F32, F16, BF16 are supported"
         case .unsupportedActivation(let p, let s): return "activation \(displayEscaped(p)) (from \(displayEscaped(s))) is not one cetool knows (Identity, Sigmoid, Tanh, Softmax)"
-        case .invalidMaxLength(let m, let l): return "max length \(m) is outside 3...\(l) for this model"
+        case .invalidMaxLength(let m, let l):
+            return "max length \(m) is outside 3...\(l) for this model (its max_position_embeddings, at most \(ModelDirectory.maxSequenceLength)); pass a smaller max length"
         case .shardMismatch(let t, let s, let i):
             return i == nil ? "tensor \(displayEscaped(t)) is listed for shard \(displayEscaped(s)) but that shard does not hold it" : "tensor \(displayEscaped(t)) is in shard \(displayEscaped(s)) but the index puts it in \(displayEscaped(i!))"
         }

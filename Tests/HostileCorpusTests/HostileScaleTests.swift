@@ -1,3 +1,7 @@
+import CECore
+import CEFormats
+import CEImport
+import CETestSupport
 import CETokenizers
 import Foundation
 import XCTest
@@ -27,5 +31,38 @@ final class HostileScaleTests: XCTestCase {
         XCTAssertEqual(try t.encode("a <t7> aa", maxLength: nil).ids, [1, 9, 1, 2])
         XCTAssertLessThan(seconds, 30, "50,000 added tokens took \(seconds) s to load")
         print("hostile scale: 50,000 added tokens loaded in \(String(format: "%.2f", seconds)) s")
+    }
+}
+
+/// A model whose files allow 65,536 positions by default: refused at load with a typed error rather than
+/// sizing attention scratch for 65,536² scores per worker (16 GiB).
+final class HostileSequenceLengthTests: XCTestCase {
+    func testDefaultMaxLengthAboveTheCapIsRefused() throws {
+        let src = repositoryRoot().appendingPathComponent("golden/models/tiny-bert-l1")
+        let dir = try makeTemporaryDirectory("cetool-hostile-len")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let positions = 65_536
+        var config = try String(contentsOf: src.appendingPathComponent("config.json"), encoding: .utf8)
+        config = config.replacingOccurrences(of: "\"max_position_embeddings\": 128", with: "\"max_position_embeddings\": \(positions)")
+        try config.write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        try Data(#"{"tokenizer_class": "BertTokenizer", "model_max_length": 65536}"#.utf8)
+            .write(to: dir.appendingPathComponent("tokenizer_config.json"))
+        try FileManager.default.copyItem(at: src.appendingPathComponent("tokenizer.json"), to: dir.appendingPathComponent("tokenizer.json"))
+        let original = try Safetensors.File(path: src.appendingPathComponent("model.safetensors").path)
+        var b = SafetensorsBuilder()
+        for name in original.names {
+            let t = try original.tensor(name)
+            if name.hasSuffix("position_embeddings.weight") {
+                let hidden = t.shape.dims[1]
+                b.add(name, floats: [Float](repeating: 0, count: positions * hidden), shape: [positions, hidden])
+            } else {
+                b.addRaw(name, dtype: "F32", shape: t.shape.dims, data: Array(t.storage.bytes))
+            }
+        }
+        try Data(b.bytes()).write(to: dir.appendingPathComponent("model.safetensors"))
+        XCTAssertThrowsError(try ModelDirectory.load(dir)) {
+            XCTAssertEqual($0 as? ImportError, .invalidMaxLength(positions, limit: ModelDirectory.maxSequenceLength))
+        }
+        XCTAssertEqual(try ModelDirectory.load(dir, maxLength: 4096).defaultMaxLength, 4096)
     }
 }
