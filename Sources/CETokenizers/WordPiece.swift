@@ -53,13 +53,14 @@ struct WordPiece: Sendable {
             return
         }
         let firstPiece = ids.count
+        var utf8: [UInt8] = []
+        utf8.reserveCapacity(4)
         var start = word.startIndex
         while start < word.endIndex {
             // Longest entry matching word[start...]: walk the trie scalar by scalar, keep the last terminal.
             let trie = start == word.startIndex ? first : continuation
             var node: Int32 = 0
             var found: (end: Int, id: Int32)? = nil
-            var utf8: [UInt8] = []
             var i = start
             walk: while i < word.endIndex {
                 utf8.removeAll(keepingCapacity: true)
