@@ -3,7 +3,7 @@
 SWIFT_FLAGS ?= -c release -Xswiftc -enable-testing
 MODEL ?= .models/minilm-l6-ce
 
-.PHONY: deps models build demo test bench clean
+.PHONY: deps models build demo test bench sanitize fuzz hostile-corpus clean
 
 deps:
 	bash scripts/install_deps.sh
@@ -28,6 +28,22 @@ test: deps models
 # (bench/README.md). Creates the reference venv (ref/) on first use; not part of the tests.
 bench: deps models build
 	bash bench/bench.sh $(BENCH_ARGS)
+
+# Every test under AddressSanitizer (Swift and C targets), plus UndefinedBehaviorSanitizer on the C targets
+# (swiftc has no -sanitize=undefined on Linux), in its own build folder. Not part of `make test` / CI (time).
+sanitize: deps models
+	CETOOL_REQUIRE_MODELS=1 ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 swift test -c release \
+	    -Xswiftc -enable-testing --sanitize address -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined \
+	    --scratch-path .build-sanitize --disable-swift-testing
+
+# libFuzzer targets of Fuzz/ (scripts/fuzz.sh): FUZZ_TARGETS="safetensors torchzip unpickler tokenizer config",
+# RUNS and SECONDS_PER_TARGET bound each. Findings land in Tests/HostileCorpusTests/FuzzRegressions/.
+fuzz:
+	bash scripts/fuzz.sh $(FUZZ_TARGETS)
+
+# Rewrites the hostile-file corpus and its manifest (Tests/HostileCorpusTests/).
+hostile-corpus:
+	python3 scripts/make_hostile_corpus.py
 
 clean:
 	rm -rf .build

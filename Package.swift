@@ -7,6 +7,10 @@ let package = Package(
     products: [
         .executable(name: "cetool", targets: ["cetool"]),
         .library(name: "CERuntime", targets: ["CERuntime"]),
+        // The readers the fuzz targets (Fuzz/Package.swift) link.
+        .library(name: "CEFormats", targets: ["CEFormats"]),
+        .library(name: "CETokenizers", targets: ["CETokenizers"]),
+        .library(name: "CEImport", targets: ["CEImport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,6 +45,9 @@ let package = Package(
         .testTarget(name: "CERuntimeTests", dependencies: ["CERuntime", "CEVerify", "CEQuant", "CETestSupport"]),
         .testTarget(name: "CEVerifyTests", dependencies: ["CEVerify", "CERuntime", "CECore", "CETestSupport"]),
         .testTarget(name: "CEArtifactTests", dependencies: ["CEArtifact", "CEImport", "CEQuant", "CERuntime", "CETestSupport"]),
+        // Hostile-file corpus (scripts/make_hostile_corpus.py) and replayed fuzzer findings (Fuzz/, scripts/fuzz.sh).
+        .testTarget(name: "HostileCorpusTests", dependencies: ["CEFormats", "CETokenizers", "CEImport", "CETestSupport"],
+                    exclude: ["Corpus", "manifest.json", "FuzzRegressions"]),
         .testTarget(name: "cetoolTests", dependencies: ["CETestSupport", "cetool", "CEVerify", "CEArtifact", "CEImport", "CEQuant", "CEGraph", "CECore"]),
     ]
 )

@@ -120,7 +120,7 @@ public indirect enum ShardIndexError: Error, Equatable, CustomStringConvertible 
         case .invalidMetadata(let r): return p + "metadata: \(r)"
         case .weightMapMissing: return p + "no \"weight_map\""
         case .invalidWeightMap(let r): return p + "weight_map: \(r)"
-        case .invalidShardName(let t, let s, let r): return p + "tensor \"\(t)\" maps to shard \"\(s.debugDescription.dropFirst().dropLast())\": \(r)"
+        case .invalidShardName(let t, let s, let r): return p + "tensor \"\(displayEscaped(t))\" maps to shard \"\(displayEscaped(s))\": \(r)"
         case .shardMissing(let s, let path): return p + "shard \"\(s)\" not found at \(path)"
         case .inFile(let path, let e): return "\(path): \(e.description)"
         }

@@ -725,9 +725,9 @@ public enum UnpicklerError: Error, Equatable, CustomStringConvertible {
         case .oddSetItems(let o, let c): return p + "SETITEMS at byte \(o) with \(c) values (not key/value pairs)"
         case .wrongType(let op, let o, let e, let f): return p + "\(opAt(op, o)) needs a \(e), found a \(f)"
         case .unhashableKey(let o, let f): return p + "dict key at byte \(o) is a \(f) (only str and int keys are accepted)"
-        case .duplicateKey(let o, let k): return p + "duplicate dict key \"\(k)\" at byte \(o)"
-        case .disallowedGlobal(let m, let n): return p + "global \(m).\(n) is not allowed (only collections.OrderedDict, torch._utils._rebuild_*, torch storage types and dtypes); nothing was imported or called"
-        case .unsupportedStorageType(let n): return p + "storage type \(n) is not supported"
+        case .duplicateKey(let o, let k): return p + "duplicate dict key \"\(displayEscaped(k))\" at byte \(o)"
+        case .disallowedGlobal(let m, let n): return p + "global \(displayEscaped(m)).\(displayEscaped(n)) is not allowed (only collections.OrderedDict, torch._utils._rebuild_*, torch storage types and dtypes); nothing was imported or called"
+        case .unsupportedStorageType(let n): return p + "storage type \(displayEscaped(n)) is not supported"
         case .unsupportedDType(let n): return p + "dtype \(n) is not supported"
         case .notCallable(let o, let f): return p + "REDUCE at byte \(o) calls a \(f), which is not an allowed callable"
         case .wrongArgumentCount(let c, let n, let r): return p + "\(c) called with \(n) arguments (expected \(r.lowerBound == r.upperBound ? "\(r.lowerBound)" : "\(r.lowerBound) to \(r.upperBound)"))"
@@ -737,8 +737,8 @@ public enum UnpicklerError: Error, Equatable, CustomStringConvertible {
         case .buildNotAllowed(let t): return p + "BUILD on a \(t) (allowed only on an OrderedDict)"
         case .rootNotADict(let f): return p + "the checkpoint is a \(f), not a dict of tensors"
         case .nonStringKey(let f): return p + "state dict key is a \(f), not a str"
-        case .notATensor(let n, let f): return p + "state dict entry \"\(n)\" is a \(f), not a tensor"
-        case .nestedStateDict(let k): return p + "the checkpoint nests its weights under \"\(k)\" (a training checkpoint); save the weights alone: torch.save(ckpt[\"\(k)\"], p2)"
+        case .notATensor(let n, let f): return p + "state dict entry \"\(displayEscaped(n))\" is a \(f), not a tensor"
+        case .nestedStateDict(let k): return p + "the checkpoint nests its weights under \"\(displayEscaped(k))\" (a training checkpoint); save the weights alone: torch.save(ckpt[\"\(k)\"], p2)"
         }
     }
 }

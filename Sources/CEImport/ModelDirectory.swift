@@ -22,6 +22,10 @@ public struct ImportedModel: @unchecked Sendable {
 }
 
 public enum ModelDirectory {
+    /// Longest sequence cetool runs, whatever the model allows (config.json admits up to 65,536 positions):
+    /// attention scratch grows with the square of the length, 256 MiB per worker at this limit.
+    public static let maxSequenceLength = 8192
+
     /// Imports `directory`. `maxLength` overrides the model's own limit, as CrossEncoder(max_length:).
     public static func load(_ directory: URL, maxLength: Int? = nil) throws -> ImportedModel {
         var isDir: ObjCBool = false
@@ -70,7 +74,8 @@ public enum ModelDirectory {
             // sentence-transformers caps the tokenizer's model_max_length at max_position_embeddings.
             resolved = min(tokenizer.modelMaxLength ?? Int.max, positionLimit)
         }
-        guard resolved >= 3, resolved <= positionLimit else { throw ImportError.invalidMaxLength(resolved, limit: positionLimit) }
+        let limit = min(positionLimit, maxSequenceLength)
+        guard resolved >= 3, resolved <= limit else { throw ImportError.invalidMaxLength(resolved, limit: limit) }
         return ImportedModel(graph: graph, tokenizer: tokenizer, scorePolicy: policy, defaultMaxLength: resolved,
                              config: config, weightFiles: weightFiles, checkpointFormat: format, directory: directory, artifact: artifact)
     }

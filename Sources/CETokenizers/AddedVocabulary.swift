@@ -1,5 +1,5 @@
 /// tokenizers `AddedToken`.
-struct AddedToken: Equatable, Sendable {
+struct AddedToken: Hashable, Sendable {
     var content: String
     var singleWord = false
     var lstrip = false
@@ -28,6 +28,16 @@ struct AddedToken: Equatable, Sendable {
         a.content.utf8.elementsEqual(b.content.utf8) && a.singleWord == b.singleWord && a.lstrip == b.lstrip
             && a.rstrip == b.rstrip && a.normalized == b.normalized && a.special == b.special
     }
+
+    /// Consistent with `==`: content bytes and flags.
+    func hash(into hasher: inout Hasher) {
+        for b in content.utf8 { hasher.combine(b) }
+        hasher.combine(singleWord)
+        hasher.combine(lstrip)
+        hasher.combine(rstrip)
+        hasher.combine(normalized)
+        hasher.combine(special)
+    }
 }
 
 /// Mirror of tokenizers' `AddedVocabulary` bookkeeping (`add_tokens` / `refresh_added_tokens`), so that
@@ -39,6 +49,10 @@ struct AddedVocabularyBuilder {
     private var addedTokens: [AddedToken] = []
     private var specialTokens: [AddedToken] = []
     private var specialSet: Set<ByteString> = []
+    /// The tokens in `idToToken.values` and the largest id in `contentToID.values`, kept as tokens are
+    /// added: scanning the values for each addition makes loading quadratic in the added tokens.
+    private var tokenSet: Set<AddedToken> = []
+    private var maxAddedID: Int32?
 
     /// tokenizers `AddedVocabulary::token_to_id`: added tokens first, then the model.
     func tokenToID(_ content: String, model: TokenizerModel) -> Int32? {
@@ -58,7 +72,7 @@ struct AddedVocabularyBuilder {
         }
         var ignored = 0
         for token in tokens {
-            if token.content.isEmpty || idToToken.values.contains(token) {
+            if token.content.isEmpty || tokenSet.contains(token) {
                 ignored += 1
                 continue
             }
@@ -68,7 +82,7 @@ struct AddedVocabularyBuilder {
             } else {
                 let vocabSize = Int64(model.vocabSize)
                 let next: Int64
-                if let maxID = contentToID.values.max() {
+                if let maxID = maxAddedID {
                     next = (Int64(maxID) >= vocabSize || vocabSize == 0) ? Int64(maxID) + 1 : vocabSize
                 } else {
                     next = vocabSize
@@ -79,7 +93,9 @@ struct AddedVocabularyBuilder {
                 newID = Int32(next)
             }
             contentToID[ByteString(token.content)] = newID
-            idToToken[newID] = token
+            maxAddedID = max(maxAddedID ?? newID, newID)
+            if let replaced = idToToken.updateValue(token, forKey: newID) { tokenSet.remove(replaced) }
+            tokenSet.insert(token)
             if !specialSet.contains(ByteString(token.content)) {
                 addedTokens.append(token)
             }

@@ -33,6 +33,15 @@ public struct TokenizerFiles: Sendable {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory),
                   !isDirectory.boolValue else { return nil }
+            // Type and size are checked before reading: a FIFO, a device (/dev/zero) or a huge file is refused
+            // without a read.
+            var st = stat()
+            guard stat(url.path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+                throw TokenizerError.unreadableFile(path: url.path, reason: "not a regular file")
+            }
+            guard st.st_size <= maxFileBytes else {
+                throw TokenizerError.unreadableFile(path: url.path, reason: "\(st.st_size) bytes, larger than \(maxFileBytes)")
+            }
             let data: Data
             do {
                 data = try Data(contentsOf: url)
@@ -405,10 +414,12 @@ enum TransformersLoader {
         var toAdd: [TokenValue] = decoder.map { .token($0.token) }
         var encoder = backendContents
         for (_, token) in decoder { encoder.insert(ByteString(token.content)) }
+        var queued = Set(toAdd.map { ByteString($0.content) })
         for value in named.map(\.value) + extras {
             let key = ByteString(value.content)
-            if encoder.contains(key) || toAdd.contains(where: { ByteString($0.content) == key }) { continue }
+            if encoder.contains(key) || queued.contains(key) { continue }
             toAdd.append(value)
+            queued.insert(key)
         }
         let namedContents = Set(named.map { ByteString($0.value.content) })
         let tokens: [AddedToken] = toAdd.map { value in

@@ -7,10 +7,15 @@ struct WordPiece: Sendable {
     let unkID: Int32
     let continuingSubwordPrefix: String
     let maxInputCharsPerWord: Int
-    /// Longest entry without / after the continuing-subword prefix, in scalars; bounds the candidates.
-    let maxFirstScalars: Int
-    let maxContinuationScalars: Int
-    private let prefixBytes: [UInt8]
+    /// Longest-prefix lookup over the entries (`first`) and over the entries that carry the prefix, prefix
+    /// removed (`continuation`; the same trie when the prefix is empty). A word costs O(scalars × longest
+    /// entry) trie steps; probing every candidate end from the longest down, hashing each substring, costs
+    /// O(scalars × longest entry²), which a vocabulary with long entries turns into a stall on long words.
+    private let first: ByteTrie
+    private let continuation: ByteTrie
+    /// Longest vocabulary entry accepted, in UTF-8 bytes: bounds the trie steps per input scalar. Published
+    /// WordPiece vocabularies stay under 50 bytes (bert-base-uncased: 18).
+    static let maxEntryBytes = 1024
 
     init(vocab: [ByteString: Int32], unkToken: String, continuingSubwordPrefix: String,
          maxInputCharsPerWord: Int) throws {
@@ -22,20 +27,21 @@ struct WordPiece: Sendable {
         self.unkID = unkID
         self.continuingSubwordPrefix = continuingSubwordPrefix
         self.maxInputCharsPerWord = maxInputCharsPerWord
-        self.prefixBytes = Array(continuingSubwordPrefix.utf8)
-        var first = 0
-        var continuation = 0
-        let prefixScalars = continuingSubwordPrefix.unicodeScalars.count
-        for key in vocab.keys {
-            var n = 0
-            for b in key.bytes where b & 0xC0 != 0x80 { n += 1 }
-            first = max(first, n)
+        let prefixBytes = Array(continuingSubwordPrefix.utf8)
+        var first = ByteTrie()
+        var continuation = ByteTrie()
+        for (key, id) in vocab {
+            guard key.bytes.count <= WordPiece.maxEntryBytes else {
+                throw TokenizerError.invalidField(file: "vocabulary", field: "model.vocab",
+                                                  reason: "an entry of \(key.bytes.count) bytes, above the limit of \(WordPiece.maxEntryBytes)")
+            }
+            first.insert(key.bytes[...], id: id)
             if !prefixBytes.isEmpty && key.bytes.starts(with: prefixBytes) {
-                continuation = max(continuation, n - prefixScalars)
+                continuation.insert(key.bytes[prefixBytes.count...], id: id)
             }
         }
-        self.maxFirstScalars = first
-        self.maxContinuationScalars = prefixBytes.isEmpty ? first : continuation
+        self.first = first
+        self.continuation = prefixBytes.isEmpty ? first : continuation
     }
 
     /// Appends the ids of `word` to `ids`.
@@ -46,39 +52,65 @@ struct WordPiece: Sendable {
             ids.append(unkID)
             return
         }
-        // UTF-8 of the word and the byte offset of every scalar boundary.
-        var utf8: [UInt8] = []
-        utf8.reserveCapacity(n * 2)
-        var boundary: [Int] = [0]
-        boundary.reserveCapacity(n + 1)
-        for s in word {
-            ByteString.appendUTF8(s, to: &utf8)
-            boundary.append(utf8.count)
-        }
         let firstPiece = ids.count
-        var key = ByteString([])
-        key.bytes.reserveCapacity(prefixBytes.count + utf8.count)
-        var start = 0
-        while start < n {
-            var end = min(n, start + (start == 0 ? maxFirstScalars : maxContinuationScalars))
-            var found: Int32? = nil
-            while end > start {
-                key.bytes.removeAll(keepingCapacity: true)
-                if start > 0 { key.bytes.append(contentsOf: prefixBytes) }
-                key.bytes.append(contentsOf: utf8[boundary[start]..<boundary[end]])
-                if let id = vocab[key] {
-                    found = id
-                    break
+        var utf8: [UInt8] = []
+        utf8.reserveCapacity(4)
+        var start = word.startIndex
+        while start < word.endIndex {
+            // Longest entry matching word[start...]: walk the trie scalar by scalar, keep the last terminal.
+            let trie = start == word.startIndex ? first : continuation
+            var node: Int32 = 0
+            var found: (end: Int, id: Int32)? = nil
+            var i = start
+            walk: while i < word.endIndex {
+                utf8.removeAll(keepingCapacity: true)
+                ByteString.appendUTF8(word[i], to: &utf8)
+                for byte in utf8 {
+                    guard let next = trie.child(node, byte) else { break walk }
+                    node = next
                 }
-                end -= 1
+                i += 1
+                if let id = trie.terminal(node) { found = (i, id) }
             }
-            guard let id = found else {
+            guard let match = found else {
                 ids.removeSubrange(firstPiece...)
                 ids.append(unkID)
                 return
             }
-            ids.append(id)
-            start = end
+            ids.append(match.id)
+            start = match.end
         }
+    }
+}
+
+/// A byte trie: edges in one table keyed by (node, byte), a terminal id per node (-1: none). The root
+/// (node 0) is never reported, so an empty entry matches nothing, as in the candidate loop it replaces.
+struct ByteTrie: Sendable {
+    private var edges: [UInt64: Int32] = [:]
+    private var terminals: [Int32] = [-1]
+
+    mutating func insert(_ key: ArraySlice<UInt8>, id: Int32) {
+        var node: Int32 = 0
+        for byte in key {
+            let k = UInt64(UInt32(node)) << 8 | UInt64(byte)
+            if let next = edges[k] {
+                node = next
+            } else {
+                let next = Int32(terminals.count)
+                terminals.append(-1)
+                edges[k] = next
+                node = next
+            }
+        }
+        terminals[Int(node)] = id
+    }
+
+    @inline(__always)
+    func child(_ node: Int32, _ byte: UInt8) -> Int32? { edges[UInt64(UInt32(node)) << 8 | UInt64(byte)] }
+
+    @inline(__always)
+    func terminal(_ node: Int32) -> Int32? {
+        let t = terminals[Int(node)]
+        return node != 0 && t >= 0 ? t : nil
     }
 }

@@ -1,0 +1,1 @@
+../../../Tests/HostileCorpusTests/FuzzEntries.swift
