@@ -9,7 +9,7 @@ struct Unigram: Sendable {
     let byteFallback: Bool
     /// min(score) - 10 (`K_UNK_PENALTY`).
     let unkScore: Double
-    private let trie: ByteTrie
+    private let trie: UnigramTrie
 
     init(pieces: [(bytes: [UInt8], score: Double)], unkID: Int?, byteFallback: Bool) throws {
         guard !pieces.isEmpty else {
@@ -29,7 +29,7 @@ struct Unigram: Sendable {
             vocab[ByteString(p.bytes)] = Int32(id)
             minScore = min(minScore, p.score)
         }
-        var trie = ByteTrie()
+        var trie = UnigramTrie()
         for (key, id) in vocab { trie.insert(key.bytes, value: id) }
         self.pieces = pieces
         self.vocab = vocab
@@ -135,7 +135,7 @@ struct Unigram: Sendable {
 
 /// A trie over bytes: children in one hash map keyed by (node, byte); each node holds the id of the key that
 /// ends there, or -1.
-struct ByteTrie: Sendable {
+struct UnigramTrie: Sendable {
     private var children: [UInt64: Int32] = [:]
     private var value: [Int32] = [-1]
 

@@ -11,8 +11,8 @@ struct WordPiece: Sendable {
     /// removed (`continuation`; the same trie when the prefix is empty). A word costs O(scalars × longest
     /// entry) trie steps; probing every candidate end from the longest down, hashing each substring, costs
     /// O(scalars × longest entry²), which a vocabulary with long entries turns into a stall on long words.
-    private let first: ByteTrie
-    private let continuation: ByteTrie
+    private let first: WordPieceTrie
+    private let continuation: WordPieceTrie
     /// Longest vocabulary entry accepted, in UTF-8 bytes: bounds the trie steps per input scalar. Published
     /// WordPiece vocabularies stay under 50 bytes (bert-base-uncased: 18).
     static let maxEntryBytes = 1024
@@ -28,8 +28,8 @@ struct WordPiece: Sendable {
         self.continuingSubwordPrefix = continuingSubwordPrefix
         self.maxInputCharsPerWord = maxInputCharsPerWord
         let prefixBytes = Array(continuingSubwordPrefix.utf8)
-        var first = ByteTrie()
-        var continuation = ByteTrie()
+        var first = WordPieceTrie()
+        var continuation = WordPieceTrie()
         for (key, id) in vocab {
             guard key.bytes.count <= WordPiece.maxEntryBytes else {
                 throw TokenizerError.invalidField(file: "vocabulary", field: "model.vocab",
@@ -85,7 +85,7 @@ struct WordPiece: Sendable {
 
 /// A byte trie: edges in one table keyed by (node, byte), a terminal id per node (-1: none). The root
 /// (node 0) is never reported, so an empty entry matches nothing, as in the candidate loop it replaces.
-struct ByteTrie: Sendable {
+struct WordPieceTrie: Sendable {
     private var edges: [UInt64: Int32] = [:]
     private var terminals: [Int32] = [-1]
 
