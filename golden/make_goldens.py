@@ -48,6 +48,11 @@ MODELS = [
     ("minilm-l6-rr", ".models/minilm-l6-rr", None, "golden/minilm-l6-rr/golden.json", "rr_lists.jsonl"),
     ("tiny-bert-l1", "golden/models/tiny-bert-l1", None, "golden/tiny-bert-l1/golden.json", None),
     ("tiny-bert-l3", "golden/models/tiny-bert-l3", None, "golden/tiny-bert-l3/golden.json", None),
+    # other architectures (golden/make_models_arch.py)
+    ("tiny-roberta", "golden/models/tiny-roberta", None, "golden/tiny-roberta/golden.json", None),
+    ("tiny-xlmr", "golden/models/tiny-xlmr", None, "golden/tiny-xlmr/golden.json", None),
+    ("tiny-distilbert", "golden/models/tiny-distilbert", None, "golden/tiny-distilbert/golden.json", None),
+    ("tiny-electra", "golden/models/tiny-electra", None, "golden/tiny-electra/golden.json", None),
 ]
 INPUT_FILES = ["seed.json", "pairs.jsonl", "tokenizer_corpus.jsonl"]
 TOKENIZERS = [
