@@ -44,15 +44,18 @@ public enum ArtifactFormat {
         }
 
         /// Hyperparameters under config.json's names.
+        /// `embedding_size` only when it differs from hidden_size (ELECTRA), so other artifacts keep their bytes.
         static func hyperparametersJSON(_ h: Hyperparameters) -> JSONValue {
-            .object([
+            var members: [(String, JSONValue)] = [
                 ("vocab_size", .int(Int64(h.vocabSize))), ("hidden_size", .int(Int64(h.hiddenSize))),
                 ("num_hidden_layers", .int(Int64(h.numHiddenLayers))), ("num_attention_heads", .int(Int64(h.numAttentionHeads))),
                 ("intermediate_size", .int(Int64(h.intermediateSize))), ("hidden_act", .string(h.hiddenAct.rawValue)),
                 ("max_position_embeddings", .int(Int64(h.maxPositionEmbeddings))), ("type_vocab_size", .int(Int64(h.typeVocabSize))),
                 ("layer_norm_eps", .double(Double(h.layerNormEps))), ("pad_token_id", .int(Int64(h.padTokenID))),
                 ("num_labels", .int(Int64(h.numLabels))),
-            ])
+            ]
+            if h.embeddingSize != h.hiddenSize { members.append(("embedding_size", .int(Int64(h.embeddingSize)))) }
+            return .object(members)
         }
 
         public func pairs() -> [(String, String)] {

@@ -1,94 +1,122 @@
 import CEGraph
 
-/// HF BERT tensor names -> canonical names (formats/graph.md). The only place HF BERT names appear.
-enum BertNames {
-    /// Prefixes a BertFor* head puts before the trunk's names.
-    static let trunkPrefixes = ["bert."]
+/// HF tensor names <-> canonical names (formats/graph.md), one data table per architecture. The only place
+/// HF tensor names appear.
+struct HFNames: Sendable {
+    /// The head's trunk attribute (`bert.`, `roberta.`, …). Trunk names are read with or without it (a bare
+    /// encoder checkpoint plus head, as transformers accepts) and always written with it.
+    let trunkPrefix: String
+    /// Trunk-relative source tensors that carry nothing the graph uses; skipped on purpose.
+    let ignored: Set<String>
+    /// Trunk-relative module name -> canonical base name (embeddings, pooler).
+    let trunk: [(hf: String, canonical: String)]
+    /// Module name outside the trunk (the classification head) -> canonical base name.
+    let head: [(hf: String, canonical: String)]
+    /// Trunk-relative prefix of layer i's modules, before the index: `encoder.layer.`, `transformer.layer.`.
+    let layerPrefix: String
+    /// Module name inside a layer -> canonical base name of block i.
+    let layer: [(hf: String, canonical: @Sendable (Int) -> String)]
 
-    /// Source tensors that carry no weights the graph uses; skipped on purpose.
-    static let ignored: Set<String> = ["embeddings.position_ids", "embeddings.token_type_ids"]
+    typealias T = TensorName
 
-    /// Trunk-relative HF name (no "bert." prefix, weight/bias suffix removed) -> canonical base name.
-    static func canonicalBase(_ hf: String) -> String? {
-        switch hf {
-        case "embeddings.word_embeddings": return TensorName.tokenEmbedding
-        case "embeddings.position_embeddings": return TensorName.positionEmbedding
-        case "embeddings.token_type_embeddings": return TensorName.typeEmbedding
-        case "embeddings.LayerNorm": return TensorName.embeddingNorm
-        case "pooler.dense": return TensorName.classifierPool
-        case "classifier": return TensorName.classifierOut
-        default: break
+    /// BertModel / RobertaModel / ElectraModel layer modules (BertLayer and its copies).
+    static let bertLayer: [(hf: String, canonical: @Sendable (Int) -> String)] = [
+        ("attention.self.query", T.attnQ), ("attention.self.key", T.attnK), ("attention.self.value", T.attnV),
+        ("attention.output.dense", T.attnOut), ("attention.output.LayerNorm", T.attnNorm),
+        ("intermediate.dense", T.ffnUp), ("output.dense", T.ffnDown), ("output.LayerNorm", T.ffnNorm),
+    ]
+    /// BertEmbeddings and its copies (RobertaEmbeddings, ElectraEmbeddings).
+    static let bertEmbeddings: [(hf: String, canonical: String)] = [
+        ("embeddings.word_embeddings", T.tokenEmbedding), ("embeddings.position_embeddings", T.positionEmbedding),
+        ("embeddings.token_type_embeddings", T.typeEmbedding), ("embeddings.LayerNorm", T.embeddingNorm),
+    ]
+    /// Non-persistent buffers older transformers versions saved.
+    static let bufferNames: Set<String> = ["embeddings.position_ids", "embeddings.token_type_ids"]
+
+    /// BertForSequenceClassification: bert.{embeddings, encoder, pooler}, classifier.
+    static let bert = HFNames(
+        trunkPrefix: "bert.", ignored: bufferNames, trunk: bertEmbeddings + [("pooler.dense", T.classifierPool)],
+        head: [("classifier", T.classifierOut)], layerPrefix: "encoder.layer.", layer: bertLayer)
+
+    /// RobertaForSequenceClassification and XLMRobertaForSequenceClassification (both keep the trunk under
+    /// `roberta.`): RobertaClassificationHead classifier.dense / classifier.out_proj. The trunk is built
+    /// without a pooler; a `roberta.pooler.dense` some checkpoints carry is unused by the head, and
+    /// transformers drops it on load as an unexpected key, so it is ignored here too.
+    static let roberta = HFNames(
+        trunkPrefix: "roberta.", ignored: bufferNames.union(["pooler.dense.weight", "pooler.dense.bias"]), trunk: bertEmbeddings,
+        head: [("classifier.dense", T.classifierPool), ("classifier.out_proj", T.classifierOut)],
+        layerPrefix: "encoder.layer.", layer: bertLayer)
+
+    /// DistilBertForSequenceClassification: distilbert.{embeddings, transformer.layer}, pre_classifier, classifier.
+    static let distilbert = HFNames(
+        trunkPrefix: "distilbert.", ignored: ["embeddings.position_ids"],
+        trunk: [("embeddings.word_embeddings", T.tokenEmbedding), ("embeddings.position_embeddings", T.positionEmbedding),
+                ("embeddings.LayerNorm", T.embeddingNorm)],
+        head: [("pre_classifier", T.classifierPool), ("classifier", T.classifierOut)],
+        layerPrefix: "transformer.layer.",
+        layer: [("attention.q_lin", T.attnQ), ("attention.k_lin", T.attnK), ("attention.v_lin", T.attnV),
+                ("attention.out_lin", T.attnOut), ("sa_layer_norm", T.attnNorm),
+                ("ffn.lin1", T.ffnUp), ("ffn.lin2", T.ffnDown), ("output_layer_norm", T.ffnNorm)])
+
+    /// ElectraForSequenceClassification: electra.{embeddings, embeddings_project, encoder},
+    /// ElectraClassificationHead classifier.dense / classifier.out_proj.
+    static let electra = HFNames(
+        trunkPrefix: "electra.", ignored: bufferNames, trunk: bertEmbeddings + [("embeddings_project", T.embeddingProjection)],
+        head: [("classifier.dense", T.classifierPool), ("classifier.out_proj", T.classifierOut)],
+        layerPrefix: "encoder.layer.", layer: bertLayer)
+
+    static func table(_ a: Architecture) -> HFNames {
+        switch a {
+        case .bert: return bert
+        case .roberta: return roberta
+        case .distilbert: return distilbert
+        case .electra: return electra
         }
-        // encoder.layer.{i}.<rest>
-        let parts = hf.split(separator: ".", maxSplits: 3, omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "encoder", parts[1] == "layer",
-              let i = Int(parts[2]), i >= 0, String(i) == parts[2] else { return nil }
-        switch parts[3] {
-        case "attention.self.query": return TensorName.attnQ(i)
-        case "attention.self.key": return TensorName.attnK(i)
-        case "attention.self.value": return TensorName.attnV(i)
-        case "attention.output.dense": return TensorName.attnOut(i)
-        case "attention.output.LayerNorm": return TensorName.attnNorm(i)
-        case "intermediate.dense": return TensorName.ffnUp(i)
-        case "output.dense": return TensorName.ffnDown(i)
-        case "output.LayerNorm": return TensorName.ffnNorm(i)
-        default: return nil
-        }
+    }
+
+    /// Trunk-relative module name (weight/bias suffix removed) -> canonical base name.
+    func canonicalTrunkBase(_ hf: String) -> String? {
+        if let e = trunk.first(where: { $0.hf == hf }) { return e.canonical }
+        guard hf.hasPrefix(layerPrefix) else { return nil }
+        // {i}.<rest>
+        let parts = hf.dropFirst(layerPrefix.count).split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, let i = Int(parts[0]), i >= 0, String(i) == parts[0] else { return nil }
+        return layer.first(where: { $0.hf == parts[1] }).map { $0.canonical(i) }
     }
 
     /// Full HF name -> canonical name, or nil when unknown. TF-era LayerNorm `gamma`/`beta` are read as
     /// `weight`/`bias`, as transformers does on load.
-    static func canonical(_ name: String) -> String? {
-        var n = name
-        for p in trunkPrefixes where n.hasPrefix(p) { n.removeFirst(p.count) }
+    func canonical(_ name: String) -> String? {
         let suffixes = [(".weight", ".weight"), (".bias", ".bias"), (".gamma", ".weight"), (".beta", ".bias")]
-        for (s, canonicalSuffix) in suffixes where n.hasSuffix(s) {
-            let base = String(n.dropLast(s.count))
-            if let c = canonicalBase(base) { return c + canonicalSuffix }
+        for (s, canonicalSuffix) in suffixes where name.hasSuffix(s) {
+            let base = String(name.dropLast(s.count))
+            if base.hasPrefix(trunkPrefix) {
+                if let c = canonicalTrunkBase(String(base.dropFirst(trunkPrefix.count))) { return c + canonicalSuffix }
+                continue
+            }
+            if let c = head.first(where: { $0.hf == base })?.canonical ?? canonicalTrunkBase(base) { return c + canonicalSuffix }
         }
         return nil
     }
 
-    /// Canonical name -> the full HF name BertForSequenceClassification saves it under (the reverse of
-    /// `canonical`, with the `bert.` trunk prefix; the classifier sits outside the trunk). Nil when the
-    /// name is not a BERT tensor (e.g. an int8 `_scale` companion, which has no HF counterpart).
-    static func huggingFace(_ canonical: String) -> String? {
+    /// Canonical name -> the full HF name the architecture's save_pretrained writes (trunk names with the
+    /// trunk prefix, head names without). Nil when the name is not one of the architecture's tensors
+    /// (e.g. an int8 `_scale` companion, which has no HF counterpart).
+    func huggingFace(_ canonical: String) -> String? {
         let suffix: String
         if canonical.hasSuffix(".weight") { suffix = ".weight" } else if canonical.hasSuffix(".bias") { suffix = ".bias" } else { return nil }
         let base = String(canonical.dropLast(suffix.count))
-        let hf: String
-        switch base {
-        case TensorName.tokenEmbedding: hf = "embeddings.word_embeddings"
-        case TensorName.positionEmbedding: hf = "embeddings.position_embeddings"
-        case TensorName.typeEmbedding: hf = "embeddings.token_type_embeddings"
-        case TensorName.embeddingNorm: hf = "embeddings.LayerNorm"
-        case TensorName.classifierPool: hf = "pooler.dense"
-        case TensorName.classifierOut: return "classifier" + suffix
-        default:
-            // blk.{i}.<part>
-            let parts = base.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
-            guard parts.count == 3, parts[0] == "blk", let i = Int(parts[1]), i >= 0, String(i) == parts[1] else { return nil }
-            let rest: String
-            switch base {
-            case TensorName.attnQ(i): rest = "attention.self.query"
-            case TensorName.attnK(i): rest = "attention.self.key"
-            case TensorName.attnV(i): rest = "attention.self.value"
-            case TensorName.attnOut(i): rest = "attention.output.dense"
-            case TensorName.attnNorm(i): rest = "attention.output.LayerNorm"
-            case TensorName.ffnUp(i): rest = "intermediate.dense"
-            case TensorName.ffnDown(i): rest = "output.dense"
-            case TensorName.ffnNorm(i): rest = "output.LayerNorm"
-            default: return nil
-            }
-            hf = "encoder.layer.\(i).\(rest)"
-        }
+        if let h = head.first(where: { $0.canonical == base }) { return h.hf + suffix }
         // LayerNorms are saved as weight/bias, never as the TF-era gamma/beta the reader also accepts.
-        return trunkPrefixes[0] + hf + suffix
+        if let t = trunk.first(where: { $0.canonical == base }) { return trunkPrefix + t.hf + suffix }
+        // blk.{i}.<part>
+        let parts = base.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "blk", let i = Int(parts[1]), i >= 0, String(i) == parts[1],
+              let l = layer.first(where: { $0.canonical(i) == base }) else { return nil }
+        return trunkPrefix + layerPrefix + "\(i)." + l.hf + suffix
     }
 
-    static func isIgnored(_ name: String) -> Bool {
-        var n = name
-        for p in trunkPrefixes where n.hasPrefix(p) { n.removeFirst(p.count) }
-        return ignored.contains(n)
+    func isIgnored(_ name: String) -> Bool {
+        ignored.contains(name.hasPrefix(trunkPrefix) ? String(name.dropFirst(trunkPrefix.count)) : name)
     }
 }

@@ -12,14 +12,32 @@ public struct ModelConfig: Sendable {
     /// Architectures (config.json `architectures[0]`) cetool imports.
     public static let supported: [String: Architecture] = [
         "BertForSequenceClassification": .bert,
+        "RobertaForSequenceClassification": .roberta,
+        "XLMRobertaForSequenceClassification": .roberta,
+        "DistilBertForSequenceClassification": .distilbert,
+        "ElectraForSequenceClassification": .electra,
     ]
+
+    /// config.json key of each hyperparameter for an architecture: DistilBertConfig keeps its own names
+    /// (`dim`, `n_layers`, …; transformers' attribute_map), the others BertConfig's.
+    static func key(_ bertName: String, _ a: Architecture) -> String {
+        guard a == .distilbert else { return bertName }
+        switch bertName {
+        case "hidden_size": return "dim"
+        case "num_hidden_layers": return "n_layers"
+        case "num_attention_heads": return "n_heads"
+        case "intermediate_size": return "hidden_dim"
+        case "hidden_act": return "activation"
+        default: return bertName
+        }
+    }
 
     /// Upper bounds on sizes, far above any published cross-encoder, so hostile configs cannot make us
     /// allocate without limit.
     static let limits: [String: Int] = [
         "vocab_size": 1 << 22, "hidden_size": 16384, "num_hidden_layers": 256, "num_attention_heads": 1024,
         "intermediate_size": 65536, "max_position_embeddings": 1 << 16, "type_vocab_size": 1024,
-        "num_labels": 4096,
+        "num_labels": 4096, "embedding_size": 16384,
     ]
 
     public init(json: JSONValue) throws {
@@ -36,13 +54,14 @@ public struct ModelConfig: Sendable {
         architectureName = name
         architecture = arch
 
-        func int(_ key: String, default d: Int? = nil) throws -> Int {
+        func int(_ name: String, default d: Int? = nil) throws -> Int {
+            let key = Self.key(name, arch)
             guard let v = json[key] else {
                 if let d { return d }
                 throw ImportError.invalidConfig(key: key, reason: "missing")
             }
             guard let i = v.intValue else { throw ImportError.invalidConfig(key: key, reason: "not an integer") }
-            let cap = Self.limits[key] ?? Int.max
+            let cap = Self.limits[name] ?? Int.max
             guard i >= 1, i <= cap else { throw ImportError.invalidConfig(key: key, reason: "\(i) is outside 1...\(cap)") }
             return i
         }
@@ -71,32 +90,42 @@ public struct ModelConfig: Sendable {
             labels = ["LABEL_0", "LABEL_1"]
         }
 
-        let actName = json["hidden_act"]?.stringValue ?? "gelu"
+        let actKey = Self.key("hidden_act", arch)
+        let actName = json[actKey]?.stringValue ?? "gelu"
         let act: HiddenActivation
         switch actName {
         case "gelu": act = .gelu
         case "relu": act = .relu
         case "gelu_new", "gelu_pytorch_tanh": act = .geluTanh
-        default: throw ImportError.invalidConfig(key: "hidden_act", reason: "\"\(actName)\" is not supported (gelu, relu, gelu_new, gelu_pytorch_tanh)")
+        default: throw ImportError.invalidConfig(key: actKey, reason: "\"\(actName)\" is not supported (gelu, relu, gelu_new, gelu_pytorch_tanh)")
         }
         if let pe = json["position_embedding_type"]?.stringValue, pe != "absolute" {
             throw ImportError.invalidConfig(key: "position_embedding_type", reason: "\"\(pe)\" is not supported (absolute)")
         }
-        let eps = json["layer_norm_eps"]?.doubleValue ?? 1e-12
+        // DistilBERT's LayerNorms are built with eps=1e-12 whatever the config says.
+        let eps = arch == .distilbert ? 1e-12 : json["layer_norm_eps"]?.doubleValue ?? 1e-12
         guard eps > 0, eps < 1 else { throw ImportError.invalidConfig(key: "layer_norm_eps", reason: "\(eps) is outside (0, 1)") }
-        let pad = json["pad_token_id"]?.intValue ?? 0
+        let pad = json["pad_token_id"]?.intValue ?? (arch == .roberta ? 1 : 0)
+        let hidden = try int("hidden_size")
+        // ELECTRA: embedding_size (ElectraConfig default 128); the others embed at hidden_size.
+        let embeddingSize = arch == .electra ? try int("embedding_size", default: 128) : hidden
+        // DistilBERT has no token type table (a placeholder of 1 keeps the hyperparameters total).
+        let typeVocab = arch == .distilbert ? 1 : try int("type_vocab_size", default: 2)
 
         let h = Hyperparameters(
-            vocabSize: try int("vocab_size"), hiddenSize: try int("hidden_size"),
+            vocabSize: try int("vocab_size"), hiddenSize: hidden,
             numHiddenLayers: try int("num_hidden_layers"), numAttentionHeads: try int("num_attention_heads"),
             intermediateSize: try int("intermediate_size"), hiddenAct: act,
             maxPositionEmbeddings: try int("max_position_embeddings", default: 512),
-            typeVocabSize: try int("type_vocab_size", default: 2), layerNormEps: Float(eps),
-            padTokenID: pad, numLabels: numLabels)
+            typeVocabSize: typeVocab, layerNormEps: Float(eps),
+            padTokenID: pad, numLabels: numLabels, embeddingSize: embeddingSize)
         guard h.hiddenSize % h.numAttentionHeads == 0 else {
-            throw ImportError.invalidConfig(key: "num_attention_heads", reason: "hidden_size \(h.hiddenSize) is not divisible by \(h.numAttentionHeads)")
+            throw ImportError.invalidConfig(key: Self.key("num_attention_heads", arch), reason: "hidden_size \(h.hiddenSize) is not divisible by \(h.numAttentionHeads)")
         }
         guard pad >= 0, pad < h.vocabSize else { throw ImportError.invalidConfig(key: "pad_token_id", reason: "\(pad) is outside the vocabulary") }
+        if arch == .roberta, h.maxPositionEmbeddings <= pad + 1 {
+            throw ImportError.invalidConfig(key: "max_position_embeddings", reason: "\(h.maxPositionEmbeddings) leaves no position: RoBERTa positions start at pad_token_id + 1 = \(pad + 1)")
+        }
         hyperparameters = h
         self.labels = labels
     }

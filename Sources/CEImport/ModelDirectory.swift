@@ -62,7 +62,8 @@ public enum ModelDirectory {
         }
 
         let tokenizer = try Tokenizer.load(directory: directory)
-        let positionLimit = config.hyperparameters.maxPositionEmbeddings
+        // Positions the table admits: max_position_embeddings, less RoBERTa's offset (pad_token_id + 1).
+        let positionLimit = graph.maxSequenceLength
         let resolved: Int
         if let maxLength {
             resolved = maxLength
@@ -86,17 +87,15 @@ public enum ModelDirectory {
                                   tensor: (String) throws -> Tensor) throws -> [String: Tensor] {
         var out: [String: Tensor] = [:]
         var sourceOf: [String: String] = [:]
+        let table = HFNames.table(architecture)
         for name in names.sorted() {
-            switch architecture {
-            case .bert:
-                if BertNames.isIgnored(name) { continue }
-                guard let c = BertNames.canonical(name) else { throw ImportError.unmappedTensor(name: name) }
-                if let prev = sourceOf[c] { throw ImportError.duplicateTensor(canonical: c, sources: [prev, name]) }
-                let t = try tensor(name)
-                guard [.f32, .f16, .bf16].contains(t.dtype) else { throw ImportError.unsupportedDType(name: name, dtype: t.dtype) }
-                sourceOf[c] = name
-                out[c] = t
-            }
+            if table.isIgnored(name) { continue }
+            guard let c = table.canonical(name) else { throw ImportError.unmappedTensor(name: name) }
+            if let prev = sourceOf[c] { throw ImportError.duplicateTensor(canonical: c, sources: [prev, name]) }
+            let t = try tensor(name)
+            guard [.f32, .f16, .bf16].contains(t.dtype) else { throw ImportError.unsupportedDType(name: name, dtype: t.dtype) }
+            sourceOf[c] = name
+            out[c] = t
         }
         for (c, shape) in TensorName.required(architecture, hyperparameters) {
             guard let t = out[c] else {
@@ -109,34 +108,20 @@ public enum ModelDirectory {
 
     /// The canonical name a checkpoint tensor maps to; nil when explicitly ignored; throws when unknown.
     public static func canonicalName(for name: String, architecture: Architecture) throws -> String? {
-        switch architecture {
-        case .bert:
-            if BertNames.isIgnored(name) { return nil }
-            guard let c = BertNames.canonical(name) else { throw ImportError.unmappedTensor(name: name) }
-            return c
-        }
+        let table = HFNames.table(architecture)
+        if table.isIgnored(name) { return nil }
+        guard let c = table.canonical(name) else { throw ImportError.unmappedTensor(name: name) }
+        return c
     }
 
     /// The HF name a canonical tensor is saved under (save_pretrained); nil when it has none (int8 scales).
-    /// One reverse table per architecture, next to its forward table.
+    /// The reverse of the architecture's table (HFNames).
     public static func huggingFaceName(forCanonical canonical: String, architecture: Architecture) -> String? {
-        switch architecture {
-        case .bert: return BertNames.huggingFace(canonical)
-        }
+        HFNames.table(architecture).huggingFace(canonical)
     }
 
     /// The HF name a canonical tensor is read from, for error messages.
     static func expectedSource(_ canonical: String, _ a: Architecture) -> String {
-        switch a {
-        case .bert:
-            let candidates = ["embeddings.word_embeddings", "embeddings.position_embeddings", "embeddings.token_type_embeddings",
-                              "embeddings.LayerNorm", "pooler.dense", "classifier"]
-            for suffix in [".weight", ".bias"] {
-                for c in candidates where BertNames.canonicalBase(c).map({ $0 + suffix }) == canonical {
-                    return c == "classifier" ? c + suffix : "bert." + c + suffix
-                }
-            }
-            return canonical
-        }
+        HFNames.table(a).huggingFace(canonical) ?? canonical
     }
 }

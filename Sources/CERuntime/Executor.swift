@@ -52,8 +52,12 @@ final class PlannedWeights {
     }
     /// [vocab, hidden]: fp32, or int8 rows with one F32 scale each.
     var tokenEmbd: LinearWeight
-    var posEmbd, typeEmbd, embdNormW, embdNormB: UnsafePointer<Float>
-    var poolW, poolB: UnsafePointer<Float>?
+    var posEmbd, embdNormW, embdNormB: UnsafePointer<Float>
+    /// [typeVocab, embedding]; nil for DistilBERT (no token types).
+    var typeEmbd: UnsafePointer<Float>?
+    /// [hidden, embedding] and [hidden]: ELECTRA's embeddings_project, nil when embedding == hidden.
+    var projW, projB: UnsafePointer<Float>?
+    var poolW, poolB: UnsafePointer<Float>
     var clsW, clsB: UnsafePointer<Float>
     var blocks: [Block] = []
     private var keep: [AnyObject] = []
@@ -144,9 +148,13 @@ final class PlannedWeights {
         typealias T = TensorName
         tokenEmbd = try linear([T.tokenEmbedding + ".weight"], packed: false, widen: false)
         posEmbd = try floats([T.positionEmbedding + ".weight"])
-        typeEmbd = try floats([T.typeEmbedding + ".weight"])
+        typeEmbd = graph.architecture.hasTypeEmbedding ? try floats([T.typeEmbedding + ".weight"]) : nil
         embdNormW = try floats([T.embeddingNorm + ".weight"])
         embdNormB = try floats([T.embeddingNorm + ".bias"])
+        if graph.hyperparameters.embeddingSize != graph.hyperparameters.hiddenSize {
+            projW = try floats([T.embeddingProjection + ".weight"])
+            projB = try floats([T.embeddingProjection + ".bias"])
+        }
         for i in 0..<graph.hyperparameters.numHiddenLayers {
             blocks.append(Block(
                 qkvW: try linear([T.attnQ(i), T.attnK(i), T.attnV(i)].map { $0 + ".weight" }),
@@ -157,11 +165,8 @@ final class PlannedWeights {
                 downW: try linear([T.ffnDown(i) + ".weight"]), downB: try floats([T.ffnDown(i) + ".bias"]),
                 ffnNormW: try floats([T.ffnNorm(i) + ".weight"]), ffnNormB: try floats([T.ffnNorm(i) + ".bias"])))
         }
-        switch graph.architecture {
-        case .bert:
-            poolW = try floats([T.classifierPool + ".weight"])
-            poolB = try floats([T.classifierPool + ".bias"])
-        }
+        poolW = try floats([T.classifierPool + ".weight"])
+        poolB = try floats([T.classifierPool + ".bias"])
         clsW = try floats([T.classifierOut + ".weight"])
         clsB = try floats([T.classifierOut + ".bias"])
         self.keep = keep
@@ -181,26 +186,31 @@ final class Workspace {
     private(set) var workerCapacity = 0
     private var box: OwnedBytes?
     var x, qkv, ctx, tmp, ffn, scores, cls, pooled: UnsafeMutablePointer<Float>!
+    /// [tokens, embedding]: the embeddings before ELECTRA's projection (unused when embedding == hidden).
+    var emb: UnsafeMutablePointer<Float>!
     /// int8 path: quantized activations [tokens, max(hidden, intermediate)], their row scales, int32 sums.
     var int8: Kernels.Int8Scratch!
-    let hidden: Int, intermediate: Int
+    let hidden: Int, intermediate: Int, embedding: Int
 
-    init(hidden: Int, intermediate: Int) {
+    init(hidden: Int, intermediate: Int, embedding: Int) {
         self.hidden = hidden
         self.intermediate = intermediate
+        self.embedding = embedding
     }
 
     /// Ensures room for `tokens` packed tokens, sequences up to `longest`, and `batch` sequences.
     func reserve(tokens: Int, longest: Int, batch: Int) {
         guard tokens > tokenCapacity || longest > sequenceCapacity || batch > sequenceCapacity || Kernels.threads > workerCapacity else { return }
         let t = max(tokens, tokenCapacity), s = max(longest, batch, sequenceCapacity)
-        let sizes = [t * hidden, t * 3 * hidden, t * hidden, t * hidden, t * intermediate, s * s * Kernels.threads, s * hidden, s * hidden]
+        let sizes = [t * hidden, t * 3 * hidden, t * hidden, t * hidden, t * intermediate, s * s * Kernels.threads, s * hidden, s * hidden,
+                     embedding == hidden ? 0 : t * embedding]
         let padded = sizes.map { ($0 + 15) / 16 * 16 }
         let b = OwnedBytes(count: padded.reduce(0, +) * 4, alignment: 64)
         var p = b.pointer.bindMemory(to: Float.self, capacity: padded.reduce(0, +))
         var ptrs: [UnsafeMutablePointer<Float>] = []
         for n in padded { ptrs.append(p); p += n }
         (x, qkv, ctx, tmp, ffn, scores, cls, pooled) = (ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], ptrs[5], ptrs[6], ptrs[7])
+        emb = embedding == hidden ? x : ptrs[8]
         box = b
         int8 = Kernels.Int8Scratch(rows: t, maxK: max(hidden, intermediate), maxN: max(3 * hidden, intermediate))
         tokenCapacity = t
@@ -226,18 +236,25 @@ public final class Executor: @unchecked Sendable {
         try graph.validate()
         self.graph = graph
         weights = try PlannedWeights(graph: graph, int8Activations: int8Activations)
-        workspace = Workspace(hidden: graph.hyperparameters.hiddenSize, intermediate: graph.hyperparameters.intermediateSize)
+        workspace = Workspace(hidden: graph.hyperparameters.hiddenSize, intermediate: graph.hyperparameters.intermediateSize,
+                              embedding: graph.hyperparameters.embeddingSize)
     }
 
     /// Raw logits, [sequences.count][numLabels].
     public func logits(_ sequences: [TokenSequence]) throws -> [[Float]] {
         let h = graph.hyperparameters
+        let arch = graph.architecture
+        let limit = graph.maxSequenceLength
         var offsets = [Int](), total = 0, longest = 0
         for (i, s) in sequences.enumerated() {
             guard !s.ids.isEmpty, s.ids.count == s.typeIDs.count else { throw RuntimeError.emptySequence(index: i) }
-            guard s.ids.count <= h.maxPositionEmbeddings else { throw RuntimeError.sequenceTooLong(length: s.ids.count, limit: h.maxPositionEmbeddings) }
+            guard s.ids.count <= limit else { throw RuntimeError.sequenceTooLong(length: s.ids.count, limit: limit) }
             for id in s.ids where id < 0 || Int(id) >= h.vocabSize { throw RuntimeError.tokenOutOfRange(id: id, vocabSize: h.vocabSize) }
-            for t in s.typeIDs where t < 0 || Int(t) >= h.typeVocabSize { throw RuntimeError.typeOutOfRange(id: t, typeVocabSize: h.typeVocabSize) }
+            // Type ids reach only models that read them (BERT, ELECTRA); RoBERTa and DistilBERT ignore them, as
+            // transformers does when the tokenizer does not return them.
+            if arch.usesTokenTypeIDs {
+                for t in s.typeIDs where t < 0 || Int(t) >= h.typeVocabSize { throw RuntimeError.typeOutOfRange(id: t, typeVocabSize: h.typeVocabSize) }
+            }
             offsets.append(total)
             total += s.ids.count
             longest = max(longest, s.ids.count)
@@ -247,27 +264,40 @@ public final class Executor: @unchecked Sendable {
         defer { lock.unlock() }
         let ws = workspace
         ws.reserve(tokens: total, longest: longest, batch: sequences.count)
-        let d = h.hiddenSize, f = h.intermediateSize, eps = h.layerNormEps
+        let d = h.hiddenSize, f = h.intermediateSize, eps = h.layerNormEps, e = h.embeddingSize
         let w = weights
+        let first = graph.firstPosition, padID: Int32 = arch == .roberta ? Int32(h.padTokenID) : -1
 
-        // embed: x[t] = token_embd[id] + pos_embd[position] + type_embd[type]; LayerNorm
+        // embed: x[t] = token_embd[id] + pos_embd[position] + type_embd[type]; LayerNorm. [tokens, embedding]
         Kernels.parallelTasks(sequences.count) { b, _ in
             let s = sequences[b]
+            // Graph.positions(of:) without the array: RoBERTa's pad tokens sit at padTokenID, the others
+            // count up from firstPosition; elsewhere (padID −1 never matches) positions are 0, 1, 2, ….
+            var count = 0
             for p in 0..<s.ids.count {
-                let row = ws.x + (offsets[b] + p) * d
-                let pe = w.posEmbd + p * d
-                let ty = w.typeEmbd + Int(s.typeIDs[p]) * d
+                let row = ws.emb + (offsets[b] + p) * e
+                let position: Int
+                if s.ids[p] == padID { position = h.padTokenID } else { position = first + count; count += 1 }
+                let pe = w.posEmbd + position * e
                 switch w.tokenEmbd {
                 case .f32(let table):
-                    let te = table + Int(s.ids[p]) * d
-                    for j in 0..<d { row[j] = te[j] + pe[j] + ty[j] }
+                    let te = table + Int(s.ids[p]) * e
+                    for j in 0..<e { row[j] = te[j] + pe[j] }
                 case .i8(let table, let scales, _, _):
-                    let te = table + Int(s.ids[p]) * d, sc = scales[Int(s.ids[p])]
-                    for j in 0..<d { row[j] = Float(te[j]) * sc + pe[j] + ty[j] }
+                    let te = table + Int(s.ids[p]) * e, sc = scales[Int(s.ids[p])]
+                    for j in 0..<e { row[j] = Float(te[j]) * sc + pe[j] }
+                }
+                if let types = w.typeEmbd {
+                    let ty = types + (arch.usesTokenTypeIDs ? Int(s.typeIDs[p]) : 0) * e
+                    for j in 0..<e { row[j] += ty[j] }
                 }
             }
         }
-        Kernels.layerNorm(ws.x, rows: total, n: d, gamma: w.embdNormW, beta: w.embdNormB, eps: eps)
+        Kernels.layerNorm(ws.emb, rows: total, n: e, gamma: w.embdNormW, beta: w.embdNormB, eps: eps)
+        if let projW = w.projW, let projB = w.projB {
+            // ELECTRA embeddings_project: [tokens, embedding] -> [tokens, hidden]
+            Kernels.linear(ws.emb, projW, projB, ws.x, m: total, n: d, k: e)
+        }
 
         for (i, blk) in w.blocks.enumerated() {
             observer?(TensorName.attnQ(i) + ".weight", ws.x, total, d)
@@ -298,13 +328,15 @@ public final class Executor: @unchecked Sendable {
         // head: first token of each sequence
         let n = sequences.count
         for b in 0..<n { (ws.cls + b * d).update(from: ws.x + offsets[b] * d, count: d) }
-        var features: UnsafePointer<Float> = UnsafePointer(ws.cls!)
-        switch graph.architecture {
-        case .bert:
-            Kernels.linear(ws.cls, w.poolW!, w.poolB!, ws.pooled, m: n, n: d, k: d)
-            Kernels.tanhInPlace(ws.pooled, count: n * d)
-            features = UnsafePointer(ws.pooled!)
+        // cls.pool then the architecture's activation: BERT pooler / RoBERTa classifier.dense (tanh),
+        // DistilBERT pre_classifier (ReLU), ELECTRA classifier.dense (GELU).
+        Kernels.linear(ws.cls, w.poolW, w.poolB, ws.pooled, m: n, n: d, k: d)
+        switch arch.poolActivation {
+        case .tanh: Kernels.tanhInPlace(ws.pooled, count: n * d)
+        case .relu: Kernels.relu(ws.pooled, count: n * d)
+        case .gelu: Kernels.gelu(ws.pooled, count: n * d)
         }
+        let features = UnsafePointer(ws.pooled!)
         let labels = h.numLabels
         var out = [Float](repeating: 0, count: n * labels)
         out.withUnsafeMutableBufferPointer { Kernels.linear(features, w.clsW, w.clsB, $0.baseAddress!, m: n, n: labels, k: d) }

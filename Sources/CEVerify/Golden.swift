@@ -72,9 +72,14 @@ public struct GoldenSet: Sendable {
         var cases: [Case] = []
         for c in json["cases"]?.arrayValue ?? [] {
             let id = try str(c["id"], "case id")
+            let inputIDs = try ints(c["input_ids"], "\(id) input_ids")
+            // token_type_ids are absent when the tokenizer does not return them (model_input_names: RoBERTa,
+            // XLM-R, DistilBERT); the model then runs with all-zero token types.
+            let typeIDs = c["token_type_ids"] == nil ? [Int32](repeating: 0, count: inputIDs.count)
+                                                     : try ints(c["token_type_ids"], "\(id) token_type_ids")
             cases.append(Case(id: id, query: try str(c["query"], "\(id) query"), document: try str(c["document"], "\(id) document"),
-                              inputIDs: try ints(c["input_ids"], "\(id) input_ids"),
-                              tokenTypeIDs: try ints(c["token_type_ids"], "\(id) token_type_ids"),
+                              inputIDs: inputIDs,
+                              tokenTypeIDs: typeIDs,
                               attentionMask: try ints(c["attention_mask"], "\(id) attention_mask"),
                               logits: try floats(c["logits"], "\(id) logits"), scores: try floats(c["scores"], "\(id) scores")))
         }
@@ -98,7 +103,9 @@ public struct GoldenSet: Sendable {
             func rows(_ key: String) throws -> [[Int32]] {
                 try (b[key]?.arrayValue ?? []).map { try ints($0, "\(id) \(key)") }
             }
-            batches.append(Batch(id: id, pairs: pairs, inputIDs: try rows("input_ids"), tokenTypeIDs: try rows("token_type_ids"),
+            let inputRows = try rows("input_ids")
+            let typeRows = b["token_type_ids"] == nil ? inputRows.map { [Int32](repeating: 0, count: $0.count) } : try rows("token_type_ids")
+            batches.append(Batch(id: id, pairs: pairs, inputIDs: inputRows, tokenTypeIDs: typeRows,
                                  attentionMask: try rows("attention_mask")))
         }
         let softmax = try (json["softmax_scores"]?.arrayValue ?? []).map { try floats($0, "softmax_scores row") }

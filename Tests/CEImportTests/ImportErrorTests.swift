@@ -78,10 +78,18 @@ final class ImportErrorTests: XCTestCase {
     }
 
     func testUnsupportedArchitectureIsNamed() throws {
-        try write("config.json", config.replacingOccurrences(of: "BertForSequenceClassification", with: "GPT2LMHeadModel"))
-        expectImport(.unsupportedArchitecture(name: "GPT2LMHeadModel", supported: ["BertForSequenceClassification"]))
-        try write("config.json", config.replacingOccurrences(of: "BertForSequenceClassification", with: "BertModel"))
-        expectImport(.unsupportedArchitecture(name: "BertModel", supported: ["BertForSequenceClassification"]))
+        let supported = ["BertForSequenceClassification", "DistilBertForSequenceClassification", "ElectraForSequenceClassification",
+                         "RobertaForSequenceClassification", "XLMRobertaForSequenceClassification"]
+        XCTAssertEqual(ModelConfig.supported.keys.sorted(), supported)
+        // Encoders cetool has no graph for (rotary or relative-position attention, other heads, no head) are refused by name.
+        for name in ["GPT2LMHeadModel", "BertModel", "ModernBertForSequenceClassification", "DebertaV2ForSequenceClassification",
+                     "DebertaForSequenceClassification", "CamembertForSequenceClassification", "RobertaModel"] {
+            try write("config.json", config.replacingOccurrences(of: "BertForSequenceClassification", with: name))
+            expectImport(.unsupportedArchitecture(name: name, supported: supported))
+        }
+        try write("config.json", config.replacingOccurrences(of: "\"architectures\": [\"BertForSequenceClassification\"], ", with: "")
+                                        .replacingOccurrences(of: "\"bert\"", with: "\"modernbert\""))
+        expectImport(.unsupportedArchitecture(name: "(no architectures; model_type modernbert)", supported: supported))
     }
 
     func testMissingTensorIsNamed() throws {
