@@ -55,6 +55,12 @@ MODELS = [
     ("tiny-electra", "golden/models/tiny-electra", None, "golden/tiny-electra/golden.json", None),
 ]
 INPUT_FILES = ["seed.json", "pairs.jsonl", "tokenizer_corpus.jsonl"]
+# Extra hand-written cases for some models, after pairs.jsonl: literal pad tokens inside the text, which
+# RoBERTa's create_position_ids_from_input_ids gives position padding_idx (and the later tokens shift).
+LITERAL_PAD = [("a <pad> b", "c d e"), ("<pad><pad> where is the station", "the station is <pad> near the river </s> east"),
+               ("<pad>", "<pad>"), ("<s> literal specials </s>", "and a <pad> in the middle of the document text")]
+EXTRA_CASES = {name: [{"id": f"pad-{i:02d}", "kind": "odd-literal-pad", "query": q, "document": d} for i, (q, d) in enumerate(LITERAL_PAD)]
+               for name in ("tiny-roberta", "tiny-xlmr")}
 TOKENIZERS = [
     ("minilm", "golden/models/minilm-l6-ce"),
     ("minilm-vocab", "golden/models/minilm-vocab-only"),
@@ -151,6 +157,7 @@ def model_golden(name: str, rel_dir: str, max_length: int | None, out_rel: str, 
     pairs = read_jsonl(INPUTS / "pairs.jsonl")
     items = [{"id": f"seed-{i:02d}", "kind": "seed", "query": seed["query"], "document": d} for i, d in enumerate(seed["documents"])]
     items += [{"id": p["id"], "kind": p["kind"], "query": p["query"], "document": p["document"]} for p in pairs]
+    items += EXTRA_CASES.get(name, [])
     lists = read_jsonl(INPUTS / lists_file) if lists_file else []
     relevance = {}  # case id -> relevance label of a list document
     for l in lists:
