@@ -1,7 +1,7 @@
 """Re-saves the golden models' weights as PyTorch zip checkpoints (torch.save, default settings) and as
 sharded checkpoints, beside the safetensors originals, so the importer can be checked bit for bit.
 
-Run in the reference venv:  ref/bin/python golden/make_torch_variants.py
+Run in the reference venv:  ref/bin/python golden/make_torch_variants.py   (`... arch`: only tiny-roberta-torch, tiny-electra-torch)
 Writes (committed): golden/models/tiny-bert-l1-torch/, tiny-bert-l3-torch/, tiny-bert-l1-sharded/,
 tiny-bert-l1-torch-sharded/; (not committed, > 8 MB): .models/minilm-l6-ce-torch/ when
 .models/minilm-l6-ce exists.
@@ -62,7 +62,26 @@ def sharded(src: pathlib.Path, dst: pathlib.Path, torch_format: bool) -> dict:
     return {"from": str(src.relative_to(ROOT)), "index": f"{stem}.{ext}.index.json", "shards": len(parts)}
 
 
+ARCH_VARIANTS = ["tiny-roberta", "tiny-electra"]
+
+
+def main_arch() -> None:
+    """`make_torch_variants.py arch`: only the torch variants of the other architectures (after
+    make_models_arch.py), merged into VARIANTS.json with the versions that made them; the BERT variants stay."""
+    models = ROOT / "golden/models"
+    prov = json.loads((models / "VARIANTS.json").read_text())
+    for name in ARCH_VARIANTS:
+        v = torch_variant(name, models / name, models / f"{name}-torch")
+        v["versions"] = {"python": platform.python_version(), "torch": torch.__version__}
+        v["generator_sha256"] = hashlib.sha256(pathlib.Path(__file__).read_bytes()).hexdigest()
+        prov["variants"][f"{name}-torch"] = v
+        print(json.dumps({f"{name}-torch": v}))
+    (models / "VARIANTS.json").write_text(json.dumps(prov, indent=1) + "\n")
+
+
 def main() -> None:
+    if sys.argv[1:] == ["arch"]:
+        return main_arch()
     models = ROOT / "golden/models"
     made = {
         "tiny-bert-l1-torch": torch_variant("tiny-bert-l1", models / "tiny-bert-l1", models / "tiny-bert-l1-torch"),

@@ -73,6 +73,48 @@ final class ArchitectureTests: XCTestCase {
         XCTAssertEqual(xlmr.graph.labels, ["contradiction", "entailment", "neutral"])
     }
 
+    /// A copy of `name`'s checkpoint with tensors renamed/added, as model.safetensors in a fresh folder.
+    func variant(of name: String, rename: [String: String] = [:], drop: Set<String> = [], add: [(String, [Int])] = []) throws -> URL {
+        let out = dir.appendingPathComponent("variant-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: source(name), to: out)
+        let file = try Safetensors.File(path: source(name).appendingPathComponent("model.safetensors").path)
+        var b = SafetensorsBuilder()
+        for n in file.names where !drop.contains(n) {
+            let t = try file.tensor(n)
+            b.add(rename[n] ?? n, floats: try XCTUnwrap(t.floatValues()), shape: t.shape.dims)
+        }
+        for (n, shape) in add { b.add(n, floats: [Float](repeating: 0.5, count: shape.reduce(1, *)), shape: shape) }
+        try Data(b.bytes()).write(to: out.appendingPathComponent("model.safetensors"))
+        return out
+    }
+
+    /// Every source tensor is mapped or explicitly ignored, per architecture; the errors name the tensor.
+    func testTensorNamesAreCheckedPerArchitecture() throws {
+        let pairs = [("a question", "a document")]
+        let reference = try CrossEncoder(modelDirectory: source("tiny-roberta")).logits(pairs)
+        // A RoBERTa pooler is not part of the sequence-classification model: ignored, as transformers drops it.
+        let pooled = try variant(of: "tiny-roberta", add: [("roberta.pooler.dense.weight", [32, 32]), ("roberta.pooler.dense.bias", [32])])
+        XCTAssertEqual(try CrossEncoder(modelDirectory: pooled).logits(pairs), reference)
+        // The trunk without its prefix (a bare encoder's names) reads the same.
+        let names = try Safetensors.File(path: source("tiny-roberta").appendingPathComponent("model.safetensors").path).names
+        let bare = try variant(of: "tiny-roberta", rename: Dictionary(uniqueKeysWithValues: names.filter { $0.hasPrefix("roberta.") }
+            .map { ($0, String($0.dropFirst("roberta.".count))) }))
+        XCTAssertEqual(try CrossEncoder(modelDirectory: bare).logits(pairs), reference)
+        func expect(_ folder: URL, _ e: ImportError, line: UInt = #line) {
+            XCTAssertThrowsError(try ModelDirectory.load(folder), line: line) { XCTAssertEqual($0 as? ImportError, e, "\($0)", line: line) }
+        }
+        // BERT's pooler name is not a RoBERTa head; a BERT-style classifier neither.
+        expect(try variant(of: "tiny-roberta", add: [("bert.pooler.dense.weight", [32, 32])]), .unmappedTensor(name: "bert.pooler.dense.weight"))
+        expect(try variant(of: "tiny-roberta", rename: ["classifier.out_proj.weight": "classifier.weight"]), .unmappedTensor(name: "classifier.weight"))
+        expect(try variant(of: "tiny-distilbert", drop: ["pre_classifier.bias"]), .missingTensor(canonical: "cls.pool.bias", expectedSource: "pre_classifier.bias"))
+        expect(try variant(of: "tiny-distilbert", add: [("distilbert.embeddings.token_type_embeddings.weight", [2, 32])]),
+               .unmappedTensor(name: "distilbert.embeddings.token_type_embeddings.weight"))
+        expect(try variant(of: "tiny-electra", drop: ["electra.embeddings_project.weight"]),
+               .missingTensor(canonical: "embd_proj.weight", expectedSource: "electra.embeddings_project.weight"))
+        expect(try variant(of: "tiny-electra", drop: ["electra.encoder.layer.1.attention.self.key.bias"]),
+               .missingTensor(canonical: "blk.1.attn_k.bias", expectedSource: "electra.encoder.layer.1.attention.self.key.bias"))
+    }
+
     /// transformers' rule, written out: pad tokens keep padding_idx, the others count up from padding_idx + 1.
     func testRobertaPositionIDs() throws {
         let m = try ModelDirectory.load(source("tiny-roberta"))

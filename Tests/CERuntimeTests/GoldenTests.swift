@@ -207,7 +207,8 @@ final class CheckpointScoreTests: XCTestCase {
         let root = repositoryRoot()
         let pairs = [("How many people live in Berlin?", "Berlin has 3.5 million inhabitants."), ("a", ""), ("Ünïcödé", "日本語 text 🙂")]
         var dirs = [("golden/models/tiny-bert-l1", "golden/models/tiny-bert-l1-torch"), ("golden/models/tiny-bert-l3", "golden/models/tiny-bert-l3-torch"),
-                    ("golden/models/tiny-bert-l1", "golden/models/tiny-bert-l1-torch-sharded")]
+                    ("golden/models/tiny-bert-l1", "golden/models/tiny-bert-l1-torch-sharded"),
+                    ("golden/models/tiny-roberta", "golden/models/tiny-roberta-torch"), ("golden/models/tiny-electra", "golden/models/tiny-electra-torch")]
         if FileManager.default.fileExists(atPath: root.appendingPathComponent(".models/minilm-l6-ce-torch/pytorch_model.bin").path) {
             dirs.append((".models/minilm-l6-ce", ".models/minilm-l6-ce-torch"))
         }
