@@ -54,6 +54,10 @@ SETS = [
     ("tiny-bert-l1", "golden/models/tiny-bert-l1", "golden/tiny-bert-l1/golden.json", "fp16", ["default", "fp32-compute"]),
     ("minilm-l6-ce", ".models/minilm-l6-ce", "golden/minilm-l6-ce/golden.json", "fp32", ["default"]),
     ("minilm-l6-ce", ".models/minilm-l6-ce", "golden/minilm-l6-ce/golden.json", "fp16", ["default", "fp32-compute"]),
+] + [
+    # the other architectures: HF names written back per architecture (fp32), fp16 weights computed in fp32
+    (m, f"golden/models/{m}", f"golden/{m}/golden.json", precision, ["default" if precision == "fp32" else "fp32-compute"])
+    for m in ("tiny-roberta", "tiny-xlmr", "tiny-distilbert", "tiny-electra") for precision in ("fp32", "fp16")
 ]
 
 

@@ -53,6 +53,8 @@ public struct GoldenSet: Sendable {
     /// predict(apply_softmax=True) rows, for several-label models.
     public var softmaxScores: [[Float]]
     public var provenance: JSONValue
+    /// config id2label names in id order, for several-label models (empty otherwise).
+    public var labels: [String] = []
 
     public static func load(path: String) throws -> GoldenSet {
         let json = try JSONFile.load(path: path, limit: 256 << 20)
@@ -112,10 +114,12 @@ public struct GoldenSet: Sendable {
         guard let maxLength = json["max_length"]?.intValue, let numLabels = json["num_labels"]?.intValue else {
             throw fail("max_length / num_labels missing")
         }
-        return GoldenSet(path: path, model: try str(json["model"], "model"), modelDirectory: try str(json["model_dir"], "model_dir"),
-                         maxLength: maxLength, numLabels: numLabels, activation: try str(json["activation"], "activation"),
-                         batchSize: json["batch_size"]?.intValue ?? 32, cases: cases, rankings: rankings, batches: batches,
-                         softmaxScores: softmax, provenance: json["provenance"] ?? .null)
+        var g = GoldenSet(path: path, model: try str(json["model"], "model"), modelDirectory: try str(json["model_dir"], "model_dir"),
+                          maxLength: maxLength, numLabels: numLabels, activation: try str(json["activation"], "activation"),
+                          batchSize: json["batch_size"]?.intValue ?? 32, cases: cases, rankings: rankings, batches: batches,
+                          softmaxScores: softmax, provenance: json["provenance"] ?? .null)
+        g.labels = try (json["labels"]?.arrayValue ?? []).map { try str($0, "labels entry") }
+        return g
     }
 }
 

@@ -99,7 +99,12 @@ final class GoldenTests: XCTestCase {
             XCTAssertEqual(failures, 0, "\(g.path): worst relative logit error \(worst.0) at \(worst.1)")
             print("golden \(g.model) (max_length \(g.maxLength)): \(g.cases.count) cases, max |Δlogit|/max(1,|ref|) = \(worst.0) at \(worst.1)")
             if !g.softmaxScores.isEmpty {
+                // Several labels: a row per pair, names from id2label as the reference's config has them.
+                XCTAssertEqual(ce.labels, g.labels, "\(g.path): id2label")
+                XCTAssertEqual(g.labels.count, g.numLabels)
+                XCTAssertThrowsError(try ce.predict(Array(pairs.prefix(1))), "predict needs one label; rows come from predictLabels")
                 let soft = try ce.predictLabels(Array(pairs.prefix(48)), batchSize: g.batchSize, applySoftmax: true)
+                XCTAssertTrue(soft.allSatisfy { $0.count == g.numLabels })
                 for (row, ref) in zip(soft, g.softmaxScores) {
                     XCTAssertTrue(allClose(row, ref, atol: profile.scoreRelative), "\(g.path): softmax \(row) vs \(ref)")
                 }
