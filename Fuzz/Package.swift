@@ -5,9 +5,7 @@
 // which the regression test replays); a target is its name plus one main.swift.
 import PackageDescription
 
-let targets = ["FuzzSafetensors", "FuzzTorchZip", "FuzzUnpickler", "FuzzTokenizer", "FuzzConfig"]
-// Slots for the formats being written: "FuzzArtifact" (cetool artifact reader), "FuzzPackageManifest"
-// (package manifest check): add the entry to FuzzEntries.all, a Sources/<Target>/main.swift and the name here.
+let targets = ["FuzzSafetensors", "FuzzTorchZip", "FuzzUnpickler", "FuzzTokenizer", "FuzzConfig", "FuzzArtifact", "FuzzPackage"]
 
 let package = Package(
     name: "cetool-fuzz",
@@ -17,6 +15,11 @@ let package = Package(
             .product(name: "CEFormats", package: "cetool"),
             .product(name: "CETokenizers", package: "cetool"),
             .product(name: "CEImport", package: "cetool"),
+            .product(name: "CEArtifact", package: "cetool"),
+        ]),
+        // Writes the artifact and package seeds with cetool's own writers (scripts/fuzz.sh runs it).
+        .executableTarget(name: "FuzzSeeds", dependencies: [
+            "FuzzEntries", .product(name: "CEQuant", package: "cetool"), .product(name: "CEArtifact", package: "cetool"),
         ]),
     ] + targets.map { .executableTarget(name: $0, dependencies: ["FuzzEntries"]) }
 )
