@@ -1,4 +1,5 @@
 import CECore
+import CETestSupport
 import Foundation
 import XCTest
 @testable import CETokenizers
@@ -111,6 +112,32 @@ final class BPEUnigramTests: XCTestCase {
         for refused in ["", " *", "a|b", "[ ]+", "\\d+", " {0,}", " {3,2}", "ab+", " ?"] {
             XCTAssertNil(RepeatPattern.parse(refused), refused)
         }
+    }
+
+    /// Replace's matchers (one pass each, since both the pattern and the text may be hostile) against their
+    /// naive twins, on seeded texts over a three-letter alphabet where matches, near-misses and long runs are
+    /// frequent.
+    func testReplaceMatchersAgreeWithTheirNaiveTwins() {
+        var rng = SeededRNG(seed: 8)
+        let alphabet: [Unicode.Scalar] = ["a", "b", " "]
+        func text(_ n: Int) -> [Unicode.Scalar] { (0..<n).map { _ in alphabet[Int(rng.next() % 3)] } }
+        var compared = 0
+        for _ in 0..<400 {
+            let s = text(Int(rng.next() % 60))
+            let pattern = text(1 + Int(rng.next() % 5))
+            let content = text(Int(rng.next() % 3))
+            XCTAssertEqual(Normalizer.replaceAll(s, pattern: pattern, with: content),
+                           Normalizer.replaceAllReference(s, pattern: pattern, with: content), "\(s) / \(pattern)")
+            for source in [" {2,}", " {3}", "a{2,3}", "\\s+", "b{1,4}", "a+", " {4,9}"] {
+                let r = RepeatPattern.parse(source)!
+                XCTAssertEqual(r.replaceAll(s, with: content), r.replaceAllReference(s, with: content), "\(s) / \(source)")
+                compared += 1
+            }
+        }
+        XCTAssertEqual(compared, 2800)
+        // Self-overlapping literals: leftmost, non-overlapping, as a left-to-right scan.
+        XCTAssertEqual(String(String.UnicodeScalarView(Normalizer.replaceAll(Array("aaaaa".unicodeScalars), pattern: ["a", "a"], with: ["X"]))), "XXa")
+        XCTAssertEqual(String(String.UnicodeScalarView(Normalizer.replaceAll(Array("abababa".unicodeScalars), pattern: ["a", "b", "a"], with: ["X"]))), "XbX")
     }
 
     /// The accent after a full-width A is dropped: tokenizers applies the shortest matching prefix of a short
