@@ -199,6 +199,10 @@ final class BPEUnigramTests: XCTestCase {
         check(.invalidField(file: "tokenizer.json", field: "model.vocab[1]", reason: "expected [piece, finite score]")) {
             try self.tokenizer(model: ["type": "Unigram", "vocab": [["a", -1.0], ["b"]]])
         }
+        check(.invalidField(file: "tokenizer.json", field: "model.vocab[1]", reason: "a piece of 1025 bytes, above the limit of 1024")) {
+            try self.tokenizer(model: ["type": "Unigram", "vocab": [["a", -1.0], [String(repeating: "a", count: 1025), -2.0]]])
+        }
+        XCTAssertNoThrow(try self.tokenizer(model: ["type": "Unigram", "vocab": [["a", -1.0], [String(repeating: "é", count: 512), -2.0]]]))
         // tokenizers 0.23.3 refuses this combination at deserialization too.
         check(.invalidField(file: "tokenizer.json", field: "pre_tokenizer.add_prefix_space",
                             reason: "false does not match prepend_scheme \"always\"")) {
