@@ -203,6 +203,19 @@ final class BPEUnigramTests: XCTestCase {
             try self.tokenizer(model: ["type": "Unigram", "vocab": [["a", -1.0], [String(repeating: "a", count: 1025), -2.0]]])
         }
         XCTAssertNoThrow(try self.tokenizer(model: ["type": "Unigram", "vocab": [["a", -1.0], [String(repeating: "é", count: 512), -2.0]]]))
+        func withAddedToken(_ content: String) throws -> Tokenizer {
+            let json: [String: Any] = [
+                "version": "1.0", "truncation": NSNull(), "padding": NSNull(), "normalizer": NSNull(), "pre_tokenizer": NSNull(),
+                "post_processor": NSNull(), "decoder": NSNull(), "model": ["type": "BPE", "vocab": self.bpeVocab, "merges": ["a b"]],
+                "added_tokens": [["id": 4, "content": content, "single_word": false, "lstrip": false, "rstrip": false,
+                                  "normalized": false, "special": true]],
+            ]
+            return try TinyTokenizer.make(json, config: TinyTokenizer.data(["tokenizer_class": "PreTrainedTokenizerFast"]))
+        }
+        check(.addedTokenTooLong(token: String(repeating: "x", count: 32), bytes: 1025, limit: 1024)) {
+            try withAddedToken(String(repeating: "x", count: 1025))
+        }
+        XCTAssertNoThrow(try withAddedToken(String(repeating: "x", count: 1024)))
         // tokenizers 0.23.3 refuses this combination at deserialization too.
         check(.invalidField(file: "tokenizer.json", field: "pre_tokenizer.add_prefix_space",
                             reason: "false does not match prepend_scheme \"always\"")) {
