@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // libFuzzer targets for cetool's readers of untrusted files, kept out of the main build and CI.
-// Build and run with scripts/fuzz.sh (swift build -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library).
+// Build and run with scripts/fuzz.sh (swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library).
 // Each target's entry is a function of FuzzEntries (a link to Tests/HostileCorpusTests/FuzzEntries.swift,
 // which the regression test replays); a target is its name plus one main.swift.
 import PackageDescription
