@@ -36,7 +36,7 @@ sanitize: deps models
 	    -Xswiftc -enable-testing --sanitize address -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined \
 	    --scratch-path .build-sanitize --disable-swift-testing
 
-# libFuzzer targets of Fuzz/ (scripts/fuzz.sh): FUZZ_TARGETS="safetensors torchzip unpickler tokenizer config",
+# libFuzzer targets of Fuzz/ (scripts/fuzz.sh): FUZZ_TARGETS="safetensors torchzip unpickler tokenizer config artifact package",
 # RUNS and SECONDS_PER_TARGET bound each. Findings land in Tests/HostileCorpusTests/FuzzRegressions/.
 fuzz:
 	bash scripts/fuzz.sh $(FUZZ_TARGETS)

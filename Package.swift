@@ -11,6 +11,9 @@ let package = Package(
         .library(name: "CEFormats", targets: ["CEFormats"]),
         .library(name: "CETokenizers", targets: ["CETokenizers"]),
         .library(name: "CEImport", targets: ["CEImport"]),
+        .library(name: "CEArtifact", targets: ["CEArtifact"]),
+        // For the fuzz seeds' writer (Fuzz/Sources/FuzzSeeds).
+        .library(name: "CEQuant", targets: ["CEQuant"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -46,7 +49,7 @@ let package = Package(
         .testTarget(name: "CEVerifyTests", dependencies: ["CEVerify", "CERuntime", "CECore", "CETestSupport"]),
         .testTarget(name: "CEArtifactTests", dependencies: ["CEArtifact", "CEImport", "CEQuant", "CERuntime", "CETestSupport"]),
         // Hostile-file corpus (scripts/make_hostile_corpus.py) and replayed fuzzer findings (Fuzz/, scripts/fuzz.sh).
-        .testTarget(name: "HostileCorpusTests", dependencies: ["CEFormats", "CETokenizers", "CEImport", "CETestSupport"],
+        .testTarget(name: "HostileCorpusTests", dependencies: ["CEFormats", "CETokenizers", "CEImport", "CEArtifact", "CETestSupport"],
                     exclude: ["Corpus", "manifest.json", "FuzzRegressions"]),
         .testTarget(name: "cetoolTests", dependencies: ["CETestSupport", "cetool", "CEVerify", "CEArtifact", "CEImport", "CEQuant", "CEGraph", "CECore"]),
     ]

@@ -1,26 +1,31 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets of Fuzz/ (debug, -sanitize=fuzzer,address) and runs each in turn, seeded
-# from the test fixtures, for RUNS executions or SECONDS seconds, whichever comes first. Findings (crash-,
-# leak-, timeout-, oom- files) are copied to Tests/HostileCorpusTests/FuzzRegressions/<target>/, which
-# FuzzRegressionTests replays. Prints one summary line per target: executions, cov/ft, findings.
+# Builds the libFuzzer targets of Fuzz/ (-sanitize=fuzzer,address; release by default, CONFIG=debug for a
+# debug build) and runs each in turn, seeded from the test fixtures and from small artifacts and packages
+# written by cetool's own writers (FuzzSeeds), for RUNS executions or SECONDS_PER_TARGET seconds, whichever
+# comes first. Findings (crash-, leak-, timeout-, oom- files) are copied to
+# Tests/HostileCorpusTests/FuzzRegressions/<target>/, which FuzzRegressionTests replays. Prints one summary
+# line per target: executions, exec/s, cov/ft, corpus, findings.
 #
-#   scripts/fuzz.sh [target…]          targets: safetensors torchzip unpickler tokenizer config
-#   RUNS=1000000 SECONDS_PER_TARGET=1800 JOBS=1 scripts/fuzz.sh
+#   scripts/fuzz.sh [target…]   targets: safetensors torchzip unpickler tokenizer config artifact package
+#   RUNS=1000000 SECONDS_PER_TARGET=1800 CONFIG=release scripts/fuzz.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 RUNS=${RUNS:-1000000}
 SECONDS_PER_TARGET=${SECONDS_PER_TARGET:-1800}
+CONFIG=${CONFIG:-release}
 WORK=${FUZZ_WORK:-$ROOT/Fuzz/.work}
 REGRESSIONS=$ROOT/Tests/HostileCorpusTests/FuzzRegressions
-ALL=(safetensors torchzip unpickler tokenizer config)
+ALL=(safetensors torchzip unpickler tokenizer config artifact package)
 TARGETS=("${@:-${ALL[@]}}")
 export SWIFT_BACKTRACE=enable=no   # the Swift backtracer and ASan fight over a crashing process
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=1}
 
-(cd Fuzz && nice -n 10 swift build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 \
+# Release keeps the sanitizer instrumentation (-sanitize applies to every module) and the fuzzer's coverage
+# counters, and runs the readers several times faster than debug (docs/security.md, "Fuzzing record").
+(cd Fuzz && nice -n 10 swift build -c "$CONFIG" -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library 2>&1 \
     | grep -v "Cannot export local symbol" | tail -3)
-BIN=$ROOT/Fuzz/.build/debug
+BIN=$ROOT/Fuzz/.build/$CONFIG
 
 # Seeds: the committed fixtures of each format, small enough to mutate quickly (≤ 64 KiB).
 seed() {  # seed TARGET FILE…
@@ -51,11 +56,22 @@ for path in sys.argv[2:]:
 PY
 seed tokenizer golden/models/tiny-bert-l1/tokenizer.json golden/models/tiny-bert-l3/tokenizer.json $C/tok_*/tokenizer.json
 seed config golden/models/*/config.json $C/cfg_*/config.json
+# Artifact and package seeds: a tiny model (FuzzEntries.artifactConfigJSON) converted at every precision and
+# packaged, by cetool's writers; the package also as a plain tar, and its manifest alone.
+if [[ " ${TARGETS[*]} " == *" artifact "* || " ${TARGETS[*]} " == *" package "* ]]; then
+    S=$WORK/seeds
+    "$BIN/FuzzSeeds" "$S" >/dev/null
+    seed artifact "$S"/art-*/cetool-model.safetensors "$S"/art-*/cetool.json
+    gzip -dc "$S/pkg/acme--tiny.tar.gz" >"$S/pkg/acme--tiny.tar"
+    tar -xOf "$S/pkg/acme--tiny.tar" acme--tiny.cetool-package.json >"$S/pkg/acme--tiny.cetool-package.json"
+    seed package "$S"/pkg/acme--tiny.tar.gz "$S"/pkg/acme--tiny.tar "$S"/pkg/acme--tiny.cetool-package.json
+fi
 
 bin_of() {
     case $1 in
         safetensors) echo FuzzSafetensors ;; torchzip) echo FuzzTorchZip ;; unpickler) echo FuzzUnpickler ;;
-        tokenizer) echo FuzzTokenizer ;; config) echo FuzzConfig ;; *) echo "unknown target $1" >&2; exit 2 ;;
+        tokenizer) echo FuzzTokenizer ;; config) echo FuzzConfig ;; artifact) echo FuzzArtifact ;; package) echo FuzzPackage ;;
+        *) echo "unknown target $1" >&2; exit 2 ;;
     esac
 }
 
@@ -76,5 +92,9 @@ for t in "${TARGETS[@]}"; do
     fi
     last=$(grep -E '^#[0-9]+' "$log" | tail -1)
     runs=$(grep -oE 'Done [0-9]+ runs in [0-9]+ second' "$log" | tail -1)
-    echo "fuzz $t: exit $rc; ${runs:-no final line}; last: ${last}; findings: $findings (log $log)"
+    execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || true)
+    speed=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$log" | grep -oE '[0-9]+$' || true)
+    corpus=$(find "$WORK/corpus/$t" -type f | wc -l)
+    echo "fuzz $t: exit $rc; ${runs:-no final line}; ${execs:-?} execs at ${speed:-?} exec/s; corpus $corpus files;" \
+         "last: ${last}; findings: $findings (log $log)"
 done

@@ -209,7 +209,7 @@ public enum ModelPackage {
 
     /// Parses and checks a manifest: format, version, name/root agreement, every path safe and unique,
     /// sizes within the limits, sha256 well-formed.
-    static func parseManifest(_ bytes: [UInt8], root: String, limits: Limits) throws -> Manifest {
+    public static func parseManifest(_ bytes: UnsafeRawBufferPointer, root: String, limits: Limits = Limits()) throws -> Manifest {
         let json: JSONValue
         do { json = try JSONParser.parse(bytes, maxDepth: 8) } catch { throw PackageError.invalidManifest(reason: "not JSON (\(error))") }
         guard json["format"]?.stringValue == "cetool-package" else { throw PackageError.invalidManifest(reason: "format is not \"cetool-package\"") }
@@ -248,6 +248,30 @@ public enum ModelPackage {
         return Manifest(name: name, root: r, layout: layout, files: files)
     }
 
+    /// The archive's first entry, the manifest, read and checked (install steps 2–3): a regular file
+    /// `<root>.cetool-package.json` at the top, a valid root name, at most `limits.maxManifestSize` bytes.
+    static func readManifest(_ reader: TarGzReader, limits: Limits) throws -> Manifest {
+        guard let first = try reader.next() else { throw PackageError.noManifest(reason: "the archive is empty") }
+        guard first.fileType == TarType.regular, !first.isHardLink, first.path.hasSuffix(manifestSuffix), !first.path.contains("/") else {
+            throw PackageError.noManifest(reason: "the first entry is \"\(first.path)\", not <root>\(manifestSuffix)")
+        }
+        let root = String(first.path.dropLast(manifestSuffix.count))
+        guard (try? rootName(root.replacingOccurrences(of: "--", with: "/"))) == root else {
+            throw PackageError.noManifest(reason: "\"\(root)\" is not a package root name")
+        }
+        guard let msize = first.size, msize <= limits.maxManifestSize else {
+            throw PackageError.limitExceeded(what: "the manifest size", limit: limits.maxManifestSize)
+        }
+        var manifestBytes: [UInt8] = []
+        try reader.readData { chunk in
+            guard manifestBytes.count + chunk.count <= limits.maxManifestSize else {
+                throw PackageError.limitExceeded(what: "the manifest size", limit: limits.maxManifestSize)
+            }
+            manifestBytes.append(contentsOf: chunk)
+        }
+        return try manifestBytes.withUnsafeBytes { try parseManifest($0, root: root, limits: limits) }
+    }
+
     /// Whether the folder at `path` holds exactly the manifest's files with their sizes and sha256.
     static func differences(_ path: String, _ manifest: Manifest) -> String? {
         guard let present = try? listFiles(URL(fileURLWithPath: path)) else { return "cannot be listed" }
@@ -281,25 +305,8 @@ public enum ModelPackage {
         }
 
         let reader = try TarGzReader(data.bytes)
-        guard let first = try reader.next() else { throw PackageError.noManifest(reason: "the archive is empty") }
-        guard first.fileType == TarType.regular, !first.isHardLink, first.path.hasSuffix(manifestSuffix), !first.path.contains("/") else {
-            throw PackageError.noManifest(reason: "the first entry is \"\(first.path)\", not <root>\(manifestSuffix)")
-        }
-        let root = String(first.path.dropLast(manifestSuffix.count))
-        guard (try? rootName(root.replacingOccurrences(of: "--", with: "/"))) == root else {
-            throw PackageError.noManifest(reason: "\"\(root)\" is not a package root name")
-        }
-        guard let msize = first.size, msize <= limits.maxManifestSize else {
-            throw PackageError.limitExceeded(what: "the manifest size", limit: limits.maxManifestSize)
-        }
-        var manifestBytes: [UInt8] = []
-        try reader.readData { chunk in
-            guard manifestBytes.count + chunk.count <= limits.maxManifestSize else {
-                throw PackageError.limitExceeded(what: "the manifest size", limit: limits.maxManifestSize)
-            }
-            manifestBytes.append(contentsOf: chunk)
-        }
-        let manifest = try parseManifest(manifestBytes, root: root, limits: limits)
+        let manifest = try readManifest(reader, limits: limits)
+        let root = manifest.root
         let byPath = Dictionary(uniqueKeysWithValues: manifest.files.map { ($0.path, $0) })
 
         let target = into.appendingPathComponent(root, isDirectory: true)
@@ -320,60 +327,93 @@ public enum ModelPackage {
             createdInto = true
         }
         do {
-            return try unpack(reader, manifest: manifest, byPath: byPath, root: root, target: target, existed: existed, force: force, limits: limits)
+            return try unpack(reader, manifest: manifest, byPath: byPath, target: target, existed: existed, force: force, limits: limits)
         } catch {
             if createdInto { rmdir(into.path) }
             throw error
         }
     }
 
-    static func unpack(_ reader: TarGzReader, manifest: Manifest, byPath: [String: File], root: String, target: URL, existed: Bool,
+    /// Install step 5 for one entry, before any of its data is read: links, special files, setuid/setgid/
+    /// sticky bits, sparse entries and paths outside `<root>/` or unsafe are refused; a folder entry must be
+    /// a folder of listed files (nil is returned); a file must be listed, seen once (`seen` records it) and
+    /// its header size must be the manifest's. Returns the listed file the entry is.
+    static func admit(_ e: TarGzReader.Entry, manifest: Manifest, byPath: [String: File], seen: inout Set<String>) throws -> File? {
+        let path = e.path
+        func refuse(_ why: String) -> PackageError { .refusedEntry(path: path, reason: why) }
+        if e.isHardLink { throw refuse("hard links are not allowed") }
+        if e.symlink != nil || e.fileType == TarType.symlink { throw refuse("symbolic links are not allowed") }
+        if e.permissions & 0o7000 != 0 { throw refuse("setuid, setgid or sticky bits are not allowed") }
+        if e.isSparse { throw refuse("sparse files are not allowed") }
+        let prefix = manifest.root + "/"
+        guard path.hasPrefix(prefix) || path == prefix else { throw refuse("outside the package folder \(prefix)") }
+        var rel = String(path.dropFirst(prefix.count))
+        if e.fileType == TarType.directory {
+            if rel.hasSuffix("/") { rel.removeLast() }
+            guard rel.isEmpty || isSafeRelativePath(rel) else { throw refuse("absolute or '..' path") }
+            guard rel.isEmpty || manifest.files.contains(where: { $0.path.hasPrefix(rel + "/") }) else {
+                throw refuse("a folder the manifest does not have")
+            }
+            return nil
+        }
+        guard e.fileType == TarType.regular else { throw refuse("devices, fifos and other special files are not allowed") }
+        guard isSafeRelativePath(rel) else { throw refuse("absolute or '..' path") }
+        guard let f = byPath[rel] else { throw refuse("not listed in the manifest") }
+        guard seen.insert(rel).inserted else { throw refuse("appears twice") }
+        guard let size = e.size, size == f.size else {
+            throw refuse("the header says \(e.size.map(String.init) ?? "no") bytes, the manifest \(f.size)")
+        }
+        return f
+    }
+
+    /// Streams the current entry's data (of the admitted file `f`, entry `path`) into `sink`, never more
+    /// than its size; checks its length and sha256 against the manifest.
+    static func receive(_ reader: TarGzReader, _ f: File, path: String, into sink: (UnsafeRawBufferPointer) throws -> Void,
+                        digest: () throws -> String) throws {
+        var got = 0
+        try reader.readData { chunk in
+            got += chunk.count
+            guard got <= f.size else { throw PackageError.refusedEntry(path: path, reason: "more data than its size") }
+            try sink(chunk)
+        }
+        guard got == f.size else { throw PackageError.fileMismatch(path: f.path, reason: "\(got) bytes, the manifest says \(f.size)") }
+        guard try digest() == f.sha256 else { throw PackageError.fileMismatch(path: f.path, reason: "sha256 differs from the manifest") }
+    }
+
+    static func unpack(_ reader: TarGzReader, manifest: Manifest, byPath: [String: File], target: URL, existed: Bool,
                        force: Bool, limits: Limits) throws -> InstallResult {
         let staged = try StagedOutput(target: target, kind: .directory, force: force)
         var seen = Set<String>()
         var written = 0
-        let prefix = root + "/"
         while let e = try reader.next() {
-            let path = e.path
-            func refuse(_ why: String) -> PackageError { .refusedEntry(path: path, reason: why) }
-            if e.isHardLink { throw refuse("hard links are not allowed") }
-            if e.symlink != nil || e.fileType == TarType.symlink { throw refuse("symbolic links are not allowed") }
-            if e.permissions & 0o7000 != 0 { throw refuse("setuid, setgid or sticky bits are not allowed") }
-            if e.isSparse { throw refuse("sparse files are not allowed") }
-            guard path.hasPrefix(prefix) || path == prefix else { throw refuse("outside the package folder \(prefix)") }
-            var rel = String(path.dropFirst(prefix.count))
-            if e.fileType == TarType.directory {
-                if rel.hasSuffix("/") { rel.removeLast() }
-                guard rel.isEmpty || isSafeRelativePath(rel) else { throw refuse("absolute or '..' path") }
-                guard rel.isEmpty || manifest.files.contains(where: { $0.path.hasPrefix(rel + "/") }) else {
-                    throw refuse("a folder the manifest does not have")
-                }
-                continue
-            }
-            guard e.fileType == TarType.regular else { throw refuse("devices, fifos and other special files are not allowed") }
-            guard isSafeRelativePath(rel) else { throw refuse("absolute or '..' path") }
-            guard let f = byPath[rel] else { throw refuse("not listed in the manifest") }
-            guard seen.insert(rel).inserted else { throw refuse("appears twice") }
-            guard let size = e.size, size == f.size else {
-                throw refuse("the header says \(e.size.map(String.init) ?? "no") bytes, the manifest \(f.size)")
-            }
-            let (t, overflow) = written.addingReportingOverflow(size)
+            guard let f = try admit(e, manifest: manifest, byPath: byPath, seen: &seen) else { continue }
+            let (t, overflow) = written.addingReportingOverflow(f.size)
             guard !overflow, t <= limits.maxTotalSize else { throw PackageError.limitExceeded(what: "the unpacked size", limit: limits.maxTotalSize) }
-            let w = try staged.file(rel)
-            var got = 0
-            try reader.readData { chunk in
-                got += chunk.count
-                guard got <= size else { throw refuse("more data than its size") }
-                try w.write(chunk)
-            }
-            guard got == size else { throw PackageError.fileMismatch(path: rel, reason: "\(got) bytes, the manifest says \(size)") }
-            let digest = try w.finish()
-            guard digest == f.sha256 else { throw PackageError.fileMismatch(path: rel, reason: "sha256 differs from the manifest") }
+            let w = try staged.file(f.path)
+            try receive(reader, f, path: e.path, into: { try w.write($0) }, digest: { try w.finish() })
             written = t
         }
         let missing = manifest.files.map(\.path).filter { !seen.contains($0) }
         guard missing.isEmpty else { throw PackageError.missingFiles(missing) }
         try staged.commit()
         return existed ? .replaced(target) : .installed(target)
+    }
+
+    /// Checks a package held in memory as `install` does, writing nothing: the manifest, then every entry
+    /// (`admit`), every file's size and sha256, and that every listed file is there. The archive's own
+    /// sha256 is the caller's to check. Returns the manifest.
+    public static func verify(archive bytes: UnsafeRawBufferPointer, limits: Limits = Limits()) throws -> Manifest {
+        let reader = try TarGzReader(bytes)
+        let manifest = try readManifest(reader, limits: limits)
+        let byPath = Dictionary(uniqueKeysWithValues: manifest.files.map { ($0.path, $0) })
+        var seen = Set<String>()
+        while let e = try reader.next() {
+            guard let f = try admit(e, manifest: manifest, byPath: byPath, seen: &seen) else { continue }
+            var h = SHA256()
+            try receive(reader, f, path: e.path, into: { h.update($0) }, digest: { SHA256.hexString(h.finalize()) })
+        }
+        let missing = manifest.files.map(\.path).filter { !seen.contains($0) }
+        guard missing.isEmpty else { throw PackageError.missingFiles(missing) }
+        return manifest
     }
 }

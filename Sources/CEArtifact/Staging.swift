@@ -75,13 +75,14 @@ public final class StagedOutput {
                 guard mkdir(dir.path, 0o755) == 0 else { throw StagingError.fileSystem(operation: "create", path: dir.path, errno: errno) }
             }
         }
-        return try FileWriter(creating: staging.appendingPathComponent(relative).path, mode: mode)
+        return try FileWriter(creating: staging.appendingPathComponent(relative).path, mode: mode,
+                              displayPath: target.appendingPathComponent(relative).path)
     }
 
     /// The writer of a staged single file.
     public func writer(mode: mode_t = 0o644) throws -> FileWriter {
         precondition(kind == .file, "writer() is for a staged file")
-        return try FileWriter(creating: staging.path, mode: mode)
+        return try FileWriter(creating: staging.path, mode: mode, displayPath: target.path)
     }
 
     /// Makes the staged output the target. Every file written must have been `finish()`ed.

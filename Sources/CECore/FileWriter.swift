@@ -22,6 +22,9 @@ public enum WriteError: Error, Equatable, CustomStringConvertible {
 /// that already exists (O_EXCL), so it never overwrites; callers stage beside the target and rename.
 public final class FileWriter {
     public let path: String
+    /// The path errors name: the file's final place when it is written into a staging folder (a user
+    /// asked for that path; the staging one is gone by the time they read the message).
+    public let displayPath: String
     private var fd: Int32
     private var buffer: [UInt8] = []
     private let bufferLimit = 1 << 20
@@ -30,10 +33,11 @@ public final class FileWriter {
     /// SHA-256 of everything written, kept as the bytes go out.
     private var digest = SHA256()
 
-    public init(creating path: String, mode: mode_t = 0o644) throws {
+    public init(creating path: String, mode: mode_t = 0o644, displayPath: String? = nil) throws {
         self.path = path
+        self.displayPath = displayPath ?? path
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw WriteError.cannotCreate(path: path, errno: errno) }
+        guard fd >= 0 else { throw WriteError.cannotCreate(path: self.displayPath, errno: errno) }
         buffer.reserveCapacity(bufferLimit)
     }
 
@@ -60,9 +64,12 @@ public final class FileWriter {
     @discardableResult
     public func finish() throws -> String {
         try flush()
-        guard fsync(fd) == 0 else { throw WriteError.syncFailed(path: path, errno: errno) }
-        close(fd)
+        guard fsync(fd) == 0 else { throw WriteError.syncFailed(path: displayPath, errno: errno) }
+        let closed = close(fd)
+        let e = errno
         fd = -1
+        // close reports late write errors on some file systems (NFS: EIO, ENOSPC, EDQUOT).
+        guard closed == 0 || e == EINTR else { throw WriteError.writeFailed(path: displayPath, errno: e) }
         return SHA256.hexString(digest.finalize())
     }
 
@@ -78,7 +85,7 @@ public final class FileWriter {
             let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw WriteError.writeFailed(path: path, errno: errno)
+                throw WriteError.writeFailed(path: displayPath, errno: errno)
             }
             done += n
         }

@@ -18,9 +18,14 @@ public enum JSONFile {
 
     public static func load(path: String, limit: Int = defaultLimit) throws -> JSONValue {
         let m = try MappedFile(path: path)
-        guard m.count <= limit else { throw JSONFileError.tooLarge(path: path, size: m.count, limit: limit) }
+        return try read(m.bytes, path: path, limit: limit)
+    }
+
+    /// The JSON file `path` whose bytes are `bytes`, with the same cap and errors as `load`.
+    public static func read(_ bytes: UnsafeRawBufferPointer, path: String, limit: Int = defaultLimit) throws -> JSONValue {
+        guard bytes.count <= limit else { throw JSONFileError.tooLarge(path: path, size: bytes.count, limit: limit) }
         do {
-            return try JSONParser.parse(m.bytes)
+            return try JSONParser.parse(bytes)
         } catch let e as JSONError {
             throw JSONFileError.invalid(path: path, reason: e.description)
         }

@@ -182,10 +182,15 @@ public enum Safetensors {
         /// The tensor named `name`, a view into the mapping.
         public func tensor(_ name: String) throws -> Tensor {
             guard let e = entry(name) else { throw SafetensorsError.tensorMissing(name: name, path: path) }
-            let start = header.dataOffset + e.begin
-            let view = UnsafeRawBufferPointer(rebasing: mapping.bytes[start..<(start + (e.end - e.begin))])
-            return Tensor(dtype: e.dtype, shape: e.shape, storage: TensorStorage(view: view, owner: mapping))
+            return Safetensors.view(e, of: header, in: mapping.bytes, owner: mapping)
         }
+    }
+
+    /// The tensor of `entry`, a view into `bytes` (the whole file `header` was read from, kept alive by `owner`).
+    public static func view(_ entry: Entry, of header: Header, in bytes: UnsafeRawBufferPointer, owner: AnyObject) -> Tensor {
+        let start = header.dataOffset + entry.begin
+        let view = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + (entry.end - entry.begin))])
+        return Tensor(dtype: entry.dtype, shape: entry.shape, storage: TensorStorage(view: view, owner: owner))
     }
 }
 

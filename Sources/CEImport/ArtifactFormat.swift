@@ -133,27 +133,53 @@ public enum ArtifactFormat {
         FileManager.default.fileExists(atPath: directory.appendingPathComponent(weightsFile).path)
     }
 
-    /// Checks every file the manifest lists against its size and sha256, and that nothing else is there.
-    /// `load` does not do this (it would cost a full read at every start); `cetool verify` and install do.
-    public static func checkManifest(_ directory: URL) throws {
-        let path = directory.appendingPathComponent(manifestFile).path
-        guard let json = try JSONFile.loadIfPresent(path: path) else { throw ArtifactError.missingFile(name: manifestFile, directory: directory.path) }
+    /// One file a manifest lists.
+    public struct ManifestEntry: Sendable, Equatable {
+        public var path: String
+        public var size: Int
+        public var sha256: String
+    }
+
+    /// Parses manifest bytes (`cetool.json`, named `path` in errors): a JSON file within `JSONFile`'s cap,
+    /// format `cetool-artifact` at this version, and a list of files, each a plain name listed once.
+    /// Touches no disk; `checkManifest` compares the result with a folder.
+    public static func readManifest(_ bytes: UnsafeRawBufferPointer, path: String) throws -> [ManifestEntry] {
+        let json = try JSONFile.read(bytes, path: path)
         guard json["format"]?.stringValue == "cetool-artifact", json["format_version"]?.intValue == version,
               let files = json["files"]?.arrayValue else {
             throw ArtifactError.invalidManifest(reason: "not a cetool artifact manifest, version \(version)", path: path)
         }
         var listed = Set<String>()
+        var entries: [ManifestEntry] = []
+        entries.reserveCapacity(files.count)
         for f in files {
             guard let name = f["path"]?.stringValue, let size = f["size"]?.intValue, let digest = f["sha256"]?.stringValue,
                   !name.contains("/"), name != "..", name != ".", listed.insert(name).inserted else {
                 throw ArtifactError.invalidManifest(reason: "a file entry is malformed or repeated", path: path)
             }
-            let p = directory.appendingPathComponent(name).path
-            let m: MappedFile
-            do { m = try MappedFile(path: p) } catch { throw ArtifactError.manifestMismatch(file: name, reason: "missing or unreadable") }
-            guard m.count == size else { throw ArtifactError.manifestMismatch(file: name, reason: "size \(m.count), manifest says \(size)") }
-            guard SHA256.hex(m.bytes) == digest else { throw ArtifactError.manifestMismatch(file: name, reason: "sha256 differs from the manifest") }
+            entries.append(ManifestEntry(path: name, size: size, sha256: digest))
         }
+        return entries
+    }
+
+    /// Checks every file the manifest lists against its size and sha256, and that nothing else is there.
+    /// `load` does not do this (it would cost a full read at every start); `cetool verify` and install do.
+    public static func checkManifest(_ directory: URL) throws {
+        let path = directory.appendingPathComponent(manifestFile).path
+        let manifest: MappedFile
+        do { manifest = try MappedFile(path: path) } catch FileError.notFound {
+            throw ArtifactError.missingFile(name: manifestFile, directory: directory.path)
+        }
+        let entries = try readManifest(manifest.bytes, path: path)
+        for e in entries {
+            let m: MappedFile
+            do { m = try MappedFile(path: directory.appendingPathComponent(e.path).path) } catch {
+                throw ArtifactError.manifestMismatch(file: e.path, reason: "missing or unreadable")
+            }
+            guard m.count == e.size else { throw ArtifactError.manifestMismatch(file: e.path, reason: "size \(m.count), manifest says \(e.size)") }
+            guard SHA256.hex(m.bytes) == e.sha256 else { throw ArtifactError.manifestMismatch(file: e.path, reason: "sha256 differs from the manifest") }
+        }
+        let listed = Set(entries.map(\.path))
         let present = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0 != manifestFile }
         if let extra = present.sorted().first(where: { !listed.contains($0) }) {
             throw ArtifactError.manifestMismatch(file: extra, reason: "not listed in the manifest")
@@ -165,10 +191,26 @@ public enum ArtifactFormat {
     static func load(_ directory: URL, config: ModelConfig) throws -> (Graph, Metadata) {
         let path = directory.appendingPathComponent(weightsFile).path
         let file = try Safetensors.File(path: path)
-        let meta = try Metadata.read(file.header.metadata, config: config, path: path)
+        return try graph(file.header, config: config, path: path) { try file.tensor($0.name) }
+    }
+
+    /// Reads a weights file held in `bytes` (kept alive by `owner`; named `path` in errors) as `load`
+    /// does: header, metadata against `config`, every tensor a view of `bytes`, the graph validated.
+    /// Touches no disk (the fuzz target's entry).
+    public static func readWeights(_ bytes: UnsafeRawBufferPointer, owner: AnyObject, config: ModelConfig,
+                                   path: String) throws -> (Graph, Metadata) {
+        let header: Safetensors.Header
+        do { header = try Safetensors.readHeader(bytes) } catch let e as SafetensorsError { throw SafetensorsError.inFile(path: path, e) }
+        return try graph(header, config: config, path: path) { Safetensors.view($0, of: header, in: bytes, owner: owner) }
+    }
+
+    /// The metadata and the validated graph of a weights file whose header is `header`.
+    static func graph(_ header: Safetensors.Header, config: ModelConfig, path: String,
+                      tensor: (Safetensors.Entry) throws -> Tensor) throws -> (Graph, Metadata) {
+        let meta = try Metadata.read(header.metadata, config: config, path: path)
         var weights: [String: Tensor] = [:]
-        for name in file.names where !name.hasPrefix(Safetensors.paddingPrefix) {
-            weights[name] = try file.tensor(name)
+        for e in header.entries where !e.name.hasPrefix(Safetensors.paddingPrefix) {
+            weights[e.name] = try tensor(e)
         }
         let graph = Graph(architecture: meta.architecture, hyperparameters: meta.hyperparameters, weights: weights, labels: meta.labels)
         try graph.validate()

@@ -63,6 +63,11 @@ struct AddedVocabularyBuilder {
     /// tokenizers `AddedVocabulary::add_tokens`. Returns the number of tokens not ignored.
     @discardableResult
     mutating func add(_ tokens: [AddedToken], model: TokenizerModel) throws -> Int {
+        // The matcher tries the trie from every scalar of a text, O(characters × longest token).
+        for token in tokens where token.content.utf8.count > AddedVocabulary.maxTokenBytes {
+            throw TokenizerError.addedTokenTooLong(token: String(token.content.unicodeScalars.prefix(32).map(Character.init)),
+                                                   bytes: token.content.utf8.count, limit: AddedVocabulary.maxTokenBytes)
+        }
         for token in tokens where token.special && !token.content.isEmpty {
             let key = ByteString(token.content)
             if !specialSet.contains(key) {
@@ -171,6 +176,10 @@ struct ScalarTrie: Sendable {
 /// `AddedVocabulary::find_matches` does (leftmost-longest, non-overlapping, then single_word /
 /// lstrip / rstrip / encode_special_tokens applied per match).
 struct AddedVocabulary: Sendable {
+    /// Longest added token accepted, in UTF-8 bytes: bounds the trie walk from each scalar of a text, as the
+    /// WordPiece and Unigram entry limits do. Published added and special tokens are a few dozen bytes.
+    static let maxTokenBytes = 1024
+
     struct MatchBehavior: Sendable {
         var singleWord: Bool
         var lstrip: Bool

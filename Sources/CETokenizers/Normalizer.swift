@@ -133,18 +133,50 @@ indirect enum Normalizer: Equatable, Sendable {
         return out
     }
 
+    /// Non-overlapping leftmost matches of the literal `pattern`, each replaced by `content`, found with
+    /// Knuth–Morris–Pratt: O(text + pattern) whatever the two hold (the pattern comes from the file).
     static func replaceAll(_ s: [Unicode.Scalar], pattern: [Unicode.Scalar],
                            with content: [Unicode.Scalar]) -> [Unicode.Scalar] {
-        guard !pattern.isEmpty, s.count >= pattern.count else { return s }
+        let m = pattern.count
+        guard m > 0, s.count >= m else { return s }
+        // fail[k]: length of the longest proper border of pattern[0...k].
+        var fail = [Int](repeating: 0, count: m)
+        var k = 0
+        for q in 1..<m {
+            while k > 0 && pattern[q] != pattern[k] { k = fail[k - 1] }
+            if pattern[q] == pattern[k] { k += 1 }
+            fail[q] = k
+        }
         var out: [Unicode.Scalar] = []
         out.reserveCapacity(s.count)
-        var i = 0
-        let n = s.count
-        let m = pattern.count
-        while i < n {
-            if i + m <= n && s[i] == pattern[0] && s[i..<(i + m)].elementsEqual(pattern) {
+        var copied = 0  // s[..<copied] is in `out`
+        k = 0
+        for (i, c) in s.enumerated() {
+            while k > 0 && c != pattern[k] { k = fail[k - 1] }
+            if c == pattern[k] { k += 1 }
+            if k == m {
+                // A match ends at i. The first to end is the leftmost (all matches have length m); starting
+                // over after it keeps the matches non-overlapping, as a left-to-right scan does.
+                out.append(contentsOf: s[copied..<(i + 1 - m)])
                 out.append(contentsOf: content)
-                i += m
+                copied = i + 1
+                k = 0
+            }
+        }
+        out.append(contentsOf: s[copied...])
+        return out
+    }
+
+    /// Naive twin of `replaceAll(_:pattern:with:)`: compares the pattern at every position, O(text × pattern).
+    static func replaceAllReference(_ s: [Unicode.Scalar], pattern: [Unicode.Scalar],
+                                    with content: [Unicode.Scalar]) -> [Unicode.Scalar] {
+        guard !pattern.isEmpty else { return s }
+        var out: [Unicode.Scalar] = []
+        var i = 0
+        while i < s.count {
+            if i + pattern.count <= s.count && s[i..<(i + pattern.count)].elementsEqual(pattern) {
+                out.append(contentsOf: content)
+                i += pattern.count
             } else {
                 out.append(s[i])
                 i += 1
@@ -229,10 +261,33 @@ struct RepeatPattern: Equatable, Sendable {
         return j - i >= min ? j - i : 0
     }
 
-    /// Non-overlapping leftmost greedy matches, each replaced by `content` (NormalizedString::replace).
+    /// Non-overlapping leftmost greedy matches, each replaced by `content` (NormalizedString::replace), in one
+    /// pass: a run of matching scalars shorter than `min` is copied whole, since no match can start inside it
+    /// (every later start in the run sees a shorter run), so each scalar is looked at once.
     func replaceAll(_ s: [Unicode.Scalar], with content: [Unicode.Scalar]) -> [Unicode.Scalar] {
         var out: [Unicode.Scalar] = []
         out.reserveCapacity(s.count)
+        var i = 0
+        while i < s.count {
+            var j = i
+            while j < s.count && matches(s[j]) && (max == nil || j - i < max!) { j += 1 }
+            if j - i >= min {
+                out.append(contentsOf: content)
+                i = j
+            } else if j > i {
+                out.append(contentsOf: s[i..<j])
+                i = j
+            } else {
+                out.append(s[i])
+                i += 1
+            }
+        }
+        return out
+    }
+
+    /// Naive twin of `replaceAll`: tries a match at every position, O(text × run length).
+    func replaceAllReference(_ s: [Unicode.Scalar], with content: [Unicode.Scalar]) -> [Unicode.Scalar] {
+        var out: [Unicode.Scalar] = []
         var i = 0
         while i < s.count {
             let n = matchLength(s, at: i)

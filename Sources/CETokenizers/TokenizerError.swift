@@ -1,3 +1,5 @@
+import CECore
+
 /// Errors of CETokenizers. Every case names the file, field or token at fault.
 public enum TokenizerError: Error, Equatable, CustomStringConvertible {
     /// Neither tokenizer.json nor vocab.txt was found in the directory.
@@ -26,6 +28,8 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
     case maxLengthTooSmall(maxLength: Int, specialTokens: Int)
     /// Padding a batch of unequal lengths needs a pad token, and none is configured.
     case missingPadToken
+    /// An added token longer than `AddedVocabulary.maxTokenBytes` (`token`: its first scalars, escaped).
+    case addedTokenTooLong(token: String, bytes: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -55,6 +59,8 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
             return "max_length \(maxLength) is smaller than the \(specialTokens) special tokens the template adds"
         case .missingPadToken:
             return "padding requested but the tokenizer has no pad token"
+        case .addedTokenTooLong(let token, let bytes, let limit):
+            return "added token \"\(displayEscaped(token))…\" is \(bytes) bytes, above the limit of \(limit)"
         }
     }
 }

@@ -263,6 +263,10 @@ enum TokenizerJSON {
                   score.isFinite else {
                 throw TokenizerError.invalidField(file: file, field: "\(field)[\(i)]", reason: "expected [piece, finite score]")
             }
+            guard piece.utf8.count <= Unigram.maxPieceBytes else {
+                throw TokenizerError.invalidField(file: file, field: "\(field)[\(i)]",
+                                                  reason: "a piece of \(piece.utf8.count) bytes, above the limit of \(Unigram.maxPieceBytes)")
+            }
             out.append((Array(piece.utf8), score))
         }
         return out

@@ -10,6 +10,10 @@ struct Unigram: Sendable {
     /// min(score) - 10 (`K_UNK_PENALTY`).
     let unkScore: Double
     private let trie: UnigramTrie
+    /// Longest piece accepted, in UTF-8 bytes: the trie walk from each scalar of a word is at most this long,
+    /// so a word of n bytes costs O(n × 1,024) however long the word; without it a piece as long as the word
+    /// makes the lattice quadratic. SentencePiece trains pieces of at most 16 scalars by default.
+    static let maxPieceBytes = 1024
 
     init(pieces: [(bytes: [UInt8], score: Double)], unkID: Int?, byteFallback: Bool) throws {
         guard !pieces.isEmpty else {

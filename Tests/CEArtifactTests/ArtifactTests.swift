@@ -127,6 +127,40 @@ final class ArtifactTests: XCTestCase {
         }
     }
 
+    /// The byte-level readers the fuzz target calls read what `load` and `checkManifest` read from disk.
+    func testWeightsAndManifestReadFromBytesAsFromTheFolder() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = try convert(tiny, .int8, into: dir, name: "m")
+        let loaded = try ModelDirectory.load(out)
+        let weights = try MappedFile(path: out.appendingPathComponent(Artifact.weightsFile).path)
+        let (graph, meta) = try ArtifactFormat.readWeights(weights.bytes, owner: weights, config: loaded.config, path: "w")
+        XCTAssertEqual(meta.precision, loaded.artifact?.precision)
+        XCTAssertEqual(Set(graph.weights.keys), Set(loaded.graph.weights.keys))
+        for (name, t) in graph.weights {
+            XCTAssertEqual(Array(t.storage.bytes), Array(loaded.graph.weights[name]!.storage.bytes), name)
+            XCTAssertEqual(t.shape, loaded.graph.weights[name]!.shape, name)
+        }
+        let manifest = try Data(contentsOf: out.appendingPathComponent(Artifact.manifestFile))
+        let entries = try manifest.withUnsafeBytes { try ArtifactFormat.readManifest($0, path: "cetool.json") }
+        XCTAssertEqual(entries.map(\.path).sorted(), try FileManager.default.contentsOfDirectory(atPath: out.path).filter { $0 != Artifact.manifestFile }.sorted())
+        XCTAssertEqual(entries.first { $0.path == Artifact.weightsFile }?.size, weights.count)
+        // A listed name that is a path, and one listed twice, are refused on the bytes alone.
+        for bad in [#"[{"path": "../x", "size": 1, "sha256": "00"}]"#,
+                    #"[{"path": "a", "size": 1, "sha256": "00"}, {"path": "a", "size": 1, "sha256": "00"}]"#] {
+            let text = Array(#"{"format": "cetool-artifact", "format_version": 1, "files": "#.utf8) + Array(bad.utf8) + Array("}".utf8)
+            XCTAssertThrowsError(try text.withUnsafeBytes { try ArtifactFormat.readManifest($0, path: "cetool.json") }) {
+                XCTAssertEqual($0 as? ArtifactError, .invalidManifest(reason: "a file entry is malformed or repeated", path: "cetool.json"))
+            }
+        }
+        // The weights of another shape than the config says are refused with a typed error.
+        var other = try ModelConfig(json: JSONFile.load(path: tiny.appendingPathComponent("config.json").path))
+        other.hyperparameters.numHiddenLayers = 1
+        XCTAssertThrowsError(try ArtifactFormat.readWeights(weights.bytes, owner: weights, config: other, path: "w")) {
+            XCTAssertEqual($0 as? ArtifactError, .inconsistent(key: "cetool.hyperparameters", path: "w"))
+        }
+    }
+
     func testExistingOutputNeedsForce() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

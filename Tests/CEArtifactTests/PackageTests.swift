@@ -99,11 +99,22 @@ final class PackageTests: XCTestCase {
         return (TarGzWriter.Header(path: root + ModelPackage.manifestSuffix, size: data.count), data)
     }
 
-    func assertRefused(_ archive: URL, force: Bool = false, limits: ModelPackage.Limits = .init(), _ check: (Error) -> Void,
-                       file: StaticString = #filePath, line: UInt = #line) throws {
+    /// Install refuses `archive` and writes nothing. Unless `onlyInstall` (a refusal about the checksum file or
+    /// the installed folder), `ModelPackage.verify` refuses the same bytes with the same error.
+    func assertRefused(_ archive: URL, force: Bool = false, limits: ModelPackage.Limits = .init(), onlyInstall: Bool = false,
+                       _ check: (Error) -> Void, file: StaticString = #filePath, line: UInt = #line) throws {
         let before = try listing(into)
-        XCTAssertThrowsError(try ModelPackage.install(archive: archive, into: into, force: force, limits: limits), file: file, line: line) { check($0) }
+        var installError: Error?
+        XCTAssertThrowsError(try ModelPackage.install(archive: archive, into: into, force: force, limits: limits), file: file, line: line) {
+            installError = $0
+            check($0)
+        }
         XCTAssertEqual(try listing(into), before, "nothing written, no staging left", file: file, line: line)
+        guard !onlyInstall, let installError else { return }
+        let m = try MappedFile(path: archive.path)
+        XCTAssertThrowsError(try ModelPackage.verify(archive: m.bytes, limits: limits), file: file, line: line) {
+            XCTAssertEqual("\($0)", "\(installError)", "verify and install refuse alike", file: file, line: line)
+        }
     }
 
     // MARK: - package
@@ -174,10 +185,33 @@ final class PackageTests: XCTestCase {
         // A different package of the same name needs --force.
         try Data("changed\n".utf8).write(to: model.appendingPathComponent("extra/notes.txt"))
         let q = try ModelPackage.create(from: model, name: "acme/tiny-rerank", output: dir.appendingPathComponent("dist"), force: true)
-        try assertRefused(q.archive) { XCTAssertEqual(($0 as? PackageError).map { if case .installedDiffers = $0 { return true } else { return false } }, true, "\($0)") }
+        try assertRefused(q.archive, onlyInstall: true) { XCTAssertEqual(($0 as? PackageError).map { if case .installedDiffers = $0 { return true } else { return false } }, true, "\($0)") }
         XCTAssertEqual(try ModelPackage.install(archive: q.archive, into: into, force: true), .replaced(installed))
         XCTAssertEqual(try String(contentsOf: installed.appendingPathComponent("extra/notes.txt"), encoding: .utf8), "changed\n")
         XCTAssertEqual(try listing(into), ["acme--tiny-rerank"])
+    }
+
+    func testVerifyChecksAPackageInMemoryAndWritesNothing() throws {
+        let p = try pack(try makeModel(), to: "dist")
+        let m = try MappedFile(path: p.archive.path)
+        XCTAssertEqual(try ModelPackage.verify(archive: m.bytes), p.manifest)
+        XCTAssertEqual(try listing(into), [])
+        // The reader takes an uncompressed tar as well (libarchive's "none" filter is always on).
+        let tar = dir.appendingPathComponent("plain.tar")
+        let gz = Process()
+        gz.executableURL = URL(fileURLWithPath: "/bin/sh")
+        gz.arguments = ["-c", "gzip -dc '\(p.archive.path)' > '\(tar.path)'"]
+        try gz.run()
+        gz.waitUntilExit()
+        XCTAssertEqual(gz.terminationStatus, 0)
+        let plain = try MappedFile(path: tar.path)
+        XCTAssertEqual(try ModelPackage.verify(archive: plain.bytes), p.manifest)
+        // The manifest alone, as the archive's first entry holds it.
+        let text = Array(p.manifest.json().utf8)
+        XCTAssertEqual(try text.withUnsafeBytes { try ModelPackage.parseManifest($0, root: "acme--tiny-rerank") }, p.manifest)
+        XCTAssertThrowsError(try text.withUnsafeBytes { try ModelPackage.parseManifest($0, root: "acme--other") }) {
+            guard case .invalidManifest = $0 as? PackageError else { return XCTFail("\($0)") }
+        }
     }
 
     func testInstallRefusesAOneByteChange() throws {
@@ -186,7 +220,7 @@ final class PackageTests: XCTestCase {
         data[data.count / 2] ^= 0x01
         try Data(data).write(to: p.archive)
         // With the .sha256 beside it: the archive checksum.
-        try assertRefused(p.archive) {
+        try assertRefused(p.archive, onlyInstall: true) {
             guard case .checksumMismatch = $0 as? PackageError else { return XCTFail("\($0)") }
         }
         // Without it: gzip's CRC or the file's sha256 catches it.

@@ -1,4 +1,5 @@
 import CECore
+import CETestSupport
 import Foundation
 import XCTest
 @testable import CETokenizers
@@ -113,6 +114,32 @@ final class BPEUnigramTests: XCTestCase {
         }
     }
 
+    /// Replace's matchers (one pass each, since both the pattern and the text may be hostile) against their
+    /// naive twins, on seeded texts over a three-letter alphabet where matches, near-misses and long runs are
+    /// frequent.
+    func testReplaceMatchersAgreeWithTheirNaiveTwins() {
+        var rng = SeededRNG(seed: 8)
+        let alphabet: [Unicode.Scalar] = ["a", "b", " "]
+        func text(_ n: Int) -> [Unicode.Scalar] { (0..<n).map { _ in alphabet[Int(rng.next() % 3)] } }
+        var compared = 0
+        for _ in 0..<400 {
+            let s = text(Int(rng.next() % 60))
+            let pattern = text(1 + Int(rng.next() % 5))
+            let content = text(Int(rng.next() % 3))
+            XCTAssertEqual(Normalizer.replaceAll(s, pattern: pattern, with: content),
+                           Normalizer.replaceAllReference(s, pattern: pattern, with: content), "\(s) / \(pattern)")
+            for source in [" {2,}", " {3}", "a{2,3}", "\\s+", "b{1,4}", "a+", " {4,9}"] {
+                let r = RepeatPattern.parse(source)!
+                XCTAssertEqual(r.replaceAll(s, with: content), r.replaceAllReference(s, with: content), "\(s) / \(source)")
+                compared += 1
+            }
+        }
+        XCTAssertEqual(compared, 2800)
+        // Self-overlapping literals: leftmost, non-overlapping, as a left-to-right scan.
+        XCTAssertEqual(String(String.UnicodeScalarView(Normalizer.replaceAll(Array("aaaaa".unicodeScalars), pattern: ["a", "a"], with: ["X"]))), "XXa")
+        XCTAssertEqual(String(String.UnicodeScalarView(Normalizer.replaceAll(Array("abababa".unicodeScalars), pattern: ["a", "b", "a"], with: ["X"]))), "XbX")
+    }
+
     /// The accent after a full-width A is dropped: tokenizers applies the shortest matching prefix of a short
     /// grapheme to the whole grapheme (reference: "Ａ\u{301}" -> "A", see golden/tokenizer_edge_cases.json).
     func testPrecompiledRejectsMalformedMaps() {
@@ -172,6 +199,23 @@ final class BPEUnigramTests: XCTestCase {
         check(.invalidField(file: "tokenizer.json", field: "model.vocab[1]", reason: "expected [piece, finite score]")) {
             try self.tokenizer(model: ["type": "Unigram", "vocab": [["a", -1.0], ["b"]]])
         }
+        check(.invalidField(file: "tokenizer.json", field: "model.vocab[1]", reason: "a piece of 1025 bytes, above the limit of 1024")) {
+            try self.tokenizer(model: ["type": "Unigram", "vocab": [["a", -1.0], [String(repeating: "a", count: 1025), -2.0]]])
+        }
+        XCTAssertNoThrow(try self.tokenizer(model: ["type": "Unigram", "vocab": [["a", -1.0], [String(repeating: "é", count: 512), -2.0]]]))
+        func withAddedToken(_ content: String) throws -> Tokenizer {
+            let json: [String: Any] = [
+                "version": "1.0", "truncation": NSNull(), "padding": NSNull(), "normalizer": NSNull(), "pre_tokenizer": NSNull(),
+                "post_processor": NSNull(), "decoder": NSNull(), "model": ["type": "BPE", "vocab": self.bpeVocab, "merges": ["a b"]],
+                "added_tokens": [["id": 4, "content": content, "single_word": false, "lstrip": false, "rstrip": false,
+                                  "normalized": false, "special": true]],
+            ]
+            return try TinyTokenizer.make(json, config: TinyTokenizer.data(["tokenizer_class": "PreTrainedTokenizerFast"]))
+        }
+        check(.addedTokenTooLong(token: String(repeating: "x", count: 32), bytes: 1025, limit: 1024)) {
+            try withAddedToken(String(repeating: "x", count: 1025))
+        }
+        XCTAssertNoThrow(try withAddedToken(String(repeating: "x", count: 1024)))
         // tokenizers 0.23.3 refuses this combination at deserialization too.
         check(.invalidField(file: "tokenizer.json", field: "pre_tokenizer.add_prefix_space",
                             reason: "false does not match prepend_scheme \"always\"")) {

@@ -1,3 +1,4 @@
+import CEArtifact
 import CECore
 import CEFormats
 import CEImport
@@ -10,14 +11,15 @@ import Foundation
 /// only a trap, a sanitizer report, a hang or an allocation blow-up counts as a finding.
 /// Fuzz/Sources/FuzzEntries/FuzzEntries.swift is a symbolic link to this file.
 public enum FuzzEntries {
-    /// Targets by name, in the order scripts/fuzz.sh runs them. The artifact reader and the package
-    /// manifest check join this table (and Fuzz/Package.swift) when their formats land.
+    /// Targets by name, in the order scripts/fuzz.sh runs them.
     public static let all: [(name: String, run: @Sendable (UnsafeRawBufferPointer) -> Void)] = [
         ("safetensors", safetensors),
         ("torchzip", torchZip),
         ("unpickler", unpickler),
         ("tokenizer", tokenizer),
         ("config", config),
+        ("artifact", artifact),
+        ("package", package),
     ]
 
     /// Safetensors header, then a view of every tensor as `Safetensors.File.tensor` slices it.
@@ -81,5 +83,39 @@ public enum FuzzEntries {
             _ = try? ScorePolicy.resolve(config: json, sentenceTransformersConfig: nil, numLabels: c.hyperparameters.numLabels)
         }
         _ = try? ScorePolicy.resolve(config: json, sentenceTransformersConfig: json, numLabels: 1)
+    }
+
+    /// The config.json the artifact target reads weights files against: a BERT of 1 layer, hidden size 8, 2
+    /// heads, 16 tokens and 16 positions, small enough that a whole artifact (Fuzz/Sources/FuzzSeeds
+    /// writes the seeds from it) stays a few KiB.
+    public static let artifactConfigJSON = """
+        {"architectures": ["BertForSequenceClassification"], "model_type": "bert", "vocab_size": 16, "hidden_size": 8,
+         "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16, "hidden_act": "gelu",
+         "max_position_embeddings": 16, "type_vocab_size": 2, "layer_norm_eps": 1e-12, "pad_token_id": 0,
+         "id2label": {"0": "LABEL_0"}, "label2id": {"LABEL_0": 0}}
+
+        """
+    static let artifactConfig = try! ModelConfig(json: JSONParser.parse(artifactConfigJSON))
+
+    /// The two files of a cetool artifact that are not copies of the source's: the weights file
+    /// (`cetool-model.safetensors`: header, metadata against `artifactConfig`, every tensor a view, the graph
+    /// validated, as `CrossEncoder` loads it) and the manifest (`cetool.json`). Every input is tried as both.
+    public static func artifact(_ bytes: UnsafeRawBufferPointer) {
+        _ = try? ArtifactFormat.readManifest(bytes, path: ArtifactFormat.manifestFile)
+        let owner = NSObject()
+        guard let read = try? ArtifactFormat.readWeights(bytes, owner: owner, config: artifactConfig,
+                                                         path: ArtifactFormat.weightsFile) else { return }
+        for (_, t) in read.0.weights {
+            precondition(t.storage.bytes.count == t.shape.elementCount * t.dtype.byteSize)
+        }
+    }
+
+    /// The package installer's checks on `cetool package` output: the manifest alone (as the root
+    /// `acme--tiny`, the seeds' name), then the bytes as a whole archive — tar.gz or plain tar, both of which
+    /// the reader takes — through `ModelPackage.verify` (manifest entry, every entry's checks, sizes and
+    /// sha256), which writes nothing.
+    public static func package(_ bytes: UnsafeRawBufferPointer) {
+        _ = try? ModelPackage.parseManifest(bytes, root: "acme--tiny")
+        _ = try? ModelPackage.verify(archive: bytes)
     }
 }

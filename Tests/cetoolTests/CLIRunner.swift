@@ -16,10 +16,18 @@ struct CLIRunner {
         return dir.appendingPathComponent("cetool")
     }
 
-    func run(_ args: [String], stdin: String? = nil) throws -> Result {
+    /// `fileSizeLimit`: the child runs under RLIMIT_FSIZE of that many bytes (prlimit) with SIGXFSZ ignored, so a
+    /// write past it fails with EFBIG, as one on a full file system fails with ENOSPC.
+    func run(_ args: [String], stdin: String? = nil, fileSizeLimit: Int? = nil) throws -> Result {
         let p = Process()
-        p.executableURL = binary
-        p.arguments = args
+        if let fileSizeLimit {
+            // Ignored signals stay ignored across exec; Process itself resets handlers, so the shell sets it.
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", "trap '' XFSZ; exec prlimit --fsize=\(fileSizeLimit) \"$0\" \"$@\"", binary.path] + args
+        } else {
+            p.executableURL = binary
+            p.arguments = args
+        }
         let out = Pipe(), err = Pipe(), inp = Pipe()
         p.standardOutput = out
         p.standardError = err
