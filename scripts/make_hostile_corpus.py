@@ -20,7 +20,6 @@ Manifest fields per case:
   symlinks (modeldir) {name: target} made at test time (absolute targets, or paths inside the case)
   fifo     (modeldir) names made as FIFOs at test time
   sparse   (modeldir) {name: size} sparse files made at test time
-  max_seconds  wall-clock bound for loading (and encoding) in a debug build
 """
 import json
 import os
@@ -362,16 +361,16 @@ def small_vocab(extra):
 
 tok("tok_split_catastrophic_regex", with_(["pre_tokenizer"], {"type": "Split", "pattern": {"Regex": "^(a+)+$"},
                                                               "behavior": "Isolated", "invert": False}),
-    ["TokenizerError.unsupportedComponent", "ok"], encode=[{"repeat": "a", "count": 40, "suffix": "!"}], max_seconds=10)
+    ["TokenizerError.unsupportedComponent", "ok"], encode=[{"repeat": "a", "count": 40, "suffix": "!"}])
 tok("tok_replace_regex_nested_quantifier", with_(["normalizer"], {"type": "Replace", "pattern": {"Regex": "(x+x+)+y"}, "content": ""}),
-    ["TokenizerError.unsupportedComponent", "ok"], encode=[{"repeat": "x", "count": 40}], max_seconds=10)
+    ["TokenizerError.unsupportedComponent", "ok"], encode=[{"repeat": "x", "count": 40}])
 tok("tok_json_100k_deep", lambda t: '{"version":"1.0","x":' + "[" * 100_000 + "]" * 100_000 + "}", "TokenizerError.invalidJSON")
-tok("tok_word_30k_chars", None, "ok", encode=[{"repeat": "a", "count": 30_000}], max_seconds=10)
+tok("tok_word_30k_chars", None, "ok", encode=[{"repeat": "a", "count": 30_000}])
 tok("tok_vocab_entry_3000_bytes", small_vocab({"a" * 2999 + "b": 6}), "TokenizerError.invalidField")
 # Longest accepted entries with the word limit lifted: each input scalar costs at most 1,024 trie steps.
 tok("tok_word_3000_chars_limit_lifted_long_entries", lambda t: with_(["model", "max_input_chars_per_word"], 10**9)(
     small_vocab({"a" * 1023 + "b": 6, "##" + "a" * 1021 + "b": 7})(t)),
-    "ok", encode=[{"repeat": "a", "count": 3000}], max_seconds=20)
+    "ok", encode=[{"repeat": "a", "count": 3000}])
 tok("tok_max_input_chars_beyond_int64", with_(["model", "max_input_chars_per_word"], 1e300), "TokenizerError.invalidField")
 tok("tok_vocab_id_beyond_int32", small_vocab({"b": 2**40}), "TokenizerError.idOutOfRange")
 tok("tok_vocab_id_negative", small_vocab({"b": -5}), "TokenizerError.idOutOfRange")
@@ -446,20 +445,20 @@ modeldir("dir_shard_nul_name", {"model.safetensors.index.json": index({"classifi
          "ShardIndexError.invalidShardName", base=SHARDED, message_excludes=EXCL)
 # A shard that is a symlink: followed (the HF cache layout is made of them) and then validated like any file.
 modeldir("dir_shard_symlink_to_dev_zero", {}, "FileError.notARegularFile", base=SHARDED,
-         symlinks={"model-00002-of-00002.safetensors": "/dev/zero"}, max_seconds=5)
+         symlinks={"model-00002-of-00002.safetensors": "/dev/zero"})
 modeldir("dir_shard_symlink_to_directory", {}, "ShardIndexError.shardMissing", base=SHARDED,
          symlinks={"model-00002-of-00002.safetensors": "/"})
 modeldir("dir_shard_symlink_to_garbage_outside", {"outside.bin": b"\xff" * 64}, "SafetensorsError.headerTooLarge", base=SHARDED,
          symlinks={"model-00002-of-00002.safetensors": "@case/outside.bin"})
-modeldir("dir_weights_fifo", {}, "FileError.notARegularFile", fifo=["model.safetensors"], max_seconds=5)
-modeldir("dir_config_symlink_to_dev_zero", {}, "FileError.notARegularFile", symlinks={"config.json": "/dev/zero"}, max_seconds=5)
+modeldir("dir_weights_fifo", {}, "FileError.notARegularFile", fifo=["model.safetensors"])
+modeldir("dir_config_symlink_to_dev_zero", {}, "FileError.notARegularFile", symlinks={"config.json": "/dev/zero"})
 modeldir("dir_tokenizer_symlink_to_dev_zero", {}, "TokenizerError.unreadableFile",
-         symlinks={"tokenizer.json": "/dev/zero"}, max_seconds=5, max_rss_mib=16)
-modeldir("dir_tokenizer_fifo", {}, "TokenizerError.unreadableFile", fifo=["tokenizer.json"], max_seconds=5)
+         symlinks={"tokenizer.json": "/dev/zero"}, max_rss_mib=16)
+modeldir("dir_tokenizer_fifo", {}, "TokenizerError.unreadableFile", fifo=["tokenizer.json"])
 modeldir("dir_vocab_txt_symlink_to_dev_zero", {}, "TokenizerError.unreadableFile", remove=["tokenizer.json"],
-         symlinks={"vocab.txt": "/dev/zero"}, max_seconds=5, max_rss_mib=16)
+         symlinks={"vocab.txt": "/dev/zero"}, max_rss_mib=16)
 modeldir("dir_tokenizer_sparse_1_tib", {}, "TokenizerError.unreadableFile", sparse={"tokenizer.json": 2**40},
-         max_seconds=5, max_rss_mib=16)
+         max_rss_mib=16)
 modeldir("dir_index_weight_map_missing", {"model.safetensors.index.json": json.dumps({"metadata": {}})},
          "ShardIndexError.weightMapMissing", base=SHARDED)
 modeldir("dir_index_tensor_in_wrong_shard", {"model.safetensors.index.json": index({"classifier.weight": "model-00001-of-00002.safetensors"})},

@@ -196,9 +196,7 @@ final class TorchZipTests: XCTestCase {
         // error carries both, and the whole file is smaller than a page.
         let m = try MappedFile(path: torchFixture("mal_huge_string.bin"))
         XCTAssertLessThan(m.count, 4096)
-        let start = Date()
         assertRefused("mal_huge_string.bin", .pickle(.lengthBeyondEnd(opcode: 0x8D, offset: 2, length: 1 << 32, remaining: 4)))
-        XCTAssertLessThan(Date().timeIntervalSince(start), 1)
     }
 
     func testBillionLaughsFixtureStaysSmall() throws {

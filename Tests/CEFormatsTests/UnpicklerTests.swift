@@ -151,10 +151,8 @@ final class UnpicklerTests: XCTestCase {
             p += P.appends
         }
         p += P.setitem + P.stop
-        let start = Date()
         let r = try read(p)
         XCTAssertLessThanOrEqual(r.objects.count, 31) // 10^30 leaves if expanded
-        XCTAssertLessThan(Date().timeIntervalSince(start), 1)
         expect(p, .notATensor(name: "x", found: "list"))
     }
 
@@ -165,9 +163,7 @@ final class UnpicklerTests: XCTestCase {
         p += P.str("list") + P.emptyList
         for _ in 0..<100_000 { p += P.none + P.append }
         p += P.setitem + P.stop
-        let start = Date()
         let r = try read(p)
-        XCTAssertLessThan(Date().timeIntervalSince(start), 5)
         guard case .dict(let d)? = r.object(r.root) else { return XCTFail() }
         XCTAssertEqual(d.keys.count, 100_001)
         XCTAssertEqual(d.keys[99_999], .string("k99999"))

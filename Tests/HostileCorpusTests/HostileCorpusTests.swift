@@ -18,8 +18,6 @@ final class HostileCorpusTests: XCTestCase {
     /// 1 TiB tensor views and endless /dev/zero reads; honouring any of those declarations, or inflating the
     /// 64 MiB DEFLATE bomb, would exceed it.
     static let caseRSSBoundMiB = 32
-    /// Per-case wall-clock bound when the manifest gives none (debug build, shared CPU).
-    static let defaultMaxSeconds = 5.0
 
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
@@ -40,19 +38,22 @@ final class HostileCorpusTests: XCTestCase {
     func testEveryCaseEndsInItsExpectedOutcome() throws {
         let manifest = try HostileManifest.load(Self.directory)
         var checked = 0
+        var slowest = (name: "", seconds: 0.0)
         for c in manifest.cases {
             let start = Date()
             let outcome = HostileRunner.run(c, corpus: Self.directory)
             let seconds = Date().timeIntervalSince(start)
+            if seconds > slowest.seconds { slowest = (c.name, seconds) }
             checked += 1
             XCTAssertTrue(c.expect.contains(outcome.path), "\(c.name): got \(outcome.path) (\(outcome.message)), expected one of \(c.expect)")
-            XCTAssertLessThan(seconds, c.maxSeconds ?? Self.defaultMaxSeconds, "\(c.name): took \(seconds) s")
             for s in c.messageExcludes ?? [] {
                 XCTAssertFalse(outcome.message.unicodeScalars.contains { String($0) == s } || outcome.message.contains(s),
                                "\(c.name): message shows \(s.debugDescription) raw: \(outcome.message.debugDescription)")
             }
         }
         XCTAssertEqual(checked, manifest.cases.count)
+        // Time is reported, never asserted: a case that hangs shows up as a stuck test run instead.
+        print("hostile corpus: slowest case \(slowest.name) \(String(format: "%.2f", slowest.seconds)) s")
     }
 
     /// Every case in one child process, the peak RSS reset before each (Linux /proc/self/clear_refs): a
@@ -170,13 +171,12 @@ struct HostileManifest: Decodable {
         var fifo: [String]?
         var sparse: [String: Int]?
         var remove: [String]?
-        var maxSeconds: Double?
         var maxRSSMiB: Int?
         var messageExcludes: [String]?
 
         enum CodingKeys: String, CodingKey {
             case name, kind, file, expect, encode, base, symlinks, fifo, sparse, remove
-            case maxSeconds = "max_seconds", maxRSSMiB = "max_rss_mib", messageExcludes = "message_excludes"
+            case maxRSSMiB = "max_rss_mib", messageExcludes = "message_excludes"
         }
     }
 

