@@ -51,8 +51,11 @@ public final class CrossEncoder: @unchecked Sendable {
         self.model = model
         self.maxLength = model.defaultMaxLength
         if let threads { Kernels.setThreads(threads) }
-        // An artifact converted with --activations fp32 keeps int8 weights but computes in fp32.
-        executor = try Executor(graph: model.graph, int8Activations: model.artifact?.plan["activations"]?.stringValue != "fp32")
+        // The artifact's plan says how its int8 linears compute (int8 when it does not say: artifacts older
+        // than the key); a graph quantized in memory computes as `Quantize.Plan`'s default, int16.
+        let mode = model.artifact.map { $0.plan["activations"]?.stringValue ?? "int8" } ?? "int16"
+        guard let activations = ActivationMode(rawValue: mode) else { throw RuntimeError.unknownActivationMode(mode) }
+        executor = try Executor(graph: model.graph, activations: activations)
     }
 
     /// Token ids / type ids / mask of each pair as the model sees them (unpadded).

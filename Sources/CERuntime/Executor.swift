@@ -9,6 +9,7 @@ public enum RuntimeError: Error, Equatable, CustomStringConvertible {
     case sequenceTooLong(length: Int, limit: Int)
     case emptySequence(index: Int)
     case unsupportedWeightDType(name: String, dtype: DType)
+    case unknownActivationMode(String)
 
     public var description: String {
         switch self {
@@ -17,6 +18,8 @@ public enum RuntimeError: Error, Equatable, CustomStringConvertible {
         case .sequenceTooLong(let l, let limit): return "sequence of \(l) tokens exceeds the model's \(limit) positions"
         case .emptySequence(let i): return "sequence \(i) has no tokens"
         case .unsupportedWeightDType(let n, let d): return "weight \(n) has dtype \(d.rawValue), which the fp32 runtime cannot widen"
+        case .unknownActivationMode(let m):
+            return "the artifact's plan asks for activations \(displayEscaped(m)); this runtime knows int8, int16 and fp32"
         }
     }
 }
@@ -36,8 +39,16 @@ enum LinearWeight {
     case f32(UnsafePointer<Float>)
     /// Per-output-channel symmetric int8 with its F32 [out] scales and, when smoothed, the F32 [in]
     /// factors the input is multiplied by before it is quantized.
-    /// `packed`: the same weights prepacked for ce_qgemm_packed_f32 (AVX2 machines), else nil.
-    case i8(UnsafePointer<Int8>, scales: UnsafePointer<Float>, smooth: UnsafePointer<Float>?, packed: UnsafePointer<Int16>?)
+    /// `packed`: the same weights prepacked for ce_qgemm_packed_f32 (AVX2 machines, and every machine
+    /// for int16 activations), else nil. `qmax` > 0: inputs quantized per row to int16 in ±qmax
+    /// (ce_s16_qmax); 0: to int8.
+    case i8(UnsafePointer<Int8>, scales: UnsafePointer<Float>, smooth: UnsafePointer<Float>?, packed: UnsafePointer<Int16>?, qmax: Int32 = 0)
+}
+
+/// How int8 linears compute (the artifact plan's `activations`): inputs quantized per row at run time to
+/// int8 or to int16, or the int8 weights widened to fp32 at load (weight-only).
+public enum ActivationMode: String, Sendable {
+    case int8, int16, fp32
 }
 
 /// Weights laid out for the kernels, 64-byte aligned: fp32, or int8 + scales for quantized linears.
@@ -62,7 +73,7 @@ final class PlannedWeights {
     var blocks: [Block] = []
     private var keep: [AnyObject] = []
 
-    init(graph: Graph, int8Activations: Bool) throws {
+    init(graph: Graph, activations: ActivationMode) throws {
         var keep: [AnyObject] = []
         /// fp32 pointer to one or more tensors concatenated along dim 0.
         func floats(_ names: [String]) throws -> UnsafePointer<Float> {
@@ -94,7 +105,7 @@ final class PlannedWeights {
         /// A linear weight (one or more tensors concatenated along dim 0): int8 when stored so, else fp32.
         /// int16 panels for the AVX2 int8 kernel (formats/quantization.md); nil without AVX2.
         func pack(_ q: UnsafePointer<Int8>, n: Int, k: Int) -> UnsafePointer<Int16>? {
-            guard ce_fp32_variant() == 1 else { return nil }
+            guard ce_fp32_variant() == 1 || activations == .int16 else { return nil }
             let count = ce_qgemm_packed_size(Int32(n), Int32(k))
             let box = OwnedBytes(count: count * 2, alignment: 64)
             let p = box.pointer.bindMemory(to: Int16.self, capacity: count)
@@ -102,13 +113,14 @@ final class PlannedWeights {
             keep.append(box)
             return UnsafePointer(p)
         }
+        func qmax(_ packed: Bool, _ k: Int) -> Int32 { packed && activations == .int16 ? ce_s16_qmax(Int32(k)) : 0 }
         func linear(_ names: [String], packed: Bool = true, widen: Bool = true) throws -> LinearWeight {
             let tensors = names.map { graph.weights[$0]! }
             guard tensors.allSatisfy({ $0.dtype == .i8 }) else {
                 guard !tensors.contains(where: { $0.dtype == .i8 }) else { throw RuntimeError.unsupportedWeightDType(name: names[0], dtype: .i8) }
                 return .f32(try floats(names))
             }
-            if !int8Activations, widen {
+            if activations == .fp32, widen {
                 // Weight-only int8: the weights widened to fp32 once, w = q·scale[row]·smooth[col].
                 let n = tensors.reduce(0) { $0 + $1.shape.dims[0] }, k = tensors[0].shape.dims[1]
                 let box = OwnedBytes(count: n * k * 4, alignment: 64)
@@ -132,7 +144,7 @@ final class PlannedWeights {
                 // Zero-copy view (e.g. into the mmapped artifact).
                 keep.append(TensorBox(tensors[0]))
                 let q = tensors[0].storage.bytes.baseAddress!.assumingMemoryBound(to: Int8.self)
-                return .i8(q, scales: scales, smooth: smooth, packed: packed ? pack(q, n: n, k: k) : nil)
+                return .i8(q, scales: scales, smooth: smooth, packed: packed ? pack(q, n: n, k: k) : nil, qmax: qmax(packed, k))
             }
             let total = tensors.reduce(0) { $0 + $1.storage.bytes.count }
             let q = OwnedBytes(count: total, alignment: 64)
@@ -143,7 +155,7 @@ final class PlannedWeights {
             }
             keep.append(q)
             let qp = UnsafePointer(q.pointer.bindMemory(to: Int8.self, capacity: total))
-            return .i8(qp, scales: scales, smooth: smooth, packed: packed ? pack(qp, n: n, k: k) : nil)
+            return .i8(qp, scales: scales, smooth: smooth, packed: packed ? pack(qp, n: n, k: k) : nil, qmax: qmax(packed, k))
         }
         typealias T = TensorName
         tokenEmbd = try linear([T.tokenEmbedding + ".weight"], packed: false, widen: false)
@@ -231,11 +243,16 @@ public final class Executor: @unchecked Sendable {
     private let lock = NSLock()
 
     /// `int8Activations` false runs int8 linears as weight-only quantization (weights widened to fp32 at
-    /// load); true (default) quantizes their inputs per row at run time and multiplies in int8.
-    public init(graph: Graph, int8Activations: Bool = true) throws {
+    /// load); true (default) quantizes their inputs per row to int8 at run time.
+    public convenience init(graph: Graph, int8Activations: Bool = true) throws {
+        try self.init(graph: graph, activations: int8Activations ? .int8 : .fp32)
+    }
+
+    /// `activations`: how int8 linears compute (ActivationMode); fp32 and fp16 weights ignore it.
+    public init(graph: Graph, activations: ActivationMode) throws {
         try graph.validate()
         self.graph = graph
-        weights = try PlannedWeights(graph: graph, int8Activations: int8Activations)
+        weights = try PlannedWeights(graph: graph, activations: activations)
         workspace = Workspace(hidden: graph.hyperparameters.hiddenSize, intermediate: graph.hyperparameters.intermediateSize,
                               embedding: graph.hyperparameters.embeddingSize)
     }
@@ -283,7 +300,7 @@ public final class Executor: @unchecked Sendable {
                 case .f32(let table):
                     let te = table + Int(s.ids[p]) * e
                     for j in 0..<e { row[j] = te[j] + pe[j] }
-                case .i8(let table, let scales, _, _):
+                case .i8(let table, let scales, _, _, _):
                     let te = table + Int(s.ids[p]) * e, sc = scales[Int(s.ids[p])]
                     for j in 0..<e { row[j] = Float(te[j]) * sc + pe[j] }
                 }

@@ -47,7 +47,7 @@ public enum Kernels {
         switch w {
         case .f32(let wp):
             linear(x, wp, bias, y, m: m, n: n, k: k)
-        case .i8(let qw, let ws, let smooth, let packed):
+        case .i8(let qw, let ws, let smooth, let packed, let qmax):
             // Each worker quantizes, multiplies and rescales its own rows.
             let (xa, qa, sa, wa, ca, swa, ba, ya) = (Int(bitPattern: x), Int(bitPattern: scratch.qx), Int(bitPattern: scratch.xScales),
                                                    Int(bitPattern: qw), Int(bitPattern: scratch.acc), Int(bitPattern: ws),
@@ -59,6 +59,15 @@ public enum Kernels {
                 let qx = UnsafeMutablePointer<Int8>(bitPattern: qa)! + r0 * k
                 let sx = UnsafeMutablePointer<Float>(bitPattern: sa)! + r0
                 let acc = UnsafeMutablePointer<Int32>(bitPattern: ca)! + r0 * n
+                if qmax > 0, let pk = UnsafePointer<Int16>(bitPattern: pka) {
+                    // int16 activations: quantized straight into the kernel's int16 rows.
+                    let a16 = UnsafeMutablePointer<Int16>(bitPattern: a16a)! + r0 * k2
+                    ce_quantize_rows_s16(UnsafePointer<Float>(bitPattern: xa)! + r0 * k, UnsafePointer<Float>(bitPattern: sma),
+                                         a16, sx, rows, Int32(k), qmax)
+                    ce_qgemm_packed_f32(a16, pk, rows, Int32(n), Int32(k), sx, UnsafePointer<Float>(bitPattern: swa)!,
+                                        UnsafePointer<Float>(bitPattern: ba), UnsafeMutablePointer<Float>(bitPattern: ya)! + r0 * n)
+                    return
+                }
                 if let sm = UnsafePointer<Float>(bitPattern: sma) {
                     ce_quantize_rows_s8_smooth(UnsafePointer<Float>(bitPattern: xa)! + r0 * k, sm, qx, sx, rows, Int32(k))
                 } else {

@@ -76,4 +76,12 @@ void ce_widen_rows_s8(const int8_t *q, int16_t *a16, int rows, int k);
 /// epilogue is ce_dequant_f32's. a16 from ce_widen_rows_s8, packed from ce_qgemm_pack_s8.
 void ce_qgemm_packed_f32(const int16_t *a16, const int16_t *packed, int m, int n, int k,
                          const float *sx, const float *sw, const float *bias, float *y);
+/// The largest |a| for int16 activation rows of length k against int8 weights (|w| ≤ 127) such that
+/// no int32 sum can overflow: min(32767, floor((2³¹ − 1) / (127 · k2))), k2 = k rounded up to even.
+int ce_s16_qmax(int k);
+/// Rows quantized straight to int16 (stride k2, zero tail): y = x[r, t]·smooth[t] (smooth may be
+/// NULL), scale = max|y| / qmax (1 for an all-zero row), a = clamp(rint(y · (1/scale)), ±qmax).
+void ce_quantize_rows_s16(const float *x, const float *smooth, int16_t *a16, float *scales, int rows, int k, int qmax);
+/// The portable loop ce_quantize_rows_s16 must equal value for value.
+void ce_quantize_rows_s16_reference(const float *x, const float *smooth, int16_t *a16, float *scales, int rows, int k, int qmax);
 #endif
