@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "CETokenizers", dependencies: ["CECore"]),
         .target(name: "CEGraph", dependencies: ["CECore"]),
         .target(name: "CEImport", dependencies: ["CECore", "CEFormats", "CETokenizers", "CEGraph"]),
-        .target(name: "CEQuant", dependencies: ["CECore", "CEGraph"]),
+        .target(name: "CEQuant", dependencies: ["CECore", "CEGraph", "COpenBLAS"]),
         .target(name: "CERuntime", dependencies: ["CECore", "CEGraph", "CETokenizers", "CEImport", "COpenBLAS", "CEKernels"]),
         .target(name: "CEVerify", dependencies: ["CECore", "CERuntime"]),
         .target(name: "CEArtifact", dependencies: ["CECore", "CEFormats", "CEGraph", "CEImport", "CEQuant", "CSystem", "CArchive"]),

@@ -18,14 +18,15 @@ public enum Quantize {
         public var ffnUp: Bool
         public var ffnDown: Bool
         public var tokenEmbedding: Bool
-        /// int8 compute: activations quantized per row at run time (`int8`), or the int8 weights widened
-        /// to fp32 at load and computed in fp32 (`fp32`: weight-only quantization; smaller error, fp32 speed).
+        /// int8 compute: activations quantized per row at run time to int8 (`int8`) or to int16 (`int16`,
+        /// the range bounded so int32 sums cannot overflow), or the int8 weights widened to fp32 at load and
+        /// computed in fp32 (`fp32`: weight-only quantization, fp32 speed).
         public var activations: Activations
 
-        public enum Activations: String, Sendable, CaseIterable { case int8, fp32 }
+        public enum Activations: String, Sendable, CaseIterable { case int8, int16, fp32 }
 
         public init(attention: Bool = true, ffnUp: Bool = true, ffnDown: Bool = true, tokenEmbedding: Bool = true,
-                    activations: Activations = .int8) {
+                    activations: Activations = .int16) {
             self.attention = attention
             self.ffnUp = ffnUp
             self.ffnDown = ffnDown
@@ -105,9 +106,11 @@ public enum Quantize {
     /// The graph with its planned tensors stored at `precision`. int8 weights carry a companion
     /// `<name>_scale` F32 [out] tensor (TensorName.scale(of:)); with `activationMax` (calibrated
     /// max |input| per channel, keyed by weight name; attn_q's stands for Q, K and V) int8 linears
-    /// are also smoothed and carry `<name>_smooth` F32 [in].
+    /// are also smoothed and carry `<name>_smooth` F32 [in]. With `gram` (InputGram, same keys) int8
+    /// linears are rounded with error compensation (ErrorCompensation) instead of to nearest.
     public static func apply(_ precision: Precision, to graph: Graph, plan: Plan = .all,
-                             activationMax: [String: [Float]]? = nil, alpha: Float = 0.5) throws -> Graph {
+                             activationMax: [String: [Float]]? = nil, alpha: Float = 0.5,
+                             gram: [String: [Double]]? = nil) throws -> Graph {
         var g = graph
         guard precision != .fp32 else { return g }
         var smoothing: [String: [Float]] = [:]
@@ -132,6 +135,7 @@ public enum Quantize {
                 }
             }
         }
+        var inverseFactors: [String: [Double]] = [:]
         for name in plan.linears(graph.hyperparameters) {
             guard let t = graph.weights[name], var w = t.floatValues() else { throw GraphError.missingWeight(name: name) }
             let rows = t.shape.dims[0], cols = t.shape.dims[1]
@@ -146,7 +150,19 @@ public enum Quantize {
                 let storage = bits.withUnsafeBytes { TensorStorage(copying: $0) }
                 g.weights[name] = Tensor(dtype: precision == .fp16 ? .f16 : .bf16, shape: t.shape, storage: storage)
             case .int8:
-                let (q, s) = int8PerChannel(w, rows: rows, cols: cols)
+                // Q, K and V share one input: attn_q's statistics stand for all three.
+                let key = name.replacingOccurrences(of: ".attn_k.", with: ".attn_q.").replacingOccurrences(of: ".attn_v.", with: ".attn_q.")
+                var u: [Double]? = inverseFactors[key]
+                if u == nil, let h = gram?[key], h.count == cols * cols {
+                    var hs = h
+                    if let f = smoothing[name] {
+                        // The input the int8 weight sees is x·f, so its second moments are H[i][j]·f[i]·f[j].
+                        for i in 0..<cols { for j in i..<cols { hs[i * cols + j] *= Double(f[i]) * Double(f[j]) } }
+                    }
+                    u = try ErrorCompensation.inverseCholeskyUpper(hs, n: cols, name: name)
+                    inverseFactors[key] = u
+                }
+                let (q, s) = u.map { ErrorCompensation.int8(w, rows: rows, cols: cols, u: $0) } ?? int8PerChannel(w, rows: rows, cols: cols)
                 g.weights[name] = Tensor(dtype: .i8, shape: t.shape, storage: q.withUnsafeBytes { TensorStorage(copying: $0) })
                 g.weights[TensorName.scale(of: name)] = Tensor(floats: s, shape: [rows])
             }

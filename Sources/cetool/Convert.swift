@@ -38,8 +38,13 @@ struct Convert: ParsableCommand {
     @Option(help: "SmoothQuant migration strength α for int8 (0 = no smoothing).")
     var smoothingAlpha: Float = 0.5
 
-    @Option(help: "int8 compute: int8 (inputs quantized per row at run time; fastest) or fp32 (weight-only: int8 weights widened at load; closer scores, fp32 speed).")
-    var activations: Quantize.Plan.Activations = .int8
+    @Option(help: "int8 compute: int16 (inputs quantized per row to int16 at run time), int8 (to int8: coarser; for int8-only kernels) or fp32 (weight-only: int8 weights widened at load, fp32 speed).")
+    var activations: Quantize.Plan.Activations = .int16
+
+    @Option(help: "int8 rounding: gptq (error-compensating, from the calibration inputs) or nearest.")
+    var rounding: Rounding = .gptq
+
+    enum Rounding: String, ExpressibleByArgument, CaseIterable { case gptq, nearest }
 
     @Flag(help: "Replace an existing output folder.")
     var force = false
@@ -65,25 +70,34 @@ struct Convert: ParsableCommand {
         let model = try ModelDirectory.load(source)
         if model.artifact != nil { throw ValidationError("\(modelDirectory) is already a cetool artifact; convert its source folder") }
         var activationMax: [String: [Float]]?
+        var gram: [String: [Double]]?
         var calibrationJSON: JSONValue?
-        if dtype == .int8, smoothingAlpha > 0 {
+        if dtype == .int8, smoothingAlpha > 0 || rounding == .gptq {
             guard smoothingAlpha <= 1 else { throw ValidationError("--smoothing-alpha must be within 0...1") }
             let pairs = try calibration.map { try parsePairs(try readInput($0)) } ?? Calibration.defaultPairs
             guard !pairs.isEmpty else { throw CLIError.noInput(what: "calibration pairs") }
             let ce = try CrossEncoder(model: model)
             var stats = CalibrationStats()
-            ce.executor.observer = { name, x, rows, cols in stats.observe(name, x, rows: rows, cols: cols) }
+            var inputs = InputGram()
+            let wantGram = rounding == .gptq
+            ce.executor.observer = { name, x, rows, cols in
+                stats.observe(name, x, rows: rows, cols: cols)
+                if wantGram { inputs.observe(name, x, rows: rows, cols: cols) }
+            }
             _ = try ce.logits(pairs, batchSize: 8)
             ce.executor.observer = nil
-            activationMax = stats.activationMax
+            activationMax = smoothingAlpha > 0 ? stats.activationMax : nil
+            gram = wantGram ? inputs.gram : nil
             calibrationJSON = .object([
-                ("method", .string("SmoothQuant per input channel: input × f[c], weight columns ÷ f[c]")),
+                ("method", .string(smoothingAlpha > 0 ? "SmoothQuant per input channel: input × f[c], weight columns ÷ f[c]" : "none")),
                 ("alpha", .double(Double(smoothingAlpha))),
+                ("rounding", .string(wantGram ? "gptq: columns in order, error carried through the upper Cholesky factor of (H + 0.01·mean(diag H)·I)⁻¹, H = Σ x xᵀ of the smoothed calibration inputs"
+                                              : "nearest: round half to even")),
                 ("calibration", .string(calibration.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "built-in")),
                 ("pairs", .int(Int64(pairs.count))), ("tokens", .int(Int64(stats.tokens))),
             ])
         }
-        let graph = try Quantize.apply(dtype, to: model.graph, plan: plan, activationMax: activationMax, alpha: smoothingAlpha)
+        let graph = try Quantize.apply(dtype, to: model.graph, plan: plan, activationMax: activationMax, alpha: smoothingAlpha, gram: gram)
         let summary = try Artifact.write(model: model, graph: graph, precision: dtype, plan: plan, calibration: calibrationJSON,
                                          to: target, force: force)
         let seconds = Date().timeIntervalSince(t0)
