@@ -59,6 +59,139 @@ final class QuantKernelTests: XCTestCase {
         }
     }
 
+    /// int16 activation rows: the AVX2 quantizer equals the portable twin value for value (with and without
+    /// smoothing, odd k, ties), the range bound keeps every int32 sum exact, and the packed kernel on those
+    /// rows equals an exact Int64 sum plus the shared epilogue.
+    func testInt16ActivationRowsAndPackedGemmMatchReference() {
+        var rng = SeededRNG(seed: 21)
+        defer { ce_force_portable(0) }
+        for k in [1, 2, 17, 384, 1536, 3072, 4096, 100_000] {
+            let q = Int(ce_s16_qmax(Int32(k))), k2 = (k + 1) & ~1
+            XCTAssertLessThanOrEqual(q * 127 * k2, Int(Int32.max), "k=\(k)")
+            XCTAssertGreaterThan((q + 1) * 127 * k2, Int(Int32.max) - (q == 32767 ? Int(Int32.max) : 0), "qmax is the largest safe value, k=\(k)")
+        }
+        XCTAssertEqual(ce_s16_qmax(384), 32767)
+        for (m, n, k) in [(1, 1, 1), (3, 5, 17), (7, 16, 16), (13, 31, 129), (5, 17, 383), (11, 48, 384), (4, 20, 1536)] {
+            var x = rng.floats(m * k, scale: 6)
+            if k > 3 { x[1] = 0.5 * (x[0] == 0 ? 1 : x[0]); x[2] = -x[1] }
+            let f = rng.floats(k, scale: 2).map { abs($0) + 0.01 }
+            let qmax = ce_s16_qmax(Int32(k)), k2 = (k + 1) & ~1
+            for smooth in [nil, f] {
+                var want = [Int16](repeating: -1, count: m * k2), got = want
+                var sWant = [Float](repeating: 0, count: m), sGot = sWant
+                for portable: Int32 in [0, 1] {
+                    ce_force_portable(portable)
+                    ce_quantize_rows_s16_reference(x, smooth, &want, &sWant, Int32(m), Int32(k), qmax)
+                    ce_quantize_rows_s16(x, smooth, &got, &sGot, Int32(m), Int32(k), qmax)
+                    XCTAssertEqual(got, want, "m=\(m) k=\(k) smooth=\(smooth != nil) portable=\(portable)")
+                    XCTAssertEqual(sGot, sWant)
+                }
+                // The rule itself: each row's largest |value| maps to ±qmax, the tail is zero, |a| ≤ qmax.
+                for r in 0..<m {
+                    let row = want[(r * k2)..<(r * k2 + k)]
+                    XCTAssertLessThanOrEqual(row.map { abs(Int($0)) }.max()!, Int(qmax))
+                    if x[(r * k)..<(r * k + k)].contains(where: { $0 != 0 }) { XCTAssertEqual(row.map { abs(Int($0)) }.max()!, Int(qmax)) }
+                    if k2 > k { XCTAssertEqual(want[r * k2 + k], 0) }
+                    for t in 0..<k {
+                        let y = x[r * k + t] * (smooth?[t] ?? 1)
+                        // Half a step, plus fp32 rounding of y·(1/scale) (a few ulp of y).
+                        XCTAssertLessThanOrEqual(abs(Double(want[r * k2 + t]) * Double(sWant[r]) - Double(y)),
+                                                 0.5 * Double(sWant[r]) + 1e-6 * Double(abs(y)))
+                    }
+                }
+                // Packed GEMM on these rows, worst-case weights included (all ±127).
+                let w = (0..<(n * k)).map { i in i % 7 == 0 ? Int8(127) : Int8.random(in: -127...127, using: &rng) }
+                let sw = rng.floats(n, scale: 0.02).map { abs($0) + 1e-3 }, bias = rng.floats(n)
+                var acc = [Int32](repeating: 0, count: m * n)
+                for i in 0..<m { for j in 0..<n {
+                    var s: Int64 = 0
+                    for t in 0..<k { s += Int64(want[i * k2 + t]) * Int64(w[j * k + t]) }
+                    XCTAssertLessThanOrEqual(abs(s), Int64(Int32.max))
+                    acc[i * n + j] = Int32(s)
+                } }
+                var expect = [Float](repeating: 0, count: m * n)
+                ce_dequant_f32(acc, sWant, sw, bias, &expect, Int32(m), Int32(n))
+                var packed = [Int16](repeating: -1, count: ce_qgemm_packed_size(Int32(n), Int32(k)))
+                ce_qgemm_pack_s8(w, &packed, Int32(n), Int32(k))
+                for portable: Int32 in [0, 1] {
+                    ce_force_portable(portable)
+                    var y = [Float](repeating: .nan, count: m * n)
+                    packed.withUnsafeBufferPointer { p in
+                        let box = UnsafeMutableRawPointer.allocate(byteCount: max(2, p.count * 2), alignment: 64)
+                        defer { box.deallocate() }
+                        box.copyMemory(from: p.baseAddress!, byteCount: p.count * 2)
+                        ce_qgemm_packed_f32(want, box.assumingMemoryBound(to: Int16.self), Int32(m), Int32(n), Int32(k), sWant, sw, bias, &y)
+                    }
+                    XCTAssertEqual(y, expect, "packed int16 m=\(m) n=\(n) k=\(k) portable=\(portable)")
+                }
+            }
+        }
+    }
+
+    /// The factor error-compensating rounding uses: UᵀU = (H + λI)⁻¹ with U upper triangular.
+    func testInverseCholeskyFactor() throws {
+        var rng = SeededRNG(seed: 22)
+        for n in [1, 2, 7, 33] {
+            let rows = 3 * n + 5
+            let x = rng.floats(rows * n).map(Double.init)
+            var h = [Double](repeating: 0, count: n * n)
+            for i in 0..<n { for j in i..<n { for r in 0..<rows { h[i * n + j] += x[r * n + i] * x[r * n + j] } } }
+            let u = try ErrorCompensation.inverseCholeskyUpper(h, n: n, name: "t")
+            var mean = 0.0
+            for i in 0..<n { mean += h[i * n + i] }
+            let lambda = ErrorCompensation.dampening * mean / Double(n)
+            for i in 0..<n { for j in 0..<i { XCTAssertEqual(u[i * n + j], 0) } }
+            // (UᵀU)(H + λI) = I
+            for i in 0..<n { for j in 0..<n {
+                var s = 0.0
+                for k in 0..<n {
+                    var inv = 0.0
+                    for t in 0...min(i, k) { inv += u[t * n + i] * u[t * n + k] }
+                    let hk = k <= j ? h[k * n + j] : h[j * n + k]
+                    s += inv * (hk + (k == j ? lambda : 0))
+                }
+                XCTAssertEqual(s, i == j ? 1 : 0, accuracy: 1e-9, "n=\(n) [\(i), \(j)]")
+            } }
+        }
+        XCTAssertThrowsError(try ErrorCompensation.inverseCholeskyUpper([1, 2, 2, 1].map { -$0 }, n: 2, name: "neg"))
+    }
+
+    /// Error-compensating rounding: with uncorrelated inputs (H diagonal) it is rounding to nearest, byte for
+    /// byte; with correlated inputs it moves the layer's outputs less than rounding to nearest does, and every
+    /// code stays in [-127, 127] with the per-channel scales unchanged.
+    func testErrorCompensatingRounding() throws {
+        var rng = SeededRNG(seed: 23)
+        let rows = 24, cols = 48, tokens = 600
+        let w = rng.floats(rows * cols)
+        let nearest = Quantize.int8PerChannel(w, rows: rows, cols: cols)
+        var diag = [Double](repeating: 0, count: cols * cols)
+        for i in 0..<cols { diag[i * cols + i] = Double(1 + i % 5) }
+        let plain = ErrorCompensation.int8(w, rows: rows, cols: cols, u: try ErrorCompensation.inverseCholeskyUpper(diag, n: cols, name: "d"))
+        XCTAssertEqual(plain.q, nearest.q)
+        XCTAssertEqual(plain.scales, nearest.scales)
+        // Correlated inputs: a few shared factors plus noise.
+        let factors = rng.floats(tokens * 4), mix = rng.floats(4 * cols), noise = rng.floats(tokens * cols, scale: 0.1)
+        var x = [Float](repeating: 0, count: tokens * cols)
+        for t in 0..<tokens { for c in 0..<cols { var v = noise[t * cols + c]; for f in 0..<4 { v += factors[t * 4 + f] * mix[f * cols + c] }; x[t * cols + c] = v } }
+        var gram = InputGram()
+        gram.observe("l", x, rows: tokens, cols: cols)
+        let gptq = ErrorCompensation.int8(w, rows: rows, cols: cols, u: try ErrorCompensation.inverseCholeskyUpper(gram.gram["l"]!, n: cols, name: "l"))
+        XCTAssertEqual(gptq.scales, nearest.scales)
+        XCTAssertNotEqual(gptq.q, nearest.q)
+        XCTAssertTrue(gptq.q.allSatisfy { $0 >= -127 })
+        func outputError(_ q: [Int8], _ s: [Float]) -> Double {
+            var e = 0.0
+            for t in 0..<tokens { for r in 0..<rows {
+                var d = 0.0
+                for c in 0..<cols { d += Double(x[t * cols + c]) * (Double(w[r * cols + c]) - Double(q[r * cols + c]) * Double(s[r])) }
+                e += d * d
+            } }
+            return e
+        }
+        let eN = outputError(nearest.q, nearest.scales), eG = outputError(gptq.q, gptq.scales)
+        XCTAssertLessThan(eG, 0.5 * eN, "output error: nearest \(eN), compensated \(eG)")
+    }
+
     func testPerChannelQuantizationErrorIsAtMostHalfAStep() {
         var rng = SeededRNG(seed: 12)
         let rows = 7, cols = 45
