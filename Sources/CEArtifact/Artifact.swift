@@ -107,8 +107,9 @@ public enum Artifact {
                 + (plan.ffnDown ? [] : [.string("ffn_down")]) + (plan.tokenEmbedding ? [] : [.string("token_embedding")]))),
             ("int8_weights", .string("symmetric per output channel (per row for the token embedding), round half to even, [-127, 127]")),
             ("activations", .string(plan.activations.rawValue)),
-            ("int8_activations", .string(plan.activations == .int8 ? "symmetric per row, dynamic at run time"
-                                                                     : "none: int8 weights widened to fp32 at load")),
+            ("int8_activations", .string(plan.activations == .int8 ? "symmetric per row to int8, dynamic at run time"
+                                         : plan.activations == .int16 ? "symmetric per row to int16 (|a| <= floor((2^31-1)/(127*k)), at most 32767), dynamic at run time"
+                                         : "none: int8 weights widened to fp32 at load")),
             ("smoothing", calibration ?? .null),
         ])
     }
