@@ -167,8 +167,9 @@ public enum Kernels {
     /// Self-attention for one sequence of `len` tokens, all heads. q, k, v rows have stride `ld`
     /// (q at qkv, k at qkv+hidden, v at qkv+2·hidden for a fused [len, 3·hidden] buffer); head h
     /// occupies columns h·dh ..< (h+1)·dh. out is [len, hidden] with stride `ldOut`.
-    /// scratch holds len·len floats. Keys beyond `len` do not exist, so no mask is needed: this equals
-    /// masked attention whose padding logits underflow exp to exactly 0.
+    /// scratch holds attentionScratch(len:headDim:) floats. Keys beyond `len` do not exist, so no mask is
+    /// needed: this equals masked attention whose padding logits underflow exp to exactly 0.
+    /// AVX2 with dh a multiple of 8: the fused C kernel (ce_attention_head_f32); else two sgemm and a softmax.
     public static func attention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ld: Int,
                                  out: UnsafeMutablePointer<Float>, ldOut: Int, len: Int, heads: Int, headDim dh: Int,
                                  scratch: UnsafeMutablePointer<Float>) {
@@ -176,6 +177,7 @@ public enum Kernels {
         let l = Int32(len), d = Int32(dh)
         for h in 0..<heads {
             let off = h * dh
+            if ce_attention_head_f32(q + off, k + off, v + off, Int32(ld), out + off, Int32(ldOut), l, d, scale, scratch) == 1 { continue }
             // scores[i, j] = scale · q_i · k_j
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, l, l, d, scale,
                         q + off, Int32(ld), k + off, Int32(ld), 0, scratch, l)
@@ -186,16 +188,36 @@ public enum Kernels {
         }
     }
 
+    /// Floats of attention scratch for one head of a sequence of `len` tokens (either path).
+    public static func attentionScratch(len: Int, headDim: Int) -> Int {
+        max(len * len, ce_attention_scratch_floats(Int32(len), Int32(headDim)))
+    }
+
     /// Workers per parallel kernel. OpenBLAS itself runs single-threaded inside each worker, so one
     /// pool of threads does all the work (no BLAS threads spinning while other kernels run).
     nonisolated(unsafe) public private(set) static var threads: Int = {
-        openblas_set_num_threads(1)
+        singleThreadedBLAS()
         return ProcessInfo.processInfo.activeProcessorCount
     }()
 
     public static func setThreads(_ n: Int) {
-        openblas_set_num_threads(1)
+        singleThreadedBLAS()
         threads = max(1, n)
+    }
+
+    /// Before loading a model: BLAS single-threaded, and its idle worker threads stopped (see below).
+    public static func prepare() { _ = threads }
+
+    /// OpenBLAS (pthreads build) starts its worker threads when the library loads, and they spin on
+    /// sched_yield for a while before sleeping: on a 2-core box that is most of a core taken from model
+    /// loading. With one BLAS thread per call they are never used, so they are shut down (by name, when
+    /// the loaded OpenBLAS has the call; other BLAS builds are left as they are).
+    private static func singleThreadedBLAS() {
+        openblas_set_num_threads(1)
+        typealias Shutdown = @convention(c) () -> Int32
+        if let f = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_thread_shutdown_") {
+            _ = unsafeBitCast(f, to: Shutdown.self)()
+        }
     }
 }
 

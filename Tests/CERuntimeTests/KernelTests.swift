@@ -113,28 +113,37 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Both paths (the fused AVX2 kernel where the CPU has it, and sgemm + softmax) against the double-precision
+    /// twin, on head sizes the kernel takes (multiples of 8: its 32-column and 8-column tiles) and ones it leaves
+    /// to the portable path, and lengths around its 4-row and 16-column tiles.
     func testAttentionMatchesReference() {
         var rng = SeededRNG(seed: 4)
-        for (len, heads, dh) in [(1, 1, 1), (5, 3, 4), (37, 12, 32), (9, 2, 7)] {
-            let d = heads * dh
-            // fused [len, 3d] rows, as the executor lays them out
-            let qkv = rng.floats(len * 3 * d)
-            var q = [Float](), k = [Float](), v = [Float]()
-            for t in 0..<len {
-                let row: Int = t * 3 * d
-                q.append(contentsOf: qkv[row..<(row + d)])
-                k.append(contentsOf: qkv[(row + d)..<(row + 2 * d)])
-                v.append(contentsOf: qkv[(row + 2 * d)..<(row + 3 * d)])
+        defer { ce_force_portable(0) }
+        let cases = [(1, 1, 1), (5, 3, 4), (37, 12, 32), (9, 2, 7), (1, 2, 8), (3, 1, 16), (17, 2, 64), (130, 2, 32),
+                     (16, 1, 40), (23, 3, 24)]
+        for portable in [1, 0] {
+            ce_force_portable(Int32(portable))
+            for (len, heads, dh) in cases {
+                let d = heads * dh
+                // fused [len, 3d] rows, as the executor lays them out
+                let qkv = rng.floats(len * 3 * d, scale: 3)
+                var q = [Float](), k = [Float](), v = [Float]()
+                for t in 0..<len {
+                    let row: Int = t * 3 * d
+                    q.append(contentsOf: qkv[row..<(row + d)])
+                    k.append(contentsOf: qkv[(row + d)..<(row + 2 * d)])
+                    v.append(contentsOf: qkv[(row + 2 * d)..<(row + 3 * d)])
+                }
+                var out = [Float](repeating: .nan, count: len * d)
+                var scratch = [Float](repeating: .nan, count: Kernels.attentionScratch(len: len, headDim: dh))
+                qkv.withUnsafeBufferPointer { p in
+                    let base = p.baseAddress!
+                    Kernels.attention(q: base, k: base + d, v: base + 2 * d, ld: 3 * d, out: &out, ldOut: d, len: len,
+                                      heads: heads, headDim: dh, scratch: &scratch)
+                }
+                let ref = KernelsReference.attention(q: q, k: k, v: v, len: len, heads: heads, headDim: dh)
+                XCTAssertLessThanOrEqual(maxAbsDiff(out, ref), tolerance, "portable=\(portable) len=\(len) heads=\(heads) dh=\(dh)")
             }
-            var out = [Float](repeating: .nan, count: len * d)
-            var scratch = [Float](repeating: 0, count: len * len)
-            qkv.withUnsafeBufferPointer { p in
-                let base = p.baseAddress!
-                Kernels.attention(q: base, k: base + d, v: base + 2 * d, ld: 3 * d, out: &out, ldOut: d, len: len,
-                                  heads: heads, headDim: dh, scratch: &scratch)
-            }
-            let ref = KernelsReference.attention(q: q, k: k, v: v, len: len, heads: heads, headDim: dh)
-            XCTAssertLessThanOrEqual(maxAbsDiff(out, ref), tolerance, "len=\(len) heads=\(heads) dh=\(dh)")
         }
     }
 }

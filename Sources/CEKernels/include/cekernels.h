@@ -62,6 +62,17 @@ void ce_force_portable(int on);
 /// Atomically adds `v` to *p and returns the previous value (work distribution across threads).
 static inline long ce_atomic_fetch_add(long *p, long v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
 
+#ifndef CEKERNELS_ATTENTION_H
+#define CEKERNELS_ATTENTION_H
+/// One attention head over one sequence: out[i, :dh] = Σ_j softmax_j(scale · q_i · k_j) · v_j, rows of q, k, v
+/// with stride ld, out with stride ldOut. AVX2+FMA only, for dh a multiple of 8: returns 1 when it ran,
+/// 0 when the caller must use its portable path (the Swift KernelsReference.attention twin defines both).
+/// scratch holds ce_attention_scratch_floats(len, dh) floats (four rows of scores padded to 8, and kᵀ).
+int ce_attention_head_f32(const float *q, const float *k, const float *v, int ld, float *out, int ldOut,
+                          int len, int dh, float scale, float *scratch);
+size_t ce_attention_scratch_floats(int len, int dh);
+#endif
+
 #ifndef CEKERNELS_PACKED_H
 #define CEKERNELS_PACKED_H
 /// int8 GEMM on prepacked weights (AVX2 fast path; portable fallback through the reference).

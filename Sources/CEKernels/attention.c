@@ -1,0 +1,111 @@
+#include "cekernels.h"
+#include <math.h>
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+static inline int round8(int n) { return (n + 7) & ~7; }
+
+size_t ce_attention_scratch_floats(int len, int dh) { return (size_t)(4 + dh) * (size_t)round8(len); }
+
+#if defined(__x86_64__)
+#define AVX2 __attribute__((target("avx2,fma")))
+
+/* scores[i, j0 .. j0+8·NB) = scale · Σ_d q[i, d] · kt[d, j0 + c], MR query rows at a time. Columns past len
+   read the zero padding of kt and are written to the row's padding. */
+#define QK_TILE(MR, NB)                                                                                  \
+AVX2 static inline void qk_##MR##x##NB(const float *q, int ld, const float *kt, int lp, int dh, float scale, \
+                                         float *s, int j0) {                                             \
+    __m256 acc[MR][NB];                                                                                  \
+    for (int r = 0; r < MR; r++) for (int b = 0; b < NB; b++) acc[r][b] = _mm256_setzero_ps();           \
+    for (int d = 0; d < dh; d++) {                                                                       \
+        __m256 k[NB];                                                                                    \
+        for (int b = 0; b < NB; b++) k[b] = _mm256_loadu_ps(kt + (size_t)d * lp + j0 + 8 * b);           \
+        for (int r = 0; r < MR; r++) {                                                                   \
+            __m256 a = _mm256_broadcast_ss(q + (size_t)r * ld + d);                                      \
+            for (int b = 0; b < NB; b++) acc[r][b] = _mm256_fmadd_ps(a, k[b], acc[r][b]);                \
+        }                                                                                                \
+    }                                                                                                    \
+    __m256 sc = _mm256_set1_ps(scale);                                                                   \
+    for (int r = 0; r < MR; r++)                                                                         \
+        for (int b = 0; b < NB; b++) _mm256_storeu_ps(s + (size_t)r * lp + j0 + 8 * b, _mm256_mul_ps(acc[r][b], sc)); \
+}
+QK_TILE(4, 2)
+QK_TILE(4, 1)
+QK_TILE(1, 2)
+QK_TILE(1, 1)
+
+/* out[i, d0 .. d0+8·NB) = Σ_j p[i, j] · v[j, d0 + c], MR rows at a time. */
+#define PV_TILE(MR, NB)                                                                                  \
+AVX2 static inline void pv_##MR##x##NB(const float *p, int lp, const float *v, int ld, int len, float *out, \
+                                         int ldOut) {                                                    \
+    __m256 acc[MR][NB];                                                                                  \
+    for (int r = 0; r < MR; r++) for (int b = 0; b < NB; b++) acc[r][b] = _mm256_setzero_ps();           \
+    for (int j = 0; j < len; j++) {                                                                      \
+        __m256 w[NB];                                                                                    \
+        for (int b = 0; b < NB; b++) w[b] = _mm256_loadu_ps(v + (size_t)j * ld + 8 * b);                 \
+        for (int r = 0; r < MR; r++) {                                                                   \
+            __m256 a = _mm256_broadcast_ss(p + (size_t)r * lp + j);                                      \
+            for (int b = 0; b < NB; b++) acc[r][b] = _mm256_fmadd_ps(a, w[b], acc[r][b]);                \
+        }                                                                                                \
+    }                                                                                                    \
+    for (int r = 0; r < MR; r++)                                                                         \
+        for (int b = 0; b < NB; b++) _mm256_storeu_ps(out + (size_t)r * ldOut + 8 * b, acc[r][b]);       \
+}
+PV_TILE(2, 4)
+PV_TILE(1, 4)
+PV_TILE(4, 1)
+PV_TILE(1, 1)
+
+AVX2 static void attention_avx2(const float *q, const float *k, const float *v, int ld, float *out, int ldOut,
+                                int len, int dh, float scale, float *scratch) {
+    int lp = round8(len);
+    float *s = scratch, *kt = scratch + (size_t)4 * lp;
+    /* kt[d, j] = k[j, d], zero past len */
+    for (int d = 0; d < dh; d++) {
+        float *row = kt + (size_t)d * lp;
+        for (int j = 0; j < len; j++) row[j] = k[(size_t)j * ld + d];
+        for (int j = len; j < lp; j++) row[j] = 0;
+    }
+    /* Four query rows at a time: their scores (4 · lp floats) stay in L1 from q·kᵀ through softmax to p·v. */
+    for (int i = 0; i < len; i += 4) {
+        int rows = len - i < 4 ? len - i : 4;
+        const float *qi = q + (size_t)i * ld;
+        float *oi = out + (size_t)i * ldOut;
+        int j = 0;
+        if (rows == 4) {
+            for (; j + 16 <= lp; j += 16) qk_4x2(qi, ld, kt, lp, dh, scale, s, j);
+            if (j < lp) qk_4x1(qi, ld, kt, lp, dh, scale, s, j);
+        } else {
+            for (int r = 0; r < rows; r++) {
+                for (j = 0; j + 16 <= lp; j += 16) qk_1x2(qi + (size_t)r * ld, ld, kt, lp, dh, scale, s + (size_t)r * lp, j);
+                if (j < lp) qk_1x1(qi + (size_t)r * ld, ld, kt, lp, dh, scale, s + (size_t)r * lp, j);
+            }
+        }
+        for (int r = 0; r < rows; r++) ce_softmax_rows_f32(s + (size_t)r * lp, 1, len);
+        int d0 = 0;
+        for (; d0 + 32 <= dh; d0 += 32) {
+            int r = 0;
+            for (; r + 2 <= rows; r += 2) pv_2x4(s + (size_t)r * lp, lp, v + d0, ld, len, oi + (size_t)r * ldOut + d0, ldOut);
+            for (; r < rows; r++) pv_1x4(s + (size_t)r * lp, lp, v + d0, ld, len, oi + (size_t)r * ldOut + d0, ldOut);
+        }
+        for (; d0 + 8 <= dh; d0 += 8) {
+            if (rows == 4) { pv_4x1(s, lp, v + d0, ld, len, oi + d0, ldOut); continue; }
+            for (int r = 0; r < rows; r++) pv_1x1(s + (size_t)r * lp, lp, v + d0, ld, len, oi + (size_t)r * ldOut + d0, ldOut);
+        }
+    }
+}
+#endif
+
+int ce_attention_head_f32(const float *q, const float *k, const float *v, int ld, float *out, int ldOut,
+                          int len, int dh, float scale, float *scratch) {
+#if defined(__x86_64__)
+    if (ce_fp32_variant() == 1 && dh % 8 == 0 && len > 0) {
+        attention_avx2(q, k, v, ld, out, ldOut, len, dh, scale, scratch);
+        return 1;
+    }
+#endif
+    (void)q; (void)k; (void)v; (void)ld; (void)out; (void)ldOut; (void)len; (void)dh; (void)scale; (void)scratch;
+    return 0;
+}
