@@ -75,6 +75,7 @@ final class PlannedWeights {
 
     init(graph: Graph, activations: ActivationMode) throws {
         var keep: [AnyObject] = []
+        var packJobs: [(UnsafePointer<Int8>, UnsafeMutablePointer<Int16>, Int, Int)] = []
         /// fp32 pointer to one or more tensors concatenated along dim 0.
         func floats(_ names: [String]) throws -> UnsafePointer<Float> {
             let tensors = names.map { graph.weights[$0]! }
@@ -109,7 +110,7 @@ final class PlannedWeights {
             let count = ce_qgemm_packed_size(Int32(n), Int32(k))
             let box = OwnedBytes(count: count * 2, alignment: 64)
             let p = box.pointer.bindMemory(to: Int16.self, capacity: count)
-            ce_qgemm_pack_s8(q, p, Int32(n), Int32(k))
+            packJobs.append((q, p, n, k)) // filled below, in parallel
             keep.append(box)
             return UnsafePointer(p)
         }
@@ -181,6 +182,12 @@ final class PlannedWeights {
         poolB = try floats([T.classifierPool + ".bias"])
         clsW = try floats([T.classifierOut + ".weight"])
         clsB = try floats([T.classifierOut + ".bias"])
+        // Packing is most of the load time of an int8 artifact; the linears are independent.
+        let jobs = packJobs.map { (Int(bitPattern: $0.0), Int(bitPattern: $0.1), $0.2, $0.3) }
+        Kernels.parallelTasks(jobs.count) { j, _ in
+            let (q, p, n, k) = jobs[j]
+            ce_qgemm_pack_s8(UnsafePointer<Int8>(bitPattern: q)!, UnsafeMutablePointer<Int16>(bitPattern: p)!, Int32(n), Int32(k))
+        }
         self.keep = keep
     }
 }
@@ -210,11 +217,14 @@ final class Workspace {
         self.embedding = embedding
     }
 
+    /// Attention scratch of one worker for sequences up to `s` tokens (head size ≤ hidden).
+    func attentionBlock(_ s: Int) -> Int { Kernels.attentionScratch(len: s, headDim: hidden) }
+
     /// Ensures room for `tokens` packed tokens, sequences up to `longest`, and `batch` sequences.
     func reserve(tokens: Int, longest: Int, batch: Int) {
         guard tokens > tokenCapacity || longest > sequenceCapacity || batch > sequenceCapacity || Kernels.threads > workerCapacity else { return }
         let t = max(tokens, tokenCapacity), s = max(longest, batch, sequenceCapacity)
-        let sizes = [t * hidden, t * 3 * hidden, t * hidden, t * hidden, t * intermediate, s * s * Kernels.threads, s * hidden, s * hidden,
+        let sizes = [t * hidden, t * 3 * hidden, t * hidden, t * hidden, t * intermediate, attentionBlock(s) * Kernels.threads, s * hidden, s * hidden,
                      embedding == hidden ? 0 : t * embedding]
         let padded = sizes.map { ($0 + 15) / 16 * 16 }
         let b = OwnedBytes(count: padded.reduce(0, +) * 4, alignment: 64)
@@ -257,14 +267,35 @@ public final class Executor: @unchecked Sendable {
                               embedding: graph.hyperparameters.embeddingSize)
     }
 
+    /// Tokens one pass through the layers holds at most (unless one sequence alone is longer): larger
+    /// batches run as consecutive passes, so activation memory stays bounded (about 15 KB per token for
+    /// MiniLM-L6) whatever batch size the caller asks for. 2,048 rows keep the GEMMs at full speed.
+    public var tokensPerPass = 2048
+
     /// Raw logits, [sequences.count][numLabels].
     public func logits(_ sequences: [TokenSequence]) throws -> [[Float]] {
+        var out: [[Float]] = []
+        out.reserveCapacity(sequences.count)
+        var start = 0
+        while start < sequences.count {
+            var end = start + 1, tokens = sequences[start].ids.count
+            while end < sequences.count, tokens + sequences[end].ids.count <= tokensPerPass {
+                tokens += sequences[end].ids.count
+                end += 1
+            }
+            out += try pass(Array(sequences[start..<end]), firstIndex: start)
+            start = end
+        }
+        return out
+    }
+
+    private func pass(_ sequences: [TokenSequence], firstIndex: Int) throws -> [[Float]] {
         let h = graph.hyperparameters
         let arch = graph.architecture
         let limit = graph.maxSequenceLength
         var offsets = [Int](), total = 0, longest = 0
         for (i, s) in sequences.enumerated() {
-            guard !s.ids.isEmpty, s.ids.count == s.typeIDs.count else { throw RuntimeError.emptySequence(index: i) }
+            guard !s.ids.isEmpty, s.ids.count == s.typeIDs.count else { throw RuntimeError.emptySequence(index: firstIndex + i) }
             guard s.ids.count <= limit else { throw RuntimeError.sequenceTooLong(length: s.ids.count, limit: limit) }
             for id in s.ids where id < 0 || Int(id) >= h.vocabSize { throw RuntimeError.tokenOutOfRange(id: id, vocabSize: h.vocabSize) }
             // Type ids reach only models that read them (BERT, ELECTRA); RoBERTa and DistilBERT ignore them, as
@@ -319,13 +350,16 @@ public final class Executor: @unchecked Sendable {
         for (i, blk) in w.blocks.enumerated() {
             observer?(TensorName.attnQ(i) + ".weight", ws.x, total, d)
             Kernels.linear(ws.x, blk.qkvW, blk.qkvB, ws.qkv, m: total, n: 3 * d, k: d, scratch: ws.int8)
-            // Longest sequences first (the caller sorts), one sequence per task, a scratch block per worker.
-            let block = ws.sequenceCapacity * ws.sequenceCapacity
-            Kernels.parallelTasks(sequences.count) { b, worker in
-                let base = ws.qkv + offsets[b] * 3 * d
+            // One (sequence, head) per task, longest sequences first (the caller sorts), a scratch block per
+            // worker: a single long sequence still keeps every worker busy.
+            let block = ws.attentionBlock(ws.sequenceCapacity)
+            let heads = h.numAttentionHeads, dh = h.headDim
+            Kernels.parallelTasks(sequences.count * heads) { t, worker in
+                let b = t / heads, off = (t % heads) * dh
+                let base = ws.qkv + offsets[b] * 3 * d + off
                 Kernels.attention(q: base, k: base + d, v: base + 2 * d, ld: 3 * d,
-                                  out: ws.ctx + offsets[b] * d, ldOut: d, len: sequences[b].ids.count,
-                                  heads: h.numAttentionHeads, headDim: h.headDim, scratch: ws.scores + worker * block)
+                                  out: ws.ctx + offsets[b] * d + off, ldOut: d, len: sequences[b].ids.count,
+                                  heads: 1, headDim: dh, scratch: ws.scores + worker * block)
             }
             observer?(TensorName.attnOut(i) + ".weight", ws.ctx, total, d)
             Kernels.linear(ws.ctx, blk.outW, blk.outB, ws.tmp, m: total, n: d, k: d, scratch: ws.int8)

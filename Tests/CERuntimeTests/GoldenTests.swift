@@ -203,6 +203,14 @@ final class GoldenTests: XCTestCase {
         let a = try ce.logits(pairs, batchSize: 1).flatMap { $0 }
         let b = try ce.logits(pairs, batchSize: 40).flatMap { $0 }
         XCTAssertLessThanOrEqual(maxAbsDiff(a, b), ToleranceProfile.fp32.logitRelative)
+        // A batch larger than one pass: consecutive passes of at most 64 tokens, a longer sequence alone.
+        let budget = ce.executor.tokensPerPass
+        defer { ce.executor.tokensPerPass = budget }
+        ce.executor.tokensPerPass = 64
+        let lengths = try pairs.map { try ce.tokenizer.encode($0.0, $0.1, maxLength: ce.maxLength).ids.count }
+        XCTAssertTrue(lengths.contains { $0 > 64 } && lengths.contains { $0 <= 32 }, "the cases must exercise both splits")
+        let c = try ce.logits(pairs, batchSize: 40).flatMap { $0 }
+        XCTAssertLessThanOrEqual(maxAbsDiff(c, b), ToleranceProfile.fp32.logitRelative)
     }
 }
 
