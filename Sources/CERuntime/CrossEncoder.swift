@@ -43,6 +43,7 @@ public final class CrossEncoder: @unchecked Sendable {
     /// Loads a HuggingFace model directory. `maxLength` as CrossEncoder(max_length=…); `threads` sets
     /// the BLAS thread count for the process.
     public convenience init(modelDirectory: URL, maxLength: Int? = nil, threads: Int? = nil) throws {
+        Kernels.prepare()
         try self.init(model: try ModelDirectory.load(modelDirectory, maxLength: maxLength), threads: threads)
     }
 

@@ -28,8 +28,10 @@ struct WordPiece: Sendable {
         self.continuingSubwordPrefix = continuingSubwordPrefix
         self.maxInputCharsPerWord = maxInputCharsPerWord
         let prefixBytes = Array(continuingSubwordPrefix.utf8)
-        var first = WordPieceTrie()
-        var continuation = WordPieceTrie()
+        // Room for every edge up front: the tables are built once per load and rehashing dominated it.
+        let bytes = vocab.keys.reduce(0) { $0 + $1.bytes.count }
+        var first = WordPieceTrie(capacity: bytes)
+        var continuation = WordPieceTrie(capacity: prefixBytes.isEmpty ? 0 : bytes)
         for (key, id) in vocab {
             guard key.bytes.count <= WordPiece.maxEntryBytes else {
                 throw TokenizerError.invalidField(file: "vocabulary", field: "model.vocab",
@@ -88,6 +90,11 @@ struct WordPiece: Sendable {
 struct WordPieceTrie: Sendable {
     private var edges: [UInt64: Int32] = [:]
     private var terminals: [Int32] = [-1]
+
+    init(capacity: Int = 0) {
+        edges.reserveCapacity(capacity)
+        terminals.reserveCapacity(capacity + 1)
+    }
 
     mutating func insert(_ key: ArraySlice<UInt8>, id: Int32) {
         var node: Int32 = 0
