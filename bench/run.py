@@ -449,6 +449,8 @@ def run_cetool(label: str, model_dir: Path, binary: Path, sets_paths: dict, one_
                    "peak_rss_bytes": rep.get("peak_rss_bytes") or ru.ru_maxrss * 1024,
                    "process_maxrss_bytes": ru.ru_maxrss * 1024, "load_seconds": rep.get("load_seconds"),
                    "repeats": n_rep, "cetool_report": rep,
+                   **({"latency_p50_s": rep["latency_p50_s"], "latency_p99_s": rep["latency_p99_s"]}
+                      if "latency_p50_s" in rep else {}),
                    # whole process (load, warm-up, repeats): CPU time over wall time
                    "process_cpu_util": (ru.ru_utime + ru.ru_stime) / t_wall if t_wall > 0 else None}
             # parity: the same pairs through `cetool predict --activation identity` (raw logits), once per set at
