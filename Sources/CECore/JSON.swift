@@ -140,7 +140,7 @@ public struct JSONParser {
         case UInt8(ascii: "{"):
             i += 1
             var members: [(String, JSONValue)] = []
-            var seen = Set<[UInt8]>()
+            var seen = Set<ByteKey>()
             skipWhitespace()
             if try peek() == UInt8(ascii: "}") { i += 1; return .object(members) }
             while true {
@@ -148,7 +148,7 @@ public struct JSONParser {
                 let keyOffset = i
                 guard try peek() == UInt8(ascii: "\"") else { throw JSONError.unexpectedByte(offset: i, byte: b[i]) }
                 let key = try string()
-                guard seen.insert(Array(key.utf8)).inserted || lastKeyWins else { throw JSONError.duplicateKey(key, offset: keyOffset) }
+                guard seen.insert(ByteKey(key)).inserted || lastKeyWins else { throw JSONError.duplicateKey(key, offset: keyOffset) }
                 skipWhitespace()
                 guard try peek() == UInt8(ascii: ":") else { throw JSONError.unexpectedByte(offset: i, byte: b[i]) }
                 i += 1
@@ -213,6 +213,12 @@ public struct JSONParser {
             while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { i += 1 }
             guard i > d else { throw JSONError.invalidNumber(offset: start) }
         }
+        if integral, i - start <= 18 {
+            // at most 18 characters: the value fits in Int64 without the text round trip
+            var v: Int64 = 0
+            for c in b[(b[start] == UInt8(ascii: "-") ? start + 1 : start)..<i] { v = v * 10 + Int64(c - 0x30) }
+            return .int(b[start] == UInt8(ascii: "-") ? -v : v)
+        }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
         if integral, let v = Int64(text) { return .int(v) }
         guard let d = Double(text) else { throw JSONError.invalidNumber(offset: start) }
@@ -244,6 +250,13 @@ public struct JSONParser {
         while true {
             guard i < b.count else { throw JSONError.unexpectedEnd(offset: i) }
             let c = b[i]
+            if c == UInt8(ascii: "\""), out.isEmpty {
+                // no escapes: the string is the bytes between the quotes
+                let raw = UnsafeRawBufferPointer(rebasing: b[runStart..<i])
+                guard let s = String(validating: raw, as: UTF8.self) else { throw JSONError.invalidUTF8(offset: runStart) }
+                i += 1
+                return s
+            }
             if c == UInt8(ascii: "\"") {
                 out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[runStart..<i]))
                 i += 1
@@ -291,5 +304,17 @@ public struct JSONParser {
         }
         guard let s = String(validating: out, as: UTF8.self) else { throw JSONError.invalidUTF8(offset: runStart) }
         return s
+    }
+}
+
+/// An object key for the duplicate check: equal and hashed by its UTF-8 bytes (String's own == is
+/// canonical equivalence), without copying them into an array.
+private struct ByteKey: Hashable {
+    let key: String
+    init(_ key: String) { self.key = key }
+    static func == (a: ByteKey, b: ByteKey) -> Bool { a.key.utf8.elementsEqual(b.key.utf8) }
+    func hash(into hasher: inout Hasher) {
+        var k = key
+        k.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
 }

@@ -29,12 +29,21 @@ final class JSONTests: XCTestCase {
             XCTAssertThrowsError(try JSONParser.parse(bad), "accepted \(bad.debugDescription)")
         }
         XCTAssertThrowsError(try JSONParser.parse([0x22, 0xFF, 0x22])) { XCTAssertEqual($0 as? JSONError, .invalidUTF8(offset: 1)) }
+        // the same after an escape (the copying path)
+        XCTAssertThrowsError(try JSONParser.parse([0x22, 0x5C, 0x6E, 0xFF, 0x22])) { XCTAssertEqual($0 as? JSONError, .invalidUTF8(offset: 3)) }
     }
 
     func testLargeIntegersStayExactOrBecomeDouble() throws {
         XCTAssertEqual(try JSONParser.parse("9007199254740993"), .int(9_007_199_254_740_993))
         XCTAssertEqual(try JSONParser.parse("18446744073709551615"), .double(18446744073709551615.0))
         XCTAssertNil(try JSONParser.parse("18446744073709551615").intValue)
+        // around the short-integer path (at most 18 characters) and the text path beyond it
+        for text in ["0", "-0", "7", "-7", "123456789012345678", "-12345678901234567", "999999999999999999",
+                     "-999999999999999999", "9223372036854775807", "-9223372036854775808"] {
+            XCTAssertEqual(try JSONParser.parse(text), .int(Int64(text)!), text)
+        }
+        XCTAssertEqual(try JSONParser.parse("9223372036854775808"), .double(9223372036854775808.0))
+        XCTAssertEqual(try JSONParser.parse("[10,-20]"), .array([.int(10), .int(-20)]))
     }
 
     func testWriterRoundTrips() throws {
