@@ -85,35 +85,75 @@ struct WordPiece: Sendable {
     }
 }
 
-/// A byte trie: edges in one table keyed by (node, byte), a terminal id per node (-1: none). The root
-/// (node 0) is never reported, so an empty entry matches nothing, as in the candidate loop it replaces.
+/// A byte trie: edges in one open-addressing table keyed by (node, byte), a terminal id per node (-1:
+/// none). The root (node 0) is never reported, so an empty entry matches nothing, as in the candidate
+/// loop it replaces. The table is a power of two at most half full, probed linearly from a
+/// multiplicative hash: building it for a 30k vocabulary is part of every model load.
 struct WordPieceTrie: Sendable {
-    private var edges: [UInt64: Int32] = [:]
+    private static let empty = UInt64.max
+    private var keys: [UInt64]
+    private var nodes: [Int32]
+    private var shift: UInt64
+    private var count = 0
     private var terminals: [Int32] = [-1]
 
     init(capacity: Int = 0) {
-        edges.reserveCapacity(capacity)
+        var bits: UInt64 = 4
+        while (1 << bits) < 2 * capacity { bits += 1 }
+        keys = Array(repeating: Self.empty, count: 1 << bits)
+        nodes = Array(repeating: 0, count: 1 << bits)
+        shift = 64 - bits
         terminals.reserveCapacity(capacity + 1)
     }
+
+    @inline(__always)
+    private func slot(_ k: UInt64) -> Int { Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> shift) }
 
     mutating func insert(_ key: ArraySlice<UInt8>, id: Int32) {
         var node: Int32 = 0
         for byte in key {
             let k = UInt64(UInt32(node)) << 8 | UInt64(byte)
-            if let next = edges[k] {
+            if let next = child(node, byte) {
                 node = next
             } else {
+                if 2 * (count + 1) > keys.count { grow() }
                 let next = Int32(terminals.count)
                 terminals.append(-1)
-                edges[k] = next
+                var i = slot(k)
+                while keys[i] != Self.empty { i = (i + 1) & (keys.count - 1) }
+                keys[i] = k
+                nodes[i] = next
+                count += 1
                 node = next
             }
         }
         terminals[Int(node)] = id
     }
 
+    private mutating func grow() {
+        let (oldKeys, oldNodes) = (keys, nodes)
+        keys = Array(repeating: Self.empty, count: oldKeys.count * 2)
+        nodes = Array(repeating: 0, count: oldKeys.count * 2)
+        shift -= 1
+        for (k, n) in zip(oldKeys, oldNodes) where k != Self.empty {
+            var i = slot(k)
+            while keys[i] != Self.empty { i = (i + 1) & (keys.count - 1) }
+            keys[i] = k
+            nodes[i] = n
+        }
+    }
+
     @inline(__always)
-    func child(_ node: Int32, _ byte: UInt8) -> Int32? { edges[UInt64(UInt32(node)) << 8 | UInt64(byte)] }
+    func child(_ node: Int32, _ byte: UInt8) -> Int32? {
+        let k = UInt64(UInt32(node)) << 8 | UInt64(byte)
+        var i = slot(k)
+        while true {
+            let at = keys[i]
+            if at == k { return nodes[i] }
+            if at == Self.empty { return nil }
+            i = (i + 1) & (keys.count - 1)
+        }
+    }
 
     @inline(__always)
     func terminal(_ node: Int32) -> Int32? {
