@@ -46,14 +46,7 @@ final class QuantKernelTests: XCTestCase {
                 ce_qgemm_pack_s8(w, &packed, Int32(n), Int32(k))
                 var a16 = [Int16](repeating: -1, count: m * ((k + 1) & ~1))
                 ce_widen_rows_s8(a, &a16, Int32(m), Int32(k))
-                var y = [Float](repeating: .nan, count: m * n)
-                packed.withUnsafeBufferPointer { p in
-                    // The AVX2 path loads panels with aligned loads: copy into 64-byte aligned memory.
-                    let box = UnsafeMutableRawPointer.allocate(byteCount: max(2, p.count * 2), alignment: 64)
-                    defer { box.deallocate() }
-                    box.copyMemory(from: p.baseAddress!, byteCount: p.count * 2)
-                    ce_qgemm_packed_f32(a16, box.assumingMemoryBound(to: Int16.self), Int32(m), Int32(n), Int32(k), sx, sw, bias, &y)
-                }
+                let y = packedGEMM(a16, packed, m: m, n: n, k: k, sx, sw, bias)
                 XCTAssertEqual(y, want, "packed m=\(m) n=\(n) k=\(k) portable=\(portable)")
             }
         }
@@ -115,13 +108,7 @@ final class QuantKernelTests: XCTestCase {
                 ce_qgemm_pack_s8(w, &packed, Int32(n), Int32(k))
                 for portable: Int32 in [0, 1] {
                     ce_force_portable(portable)
-                    var y = [Float](repeating: .nan, count: m * n)
-                    packed.withUnsafeBufferPointer { p in
-                        let box = UnsafeMutableRawPointer.allocate(byteCount: max(2, p.count * 2), alignment: 64)
-                        defer { box.deallocate() }
-                        box.copyMemory(from: p.baseAddress!, byteCount: p.count * 2)
-                        ce_qgemm_packed_f32(want, box.assumingMemoryBound(to: Int16.self), Int32(m), Int32(n), Int32(k), sWant, sw, bias, &y)
-                    }
+                    let y = packedGEMM(want, packed, m: m, n: n, k: k, sWant, sw, bias)
                     XCTAssertEqual(y, expect, "packed int16 m=\(m) n=\(n) k=\(k) portable=\(portable)")
                 }
             }
@@ -332,4 +319,17 @@ final class QuantFidelityTests: XCTestCase {
             }
         }
     }
+}
+
+/// ce_qgemm_packed_f32 on int16 rows and packed panels, the panels first copied into 64-byte aligned memory
+/// (the AVX2 path loads them with aligned loads, which [Int16] storage does not promise).
+func packedGEMM(_ a16: [Int16], _ packed: [Int16], m: Int, n: Int, k: Int, _ sx: [Float], _ sw: [Float], _ bias: [Float]) -> [Float] {
+    var y = [Float](repeating: .nan, count: m * n)
+    packed.withUnsafeBufferPointer { p in
+        let box = UnsafeMutableRawPointer.allocate(byteCount: max(2, p.count * 2), alignment: 64)
+        defer { box.deallocate() }
+        box.copyMemory(from: p.baseAddress!, byteCount: p.count * 2)
+        ce_qgemm_packed_f32(a16, box.assumingMemoryBound(to: Int16.self), Int32(m), Int32(n), Int32(k), sx, sw, bias, &y)
+    }
+    return y
 }
