@@ -189,6 +189,14 @@ class Split:
         return [{"kind": "lee-news", "query": self.news[i][1], "positive": self.news[i][2], "doc": i,
                  "source": f"{source_name} line {self.news[i][0] + 1}: sentence 1 (query) / the rest"} for i in idx]
 
+    def sample_queries(self, rng: random.Random, n_ict: int, n_title: int, n_news: int, ict_per_article: int,
+                       news_source: str) -> list[dict]:
+        """n_ict inverse-cloze, n_title lead-title and n_news news queries, drawn in that order."""
+        ict = self.ict_queries(rng, per_article=ict_per_article)
+        title = self.title_queries(rng, per_article=1, lead_only=True)
+        news = self.news_queries(news_source)
+        return rng.sample(ict, n_ict) + rng.sample(title, n_title) + rng.sample(news, n_news)
+
     def negatives(self, rng: random.Random, q: dict, n_hard: int, n_random: int) -> list[str]:
         if q["kind"] == "lee-news":
             own = lambda i: i == q["doc"]  # noqa: E731
@@ -212,10 +220,7 @@ def held_out_lists(seed: int, n_ict: int, n_title: int, n_news: int, size: int) 
     the others half BM25 hard negatives, half random; the documents are shuffled."""
     rng = random.Random(seed)
     sp = held_out_split()
-    ict = sp.ict_queries(rng, per_article=3)
-    title = sp.title_queries(rng, per_article=1, lead_only=True)
-    news = sp.news_queries("lee.cor")
-    qs = rng.sample(ict, n_ict) + rng.sample(title, n_title) + rng.sample(news, n_news)
+    qs = sp.sample_queries(rng, n_ict, n_title, n_news, ict_per_article=3, news_source="lee.cor")
     out = []
     for q in qs:
         n_neg = size - 1

@@ -27,10 +27,7 @@ OUT = ROOT / "Sources" / "CEQuant" / "CalibrationCorpus.swift"
 def pairs() -> list[list[str]]:
     rng = random.Random(SEED)
     sp = _rr_data.training_split()
-    ict = sp.ict_queries(rng, per_article=2)
-    title = sp.title_queries(rng, per_article=1, lead_only=True)
-    news = sp.news_queries("lee_background.cor")
-    qs = rng.sample(ict, N_ICT) + rng.sample(title, N_TITLE) + rng.sample(news, N_NEWS)
+    qs = sp.sample_queries(rng, N_ICT, N_TITLE, N_NEWS, ict_per_article=2, news_source="lee_background.cor")
     out = []
     for q in qs:
         docs = [q["positive"]] + sp.negatives(rng, q, 1, DOCS_PER_QUERY - 2)
