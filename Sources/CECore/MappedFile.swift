@@ -57,6 +57,19 @@ public final class MappedFile: @unchecked Sendable {
         if let base { munmap(base, count) }
     }
 
+    /// Drops the resident pages wholly inside `range` (a part of `bytes`) from this process
+    /// (madvise MADV_DONTNEED): the mapping is private and never written, so a later read faults the same
+    /// bytes back in from the file. Partial pages at the ends stay.
+    public func releasePages(_ range: UnsafeRawBufferPointer) {
+        guard let base, let start = range.baseAddress, start >= UnsafeRawPointer(base),
+              start + range.count <= UnsafeRawPointer(base) + count else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let lo = (Int(bitPattern: start) + page - 1) / page * page
+        let hi = (Int(bitPattern: start) + range.count) / page * page
+        guard hi > lo else { return }
+        _ = madvise(UnsafeMutableRawPointer(bitPattern: lo), hi - lo, MADV_DONTNEED)
+    }
+
     /// The mapped bytes. Valid while `self` is alive.
     public var bytes: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: base.map { UnsafeRawPointer($0) }, count: count)

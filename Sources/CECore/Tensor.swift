@@ -24,6 +24,13 @@ public struct TensorStorage: @unchecked Sendable {
         self.bytes = UnsafeRawBufferPointer(start: box.pointer, count: src.count)
         self.owner = box
     }
+
+    /// Hands the resident pages of these bytes back to the kernel when they are a view into a file
+    /// mapping (MappedFile): for bytes that have been copied into another layout and are not read again.
+    /// Reading them later is still correct (the pages come back from the file); owned memory is untouched.
+    public func releaseMappedPages() {
+        (owner as? MappedFile)?.releasePages(bytes)
+    }
 }
 
 /// A heap allocation freed when the last reference goes.

@@ -9,18 +9,22 @@ static inline int even(int k) { return (k + 1) & ~1; }
 
 size_t ce_qgemm_packed_size(int n, int k) { return (size_t)((n + 15) / 16) * (size_t)even(k) * 16; }
 
-void ce_qgemm_pack_s8(const int8_t *w, int16_t *packed, int n, int k) {
-    int k2 = even(k), panels = (n + 15) / 16;
-    memset(packed, 0, ce_qgemm_packed_size(n, k) * sizeof(int16_t));
-    for (int p = 0; p < panels; p++) {
-        int16_t *dst = packed + (size_t)p * k2 * 16;
-        for (int c = 0; c < 16 && p * 16 + c < n; c++) {
-            const int8_t *row = w + (size_t)(p * 16 + c) * k;
+void ce_qgemm_pack_s8_blocks(const int8_t *const *w, const int *rows, int count, int8_t *packed, int k) {
+    int k2 = even(k), n = 0;
+    for (int s = 0; s < count; s++) n += rows[s];
+    memset(packed, 0, ce_qgemm_packed_size(n, k));
+    int j = 0;
+    for (int s = 0; s < count; s++)
+        for (int r = 0; r < rows[s]; r++, j++) {
+            const int8_t *row = w[s] + (size_t)r * k;
+            int8_t *dst = packed + (size_t)(j / 16) * k2 * 16 + 2 * (j % 16);
             /* position t goes to pair t/2, slot 2c + t%2 */
-            for (int t = 0; t < k; t++) dst[(size_t)(t >> 1) * 32 + 2 * c + (t & 1)] = row[t];
+            for (int t = 0; t + 1 < k; t += 2) { dst[(size_t)t * 16] = row[t]; dst[(size_t)t * 16 + 1] = row[t + 1]; }
+            if (k & 1) dst[(size_t)(k - 1) * 16] = row[k - 1];
         }
-    }
 }
+
+void ce_qgemm_pack_s8(const int8_t *w, int8_t *packed, int n, int k) { ce_qgemm_pack_s8_blocks(&w, &n, 1, packed, k); }
 
 void ce_widen_rows_s8(const int8_t *q, int16_t *a16, int rows, int k) {
     int k2 = even(k);
@@ -31,12 +35,12 @@ void ce_widen_rows_s8(const int8_t *q, int16_t *a16, int rows, int k) {
 }
 
 /* Portable path: unpack into the exact int32 sums, then the shared epilogue. */
-static void packed_portable(const int16_t *a16, const int16_t *packed, int m, int n, int k,
+static void packed_portable(const int16_t *a16, const int8_t *packed, int m, int n, int k,
                             const float *sx, const float *sw, const float *bias, float *y) {
     int k2 = even(k);
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
-            const int16_t *panel = packed + (size_t)(j / 16) * k2 * 16;
+            const int8_t *panel = packed + (size_t)(j / 16) * k2 * 16;
             int c = j % 16;
             int32_t acc = 0;
             for (int t2 = 0; t2 < k2 / 2; t2++)
@@ -62,15 +66,16 @@ AVX2 static inline void store16(__m256i lo, __m256i hi, float sx, const float *s
     memcpy(y, tmp, (size_t)cols * sizeof(float));
 }
 
-/* MR rows x 16 columns: per input pair, one broadcast of each row's two int16 and two vpmaddwd. */
+/* MR rows x 16 columns: per input pair, the 32 packed weights widened to int16 (two vpmovsxbw), one
+ * broadcast of each row's two int16 and two vpmaddwd. */
 #define KERNEL(MR)                                                                                        \
-AVX2 static void tile_##MR(const int16_t *a16, int k2, const int16_t *panel, const float *sx, const float *sw, \
+AVX2 static void tile_##MR(const int16_t *a16, int k2, const int8_t *panel, const float *sx, const float *sw, \
                            const float *bias, float *y, int n, int cols) {                                \
     __m256i acc[MR][2];                                                                                  \
     for (int r = 0; r < MR; r++) { acc[r][0] = _mm256_setzero_si256(); acc[r][1] = _mm256_setzero_si256(); } \
     for (int t2 = 0; t2 < k2 / 2; t2++) {                                                                \
-        __m256i w0 = _mm256_load_si256((const __m256i *)(panel + (size_t)t2 * 32));                     \
-        __m256i w1 = _mm256_load_si256((const __m256i *)(panel + (size_t)t2 * 32 + 16));                \
+        __m256i w0 = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(panel + (size_t)t2 * 32)));                     \
+        __m256i w1 = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(panel + (size_t)t2 * 32 + 16)));                \
         for (int r = 0; r < MR; r++) {                                                                   \
             int32_t pair;                                                                                \
             memcpy(&pair, a16 + (size_t)r * k2 + 2 * t2, 4);                                             \
@@ -86,14 +91,14 @@ KERNEL(4)
 KERNEL(2)
 KERNEL(1)
 
-AVX2 static void packed_avx2(const int16_t *a16, const int16_t *packed, int m, int n, int k,
+AVX2 static void packed_avx2(const int16_t *a16, const int8_t *packed, int m, int n, int k,
                              const float *sx, const float *sw, const float *bias, float *y) {
     int k2 = even(k), panels = (n + 15) / 16;
     /* Rows in blocks of 96 so one block of activations stays in L1/L2 while every panel streams by. */
     for (int i0 = 0; i0 < m; i0 += 96) {
         int i1 = i0 + 96 < m ? i0 + 96 : m;
         for (int p = 0; p < panels; p++) {
-            const int16_t *panel = packed + (size_t)p * k2 * 16;
+            const int8_t *panel = packed + (size_t)p * k2 * 16;
             int j = p * 16, cols = n - j < 16 ? n - j : 16;
             float swp[16] = {0}, bp[16] = {0};
             memcpy(swp, sw + j, (size_t)cols * sizeof(float));
@@ -109,7 +114,7 @@ AVX2 static void packed_avx2(const int16_t *a16, const int16_t *packed, int m, i
 }
 #endif
 
-void ce_qgemm_packed_f32(const int16_t *a16, const int16_t *packed, int m, int n, int k,
+void ce_qgemm_packed_f32(const int16_t *a16, const int8_t *packed, int m, int n, int k,
                          const float *sx, const float *sw, const float *bias, float *y) {
 #if defined(__x86_64__)
     if (ce_fp32_variant() == 1) { packed_avx2(a16, packed, m, n, k, sx, sw, bias, y); return; }

@@ -42,7 +42,7 @@ enum LinearWeight {
     /// `packed`: the same weights prepacked for ce_qgemm_packed_f32 (AVX2 machines, and every machine
     /// for int16 activations), else nil. `qmax` > 0: inputs quantized per row to int16 in ±qmax
     /// (ce_s16_qmax); 0: to int8.
-    case i8(UnsafePointer<Int8>, scales: UnsafePointer<Float>, smooth: UnsafePointer<Float>?, packed: UnsafePointer<Int16>?, qmax: Int32 = 0)
+    case i8(UnsafePointer<Int8>?, scales: UnsafePointer<Float>, smooth: UnsafePointer<Float>?, packed: UnsafePointer<Int8>?, qmax: Int32 = 0)
 }
 
 /// How int8 linears compute (the artifact plan's `activations`): inputs quantized per row at run time to
@@ -75,7 +75,7 @@ final class PlannedWeights {
 
     init(graph: Graph, activations: ActivationMode) throws {
         var keep: [AnyObject] = []
-        var packJobs: [(UnsafePointer<Int8>, UnsafeMutablePointer<Int16>, Int, Int)] = []
+        var packJobs: [PackJob] = []
         /// fp32 pointer to one or more tensors concatenated along dim 0.
         func floats(_ names: [String]) throws -> UnsafePointer<Float> {
             let tensors = names.map { graph.weights[$0]! }
@@ -103,14 +103,14 @@ final class PlannedWeights {
             keep.append(box)
             return UnsafePointer(dst)
         }
-        /// A linear weight (one or more tensors concatenated along dim 0): int8 when stored so, else fp32.
-        /// int16 panels for the AVX2 int8 kernel (formats/quantization.md); nil without AVX2.
-        func pack(_ q: UnsafePointer<Int8>, n: Int, k: Int) -> UnsafePointer<Int16>? {
-            guard ce_fp32_variant() == 1 || activations == .int16 else { return nil }
-            let count = ce_qgemm_packed_size(Int32(n), Int32(k))
-            let box = OwnedBytes(count: count * 2, alignment: 64)
-            let p = box.pointer.bindMemory(to: Int16.self, capacity: count)
-            packJobs.append((q, p, n, k)) // filled below, in parallel
+        /// Panels for the packed int8 kernel (formats/quantization.md) on AVX2 machines and for int16
+        /// activations; elsewhere the int8 activation path multiplies the row-major weights.
+        let packs = ce_fp32_variant() == 1 || activations == .int16
+        /// int8 panels of `tensors` (row blocks of one linear), filled below in parallel.
+        func pack(_ tensors: [Tensor], n: Int, k: Int) -> UnsafePointer<Int8> {
+            let box = OwnedBytes(count: ce_qgemm_packed_size(Int32(n), Int32(k)), alignment: 64)
+            let p = box.pointer.bindMemory(to: Int8.self, capacity: box.count)
+            packJobs.append(PackJob(tensors: tensors, packed: p, k: k))
             keep.append(box)
             return UnsafePointer(p)
         }
@@ -141,11 +141,15 @@ final class PlannedWeights {
             // Fused linears share one input, so one smoothing vector (the first's; validate() checks they agree).
             let smooth = graph.weights[TensorName.smooth(of: names[0])] != nil ? try floats([TensorName.smooth(of: names[0])]) : nil
             let n = tensors.reduce(0) { $0 + $1.shape.dims[0] }, k = tensors[0].shape.dims[1]
+            if packed && packs {
+                // The kernel reads only the panels, packed straight from the stored row blocks.
+                return .i8(nil, scales: scales, smooth: smooth, packed: pack(tensors, n: n, k: k), qmax: qmax(true, k))
+            }
             if tensors.count == 1 {
                 // Zero-copy view (e.g. into the mmapped artifact).
                 keep.append(TensorBox(tensors[0]))
                 let q = tensors[0].storage.bytes.baseAddress!.assumingMemoryBound(to: Int8.self)
-                return .i8(q, scales: scales, smooth: smooth, packed: packed ? pack(q, n: n, k: k) : nil, qmax: qmax(packed, k))
+                return .i8(q, scales: scales, smooth: smooth, packed: nil)
             }
             let total = tensors.reduce(0) { $0 + $1.storage.bytes.count }
             let q = OwnedBytes(count: total, alignment: 64)
@@ -156,7 +160,7 @@ final class PlannedWeights {
             }
             keep.append(q)
             let qp = UnsafePointer(q.pointer.bindMemory(to: Int8.self, capacity: total))
-            return .i8(qp, scales: scales, smooth: smooth, packed: packed ? pack(qp, n: n, k: k) : nil, qmax: qmax(packed, k))
+            return .i8(qp, scales: scales, smooth: smooth, packed: nil)
         }
         typealias T = TensorName
         tokenEmbd = try linear([T.tokenEmbedding + ".weight"], packed: false, widen: false)
@@ -182,14 +186,25 @@ final class PlannedWeights {
         poolB = try floats([T.classifierPool + ".bias"])
         clsW = try floats([T.classifierOut + ".weight"])
         clsB = try floats([T.classifierOut + ".bias"])
-        // Packing is most of the load time of an int8 artifact; the linears are independent.
-        let jobs = packJobs.map { (Int(bitPattern: $0.0), Int(bitPattern: $0.1), $0.2, $0.3) }
-        Kernels.parallelTasks(jobs.count) { j, _ in
-            let (q, p, n, k) = jobs[j]
-            ce_qgemm_pack_s8(UnsafePointer<Int8>(bitPattern: q)!, UnsafeMutablePointer<Int16>(bitPattern: p)!, Int32(n), Int32(k))
+        // Packing is most of the load time of an int8 artifact; the linears are independent. Once packed,
+        // a linear's stored rows are not read again: pages of a mapped file are handed back, so the weights
+        // are resident once (as panels), not twice.
+        let jobs = UncheckedSendable(packJobs)
+        Kernels.parallelTasks(packJobs.count) { j, _ in
+            let job = jobs.value[j]
+            let blocks = job.tensors.map { $0.storage.bytes.baseAddress?.assumingMemoryBound(to: Int8.self) }
+            let rows = job.tensors.map { Int32($0.shape.dims[0]) }
+            ce_qgemm_pack_s8_blocks(blocks, rows, Int32(rows.count), job.packed, Int32(job.k))
+            for t in job.tensors { t.storage.releaseMappedPages() }
         }
         self.keep = keep
     }
+}
+
+private struct PackJob {
+    let tensors: [Tensor]
+    let packed: UnsafeMutablePointer<Int8>
+    let k: Int
 }
 
 private final class TensorBox {
@@ -263,14 +278,20 @@ public final class Executor: @unchecked Sendable {
         try graph.validate()
         self.graph = graph
         weights = try PlannedWeights(graph: graph, activations: activations)
+        PhaseTrace.mark("weights planned")
         workspace = Workspace(hidden: graph.hyperparameters.hiddenSize, intermediate: graph.hyperparameters.intermediateSize,
                               embedding: graph.hyperparameters.embeddingSize)
     }
 
     /// Tokens one pass through the layers holds at most (unless one sequence alone is longer): larger
-    /// batches run as consecutive passes, so activation memory stays bounded (about 15 KB per token for
-    /// MiniLM-L6) whatever batch size the caller asks for. 2,048 rows keep the GEMMs at full speed.
-    public var tokensPerPass = 2048
+    /// batches run as consecutive passes, so activation memory stays bounded (about 13 KB per token for
+    /// MiniLM-L6 with the chunked feed-forward block) whatever batch size the caller asks for. 512 rows
+    /// keep the int8 GEMMs near full speed (bench/README.md: 2,048 was within the run-to-run noise,
+    /// about 5 % faster, for 36 MB more peak RSS at batch 32).
+    public var tokensPerPass = 512
+
+    /// Rows of the feed-forward block computed at a time (its intermediate activations are the widest).
+    public var ffnChunkRows = 256
 
     /// Raw logits, [sequences.count][numLabels].
     public func logits(_ sequences: [TokenSequence]) throws -> [[Float]] {
@@ -332,7 +353,7 @@ public final class Executor: @unchecked Sendable {
                     let te = table + Int(s.ids[p]) * e
                     for j in 0..<e { row[j] = te[j] + pe[j] }
                 case .i8(let table, let scales, _, _, _):
-                    let te = table + Int(s.ids[p]) * e, sc = scales[Int(s.ids[p])]
+                    let te = table! + Int(s.ids[p]) * e, sc = scales[Int(s.ids[p])] // the table is never packed
                     for j in 0..<e { row[j] = Float(te[j]) * sc + pe[j] }
                 }
                 if let types = w.typeEmbd {
@@ -365,14 +386,20 @@ public final class Executor: @unchecked Sendable {
             Kernels.linear(ws.ctx, blk.outW, blk.outB, ws.tmp, m: total, n: d, k: d, scratch: ws.int8)
             Kernels.addLayerNorm(ws.x, ws.tmp, rows: total, n: d, gamma: blk.attnNormW, beta: blk.attnNormB, eps: eps)
             observer?(TensorName.ffnUp(i) + ".weight", ws.x, total, d)
-            Kernels.linear(ws.x, blk.upW, blk.upB, ws.ffn, m: total, n: f, k: d, scratch: ws.int8)
-            switch h.hiddenAct {
-            case .gelu: Kernels.gelu(ws.ffn, count: total * f)
-            case .geluTanh: Kernels.geluTanh(ws.ffn, count: total * f)
-            case .relu: Kernels.relu(ws.ffn, count: total * f)
+            // The feed-forward block in row chunks: its [rows, intermediate] activations are the widest of
+            // the layer, and only a chunk of them is ever resident. Calibration observes whole passes.
+            let chunk = observer == nil ? ffnChunkRows : total
+            for r0 in stride(from: 0, to: total, by: chunk) {
+                let rows = min(chunk, total - r0)
+                Kernels.linear(ws.x + r0 * d, blk.upW, blk.upB, ws.ffn, m: rows, n: f, k: d, scratch: ws.int8)
+                switch h.hiddenAct {
+                case .gelu: Kernels.gelu(ws.ffn, count: rows * f)
+                case .geluTanh: Kernels.geluTanh(ws.ffn, count: rows * f)
+                case .relu: Kernels.relu(ws.ffn, count: rows * f)
+                }
+                observer?(TensorName.ffnDown(i) + ".weight", ws.ffn, rows, f)
+                Kernels.linear(ws.ffn, blk.downW, blk.downB, ws.tmp + r0 * d, m: rows, n: d, k: f, scratch: ws.int8)
             }
-            observer?(TensorName.ffnDown(i) + ".weight", ws.ffn, total, f)
-            Kernels.linear(ws.ffn, blk.downW, blk.downB, ws.tmp, m: total, n: d, k: f, scratch: ws.int8)
             Kernels.addLayerNorm(ws.x, ws.tmp, rows: total, n: d, gamma: blk.ffnNormW, beta: blk.ffnNormB, eps: eps)
         }
 

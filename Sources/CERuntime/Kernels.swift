@@ -59,7 +59,7 @@ public enum Kernels {
                 let qx = UnsafeMutablePointer<Int8>(bitPattern: qa)! + r0 * k
                 let sx = UnsafeMutablePointer<Float>(bitPattern: sa)! + r0
                 let acc = UnsafeMutablePointer<Int32>(bitPattern: ca)! + r0 * n
-                if qmax > 0, let pk = UnsafePointer<Int16>(bitPattern: pka) {
+                if qmax > 0, let pk = UnsafePointer<Int8>(bitPattern: pka) {
                     // int16 activations: quantized straight into the kernel's int16 rows.
                     let a16 = UnsafeMutablePointer<Int16>(bitPattern: a16a)! + r0 * k2
                     ce_quantize_rows_s16(UnsafePointer<Float>(bitPattern: xa)! + r0 * k, UnsafePointer<Float>(bitPattern: sma),
@@ -73,7 +73,7 @@ public enum Kernels {
                 } else {
                     ce_quantize_rows_s8(UnsafePointer<Float>(bitPattern: xa)! + r0 * k, qx, sx, rows, Int32(k))
                 }
-                if let pk = UnsafePointer<Int16>(bitPattern: pka) {
+                if let pk = UnsafePointer<Int8>(bitPattern: pka) {
                     let a16 = UnsafeMutablePointer<Int16>(bitPattern: a16a)! + r0 * k2
                     ce_widen_rows_s8(qx, a16, rows, Int32(k))
                     ce_qgemm_packed_f32(a16, pk, rows, Int32(n), Int32(k), sx, UnsafePointer<Float>(bitPattern: swa)!,
@@ -248,9 +248,8 @@ extension Kernels {
             scales = .allocate(capacity: n)
             scales.initialize(from: s, count: n)
             if ce_fp32_variant() == 1 {
-                let count = ce_qgemm_packed_size(Int32(n), Int32(k))
-                let box = OwnedBytesBox(count: count * 2)
-                ce_qgemm_pack_s8(q, box.pointer.assumingMemoryBound(to: Int16.self), Int32(n), Int32(k))
+                let box = OwnedBytesBox(count: ce_qgemm_packed_size(Int32(n), Int32(k)))
+                ce_qgemm_pack_s8(q, box.pointer.assumingMemoryBound(to: Int8.self), Int32(n), Int32(k))
                 packedBox = box
             }
         }
@@ -261,7 +260,7 @@ extension Kernels {
         public func run(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, m: Int) {
             if scratch == nil || scratch!.rows < m { scratch = Int8Scratch(rows: m, maxK: k, maxN: n) }
             let w = LinearWeight.i8(UnsafePointer(q), scales: UnsafePointer(scales), smooth: nil,
-                                    packed: packedBox.map { UnsafePointer($0.pointer.assumingMemoryBound(to: Int16.self)) })
+                                    packed: packedBox.map { UnsafePointer($0.pointer.assumingMemoryBound(to: Int8.self)) })
             Kernels.linear(x, w, nil, y, m: m, n: n, k: k, scratch: scratch!)
         }
     }

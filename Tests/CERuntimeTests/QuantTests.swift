@@ -42,13 +42,41 @@ final class QuantKernelTests: XCTestCase {
                 ce_force_portable(portable)
                 var want = [Float](repeating: 0, count: m * n)
                 ce_dequant_f32(acc, sx, sw, bias, &want, Int32(m), Int32(n))
-                var packed = [Int16](repeating: -1, count: ce_qgemm_packed_size(Int32(n), Int32(k)))
+                var packed = [Int8](repeating: -1, count: ce_qgemm_packed_size(Int32(n), Int32(k)))
                 ce_qgemm_pack_s8(w, &packed, Int32(n), Int32(k))
                 var a16 = [Int16](repeating: -1, count: m * ((k + 1) & ~1))
                 ce_widen_rows_s8(a, &a16, Int32(m), Int32(k))
                 let y = packedGEMM(a16, packed, m: m, n: n, k: k, sx, sw, bias)
                 XCTAssertEqual(y, want, "packed m=\(m) n=\(n) k=\(k) portable=\(portable)")
             }
+        }
+    }
+
+    /// A linear stored as row blocks (q, k, v of a fused QKV) packs to the same panels as its rows
+    /// concatenated, including blocks that end inside a 16-column panel, and pad columns are zero.
+    func testPackingRowBlocksEqualsPackingTheConcatenation() {
+        var rng = SeededRNG(seed: 21)
+        for (rows, k) in [([5, 16, 7], 33), ([16, 16, 16], 384), ([1], 1), ([3, 1, 29], 2)] {
+            let blocks = rows.map { r in (0..<(r * k)).map { _ in Int8.random(in: -127...127, using: &rng) } }
+            let n = rows.reduce(0, +)
+            var whole = [Int8](repeating: -128, count: ce_qgemm_packed_size(Int32(n), Int32(k)))
+            ce_qgemm_pack_s8(blocks.flatMap { $0 }, &whole, Int32(n), Int32(k))
+            var fromBlocks = [Int8](repeating: -128, count: whole.count)
+            let pointers = blocks.map { b in
+                let p = UnsafeMutablePointer<Int8>.allocate(capacity: b.count)
+                p.initialize(from: b, count: b.count)
+                return p
+            }
+            defer { pointers.forEach { $0.deallocate() } }
+            ce_qgemm_pack_s8_blocks(pointers.map { Optional(UnsafePointer($0)) }, rows.map(Int32.init), Int32(rows.count), &fromBlocks, Int32(k))
+            XCTAssertEqual(fromBlocks, whole, "rows \(rows) k \(k)")
+            XCTAssertFalse(whole.contains(-128), "every byte of the panels is written (weights are in ±127)")
+            // Column j, position t sits at panel j/16, pair t/2, slot 2(j%16) + t%2; the rest is zero.
+            let k2 = (k + 1) & ~1
+            var expected = [Int8](repeating: 0, count: whole.count)
+            let flat = blocks.flatMap { $0 }
+            for j in 0..<n { for t in 0..<k { expected[(j / 16) * k2 * 16 + (t / 2) * 32 + 2 * (j % 16) + t % 2] = flat[j * k + t] } }
+            XCTAssertEqual(whole, expected, "layout rows \(rows) k \(k)")
         }
     }
 
@@ -104,7 +132,7 @@ final class QuantKernelTests: XCTestCase {
                 } }
                 var expect = [Float](repeating: 0, count: m * n)
                 ce_dequant_f32(acc, sWant, sw, bias, &expect, Int32(m), Int32(n))
-                var packed = [Int16](repeating: -1, count: ce_qgemm_packed_size(Int32(n), Int32(k)))
+                var packed = [Int8](repeating: -1, count: ce_qgemm_packed_size(Int32(n), Int32(k)))
                 ce_qgemm_pack_s8(w, &packed, Int32(n), Int32(k))
                 for portable: Int32 in [0, 1] {
                     ce_force_portable(portable)
@@ -322,14 +350,14 @@ final class QuantFidelityTests: XCTestCase {
 }
 
 /// ce_qgemm_packed_f32 on int16 rows and packed panels, the panels first copied into 64-byte aligned memory
-/// (the AVX2 path loads them with aligned loads, which [Int16] storage does not promise).
-func packedGEMM(_ a16: [Int16], _ packed: [Int16], m: Int, n: Int, k: Int, _ sx: [Float], _ sw: [Float], _ bias: [Float]) -> [Float] {
+/// (the AVX2 path loads them with aligned loads, which [Int8] storage does not promise).
+func packedGEMM(_ a16: [Int16], _ packed: [Int8], m: Int, n: Int, k: Int, _ sx: [Float], _ sw: [Float], _ bias: [Float]) -> [Float] {
     var y = [Float](repeating: .nan, count: m * n)
     packed.withUnsafeBufferPointer { p in
-        let box = UnsafeMutableRawPointer.allocate(byteCount: max(2, p.count * 2), alignment: 64)
+        let box = UnsafeMutableRawPointer.allocate(byteCount: max(1, p.count), alignment: 64)
         defer { box.deallocate() }
-        box.copyMemory(from: p.baseAddress!, byteCount: p.count * 2)
-        ce_qgemm_packed_f32(a16, box.assumingMemoryBound(to: Int16.self), Int32(m), Int32(n), Int32(k), sx, sw, bias, &y)
+        box.copyMemory(from: p.baseAddress!, byteCount: p.count)
+        ce_qgemm_packed_f32(a16, box.assumingMemoryBound(to: Int8.self), Int32(m), Int32(n), Int32(k), sx, sw, bias, &y)
     }
     return y
 }

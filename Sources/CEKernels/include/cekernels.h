@@ -77,15 +77,20 @@ size_t ce_attention_scratch_floats(int len, int dh);
 #define CEKERNELS_PACKED_H
 /// int8 GEMM on prepacked weights (AVX2 fast path; portable fallback through the reference).
 /// Packed layout: panels of 16 output columns; within a panel, for each pair of input positions
-/// t = 2p, 2p+1, the 16 columns' two weights as int16 (w[j][2p], w[j][2p+1]) — 32 int16 per pair.
-/// Columns past n and the odd tail position are zero. Size in int16: ce_qgemm_packed_size(n, k).
+/// t = 2p, 2p+1, the 16 columns' two weights (w[j][2p], w[j][2p+1]) as int8 — 32 bytes per pair, sign-
+/// extended to int16 in the kernel. Columns past n and the odd tail position are zero.
+/// Size in bytes: ce_qgemm_packed_size(n, k), the weights' own size rounded up to whole panels.
 size_t ce_qgemm_packed_size(int n, int k);
-void ce_qgemm_pack_s8(const int8_t *w, int16_t *packed, int n, int k);
+void ce_qgemm_pack_s8(const int8_t *w, int8_t *packed, int n, int k);
+/// The same for weights stored as `count` row blocks (e.g. separate q, k, v tensors of a fused linear):
+/// block s holds rows[s] rows of k weights at w[s]; together they are the n = Σ rows[s] columns.
+void ce_qgemm_pack_s8_blocks(const int8_t *const *w, const int *rows, int count, int8_t *packed, int k);
 /// Activations as int16 rows of even length k2 = k rounded up to even (zero tail).
 void ce_widen_rows_s8(const int8_t *q, int16_t *a16, int rows, int k);
 /// y[i, j] = (float)(Σ_t a[i, t]·w[j, t])·sx[i]·sw[j] (+ bias[j]); the int32 sum is exact, the
-/// epilogue is ce_dequant_f32's. a16 from ce_widen_rows_s8, packed from ce_qgemm_pack_s8.
-void ce_qgemm_packed_f32(const int16_t *a16, const int16_t *packed, int m, int n, int k,
+/// epilogue is ce_dequant_f32's. a16 from ce_widen_rows_s8 or ce_quantize_rows_s16, packed from
+/// ce_qgemm_pack_s8(_blocks), 16-byte aligned.
+void ce_qgemm_packed_f32(const int16_t *a16, const int8_t *packed, int m, int n, int k,
                          const float *sx, const float *sw, const float *bias, float *y);
 /// The largest |a| for int16 activation rows of length k against int8 weights (|w| ≤ 127) such that
 /// no int32 sum can overflow: min(32767, floor((2³¹ − 1) / (127 · k2))), k2 = k rounded up to even.
@@ -96,3 +101,4 @@ void ce_quantize_rows_s16(const float *x, const float *smooth, int16_t *a16, flo
 /// The portable loop ce_quantize_rows_s16 must equal value for value.
 void ce_quantize_rows_s16_reference(const float *x, const float *smooth, int16_t *a16, float *scales, int rows, int k, int qmax);
 #endif
+
