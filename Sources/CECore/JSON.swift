@@ -140,7 +140,7 @@ public struct JSONParser {
         case UInt8(ascii: "{"):
             i += 1
             var members: [(String, JSONValue)] = []
-            var seen = Set<ByteKey>()
+            var keyOffsets: [Int] = []
             skipWhitespace()
             if try peek() == UInt8(ascii: "}") { i += 1; return .object(members) }
             while true {
@@ -148,7 +148,15 @@ public struct JSONParser {
                 let keyOffset = i
                 guard try peek() == UInt8(ascii: "\"") else { throw JSONError.unexpectedByte(offset: i, byte: b[i]) }
                 let key = try string()
-                guard seen.insert(ByteKey(key)).inserted || lastKeyWins else { throw JSONError.duplicateKey(key, offset: keyOffset) }
+                // Small objects are checked for a repeated key as they are read; large ones (a vocabulary
+                // of 30k+ entries) once complete, against a set sized for them in one allocation.
+                if !lastKeyWins {
+                    if members.count < Self.scanLimit {
+                        if members.contains(where: { $0.0.utf8.elementsEqual(key.utf8) }) { throw JSONError.duplicateKey(key, offset: keyOffset) }
+                    } else {
+                        keyOffsets.append(keyOffset)
+                    }
+                }
                 skipWhitespace()
                 guard try peek() == UInt8(ascii: ":") else { throw JSONError.unexpectedByte(offset: i, byte: b[i]) }
                 i += 1
@@ -158,7 +166,10 @@ public struct JSONParser {
                 let c = try peek()
                 i += 1
                 if c == UInt8(ascii: ",") { continue }
-                if c == UInt8(ascii: "}") { return .object(members) }
+                if c == UInt8(ascii: "}") {
+                    if !keyOffsets.isEmpty { try checkDistinct(members, keyOffsets: keyOffsets) }
+                    return .object(members)
+                }
                 throw JSONError.unexpectedByte(offset: i - 1, byte: c)
             }
         case UInt8(ascii: "["):
@@ -241,6 +252,18 @@ public struct JSONParser {
             i += 1
         }
         return v
+    }
+
+    /// Members up to this many are checked for repeats by a scan as they are read.
+    private static let scanLimit = 16
+
+    /// Throws for the first member (in order) whose key repeats an earlier one. `keyOffsets` holds the
+    /// offsets of members scanLimit... (the first scanLimit were checked as they were read).
+    private func checkDistinct(_ members: [(String, JSONValue)], keyOffsets: [Int]) throws {
+        var seen = Set<ByteKey>(minimumCapacity: members.count)
+        for (n, m) in members.enumerated() {
+            guard seen.insert(ByteKey(m.0)).inserted else { throw JSONError.duplicateKey(m.0, offset: keyOffsets[n - Self.scanLimit]) }
+        }
     }
 
     private mutating func string() throws -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import CECore
 
 /// A WordPiece, byte-level BPE or Unigram tokenizer that gives the ids, type ids and attention masks of transformers 5
 /// `tokenizer(texts_a, texts_b, padding=True, truncation=True, max_length=N)` (HF tokenizers backend).
@@ -12,7 +13,7 @@ public final class Tokenizer: @unchecked Sendable {
     /// transformers `truncation_side == "left"`: keep the end of each sequence.
     let truncateLeft: Bool
     let flavor: TokenizerFlavor
-    private let tokenIDs: [ByteString: Int32]
+    private let addedIDs: [ByteString: Int32]
     private let padID: Int32?
 
     /// tokenizer_config.json `model_max_length` (or `max_len`); nil when absent or the "unset" sentinel (> 1e6).
@@ -41,7 +42,9 @@ public final class Tokenizer: @unchecked Sendable {
     /// Loads tokenizer.json (+ tokenizer_config.json, special_tokens_map.json, config.json), or, without
     /// tokenizer.json, vocab.txt + tokenizer_config.json (+ special_tokens_map.json, added_tokens.json).
     public static func load(directory: URL) throws -> Tokenizer {
-        try Tokenizer(files: TokenizerFiles.load(directory: directory))
+        let files = try TokenizerFiles.load(directory: directory)
+        PhaseTrace.mark("tokenizer files parsed")
+        return try Tokenizer(files: files)
     }
 
     public convenience init(tokenizerJSON: Data, tokenizerConfigJSON: Data?) throws {
@@ -57,7 +60,7 @@ public final class Tokenizer: @unchecked Sendable {
         postProcessor = built.postProcessor
         truncateLeft = built.truncateLeft
         flavor = built.flavor
-        tokenIDs = built.tokenIDs
+        addedIDs = built.addedIDs
         padID = built.padTokenID
         modelMaxLength = built.modelMaxLength
         vocabularySize = built.vocabularySize
@@ -66,7 +69,10 @@ public final class Tokenizer: @unchecked Sendable {
     }
 
     /// The id of a token string (added tokens first, then the model vocabulary), compared byte-wise.
-    public func tokenID(_ token: String) -> Int32? { tokenIDs[ByteString(token)] }
+    public func tokenID(_ token: String) -> Int32? {
+        let key = ByteString(token)
+        return addedIDs[key] ?? model.vocab[key]
+    }
 
     // MARK: encoding
 

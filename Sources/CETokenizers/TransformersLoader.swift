@@ -214,7 +214,8 @@ enum TransformersLoader {
         var padTokenID: Int32?
         var vocabularySize: Int
         var flavor: TokenizerFlavor
-        var tokenIDs: [ByteString: Int32]
+        /// Added tokens' ids by content; they take precedence over the model vocabulary.
+        var addedIDs: [ByteString: Int32]
         var modelInputNames: [String]
         var paddingSide: String
     }
@@ -501,11 +502,14 @@ enum TransformersLoader {
         }
         let padID = named.first(where: { $0.key == "pad_token" }).flatMap { vocabulary.tokenToID($0.value.content, model: model) }
 
-        var ids = model.vocab
-        for (content, id) in vocabulary.contentToID { ids[content] = id }
+        // Added tokens over the model's vocabulary, as tokenizers' token_to_id; kept apart (the vocabulary
+        // is not copied), with the size of their union.
+        let vocab = model.vocab
+        let ids = vocabulary.contentToID
+        let vocabularySize = vocab.count + ids.keys.reduce(0) { $0 + (vocab[$1] == nil ? 1 : 0) }
         return Built(normalizer: normalizer, preTokenizer: preTokenizer, model: model, added: added,
                      postProcessor: postProcessor, truncateLeft: side == "left", modelMaxLength: modelMaxLength,
-                     padTokenID: padID, vocabularySize: ids.count, flavor: flavor, tokenIDs: ids,
+                     padTokenID: padID, vocabularySize: vocabularySize, flavor: flavor, addedIDs: ids,
                      modelInputNames: modelInputNames, paddingSide: paddingSide)
     }
 

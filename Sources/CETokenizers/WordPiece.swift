@@ -7,12 +7,14 @@ struct WordPiece: Sendable {
     let unkID: Int32
     let continuingSubwordPrefix: String
     let maxInputCharsPerWord: Int
-    /// Longest-prefix lookup over the entries (`first`) and over the entries that carry the prefix, prefix
-    /// removed (`continuation`; the same trie when the prefix is empty). A word costs O(scalars × longest
-    /// entry) trie steps; probing every candidate end from the longest down, hashing each substring, costs
-    /// O(scalars × longest entry²), which a vocabulary with long entries turns into a stall on long words.
-    private let first: WordPieceTrie
-    private let continuation: WordPieceTrie
+    /// Longest-prefix lookup over the entries: a word's first piece walks from the root, later pieces
+    /// from the node the prefix leads to (whose subtrie is exactly the entries that carry the prefix,
+    /// prefix removed; the root when the prefix is empty, nil when no entry carries it). A word costs
+    /// O(scalars × longest entry) trie steps; probing every candidate end from the longest down, hashing
+    /// each substring, costs O(scalars × longest entry²), which a vocabulary with long entries turns into
+    /// a stall on long words.
+    private let trie: WordPieceTrie
+    private let continuationRoot: Int32?
     /// Longest vocabulary entry accepted, in UTF-8 bytes: bounds the trie steps per input scalar. Published
     /// WordPiece vocabularies stay under 50 bytes (bert-base-uncased: 18).
     static let maxEntryBytes = 1024
@@ -27,23 +29,20 @@ struct WordPiece: Sendable {
         self.unkID = unkID
         self.continuingSubwordPrefix = continuingSubwordPrefix
         self.maxInputCharsPerWord = maxInputCharsPerWord
-        let prefixBytes = Array(continuingSubwordPrefix.utf8)
-        // Room for every edge up front: the tables are built once per load and rehashing dominated it.
-        let bytes = vocab.keys.reduce(0) { $0 + $1.bytes.count }
-        var first = WordPieceTrie(capacity: bytes)
-        var continuation = WordPieceTrie(capacity: prefixBytes.isEmpty ? 0 : bytes)
+        // Published vocabularies have about two trie edges per entry (bert-base-uncased: 30,522 entries,
+        // 65,016 edges); room for that up front, so the table is rarely rehashed while it is built.
+        var trie = WordPieceTrie(capacity: 2 * vocab.count)
         for (key, id) in vocab {
             guard key.bytes.count <= WordPiece.maxEntryBytes else {
                 throw TokenizerError.invalidField(file: "vocabulary", field: "model.vocab",
                                                   reason: "an entry of \(key.bytes.count) bytes, above the limit of \(WordPiece.maxEntryBytes)")
             }
-            first.insert(key.bytes[...], id: id)
-            if !prefixBytes.isEmpty && key.bytes.starts(with: prefixBytes) {
-                continuation.insert(key.bytes[prefixBytes.count...], id: id)
-            }
+            trie.insert(key.bytes, id: id)
         }
-        self.first = first
-        self.continuation = prefixBytes.isEmpty ? first : continuation
+        var node: Int32? = 0
+        for byte in continuingSubwordPrefix.utf8 { node = node.flatMap { trie.child($0, byte) } }
+        self.trie = trie
+        continuationRoot = node
     }
 
     /// Appends the ids of `word` to `ids`.
@@ -60,8 +59,12 @@ struct WordPiece: Sendable {
         var start = word.startIndex
         while start < word.endIndex {
             // Longest entry matching word[start...]: walk the trie scalar by scalar, keep the last terminal.
-            let trie = start == word.startIndex ? first : continuation
-            var node: Int32 = 0
+            let root = start == word.startIndex ? 0 : continuationRoot
+            guard var node = root else {
+                ids.removeSubrange(firstPiece...)
+                ids.append(unkID)
+                return
+            }
             var found: (end: Int, id: Int32)? = nil
             var i = start
             walk: while i < word.endIndex {
@@ -109,18 +112,19 @@ struct WordPieceTrie: Sendable {
     @inline(__always)
     private func slot(_ k: UInt64) -> Int { Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> shift) }
 
-    mutating func insert(_ key: ArraySlice<UInt8>, id: Int32) {
+    mutating func insert(_ key: [UInt8], id: Int32) {
         var node: Int32 = 0
         for byte in key {
+            if 2 * (count + 1) > keys.count { grow() }
             let k = UInt64(UInt32(node)) << 8 | UInt64(byte)
-            if let next = child(node, byte) {
-                node = next
+            // One probe sequence: the edge's slot, or the empty slot where it goes.
+            var i = slot(k)
+            while keys[i] != k && keys[i] != Self.empty { i = (i + 1) & (keys.count - 1) }
+            if keys[i] == k {
+                node = nodes[i]
             } else {
-                if 2 * (count + 1) > keys.count { grow() }
                 let next = Int32(terminals.count)
                 terminals.append(-1)
-                var i = slot(k)
-                while keys[i] != Self.empty { i = (i + 1) & (keys.count - 1) }
                 keys[i] = k
                 nodes[i] = next
                 count += 1

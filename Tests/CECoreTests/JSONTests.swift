@@ -14,6 +14,23 @@ final class JSONTests: XCTestCase {
         XCTAssertThrowsError(try JSONParser.parse(#"{"a": 1, "a": 2}"#)) {
             XCTAssertEqual($0 as? JSONError, .duplicateKey("a", offset: 9))
         }
+        // Large objects: the first repeat in order, at its own offset, whether it repeats an early or a
+        // late key; keys equal as bytes only (NFC and NFD spellings differ).
+        for (n, repeated) in [(40, 3), (40, 30), (17, 16), (17, 0)] {
+            var text = "{"
+            var offset = 0
+            for k in 0..<n {
+                text += "\"k\(k)\": \(k), "
+            }
+            offset = text.utf8.count
+            text += "\"k\(repeated)\": 0, \"k\(repeated)\": 1}"
+            XCTAssertThrowsError(try JSONParser.parse(text), "\(n) members, k\(repeated) repeated") {
+                XCTAssertEqual($0 as? JSONError, .duplicateKey("k\(repeated)", offset: offset))
+            }
+            XCTAssertEqual(try JSONParser.parse(text, lastKeyWins: true)["k\(repeated)"], .int(1))
+        }
+        let distinct = "{" + (0..<100).map { "\"k\($0)\": \($0)" }.joined(separator: ", ") + ", \"e\u{301}\": 1, \"\u{e9}\": 2}"
+        XCTAssertEqual(try JSONParser.parse(distinct).objectValue?.count, 102)
     }
 
     func testRefusesDeepNesting() {
