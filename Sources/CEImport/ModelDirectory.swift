@@ -28,6 +28,14 @@ public enum ModelDirectory {
 
     /// Imports `directory`. `maxLength` overrides the model's own limit, as CrossEncoder(max_length:).
     public static func load(_ directory: URL, maxLength: Int? = nil) throws -> ImportedModel {
+        try load(directory, maxLength: maxLength, whileTokenizerLoads: nil)
+    }
+
+    /// As `load`, running `work` on the validated graph (and the artifact's metadata) on this thread while
+    /// the tokenizer is built on another: the two are the bulk of a model's start-up and independent.
+    /// A tokenizer error is thrown before an error of `work`, as when the two ran one after the other.
+    public static func load(_ directory: URL, maxLength: Int? = nil,
+                            whileTokenizerLoads work: ((Graph, ArtifactFormat.Metadata?) throws -> Void)?) throws -> ImportedModel {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir), isDir.boolValue else {
             throw ImportError.notADirectory(path: directory.path)
@@ -61,7 +69,20 @@ public enum ModelDirectory {
             format = checkpoint.format
         }
 
-        let tokenizer = try Tokenizer.load(directory: directory)
+        PhaseTrace.mark("weights mapped")
+        let tokenizer: Tokenizer
+        if let work {
+            let box = TokenizerBox()
+            let group = DispatchGroup()
+            DispatchQueue.global().async(group: group) { box.result = Result { try Tokenizer.load(directory: directory) } }
+            let workResult = Result { try work(graph, artifact) }
+            group.wait()
+            tokenizer = try box.result!.get()
+            try workResult.get()
+        } else {
+            tokenizer = try Tokenizer.load(directory: directory)
+        }
+        PhaseTrace.mark("tokenizer loaded")
         // Positions the table admits: max_position_embeddings, less RoBERTa's offset (pad_token_id + 1).
         let positionLimit = graph.maxSequenceLength
         let resolved: Int
@@ -124,4 +145,9 @@ public enum ModelDirectory {
     static func expectedSource(_ canonical: String, _ a: Architecture) -> String {
         HFNames.table(a).huggingFace(canonical) ?? canonical
     }
+}
+
+/// The tokenizer built on another thread; read only after the group that writes it has been waited for.
+private final class TokenizerBox: @unchecked Sendable {
+    var result: Result<Tokenizer, Error>?
 }

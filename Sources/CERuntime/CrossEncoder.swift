@@ -42,21 +42,35 @@ public final class CrossEncoder: @unchecked Sendable {
 
     /// Loads a HuggingFace model directory. `maxLength` as CrossEncoder(max_length=…); `threads` sets
     /// the BLAS thread count for the process.
+    /// The weights are laid out for the kernels while the tokenizer is built.
     public convenience init(modelDirectory: URL, maxLength: Int? = nil, threads: Int? = nil) throws {
         Kernels.prepare()
-        try self.init(model: try ModelDirectory.load(modelDirectory, maxLength: maxLength), threads: threads)
+        if let threads { Kernels.setThreads(threads) }
+        var executor: Executor?
+        let model = try ModelDirectory.load(modelDirectory, maxLength: maxLength) { graph, artifact in
+            executor = try Executor(graph: graph, activations: try CrossEncoder.activationMode(artifact))
+        }
+        self.init(model: model, executor: executor!)
     }
 
     /// An imported model, possibly transformed first (e.g. its linears quantized by CEQuant).
-    public init(model: ImportedModel, threads: Int? = nil) throws {
+    public convenience init(model: ImportedModel, threads: Int? = nil) throws {
+        if let threads { Kernels.setThreads(threads) }
+        self.init(model: model, executor: try Executor(graph: model.graph, activations: try CrossEncoder.activationMode(model.artifact)))
+    }
+
+    private init(model: ImportedModel, executor: Executor) {
         self.model = model
         self.maxLength = model.defaultMaxLength
-        if let threads { Kernels.setThreads(threads) }
-        // The artifact's plan says how its int8 linears compute (int8 when it does not say: artifacts older
-        // than the key); a graph quantized in memory computes as `Quantize.Plan`'s default, int16.
-        let mode = model.artifact.map { $0.plan["activations"]?.stringValue ?? "int8" } ?? "int16"
+        self.executor = executor
+    }
+
+    /// The artifact's plan says how its int8 linears compute (int8 when it does not say: artifacts older
+    /// than the key); a graph quantized in memory computes as `Quantize.Plan`'s default, int16.
+    static func activationMode(_ artifact: ArtifactFormat.Metadata?) throws -> ActivationMode {
+        let mode = artifact.map { $0.plan["activations"]?.stringValue ?? "int8" } ?? "int16"
         guard let activations = ActivationMode(rawValue: mode) else { throw RuntimeError.unknownActivationMode(mode) }
-        executor = try Executor(graph: model.graph, activations: activations)
+        return activations
     }
 
     /// Token ids / type ids / mask of each pair as the model sees them (unpadded).

@@ -19,11 +19,20 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "BLAS threads (default: OpenBLAS's choice).")
     var threads: Int?
 
+    @Option(help: "Tokens one forward pass holds at most (activation memory is about 20 KB per token for MiniLM-L6); larger batches run as several passes. Default: the runtime's.")
+    var tokensPerPass: Int?
+
     @Flag(help: "Never draw the progress bar (it is drawn on standard error only when that is a terminal).")
     var noProgress = false
 
     func load() throws -> CrossEncoder {
-        try CrossEncoder(modelDirectory: URL(fileURLWithPath: modelDirectory), maxLength: maxLength, threads: threads)
+        if let t = tokensPerPass, t < 1 { throw ValidationError("--tokens-per-pass must be at least 1") }
+        let ce = try CrossEncoder(modelDirectory: URL(fileURLWithPath: modelDirectory), maxLength: maxLength, threads: threads)
+        if let t = tokensPerPass { ce.executor.tokensPerPass = t }
+        // A command scores and exits: the model is left for the process's end to reclaim rather than torn
+        // down entry by entry (the vocabulary alone is tens of thousands of allocations).
+        _ = Unmanaged.passRetained(ce)
+        return ce
     }
 
     var showProgress: Bool { !noProgress && isatty(2) == 1 }

@@ -20,9 +20,12 @@ struct Predict: ParsableCommand {
     var logits = false
 
     func run() throws {
+        PhaseTrace.mark("predict: start")
         let input = try parsePairs(try readInput(pairs))
         let ce = try model.load()
+        PhaseTrace.mark("model loaded")
         let raw = try ce.logits(input, batchSize: model.batchSize, showProgressBar: model.showProgress)
+        PhaseTrace.mark("scored \(input.count) pairs")
         let scores: [[Float]]
         switch activation {
         case .auto: scores = raw.map { Scoring.apply(ce.activation, to: $0) }
@@ -42,5 +45,6 @@ struct Predict: ParsableCommand {
             out += line + "}\n"
         }
         write(out)
+        PhaseTrace.mark("written")
     }
 }
