@@ -39,8 +39,8 @@ enum LinearWeight {
     case f32(UnsafePointer<Float>)
     /// Per-output-channel symmetric int8 with its F32 [out] scales and, when smoothed, the F32 [in]
     /// factors the input is multiplied by before it is quantized.
-    /// `packed`: the same weights prepacked for ce_qgemm_packed_f32 (AVX2 machines, and every machine
-    /// for int16 activations), else nil. `qmax` > 0: inputs quantized per row to int16 in ±qmax
+    /// `packed`: the same weights as int8 panels for ce_qgemm_packed_f32 (AVX2 machines, and every machine
+    /// for int16 activations), else nil; the row-major weights (first) are nil when only the panels are read. `qmax` > 0: inputs quantized per row to int16 in ±qmax
     /// (ce_s16_qmax); 0: to int8.
     case i8(UnsafePointer<Int8>?, scales: UnsafePointer<Float>, smooth: UnsafePointer<Float>?, packed: UnsafePointer<Int8>?, qmax: Int32 = 0)
 }
@@ -114,7 +114,7 @@ final class PlannedWeights {
             keep.append(box)
             return UnsafePointer(p)
         }
-        func qmax(_ packed: Bool, _ k: Int) -> Int32 { packed && activations == .int16 ? ce_s16_qmax(Int32(k)) : 0 }
+        func qmax(_ k: Int) -> Int32 { activations == .int16 ? ce_s16_qmax(Int32(k)) : 0 }
         func linear(_ names: [String], packed: Bool = true, widen: Bool = true) throws -> LinearWeight {
             let tensors = names.map { graph.weights[$0]! }
             guard tensors.allSatisfy({ $0.dtype == .i8 }) else {
@@ -143,7 +143,7 @@ final class PlannedWeights {
             let n = tensors.reduce(0) { $0 + $1.shape.dims[0] }, k = tensors[0].shape.dims[1]
             if packed && packs {
                 // The kernel reads only the panels, packed straight from the stored row blocks.
-                return .i8(nil, scales: scales, smooth: smooth, packed: pack(tensors, n: n, k: k), qmax: qmax(true, k))
+                return .i8(nil, scales: scales, smooth: smooth, packed: pack(tensors, n: n, k: k), qmax: qmax(k))
             }
             if tensors.count == 1 {
                 // Zero-copy view (e.g. into the mmapped artifact).
@@ -286,8 +286,8 @@ public final class Executor: @unchecked Sendable {
     /// Tokens one pass through the layers holds at most (unless one sequence alone is longer): larger
     /// batches run as consecutive passes, so activation memory stays bounded (about 13 KB per token for
     /// MiniLM-L6 with the chunked feed-forward block) whatever batch size the caller asks for. 512 rows
-    /// keep the int8 GEMMs near full speed (bench/README.md: 2,048 was within the run-to-run noise,
-    /// about 5 % faster, for 36 MB more peak RSS at batch 32).
+    /// keep the int8 GEMMs near full speed: on the bench's main set at batch 32, 2,048 ran about 4 %
+    /// faster by median of four runs (within this machine's run-to-run noise) for 36 MB more peak RSS.
     public var tokensPerPass = 512
 
     /// Rows of the feed-forward block computed at a time (its intermediate activations are the widest).

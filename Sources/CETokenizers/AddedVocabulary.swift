@@ -56,8 +56,13 @@ struct AddedVocabularyBuilder {
 
     /// tokenizers `AddedVocabulary::token_to_id`: added tokens first, then the model.
     func tokenToID(_ content: String, model: TokenizerModel) -> Int32? {
+        Self.tokenToID(content, added: contentToID, model: model)
+    }
+
+    /// The same lookup over a finished tokenizer's added-token ids.
+    static func tokenToID(_ content: String, added: [ByteString: Int32], model: TokenizerModel) -> Int32? {
         let key = ByteString(content)
-        return contentToID[key] ?? model.vocab[key]
+        return added[key] ?? model.vocab[key]
     }
 
     /// tokenizers `AddedVocabulary::add_tokens`. Returns the number of tokens not ignored.

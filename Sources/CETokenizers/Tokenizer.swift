@@ -69,10 +69,7 @@ public final class Tokenizer: @unchecked Sendable {
     }
 
     /// The id of a token string (added tokens first, then the model vocabulary), compared byte-wise.
-    public func tokenID(_ token: String) -> Int32? {
-        let key = ByteString(token)
-        return addedIDs[key] ?? model.vocab[key]
-    }
+    public func tokenID(_ token: String) -> Int32? { AddedVocabularyBuilder.tokenToID(token, added: addedIDs, model: model) }
 
     // MARK: encoding
 

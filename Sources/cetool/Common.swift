@@ -19,7 +19,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "BLAS threads (default: OpenBLAS's choice).")
     var threads: Int?
 
-    @Option(help: "Tokens one forward pass holds at most (activation memory is about 20 KB per token for MiniLM-L6); larger batches run as several passes. Default: the runtime's.")
+    @Option(help: "Tokens one forward pass holds at most (activation memory is about 13 KB per token for MiniLM-L6); larger batches run as several passes. Default: the runtime's.")
     var tokensPerPass: Int?
 
     @Flag(help: "Never draw the progress bar (it is drawn on standard error only when that is a terminal).")
