@@ -37,10 +37,18 @@ struct Predict: ParsableCommand {
             scores = raw.map { Scoring.apply(.softmax, to: $0) }
         }
         var out = ""
+        // Several labels: the scores in label-id order, the label names (config.json id2label) in the same
+        // order, and the name of the highest-scoring label (the first on a tie, as argmax).
+        let names = ce.numLabels > 1 ? "\"labels\":[" + ce.labels.map(JSONWriter.quote).joined(separator: ",") + "]" : ""
         for (s, l) in zip(scores, raw) {
-            var line = ce.numLabels == 1
-                ? "{\"score\":\(JSONWriter.number(s[0]))"
-                : "{\"scores\":[" + s.map(JSONWriter.number).joined(separator: ",") + "]"
+            var line: String
+            if ce.numLabels == 1 {
+                line = "{\"score\":\(JSONWriter.number(s[0]))"
+            } else {
+                let best = s.indices.max { s[$0] < s[$1] || (s[$0] == s[$1] && $0 > $1) } ?? 0
+                line = "{\"scores\":[" + s.map(JSONWriter.number).joined(separator: ",") + "]," + names
+                    + ",\"label\":" + JSONWriter.quote(ce.labels.indices.contains(best) ? ce.labels[best] : "LABEL_\(best)")
+            }
             if logits { line += ",\"logits\":[" + l.map(JSONWriter.number).joined(separator: ",") + "]" }
             out += line + "}\n"
         }

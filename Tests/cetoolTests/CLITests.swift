@@ -30,9 +30,16 @@ final class CLITests: XCTestCase {
         }
         let three = try run(["predict", tinyThree, "--pairs", "-", "--activation", "softmax"], stdin: "[\"a\", \"b\"]\n")
         XCTAssertEqual(three.status, 0, three.stderr)
-        let row = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(three.stdout.utf8)) as? [String: Any])?["scores"] as? [Double])
+        let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(three.stdout.utf8)) as? [String: Any])
+        let row = try XCTUnwrap(obj["scores"] as? [Double])
         XCTAssertEqual(row.count, 3)
         XCTAssertEqual(row.reduce(0, +), 1, accuracy: 1e-5)
+        // Label names from config.json's id2label, in id order, and the best one's name.
+        let config = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: tinyThree).appendingPathComponent("config.json"))) as? [String: Any])
+        let id2label = try XCTUnwrap(config["id2label"] as? [String: String])
+        let names = (0..<3).map { id2label[String($0)]! }
+        XCTAssertEqual(obj["labels"] as? [String], names)
+        XCTAssertEqual(obj["label"] as? String, names[row.indices.max { row[$0] < row[$1] }!])
     }
 
     func testRankJSONAndTable() throws {
