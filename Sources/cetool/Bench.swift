@@ -5,6 +5,7 @@ import Foundation
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "bench",
         abstract: "Time predict on a pairs file (tokenization included); for bench/run.py.")
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case json, text }

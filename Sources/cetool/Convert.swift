@@ -12,6 +12,7 @@ extension Quantize.Plan.Activations: ExpressibleByArgument {}
 
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "convert",
         abstract: "Convert a HuggingFace cross-encoder folder into a cetool artifact (int8, fp16, bf16 or fp32).",
         discussion: """
         Writes a folder with cetool-model.safetensors (canonical tensors, 64-byte aligned), the source's \

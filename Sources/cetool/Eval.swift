@@ -6,6 +6,7 @@ import Foundation
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "eval",
         abstract: "Evaluate a model on labelled data as sentence-transformers' cross-encoder evaluators do.",
         discussion: """
         Tasks and the sentence-transformers 6.2 evaluator each runs: correlation (CECorrelationEvaluator = \

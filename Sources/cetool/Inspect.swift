@@ -7,6 +7,7 @@ import Foundation
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "inspect",
         abstract: "Show what a checkpoint holds: format, tensors, dtypes, shapes, bytes, canonical names.")
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, json }

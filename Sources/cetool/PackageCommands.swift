@@ -5,6 +5,7 @@ import Foundation
 
 struct Package: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "package",
         abstract: "Pack a model folder into one deterministic tar.gz with a manifest, and its .sha256 beside it.",
         discussion: """
         Writes <output>/<ORG>--<NAME>.tar.gz: first the manifest <ORG>--<NAME>.cetool-package.json (name, every file's \
@@ -47,6 +48,7 @@ struct Package: ParsableCommand {
 
 struct Install: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "install",
         abstract: "Verify a package and unpack it into a folder, all or nothing.",
         discussion: """
         Checks the archive's sha256 (--sha256, else the .sha256 beside it), then the manifest before anything lands; \
@@ -92,6 +94,7 @@ struct Install: ParsableCommand {
 
 struct Push: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "push",
         abstract: "Put a model folder into a local hub folder with the HuggingFace cache layout.",
         discussion: """
         Writes <hub-dir>/models--ORG--NAME/{blobs,snapshots/<commit>,refs/<revision>} so that sentence-transformers with \

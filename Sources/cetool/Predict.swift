@@ -6,6 +6,7 @@ import Foundation
 
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "predict",
         abstract: "Score text pairs: one JSON object per pair, in input order.")
 
     @OptionGroup var model: ModelOptions

@@ -6,6 +6,7 @@ import Foundation
 
 struct Rank: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "rank",
         abstract: "Rank documents for a query, best first.")
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case json, table }

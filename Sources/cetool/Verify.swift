@@ -7,6 +7,7 @@ import Foundation
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract: "Prove score parity of a model (e.g. a converted artifact) against golden outputs or the original model.",
         discussion: """
         With --golden: the reference is what sentence-transformers recorded (golden/<model>/golden*.json); \
