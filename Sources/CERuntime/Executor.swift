@@ -106,12 +106,25 @@ final class PlannedWeights {
         /// Panels for the packed int8 kernel (formats/quantization.md) on AVX2 machines and for int16
         /// activations; elsewhere the int8 activation path multiplies the row-major weights.
         let packs = ce_fp32_variant() == 1 || activations == .int16
+        /// All panels in one arena (huge pages where the kernel gives them), reserved for every int8 matrix
+        /// of the graph, each packed on its own: concatenated row blocks pad no more than that.
+        let arena = packs ? PageArena(capacity: graph.weights.values.reduce(0) { total, t in
+            guard t.dtype == .i8, t.shape.dims.count == 2 else { return total }
+            return total + ce_qgemm_packed_size(Int32(t.shape.dims[0]), Int32(t.shape.dims[1])) + 64
+        }) : nil
         /// int8 panels of `tensors` (row blocks of one linear), filled below in parallel.
         func pack(_ tensors: [Tensor], n: Int, k: Int) -> UnsafePointer<Int8> {
-            let box = OwnedBytes(count: ce_qgemm_packed_size(Int32(n), Int32(k)), alignment: 64)
-            let p = box.pointer.bindMemory(to: Int8.self, capacity: box.count)
+            let size = ce_qgemm_packed_size(Int32(n), Int32(k))
+            let raw: UnsafeMutableRawPointer
+            if let a = arena?.allocate(count: size) {
+                raw = a
+            } else {
+                let box = OwnedBytes(count: size, alignment: 64)
+                keep.append(box)
+                raw = box.pointer
+            }
+            let p = raw.bindMemory(to: Int8.self, capacity: size)
             packJobs.append(PackJob(tensors: tensors, packed: p, k: k))
-            keep.append(box)
             return UnsafePointer(p)
         }
         func qmax(_ k: Int) -> Int32 { activations == .int16 ? ce_s16_qmax(Int32(k)) : 0 }
@@ -189,6 +202,10 @@ final class PlannedWeights {
         // Packing is most of the load time of an int8 artifact; the linears are independent. Once packed,
         // a linear's stored rows are not read again: pages of a mapped file are handed back, so the weights
         // are resident once (as panels), not twice.
+        if let arena {
+            arena.trim()
+            keep.append(arena)
+        }
         let jobs = UncheckedSendable(packJobs)
         Kernels.parallelTasks(packJobs.count) { j, _ in
             let job = jobs.value[j]
