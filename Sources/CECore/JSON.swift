@@ -67,6 +67,20 @@ public enum JSONError: Error, Equatable, CustomStringConvertible {
     case tooDeep(limit: Int, offset: Int)
     case trailingBytes(offset: Int)
 
+    /// The same error with its offset moved by `delta` (an error in a slice, reported against the whole).
+    public func shifted(by delta: Int) -> JSONError {
+        switch self {
+        case .unexpectedEnd(let o): return .unexpectedEnd(offset: o + delta)
+        case .unexpectedByte(let o, let b): return .unexpectedByte(offset: o + delta, byte: b)
+        case .invalidUTF8(let o): return .invalidUTF8(offset: o + delta)
+        case .invalidEscape(let o): return .invalidEscape(offset: o + delta)
+        case .invalidNumber(let o): return .invalidNumber(offset: o + delta)
+        case .duplicateKey(let k, let o): return .duplicateKey(k, offset: o + delta)
+        case .tooDeep(let l, let o): return .tooDeep(limit: l, offset: o + delta)
+        case .trailingBytes(let o): return .trailingBytes(offset: o + delta)
+        }
+    }
+
     public var description: String {
         switch self {
         case .unexpectedEnd(let o): return "JSON ends early at byte \(o)"
@@ -98,6 +112,67 @@ public struct JSONParser {
         return v
     }
 
+    /// As `parse`, except that the value of the member at `path` (object keys from the top level) is not
+    /// built: its structure is checked and it reads as null in the tree, its bytes are returned as a range
+    /// for the caller to parse on its own terms (`forEachMember`, or `parse` of the slice). Its strings are
+    /// scanned only for where they end, so the caller must parse the range to have it fully checked. A
+    /// path that names a member twice (a repeated key on the way) is refused as a duplicate key, even with
+    /// `lastKeyWins`: which occurrence the caller should read would otherwise be a guess.
+    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth, lastKeyWins: Bool = false,
+                             deferring path: [String]) throws -> (value: JSONValue, deferred: Range<Int>?) {
+        var p = JSONParser(bytes: bytes, maxDepth: maxDepth, lastKeyWins: lastKeyWins)
+        p.deferPath = path.map { Array($0.utf8) }
+        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { p.i = 3 }
+        p.skipWhitespace()
+        let v = try p.value(depth: 0, onPath: !path.isEmpty)
+        p.skipWhitespace()
+        guard p.i == bytes.count else { throw JSONError.trailingBytes(offset: p.i) }
+        return (v, p.deferred)
+    }
+
+    /// Reads the object that spans `range` of `bytes` member by member without building it: each key as
+    /// its UTF-8 bytes (escapes decoded, validated), each value built as usual. Offsets in errors are
+    /// offsets into `bytes`. Repeated keys are passed on as they come (the caller decides which wins).
+    /// This is how a 30k-entry vocabulary is read without a String and a tree node per entry.
+    public static func forEachMember(_ bytes: UnsafeRawBufferPointer, range: Range<Int>, maxDepth: Int = defaultMaxDepth,
+                                     _ body: (UnsafeRawBufferPointer, JSONValue) throws -> Void) throws {
+        guard range.lowerBound >= 0, range.upperBound <= bytes.count else { throw JSONError.unexpectedEnd(offset: bytes.count) }
+        var p = JSONParser(bytes: UnsafeRawBufferPointer(rebasing: bytes[..<range.upperBound]), maxDepth: maxDepth, lastKeyWins: true)
+        p.i = range.lowerBound
+        p.skipWhitespace()
+        guard try p.peek() == UInt8(ascii: "{") else { throw JSONError.unexpectedByte(offset: p.i, byte: p.b[p.i]) }
+        p.i += 1
+        p.skipWhitespace()
+        if try p.peek() == UInt8(ascii: "}") {
+            p.i += 1
+        } else {
+            var scratch: [UInt8] = []
+            while true {
+                p.skipWhitespace()
+                guard try p.peek() == UInt8(ascii: "\"") else { throw JSONError.unexpectedByte(offset: p.i, byte: p.b[p.i]) }
+                let key = try p.keyBytes(scratch: &scratch)
+                p.skipWhitespace()
+                guard try p.peek() == UInt8(ascii: ":") else { throw JSONError.unexpectedByte(offset: p.i, byte: p.b[p.i]) }
+                p.i += 1
+                p.skipWhitespace()
+                let value = try p.value(depth: 1)
+                if let key {
+                    try body(key, value)
+                } else {
+                    try scratch.withUnsafeBytes { try body($0, value) }
+                }
+                p.skipWhitespace()
+                let c = try p.peek()
+                p.i += 1
+                if c == UInt8(ascii: ",") { continue }
+                if c == UInt8(ascii: "}") { break }
+                throw JSONError.unexpectedByte(offset: p.i - 1, byte: c)
+            }
+        }
+        p.skipWhitespace()
+        guard p.i == range.upperBound else { throw JSONError.trailingBytes(offset: p.i) }
+    }
+
     public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth, lastKeyWins: Bool = false) throws -> JSONValue {
         try bytes.withUnsafeBytes { try parse($0, maxDepth: maxDepth, lastKeyWins: lastKeyWins) }
     }
@@ -110,6 +185,9 @@ public struct JSONParser {
     private let maxDepth: Int
     private let lastKeyWins: Bool
     private var i = 0
+    /// `parse(_:deferring:)`: the key path whose value is skipped, and where that value was.
+    private var deferPath: [[UInt8]] = []
+    private var deferred: Range<Int>?
 
     private init(bytes: UnsafeRawBufferPointer, maxDepth: Int, lastKeyWins: Bool) {
         self.b = bytes
@@ -134,7 +212,8 @@ public struct JSONParser {
         i += n
     }
 
-    private mutating func value(depth: Int) throws -> JSONValue {
+    /// `onPath`: this value is the object at depth `depth` of `deferPath` (every key above it matched).
+    private mutating func value(depth: Int, onPath: Bool = false) throws -> JSONValue {
         guard depth < maxDepth else { throw JSONError.tooDeep(limit: maxDepth, offset: i) }
         switch try peek() {
         case UInt8(ascii: "{"):
@@ -161,7 +240,23 @@ public struct JSONParser {
                 guard try peek() == UInt8(ascii: ":") else { throw JSONError.unexpectedByte(offset: i, byte: b[i]) }
                 i += 1
                 skipWhitespace()
-                members.append((key, try value(depth: depth + 1)))
+                if onPath, key.utf8.elementsEqual(deferPath[depth]) {
+                    if depth + 1 == deferPath.count {
+                        guard deferred == nil else { throw JSONError.duplicateKey(key, offset: keyOffset) }
+                        let start = i
+                        try skipValue(depth: depth + 1)
+                        deferred = start..<i
+                        members.append((key, .null))
+                    } else {
+                        // A second object on the path would hold a second deferred value, or none.
+                        if members.contains(where: { $0.0.utf8.elementsEqual(key.utf8) }) {
+                            throw JSONError.duplicateKey(key, offset: keyOffset)
+                        }
+                        members.append((key, try value(depth: depth + 1, onPath: true)))
+                    }
+                } else {
+                    members.append((key, try value(depth: depth + 1)))
+                }
                 skipWhitespace()
                 let c = try peek()
                 i += 1
@@ -234,6 +329,82 @@ public struct JSONParser {
         if integral, let v = Int64(text) { return .int(v) }
         guard let d = Double(text) else { throw JSONError.invalidNumber(offset: start) }
         return .double(d)
+    }
+
+    /// Steps over one value, checking its structure (brackets, separators, literals, numbers) but not what
+    /// its strings hold; see `parse(_:deferring:)`.
+    private mutating func skipValue(depth: Int) throws {
+        guard depth < maxDepth else { throw JSONError.tooDeep(limit: maxDepth, offset: i) }
+        switch try peek() {
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            let close = b[i] == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
+            let isObject = close == UInt8(ascii: "}")
+            i += 1
+            skipWhitespace()
+            if try peek() == close { i += 1; return }
+            while true {
+                skipWhitespace()
+                if isObject {
+                    guard try peek() == UInt8(ascii: "\"") else { throw JSONError.unexpectedByte(offset: i, byte: b[i]) }
+                    try skipString()
+                    skipWhitespace()
+                    guard try peek() == UInt8(ascii: ":") else { throw JSONError.unexpectedByte(offset: i, byte: b[i]) }
+                    i += 1
+                    skipWhitespace()
+                }
+                try skipValue(depth: depth + 1)
+                skipWhitespace()
+                let c = try peek()
+                i += 1
+                if c == UInt8(ascii: ",") { continue }
+                if c == close { return }
+                throw JSONError.unexpectedByte(offset: i - 1, byte: c)
+            }
+        case UInt8(ascii: "\""): try skipString()
+        case UInt8(ascii: "t"): try expect("true")
+        case UInt8(ascii: "f"): try expect("false")
+        case UInt8(ascii: "n"): try expect("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try number()
+        case let c: throw JSONError.unexpectedByte(offset: i, byte: c)
+        }
+    }
+
+    /// Steps over a string to just past its closing quote: control bytes refused, an escape's next byte
+    /// skipped; its UTF-8 and escapes are checked when the caller parses the deferred range.
+    private mutating func skipString() throws {
+        i += 1
+        while true {
+            guard i < b.count else { throw JSONError.unexpectedEnd(offset: i) }
+            let c = b[i]
+            if c == UInt8(ascii: "\"") { i += 1; return }
+            if c < 0x20 { throw JSONError.unexpectedByte(offset: i, byte: c) }
+            i += c == UInt8(ascii: "\\") ? 2 : 1
+        }
+    }
+
+    /// A string's UTF-8 bytes: a view into the input when it has no escapes (nil when it has, the decoded
+    /// bytes then in `scratch`). Validated as `string()` validates.
+    private mutating func keyBytes(scratch: inout [UInt8]) throws -> UnsafeRawBufferPointer? {
+        let start = i + 1
+        var j = start
+        var ascii = true
+        while j < b.count {
+            let c = b[j]
+            if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c < 0x20 { break }
+            if c >= 0x80 { ascii = false }
+            j += 1
+        }
+        if j < b.count, b[j] == UInt8(ascii: "\"") {
+            let raw = UnsafeRawBufferPointer(rebasing: b[start..<j])
+            if !ascii, String(validating: raw, as: UTF8.self) == nil { throw JSONError.invalidUTF8(offset: start) }
+            i = j + 1
+            return raw
+        }
+        // Escapes (or an error): the general reader.
+        scratch.removeAll(keepingCapacity: true)
+        var s = try string()
+        s.withUTF8 { scratch.append(contentsOf: $0) }
+        return nil
     }
 
     private mutating func hex4() throws -> UInt32 {

@@ -62,7 +62,7 @@ struct AddedVocabularyBuilder {
     /// The same lookup over a finished tokenizer's added-token ids.
     static func tokenToID(_ content: String, added: [ByteString: Int32], model: TokenizerModel) -> Int32? {
         let key = ByteString(content)
-        return added[key] ?? model.vocab[key]
+        return added[key] ?? model.tokenToID(key)
     }
 
     /// tokenizers `AddedVocabulary::add_tokens`. Returns the number of tokens not ignored.

@@ -154,7 +154,7 @@ enum TokenizerJSON {
     // MARK: model
 
     struct WordPieceFields {
-        var vocab: [ByteString: Int32]
+        var vocab: VocabularyEntries
         var unkToken: String
         var continuingSubwordPrefix: String
         var maxInputCharsPerWord: Int
@@ -175,12 +175,13 @@ enum TokenizerJSON {
         return "WordPiece"
     }
 
-    /// The "model" section as WordPiece.
-    static func wordPiece(_ value: JSONValue?) throws -> WordPieceFields {
+    /// The "model" section as WordPiece; `deferred`: its vocabulary's bytes, when the parse left it unbuilt.
+    static func wordPiece(_ value: JSONValue?, deferred: DeferredVocabulary? = nil) throws -> WordPieceFields {
         guard try modelType(value) == "WordPiece", let value else {
             throw TokenizerError.unsupportedComponent(kind: "model", type: value?["type"]?.stringValue ?? "untyped")
         }
-        let vocab = try vocabulary(value["vocab"], field: "model.vocab")
+        let vocab = try deferred.map { try vocabularyEntries($0, field: "model.vocab") }
+            ?? vocabularyEntries(value["vocab"], field: "model.vocab")
         let unk = value["unk_token"]?.stringValue ?? "[UNK]"
         let prefix = value["continuing_subword_prefix"]?.stringValue ?? "##"
         var maxChars = 100
@@ -287,22 +288,65 @@ enum TokenizerJSON {
 
     /// `{"token": id, ...}`; later duplicates of a key win, as with serde into a HashMap.
     static func vocabulary(_ value: JSONValue?, field: String) throws -> [ByteString: Int32] {
+        var vocab: [ByteString: Int32] = [:]
+        try forEachVocabularyEntry(value, field: field, reserve: { vocab.reserveCapacity($0) }) { vocab[ByteString($0)] = $1 }
+        return vocab
+    }
+
+    /// The same entries in file order, without keying them (WordPiece builds its trie from these).
+    static func vocabularyEntries(_ value: JSONValue?, field: String) throws -> VocabularyEntries {
+        var entries = VocabularyEntries()
+        try forEachVocabularyEntry(value, field: field, reserve: { entries = VocabularyEntries(reservingCapacity: $0, bytes: 8 * $0) }) {
+            entries.append($0, id: $1)
+        }
+        return entries
+    }
+
+    /// The same from the vocabulary's unparsed bytes: no String or tree node per entry.
+    static func vocabularyEntries(_ deferred: DeferredVocabulary, field: String) throws -> VocabularyEntries {
+        guard deferred.isObject else {
+            throw TokenizerError.invalidField(file: file, field: field, reason: "missing or not an object")
+        }
+        // About 15 bytes of JSON per entry in published vocabularies ("token": id,).
+        var entries = VocabularyEntries(reservingCapacity: deferred.range.count / 12, bytes: deferred.range.count / 2)
+        do {
+            try deferred.data.withUnsafeBytes { buffer in
+                try JSONParser.forEachMember(buffer, range: deferred.range, maxDepth: 254) { key, value in
+                    guard entries.count < maxVocabularySize else {
+                        throw TokenizerError.invalidField(file: file, field: field, reason: "more than \(maxVocabularySize) entries")
+                    }
+                    guard let id = value.int64Value else {
+                        throw TokenizerError.invalidField(file: file, field: "\(field).\(String(decoding: key, as: UTF8.self))",
+                                                          reason: "id is not an integer")
+                    }
+                    guard id >= 0 && id <= Int64(Int32.max) else {
+                        throw TokenizerError.idOutOfRange(token: String(decoding: key, as: UTF8.self), id: id)
+                    }
+                    entries.append(bytes: key, id: Int32(id))
+                }
+            }
+        } catch let e as JSONError {
+            throw TokenizerError.invalidJSON(file: deferred.file, reason: e.description)
+        }
+        return entries
+    }
+
+    private static func forEachVocabularyEntry(_ value: JSONValue?, field: String, reserve: (Int) -> Void,
+                                               _ body: (String, Int32) -> Void) throws {
         guard let members = value?.objectMembers else {
             throw TokenizerError.invalidField(file: file, field: field, reason: "missing or not an object")
         }
         guard members.count <= maxVocabularySize else {
             throw TokenizerError.invalidField(file: file, field: field, reason: "more than \(maxVocabularySize) entries")
         }
-        var vocab: [ByteString: Int32] = [:]
-        vocab.reserveCapacity(members.count)
+        reserve(members.count)
         for (token, idValue) in members {
             guard let id = idValue.int64Value else {
                 throw TokenizerError.invalidField(file: file, field: "\(field).\(token)", reason: "id is not an integer")
             }
             guard id >= 0 && id <= Int64(Int32.max) else { throw TokenizerError.idOutOfRange(token: token, id: id) }
-            vocab[ByteString(token)] = Int32(id)
+            body(token, Int32(id))
         }
-        return vocab
     }
 
     // MARK: added tokens

@@ -4,21 +4,30 @@ enum TokenizerModel: Sendable {
     case bpe(BPE)
     case unigram(Unigram)
 
-    /// token -> id (tokenizers `Model::token_to_id`).
-    var vocab: [ByteString: Int32] {
+    /// token -> id (tokenizers `Model::token_to_id`), compared byte for byte.
+    func tokenToID(_ token: ByteString) -> Int32? {
         switch self {
-        case .wordPiece(let m): return m.vocab
-        case .bpe(let m): return m.vocab
-        case .unigram(let m): return m.vocab
+        case .wordPiece(let m): return m.tokenToID(token.bytes)
+        case .bpe(let m): return m.vocab[token]
+        case .unigram(let m): return m.vocab[token]
         }
     }
 
     /// tokenizers `Model::get_vocab_size`: the map's size, except Unigram, which counts its pieces (duplicates too).
     var vocabSize: Int {
         switch self {
-        case .wordPiece(let m): return m.vocab.count
+        case .wordPiece(let m): return m.vocabSize
         case .bpe(let m): return m.vocab.count
         case .unigram(let m): return m.pieces.count
+        }
+    }
+
+    /// Distinct tokens of the model's map (what the map of `get_vocab` holds).
+    var distinctTokens: Int {
+        switch self {
+        case .wordPiece(let m): return m.vocabSize
+        case .bpe(let m): return m.vocab.count
+        case .unigram(let m): return m.vocab.count
         }
     }
 

@@ -231,8 +231,18 @@ enum TransformersLoader {
             config = .object([])
         }
         var tokenizerJSON: JSONValue? = nil
+        // A WordPiece vocabulary is read from its bytes by the model (tens of thousands of entries are most
+        // of the file and, built as a tree, most of the tokenizer's load time); any other is put back.
+        var wordPieceVocabulary: DeferredVocabulary? = nil
         if let data = files.tokenizerJSON {
-            let parsed = try JSONValue.parse(data, file: TokenizerJSON.file)
+            var (parsed, deferred) = try JSONValue.parseDeferringVocabulary(data, file: TokenizerJSON.file)
+            if let deferred {
+                if (try? TokenizerJSON.modelType(parsed["model"])) == "WordPiece" {
+                    wordPieceVocabulary = deferred
+                } else {
+                    parsed = parsed.replacingModelVocab(with: try deferred.parse())
+                }
+            }
             guard parsed.objectMembers != nil else {
                 throw TokenizerError.invalidJSON(file: TokenizerJSON.file, reason: "top level is not an object")
             }
@@ -240,6 +250,7 @@ enum TransformersLoader {
                 throw TokenizerError.invalidField(file: TokenizerJSON.file, field: "version", reason: "unknown version")
             }
             tokenizerJSON = parsed
+            PhaseTrace.mark("tokenizer.json parsed")
         }
         guard tokenizerJSON != nil || files.vocabTXT != nil else {
             throw TokenizerError.missingTokenizerFiles(directory: "(in-memory files)")
@@ -345,9 +356,9 @@ enum TransformersLoader {
         let model: TokenizerModel
         switch flavor {
         case .bertRebuild:
-            let vocab: [ByteString: Int32]
+            let vocab: VocabularyEntries
             if let tokenizerJSON {
-                vocab = try TokenizerJSON.wordPiece(tokenizerJSON["model"]).vocab
+                vocab = try TokenizerJSON.wordPiece(tokenizerJSON["model"], deferred: wordPieceVocabulary).vocab
             } else {
                 vocab = try vocabularyFromText(files.vocabTXT!)
             }
@@ -393,13 +404,14 @@ enum TransformersLoader {
             case "BPE": model = .bpe(try TokenizerJSON.bpe(m!))
             case "Unigram": model = .unigram(try TokenizerJSON.unigram(m!))
             default:
-                let f = try TokenizerJSON.wordPiece(m)
+                let f = try TokenizerJSON.wordPiece(m, deferred: wordPieceVocabulary)
                 model = .wordPiece(try WordPiece(vocab: f.vocab, unkToken: f.unkToken,
                                                  continuingSubwordPrefix: f.continuingSubwordPrefix,
                                                  maxInputCharsPerWord: f.maxInputCharsPerWord))
             }
         }
 
+        PhaseTrace.mark("tokenizer model built")
         // --- added vocabulary, in the order the backend receives the tokens.
         var vocabulary = AddedVocabularyBuilder()
         var backendContents = Set<ByteString>()
@@ -504,9 +516,8 @@ enum TransformersLoader {
 
         // Added tokens over the model's vocabulary, as tokenizers' token_to_id; kept apart (the vocabulary
         // is not copied), with the size of their union.
-        let vocab = model.vocab
         let ids = vocabulary.contentToID
-        let vocabularySize = vocab.count + ids.keys.reduce(0) { $0 + (vocab[$1] == nil ? 1 : 0) }
+        let vocabularySize = model.distinctTokens + ids.keys.reduce(0) { $0 + (model.tokenToID($1) == nil ? 1 : 0) }
         return Built(normalizer: normalizer, preTokenizer: preTokenizer, model: model, added: added,
                      postProcessor: postProcessor, truncateLeft: side == "left", modelMaxLength: modelMaxLength,
                      padTokenID: padID, vocabularySize: vocabularySize, flavor: flavor, addedIDs: ids,
@@ -562,9 +573,9 @@ enum TransformersLoader {
 
     /// tokenizers `WordPiece::read_file`: one token per line (split on "\n"), `trim_end()`,
     /// id = line number; a repeated token keeps its last line number.
-    static func vocabularyFromText(_ data: Data) throws -> [ByteString: Int32] {
+    static func vocabularyFromText(_ data: Data) throws -> VocabularyEntries {
         let bytes = [UInt8](data)
-        var vocab: [ByteString: Int32] = [:]
+        var vocab = VocabularyEntries()
         var lineStart = 0
         var index = 0
         var i = 0
@@ -579,7 +590,7 @@ enum TransformersLoader {
             guard index <= Int(Int32.max), index < TokenizerJSON.maxVocabularySize else {
                 throw TokenizerError.invalidField(file: "vocab.txt", field: "line \(index + 1)", reason: "too many lines")
             }
-            vocab[ByteString(scalars: scalars)] = Int32(index)
+            vocab.append(bytes: ByteString(scalars: scalars).bytes, id: Int32(index))
             index += 1
             lineStart = i + 1
         }

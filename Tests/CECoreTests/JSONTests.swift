@@ -107,3 +107,82 @@ final class JSONKeyTests: XCTestCase {
         XCTAssertEqual(try JSONParser.parse([0xEF, 0xBB, 0xBF] + Array("[1]".utf8)), .array([.int(1)]))
     }
 }
+
+final class JSONDeferredTests: XCTestCase {
+    private func parse(_ text: String, _ path: [String], lastKeyWins: Bool = true) throws -> (JSONValue, String?) {
+        let bytes = Array(text.utf8)
+        return try bytes.withUnsafeBytes { b in
+            let (v, range) = try JSONParser.parse(b, lastKeyWins: lastKeyWins, deferring: path)
+            return (v, range.map { String(decoding: bytes[$0], as: UTF8.self) })
+        }
+    }
+
+    func testTheDeferredValueReadsAsNullAndItsBytesAreReturned() throws {
+        let vocab = #"{"x": 1, "y\"z": [2, {"w": null}], "é": -3.5e2}"#
+        let text = #"{"a": 1, "model": {"type": "X", "vocab": "# + vocab + #" , "z": 3}, "b": "model"}"#
+        let (v, raw) = try parse(text, ["model", "vocab"])
+        XCTAssertEqual(raw, vocab)
+        XCTAssertEqual(v["model"]?["vocab"], .null)
+        XCTAssertEqual(v["model"]?["z"], .int(3))
+        XCTAssertEqual(v["b"]?.stringValue, "model")
+        // the bytes parse to what the whole parse builds there
+        let full = try JSONParser.parse(text, lastKeyWins: true)
+        XCTAssertEqual(try JSONParser.parse(raw!, lastKeyWins: true), full["model"]?["vocab"])
+        // a path that is not there, or only deeper down: nothing deferred, the tree as usual
+        for (t, path) in [(text, ["model", "merges"]), (#"{"x": {"model": {"vocab": {}}}}"#, ["model", "vocab"]),
+                          (#"{"model": [1, {"vocab": 2}]}"#, ["model", "vocab"])] {
+            let (w, r) = try parse(t, path)
+            XCTAssertNil(r, t)
+            XCTAssertEqual(w, try JSONParser.parse(t, lastKeyWins: true), t)
+        }
+    }
+
+    func testARepeatedKeyOnThePathIsRefusedEvenWhenLaterKeysWin() {
+        for text in [#"{"model": {"vocab": {}, "vocab": {"a": 1}}}"#, #"{"model": {"vocab": {}}, "model": {}}"#,
+                     #"{"model": {}, "model": {"vocab": {}}}"#] {
+            XCTAssertThrowsError(try parse(text, ["model", "vocab"]), text) {
+                guard case .duplicateKey? = $0 as? JSONError else { return XCTFail("\(text): \($0)") }
+            }
+        }
+        // repeats off the path keep the usual rule
+        XCTAssertEqual(try parse(#"{"a": 1, "a": 2, "model": {"vocab": 5}}"#, ["model", "vocab"]).1, "5")
+    }
+
+    func testTheSkippedValueMustStillBeWellFormed() {
+        for vocab in [#"{"a" 1}"#, "[1,]", #"{"a": 1,}"#, #"{"a": tru}"#, #""abc"#, "{\"a\u{01}\": 1}", "01", "[" , "{\"a\": 1 2}",
+                      String(repeating: "[", count: 300) + String(repeating: "]", count: 300)] {
+            let text = #"{"model": {"vocab": "# + vocab + "}}"
+            XCTAssertThrowsError(try parse(text, ["model", "vocab"]), vocab.debugDescription)
+        }
+    }
+
+    func testMembersAreReadKeyByKeyWithEscapesDecoded() throws {
+        let text = #"  {"plain": 1, "q\"uote\\": 2, "\u00e9t\u00e9": 3, "été": 4, "😀": [5], "": 6, "plain": 7}  "#
+        let bytes = Array(("[" + text + "]").utf8)
+        var seen: [(String, JSONValue)] = []
+        try bytes.withUnsafeBytes { b in
+            try JSONParser.forEachMember(b, range: 1..<(b.count - 1)) { key, value in
+                seen.append((String(decoding: key, as: UTF8.self), value))
+            }
+        }
+        XCTAssertEqual(seen.map(\.0), ["plain", "q\"uote\\", "été", "été", "😀", "", "plain"])
+        XCTAssertEqual(seen.map(\.1), [.int(1), .int(2), .int(3), .int(4), .array([.int(5)]), .int(6), .int(7)])
+        var count = 0
+        try Array("{ }".utf8).withUnsafeBytes { b in try JSONParser.forEachMember(b, range: 0..<b.count) { _, _ in count += 1 } }
+        XCTAssertEqual(count, 0)
+    }
+
+    func testMemberReadingRefusesWhatTheParserRefuses() {
+        func read(_ bytes: [UInt8]) throws {
+            try bytes.withUnsafeBytes { b in try JSONParser.forEachMember(b, range: 0..<b.count) { _, _ in } }
+        }
+        // an invalid UTF-8 key, plain and after an escape, at its offset in the buffer
+        XCTAssertThrowsError(try read(Array(#"{"a": 1, ""#.utf8) + [0xFF] + Array(#"": 2}"#.utf8))) {
+            XCTAssertEqual($0 as? JSONError, .invalidUTF8(offset: 10))
+        }
+        XCTAssertThrowsError(try read(Array(#"{"\n"#.utf8) + [0xC3] + Array(#"": 2}"#.utf8)))
+        for bad in ["[1]", #"{"a": 1} x"#, #"{"a": 1"#, #"{"a": 1,}"#, #"{"a" 1}"#, #"{a: 1}"#, "{\"a\u{01}\": 1}", #"{"\x": 1}"#, ""] {
+            XCTAssertThrowsError(try read(Array(bad.utf8)), bad.debugDescription)
+        }
+    }
+}

@@ -3,9 +3,7 @@ import XCTest
 
 final class WordPieceTests: XCTestCase {
     private func model(_ tokens: [String], maxChars: Int = 100) throws -> WordPiece {
-        var v: [ByteString: Int32] = [:]
-        for (i, t) in tokens.enumerated() { v[ByteString(t)] = Int32(i) }
-        return try WordPiece(vocab: v, unkToken: "[UNK]", continuingSubwordPrefix: "##", maxInputCharsPerWord: maxChars)
+        return try WordPiece(vocab: VocabularyEntries(tokens), unkToken: "[UNK]", continuingSubwordPrefix: "##", maxInputCharsPerWord: maxChars)
     }
 
     private func ids(_ m: WordPiece, _ word: String) -> [Int32] {
@@ -104,9 +102,7 @@ final class AddedVocabularyTests: XCTestCase {
 
     func testNewTokenIDsFollowTheVocabulary() throws {
         var b = AddedVocabularyBuilder()
-        var v: [ByteString: Int32] = [:]
-        for (i, t) in ["[UNK]", "a", "b"].enumerated() { v[ByteString(t)] = Int32(i) }
-        let m = TokenizerModel.wordPiece(try WordPiece(vocab: v, unkToken: "[UNK]", continuingSubwordPrefix: "##", maxInputCharsPerWord: 100))
+        let m = TokenizerModel.wordPiece(try WordPiece(vocab: VocabularyEntries(["[UNK]", "a", "b"]), unkToken: "[UNK]", continuingSubwordPrefix: "##", maxInputCharsPerWord: 100))
         try b.add([AddedToken(content: "a", special: true), AddedToken(content: "<x>", special: true),
                    AddedToken(content: "<y>", special: false), AddedToken(content: "<x>", special: true)], model: m)
         XCTAssertEqual(b.tokenToID("a", model: m), 1)
