@@ -32,14 +32,22 @@ public enum ModelDirectory {
     }
 
     /// As `load`, running `work` on the validated graph (and the artifact's metadata) on this thread while
-    /// the tokenizer is built on another: the two are the bulk of a model's start-up and independent.
-    /// A tokenizer error is thrown before an error of `work`, as when the two ran one after the other.
+    /// the tokenizer is built on another, started before the configuration and weights are read: the
+    /// tokenizer and `work` are the bulk of a model's start-up and independent. Errors come in the order
+    /// of the one-thread load: the configuration's and weights', then the tokenizer's, then `work`'s.
     public static func load(_ directory: URL, maxLength: Int? = nil,
                             whileTokenizerLoads work: ((Graph, ArtifactFormat.Metadata?) throws -> Void)?) throws -> ImportedModel {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir), isDir.boolValue else {
             throw ImportError.notADirectory(path: directory.path)
         }
+        let tokenizerBox = TokenizerBox()
+        let tokenizerGroup = DispatchGroup()
+        if work != nil {
+            DispatchQueue.global().async(group: tokenizerGroup) { tokenizerBox.result = Result { try Tokenizer.load(directory: directory) } }
+        }
+        // No return or throw leaves the tokenizer's thread still reading files of a model the caller gave up.
+        defer { tokenizerGroup.wait() }
         let configPath = directory.appendingPathComponent("config.json").path
         guard let configJSON = try JSONFile.loadIfPresent(path: configPath) else {
             throw ImportError.missingFile(name: "config.json", directory: directory.path)
@@ -72,12 +80,9 @@ public enum ModelDirectory {
         PhaseTrace.mark("weights mapped")
         let tokenizer: Tokenizer
         if let work {
-            let box = TokenizerBox()
-            let group = DispatchGroup()
-            DispatchQueue.global().async(group: group) { box.result = Result { try Tokenizer.load(directory: directory) } }
             let workResult = Result { try work(graph, artifact) }
-            group.wait()
-            tokenizer = try box.result!.get()
+            tokenizerGroup.wait()
+            tokenizer = try tokenizerBox.result!.get()
             try workResult.get()
         } else {
             tokenizer = try Tokenizer.load(directory: directory)
