@@ -713,9 +713,10 @@ def parse_args(argv=None):
     ap.add_argument("--max-row-seconds", type=float, default=40,
                     help="Python systems: after 2 repeats, stop a row's repeats when one more would take its timed "
                          "total past this (0 = always --repeat); cetool gets the reference's repeat count per row")
-    ap.add_argument("--cold-repeat", type=int, default=1,
+    ap.add_argument("--cold-repeat", type=int, default=5,
                     help="extra start-to-first-score processes per Python system (the measuring process is one "
-                         "more sample; cetool: this many `cetool predict` runs, at least 1); the minimum is reported")
+                         "more sample; cetool: this many `cetool predict` runs, at least 1); the minimum is reported. "
+                         "One sample alone measures whatever the runs before it left in the page cache")
     ap.add_argument("--systems", type=lambda s: s.split(","), default=DEFAULT_SYSTEMS,
                     help="Python systems, comma-separated, or all (default %(default)s; known: "
                          + ",".join(PY_SYSTEMS) + ")")
