@@ -678,7 +678,7 @@ def parent_main(args) -> int:
                                  "cetool: `cetool predict` on one pair, to exit), spawn to first score",
                    "ort_tokenizer": args.ort_tokenizer,
                    "peak_rss": "VmHWM of the system's process, reset (clear_refs 5) before each set x batch row; "
-                               "cetool: its own getrusage ru_maxrss for a process running that row",
+                               "cetool: its own VmHWM (cetool bench's peak_rss_bytes) for a process running that row",
                    "reference_system": REFERENCE_SYSTEM, "onnx_dir": str(onnx_dir),
                    "cetool": str(binary), "cetool_models": {l: str(p) for l, p in cetool_models}},
         "sets": {k: {**v, "sha256": set_digest[k]} for k, v in set_meta.items()},

@@ -47,9 +47,13 @@ struct Bench: ParsableCommand {
             best = min(best, Date().timeIntervalSince(s))
         }
         let p50 = percentile(latencies, 50), p99 = percentile(latencies, 99)
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        let rss = Int(usage.ru_maxrss) * 1024 // Linux reports KiB
+        // VmHWM, not ru_maxrss (which, started from a larger process, reports that process's peak).
+        var rss = ProcessMemory.peakResidentBytes() ?? 0
+        if rss == 0 {
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            rss = Int(usage.ru_maxrss) * 1024 // Linux reports KiB
+        }
         switch format {
         case .json:
             let latency = p50.map { "\"latency_p50_s\":\($0),\"latency_p99_s\":\(p99!)," } ?? ""
