@@ -46,6 +46,21 @@ public enum RankMetrics {
         return (concordant - discordant) / denom
     }
 
+    /// The pairs `candidate` orders the other way round from `reference` (a tie on either side is not a swap), and
+    /// the widest reference gap among them: how far apart, in the reference's own scores, the documents that
+    /// changed places were. 0 when nothing swapped.
+    public static func swaps(reference: [Double], candidate: [Double]) -> (count: Int, widestReferenceGap: Double) {
+        guard reference.count == candidate.count else { return (0, 0) }
+        var count = 0, widest = 0.0
+        for i in 0..<reference.count {
+            for j in (i + 1)..<reference.count {
+                let dr = reference[i] - reference[j], dc = candidate[i] - candidate[j]
+                if dr != 0 && dc != 0 && (dr > 0) != (dc > 0) { count += 1; widest = max(widest, abs(dr)) }
+            }
+        }
+        return (count, widest)
+    }
+
     /// Indices best first; ties keep input order (Python's stable sort, as CrossEncoder.rank).
     public static func order(_ scores: [Double]) -> [Int] {
         scores.indices.sorted { (scores[$0], -$0) > (scores[$1], -$1) }

@@ -38,6 +38,7 @@ extension Verifier.Report {
                 ("ranked_lists", .int(Int64(s.lists.count))),
                 ("min_spearman", d(s.minSpearman)), ("min_kendall_tau", d(s.minKendall)), ("top1_agreement", d(s.top1Agreement)),
                 ("mean_topk_overlap", d(s.meanTopKOverlap)), ("mean_ndcg_at_10", d(s.meanNDCG10)), ("label_agreement", d(s.labelAgreement)),
+                ("widest_swap_reference_gap", d(s.widestSwapGap)),
             ]
             if let w = s.worstCase {
                 members.append(("worst_pair", .object([
@@ -51,7 +52,8 @@ extension Verifier.Report {
             members.append(("lists", .array(s.lists.map { l in
                 .object([("id", .string(l.id)), ("size", .int(Int64(l.size))), ("spearman", .double(l.spearman)),
                          ("kendall_tau", .double(l.kendall)), ("top1_agrees", .bool(l.top1)), ("k", .int(Int64(l.k))),
-                         ("topk_overlap", .double(l.topKOverlap)), ("ndcg_at_10", .double(l.ndcg10))])
+                         ("topk_overlap", .double(l.topKOverlap)), ("ndcg_at_10", .double(l.ndcg10)),
+                         ("swapped_pairs", .int(Int64(l.swappedPairs))), ("widest_swap_reference_gap", .double(l.widestSwapGap))])
             })))
             return .object(members)
         }
@@ -69,6 +71,7 @@ extension Verifier.Report {
             ("min_kendall_tau", d(allLists.map(\.kendall).min())),
             ("top1_agreement", d(allLists.isEmpty ? nil : Double(allLists.filter(\.top1).count) / Double(allLists.count))),
             ("mean_ndcg_at_10", d(allLists.isEmpty ? nil : mean(allLists.map(\.ndcg10)))),
+            ("widest_swap_reference_gap", d(allLists.isEmpty ? nil : allLists.map(\.widestSwapGap).max())),
             ("token_ids_identical", .int(Int64(sets.map(\.tokenIdentical).reduce(0, +)))),
             ("token_ids_checked", .int(Int64(sets.map(\.tokenChecked).reduce(0, +)))),
         ])
@@ -92,6 +95,7 @@ extension Verifier.Report {
                               s.lists.count, s.minSpearman ?? .nan, s.minKendall ?? .nan, 100 * (s.top1Agreement ?? 0),
                               s.lists.map(\.k).max() ?? 0, s.meanTopKOverlap ?? .nan, s.meanNDCG10 ?? .nan)
                 if let w = s.worstList { out += " (worst list \(w.id))" }
+                if let g = s.widestSwapGap, g > 0 { out += String(format: "\n        swapped documents at most %.3g apart in the reference's scores", g) }
                 out += "\n"
             }
             if let a = s.labelAgreement { out += String(format: "        arg-max label agreement %.1f %%\n", 100 * a) }

@@ -73,6 +73,11 @@ public enum Verifier {
         public var topKOverlap: Double
         public var k: Int
         public var ndcg10: Double
+        /// Document pairs ordered the other way round from the reference, and the widest reference score gap
+        /// among them (0 when none): a swap of documents the reference scores 1e-4 apart is a near-tie flipping,
+        /// one of documents 0.2 apart is not.
+        public var swappedPairs: Int = 0
+        public var widestSwapGap: Double = 0
     }
 
     public struct SetReport: Sendable {
@@ -100,6 +105,8 @@ public enum Verifier {
         }
         public var worstCase: CaseResult? { cases.max { $0.maxLogitDelta < $1.maxLogitDelta } }
         public var worstList: ListResult? { lists.min { $0.spearman < $1.spearman } }
+        /// The widest reference score gap between two documents that changed places, over every list.
+        public var widestSwapGap: Double? { lists.isEmpty ? nil : lists.map(\.widestSwapGap).max() }
     }
 
     public struct Report: Sendable {
@@ -159,21 +166,35 @@ public enum Verifier {
 
         var lists: [ListResult] = []
         if model.numLabels == 1 {
+            // A list pair that is also a case (a golden file records the held-out lists' pairs as cases) takes the
+            // case's score: rank is predict then sort, so only the pairs not scored yet are run, in one batch run.
+            var scored: [String: Double] = [:]
+            for (r, c) in zip(reference.cases, cases) where c.scores.count == 1 { scored[r.query + "\u{0}" + r.document] = Double(c.scores[0]) }
+            var missing: [(String, String)] = [], seen = Set<String>()
             for l in reference.lists {
-                let ours = try model.predict(l.documents.map { (l.query, $0) }, batchSize: batchSize).map(Double.init)
+                for d in l.documents where scored[l.query + "\u{0}" + d] == nil && seen.insert(l.query + "\u{0}" + d).inserted {
+                    missing.append((l.query, d))
+                }
+            }
+            for (p, v) in zip(missing, try model.predict(missing, batchSize: batchSize)) { scored[p.0 + "\u{0}" + p.1] = Double(v) }
+            for l in reference.lists {
+                let ours = l.documents.map { scored[l.query + "\u{0}" + $0]! }
                 let ref = l.scores.map(Double.init)
                 let k = min(3, l.documents.count)
+                let sw = RankMetrics.swaps(reference: ref, candidate: ours)
                 lists.append(ListResult(
                     id: l.id, size: l.documents.count,
                     spearman: RankMetrics.spearman(ours, ref) ?? (ours == ref ? 1 : 0),
                     kendall: RankMetrics.kendallTauB(ours, ref) ?? (ours == ref ? 1 : 0),
                     top1: RankMetrics.order(ours).first == RankMetrics.order(ref).first,
                     topKOverlap: RankMetrics.topKOverlap(reference: ref, candidate: ours, k: k), k: k,
-                    ndcg10: RankMetrics.ndcg(reference: ref, candidate: ours, k: 10)))
+                    ndcg10: RankMetrics.ndcg(reference: ref, candidate: ours, k: 10),
+                    swappedPairs: sw.count, widestSwapGap: sw.widestReferenceGap))
             }
         }
         if let worst = lists.min(by: { $0.spearman < $1.spearman }), worst.spearman < profile.minSpearman {
-            failures.append("Spearman \(String(format: "%.4f", worst.spearman)) on list \(worst.id) is below \(profile.minSpearman)")
+            failures.append("Spearman \(String(format: "%.4f", worst.spearman)) on list \(worst.id) is below \(profile.minSpearman) "
+                            + "(\(worst.swappedPairs) swapped document pairs, at most \(String(format: "%.3g", worst.widestSwapGap)) apart in the reference's scores)")
         }
         if !lists.isEmpty {
             let top1 = Double(lists.filter(\.top1).count) / Double(lists.count)
