@@ -329,6 +329,8 @@ MODERNBERT_CONFIGS = [
                                                       "sliding_attention": {"rope_type": "default"}},
                                   "global_rope_theta": 2000.0}),
     ("rope-scaling-linear", {"rope_scaling": {"rope_type": "linear", "factor": 2.0}}),
+    # The legacy "type" key merged into an entry that already has rope_type "default" leaves it default.
+    ("rope-scaling-type-key", {"rope_scaling": {"type": "dynamic", "factor": 2.0}}),
     ("rope-dynamic", {"rope_parameters": {"full_attention": {"rope_type": "dynamic", "factor": 2.0, "rope_theta": 1000.0},
                                           "sliding_attention": {"rope_type": "default", "rope_theta": 10.0}}}),
     ("pooling-max", {"classifier_pooling": "max"}),
@@ -345,6 +347,10 @@ MODERNBERT_CONFIGS = [
     ("rope-parameters-flat", {"rope_parameters": {"rope_type": "default", "rope_theta": 5.0}}),
     ("norm-bias-int", {"norm_bias": 1}),
     ("integer-theta", {"global_rope_theta": 500, "local_rope_theta": 70}),
+    # ModernBERT-base's head size (768 / 12 = 64) and a head size of 128, for the rotary frequencies at real sizes.
+    ("base-head-size", {"hidden_size": 768, "num_attention_heads": 12, "intermediate_size": 64, "num_hidden_layers": 3}),
+    ("head-size-128", {"hidden_size": 256, "num_attention_heads": 2, "intermediate_size": 64, "num_hidden_layers": 3,
+                       "global_rope_theta": 1234567.0}),
 ]
 
 
