@@ -582,7 +582,8 @@ public final class Executor: @unchecked Sendable {
 
 /// cos and sin of ModernBERT's rotary angles for positions 0..<count, [count, headDim / 2] each, in fp32 as
 /// transformers' ModernBertRotaryEmbedding computes them: inv_j = 1 / θ^(2j / dh) (the exponent 2j / dh and the
-/// reciprocal in fp32; the power rounded once from double, where torch's fp32 pow may differ by an ulp or two),
+/// reciprocal in fp32; the power rounded once from double, which torch's fp32 pow, not correctly rounded, can miss by
+/// an ulp or two; bit-identical on every frequency the config goldens record),
 /// angle = fp32(position · inv_j), then cos and sin rounded to fp32.
 final class RotaryTable: @unchecked Sendable {
     let theta: Double
