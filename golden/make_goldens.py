@@ -53,6 +53,8 @@ MODELS = [
     ("tiny-xlmr", "golden/models/tiny-xlmr", None, "golden/tiny-xlmr/golden.json", None),
     ("tiny-distilbert", "golden/models/tiny-distilbert", None, "golden/tiny-distilbert/golden.json", None),
     ("tiny-electra", "golden/models/tiny-electra", None, "golden/tiny-electra/golden.json", None),
+    ("tiny-modernbert", "golden/models/tiny-modernbert", None, "golden/tiny-modernbert/golden.json", None),
+    ("tiny-modernbert-mean", "golden/models/tiny-modernbert-mean", None, "golden/tiny-modernbert-mean/golden.json", None),
     # the trained reranker in the other architectures' layouts (golden/make_models_minilm_arch.py); cases: the seed,
     # the odd pairs of the batches and the held-out lists' pairs, not all of pairs.jsonl (test time on CI)
     ("minilm-l6-rr-distilbert", ".models/minilm-l6-rr-distilbert", None, "golden/minilm-l6-rr-distilbert/golden.json", "rr_lists.jsonl", "lists"),
@@ -66,11 +68,20 @@ LITERAL_PAD = [("a <pad> b", "c d e"), ("<pad><pad> where is the station", "the 
                ("<pad>", "<pad>"), ("<s> literal specials </s>", "and a <pad> in the middle of the document text")]
 EXTRA_CASES = {name: [{"id": f"pad-{i:02d}", "kind": "odd-literal-pad", "query": q, "document": d} for i, (q, d) in enumerate(LITERAL_PAD)]
                for name in ("tiny-roberta", "tiny-xlmr")}
+# ModernBERT's tokenizer layout: its specials and placeholders written literally ([MASK] strips the space before it),
+# whitespace runs that its added tokens match, the pad token inside the text (ModernBERT positions count every token).
+LITERAL_MODERNBERT = [("a [SEP] b", "c [MASK] d"), ("where   is the    station", "the station  is\tnear        the river"),
+                      ("|||IP_ADDRESS||| is 10.0.0.1", "<|endoftext|> then [PAD] and [CLS]"), ("   leading spaces", "trailing spaces   "),
+                      ("[PAD][PAD] where is [UNK]", "mail |||EMAIL_ADDRESS||| [MASK][MASK] now")]
+for name in ("tiny-modernbert", "tiny-modernbert-mean"):
+    EXTRA_CASES[name] = [{"id": f"mb-{i:02d}", "kind": "odd-literal-modernbert", "query": q, "document": d}
+                         for i, (q, d) in enumerate(LITERAL_MODERNBERT)]
 TOKENIZERS = [
     ("minilm", "golden/models/minilm-l6-ce"),
     ("minilm-vocab", "golden/models/minilm-vocab-only"),
     ("tiny-bert-l1", "golden/models/tiny-bert-l1"),
     ("tiny-bert-l3", "golden/models/tiny-bert-l3"),
+    ("tiny-modernbert", "golden/models/tiny-modernbert"),
 ]
 ACTIVATIONS = {"Sigmoid": "sigmoid", "Identity": "identity", "Softmax": "softmax", "Tanh": "tanh", "ReLU": "relu"}
 
@@ -308,6 +319,94 @@ def tokenizer_golden(name: str, rel_dir: str) -> None:
                       "unk_tokens": n_unk}), flush=True)
 
 
+# ModernBERT config.json variants (hub-era keys, transformers 5 keys, mixtures, options cetool refuses) and what
+# transformers' ModernBertConfig resolves them to: the layer kinds, the RoPE parameters per kind, the half window.
+MODERNBERT_BASE = {"architectures": ["ModernBertForSequenceClassification"], "model_type": "modernbert", "vocab_size": 64,
+                   "hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 4, "num_attention_heads": 4,
+                   "pad_token_id": 3, "bos_token_id": 1, "eos_token_id": 2, "cls_token_id": 1, "sep_token_id": 2, "num_labels": 1}
+MODERNBERT_CONFIGS = [
+    ("defaults", {}),
+    ("hub-era", {"global_attn_every_n_layers": 3, "global_rope_theta": 160000.0, "local_rope_theta": 10000.0, "local_attention": 128,
+                 "num_hidden_layers": 22}),
+    ("every-layer-global", {"global_attn_every_n_layers": 1}),
+    ("every-2nd", {"global_attn_every_n_layers": 2, "global_rope_theta": 80000.0}),
+    ("odd-window", {"local_attention": 11}),
+    ("layer-types", {"layer_types": ["sliding_attention", "full_attention", "sliding_attention", "sliding_attention"],
+                     "global_attn_every_n_layers": 2}),
+    ("rope-parameters-win", {"rope_parameters": {"full_attention": {"rope_type": "default", "rope_theta": 1234.0},
+                                                 "sliding_attention": {"rope_type": "default", "rope_theta": 567.0}},
+                             "global_rope_theta": 99.0, "local_rope_theta": 98.0}),
+    ("rope-parameters-partial", {"rope_parameters": {"full_attention": {"rope_type": "default", "rope_theta": 1234.0}},
+                                 "local_rope_theta": 4321.0}),
+    ("rope-parameters-no-theta", {"rope_parameters": {"full_attention": {"rope_type": "default"},
+                                                      "sliding_attention": {"rope_type": "default"}},
+                                  "global_rope_theta": 2000.0}),
+    ("rope-scaling-linear", {"rope_scaling": {"rope_type": "linear", "factor": 2.0}}),
+    # The legacy "type" key merged into an entry that already has rope_type "default" leaves it default.
+    ("rope-scaling-type-key", {"rope_scaling": {"type": "dynamic", "factor": 2.0}}),
+    ("rope-dynamic", {"rope_parameters": {"full_attention": {"rope_type": "dynamic", "factor": 2.0, "rope_theta": 1000.0},
+                                          "sliding_attention": {"rope_type": "default", "rope_theta": 10.0}}}),
+    ("pooling-max", {"classifier_pooling": "max"}),
+    ("activation-silu", {"hidden_activation": "silu"}),
+    ("layer-types-short", {"layer_types": ["full_attention", "sliding_attention"]}),
+    ("layer-types-unknown", {"layer_types": ["full_attention", "chunked_attention", "full_attention", "full_attention"]}),
+    ("every-0", {"global_attn_every_n_layers": 0}),
+    ("window-0", {"local_attention": 0}),
+    ("sliding-window-key", {"local_attention": 64, "sliding_window": 7}),
+    ("top-level-rope-theta", {"rope_theta": 1000.0}),
+    ("partial-rotary-factor", {"partial_rotary_factor": 0.5}),
+    ("head-dim-equal", {"head_dim": 8}),
+    ("head-dim-other", {"head_dim": 4}),
+    ("rope-parameters-flat", {"rope_parameters": {"rope_type": "default", "rope_theta": 5.0}}),
+    ("norm-bias-int", {"norm_bias": 1}),
+    ("integer-theta", {"global_rope_theta": 500, "local_rope_theta": 70}),
+    # ModernBERT-base's head size (768 / 12 = 64) and a head size of 128, for the rotary frequencies at real sizes.
+    ("base-head-size", {"hidden_size": 768, "num_attention_heads": 12, "intermediate_size": 64, "num_hidden_layers": 3}),
+    ("head-size-128", {"hidden_size": 256, "num_attention_heads": 2, "intermediate_size": 64, "num_hidden_layers": 3,
+                       "global_rope_theta": 1234567.0}),
+]
+
+
+def modernbert_config_golden() -> None:
+    from transformers import ModernBertConfig, ModernBertForSequenceClassification
+    cases = []
+    for cid, extra in MODERNBERT_CONFIGS:
+        cfg_json = {**MODERNBERT_BASE, **extra}
+        case = {"id": cid, "config": cfg_json}
+        try:
+            kw = {k: v for k, v in cfg_json.items() if k != "model_type"}
+            cfg = ModernBertConfig(**json.loads(json.dumps(kw)))
+            case["resolved"] = {"layer_types": list(cfg.layer_types), "sliding_window": cfg.sliding_window,
+                                "local_attention": cfg.local_attention,
+                                "rope_parameters": {k: dict(v) for k, v in sorted(cfg.rope_parameters.items())},
+                                "hidden_activation": cfg.hidden_activation, "classifier_pooling": cfg.classifier_pooling}
+            try:
+                m = ModernBertForSequenceClassification(cfg).eval()
+                with torch.no_grad():
+                    m(input_ids=torch.tensor([[1, 5, 6, 2]]), attention_mask=torch.tensor([[1, 1, 1, 1]]))
+                case["model_runs"] = True
+                # The rotary inverse frequencies the model computed, per layer kind (fp32, as hex for exactness).
+                case["inv_freq_fp32_hex"] = {k: [float(x).hex() for x in getattr(m.model.rotary_emb, f"{k}_inv_freq").tolist()]
+                                             for k in m.model.rotary_emb.layer_types}
+            except Exception as e:  # noqa: BLE001 - what the reference does with it is the record
+                case["model_runs"] = False
+                case["model_error"] = f"{type(e).__name__}: {str(e)[:200]}"
+        except Exception as e:  # noqa: BLE001
+            case["error"] = f"{type(e).__name__}: {str(e)[:200]}"
+        cases.append(case)
+    g = {"provenance": provenance(None),
+         "what": "transformers.ModernBertConfig(**config) (config.json's keys without model_type): layer_types, sliding_window "
+                 "(= local_attention // 2, the half window: |i - j| <= sliding_window), rope_parameters per layer kind; "
+                 "model_runs: ModernBertForSequenceClassification built on it runs one forward pass",
+         "cases": cases}
+    out = REPO / "golden" / "tiny-modernbert" / "config-resolution.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(_data.dumps(g) + "\n", encoding="utf-8")
+    print(json.dumps({"file": str(out.relative_to(REPO)), "cases": len(cases),
+                      "errors": [c["id"] for c in cases if "error" in c],
+                      "not_running": [c["id"] for c in cases if c.get("model_runs") is False]}), flush=True)
+
+
 def main() -> None:
     only = set(sys.argv[1:])
     for spec in MODELS:
@@ -318,6 +417,8 @@ def main() -> None:
     for name, rel in TOKENIZERS:
         if not only or "tokenizers" in only or name in only:
             tokenizer_golden(name, rel)
+    if not only or "modernbert-configs" in only or "tiny-modernbert" in only:
+        modernbert_config_golden()
 
 
 if __name__ == "__main__":

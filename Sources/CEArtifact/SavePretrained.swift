@@ -69,7 +69,7 @@ public enum SavePretrained {
         let h = graph.hyperparameters
         func dtype(_ name: String) -> DType { graph.weights[name]?.dtype ?? .f32 }
         let groups: [(WritableKeyPath<Quantize.Plan, Bool>, [String])] = [
-            (\.attention, (0..<h.numHiddenLayers).flatMap { [TensorName.attnQ($0), TensorName.attnK($0), TensorName.attnV($0), TensorName.attnOut($0)] }),
+            (\.attention, (0..<h.numHiddenLayers).flatMap { TensorName.attentionInputs(graph.architecture, $0) + [TensorName.attnOut($0)] }),
             (\.ffnUp, (0..<h.numHiddenLayers).map { TensorName.ffnUp($0) }),
             (\.ffnDown, (0..<h.numHiddenLayers).map { TensorName.ffnDown($0) }),
             (\.tokenEmbedding, [TensorName.tokenEmbedding]),

@@ -1,7 +1,8 @@
 import CECore
 
 /// Encoder families cetool runs. Each names its embedding rules and its classification head.
-/// All share the post-norm encoder block; they differ in embeddings and head (formats/graph.md).
+/// BERT, RoBERTa, DistilBERT and ELECTRA share the post-norm encoder block and differ in embeddings and head;
+/// ModernBERT has its own pre-norm block and head (formats/graph.md).
 public enum Architecture: String, Sendable, Codable, CaseIterable {
     /// BERT: absolute positions from 0, token types, pooler.dense -> tanh -> classifier.
     case bert
@@ -14,18 +15,27 @@ public enum Architecture: String, Sendable, Codable, CaseIterable {
     /// ELECTRA: BERT embeddings at embedding_size, projected to hidden_size when the two differ
     /// (embeddings_project); classifier.dense -> GELU (erf) -> classifier.out_proj.
     case electra
+    /// ModernBERT (transformers ModernBertForSequenceClassification): token embeddings and a LayerNorm only
+    /// (positions enter as rotary embeddings of queries and keys), pre-norm blocks with a fused QKV linear, global
+    /// or sliding-window attention per layer, a gated feed-forward block, a final LayerNorm; the head pools
+    /// ([CLS] or the mean over the tokens), then dense -> classifier_activation -> LayerNorm -> classifier.
+    /// Its options are `Hyperparameters.modernBERT`.
+    case modernbert
 
     /// Whether the model reads the tokenizer's token type ids (BERT segments). RoBERTa has a one-row type
-    /// table it always indexes with 0; DistilBERT has none.
+    /// table it always indexes with 0; DistilBERT and ModernBERT have none.
     public var usesTokenTypeIDs: Bool { self == .bert || self == .electra }
     /// Whether a type_embd table exists (added at row type id, or row 0 when token types are not used).
-    public var hasTypeEmbedding: Bool { self != .distilbert }
-    /// The activation between cls.pool and cls.out.
+    public var hasTypeEmbedding: Bool { self != .distilbert && self != .modernbert }
+    /// Whether a pos_embd table exists (ModernBERT rotates queries and keys instead).
+    public var hasPositionEmbedding: Bool { self != .modernbert }
+    /// The activation between cls.pool and cls.out when the architecture fixes it. ModernBERT's is its
+    /// config's `classifier_activation` (Graph.poolActivation); `.gelu` here is ModernBertConfig's default.
     public var poolActivation: PoolActivation {
         switch self {
         case .bert, .roberta: return .tanh
         case .distilbert: return .relu
-        case .electra: return .gelu
+        case .electra, .modernbert: return .gelu
         }
     }
 }
@@ -38,6 +48,79 @@ public enum PoolActivation: String, Sendable, Codable {
     case relu
     /// ElectraClassificationHead: get_activation("gelu"), the erf form, whatever hidden_act says.
     case gelu
+    /// GELU, tanh approximation: ModernBERT classifier_activation "gelu_new" / "gelu_pytorch_tanh".
+    case geluTanh
+}
+
+/// ModernBERT's attention span per layer. config.json `layer_types` entries.
+public enum AttentionSpan: String, Sendable, Codable, CaseIterable {
+    /// Every token attends to every token. "full_attention"; rotary θ `rope_parameters.full_attention.rope_theta`.
+    case global = "full_attention"
+    /// Token i attends to token j only when |i − j| ≤ local_attention / 2 (integer division; transformers'
+    /// sliding_window). "sliding_attention"; rotary θ `rope_parameters.sliding_attention.rope_theta`.
+    case local = "sliding_attention"
+}
+
+/// How ModernBERT's head reduces the final hidden states of a sequence to one vector. config.json `classifier_pooling`.
+public enum Pooling: String, Sendable, Codable, CaseIterable {
+    /// The first token's state ([CLS]).
+    case cls
+    /// The mean of the states of the sequence's tokens (the attention mask's ones).
+    case mean
+}
+
+/// ModernBERT's options beyond the shared hyperparameters, config.json names in camelCase.
+public struct ModernBERTParameters: Sendable, Codable, Equatable {
+    /// One entry per layer: global or local (sliding-window) attention. `layer_types`, or derived from
+    /// `global_attn_every_n_layers` n: layer i is global when i % n == 0.
+    public var layerTypes: [AttentionSpan]
+    /// `local_attention`: the full window; a local layer's token i sees j with |i − j| ≤ localAttention / 2.
+    public var localAttention: Int
+    /// Rotary base of global layers (`rope_parameters.full_attention.rope_theta`, hub-era `global_rope_theta`).
+    public var globalRopeTheta: Double
+    /// Rotary base of local layers (`rope_parameters.sliding_attention.rope_theta`, hub-era `local_rope_theta`).
+    public var localRopeTheta: Double
+    /// Wqkv and attention Wo carry biases. `attention_bias`.
+    public var attentionBias: Bool
+    /// mlp.Wi and mlp.Wo carry biases. `mlp_bias`.
+    public var mlpBias: Bool
+    /// Every LayerNorm (embeddings, blocks, final, head) carries a bias. `norm_bias`.
+    public var normBias: Bool
+    /// The head's dense layer (cls.pool) carries a bias; the classifier always does. `classifier_bias`.
+    public var classifierBias: Bool
+    /// `classifier_pooling`.
+    public var classifierPooling: Pooling
+    /// The activation between cls.pool and cls.pool_norm. `classifier_activation`.
+    public var classifierActivation: PoolActivation
+
+    public init(layerTypes: [AttentionSpan], localAttention: Int, globalRopeTheta: Double, localRopeTheta: Double,
+                attentionBias: Bool, mlpBias: Bool, normBias: Bool, classifierBias: Bool, classifierPooling: Pooling,
+                classifierActivation: PoolActivation) {
+        self.layerTypes = layerTypes
+        self.localAttention = localAttention
+        self.globalRopeTheta = globalRopeTheta
+        self.localRopeTheta = localRopeTheta
+        self.attentionBias = attentionBias
+        self.mlpBias = mlpBias
+        self.normBias = normBias
+        self.classifierBias = classifierBias
+        self.classifierPooling = classifierPooling
+        self.classifierActivation = classifierActivation
+    }
+
+    /// ModernBertConfig's defaults: every third layer global from layer 0, local_attention 128, θ 160,000 (global)
+    /// and 10,000 (local), no biases but the classifier's, [CLS] pooling, GELU.
+    public static func transformersDefaults(numHiddenLayers n: Int) -> ModernBERTParameters {
+        ModernBERTParameters(layerTypes: (0..<max(0, n)).map { $0 % 3 == 0 ? .global : .local }, localAttention: 128,
+                             globalRopeTheta: 160_000, localRopeTheta: 10_000, attentionBias: false, mlpBias: false, normBias: false,
+                             classifierBias: false, classifierPooling: .cls, classifierActivation: .gelu)
+    }
+
+    /// transformers' `sliding_window`: the largest |i − j| a local layer admits.
+    public var halfWindow: Int { localAttention / 2 }
+
+    /// Rotary base of a layer of span `s`.
+    public func ropeTheta(_ s: AttentionSpan) -> Double { s == .global ? globalRopeTheta : localRopeTheta }
 }
 
 /// Hidden activation of the feed-forward block. config.json `hidden_act`.
@@ -77,10 +160,13 @@ public struct Hyperparameters: Sendable, Codable, Equatable {
     public var numLabels: Int
     /// Width of the embedding tables (ELECTRA `embedding_size`); equals hiddenSize everywhere else.
     public var embeddingSize: Int
+    /// ModernBERT's options; nil for every other architecture.
+    public var modernBERT: ModernBERTParameters?
 
     public init(vocabSize: Int, hiddenSize: Int, numHiddenLayers: Int, numAttentionHeads: Int,
                 intermediateSize: Int, hiddenAct: HiddenActivation, maxPositionEmbeddings: Int,
-                typeVocabSize: Int, layerNormEps: Float, padTokenID: Int, numLabels: Int, embeddingSize: Int? = nil) {
+                typeVocabSize: Int, layerNormEps: Float, padTokenID: Int, numLabels: Int, embeddingSize: Int? = nil,
+                modernBERT: ModernBERTParameters? = nil) {
         self.vocabSize = vocabSize
         self.hiddenSize = hiddenSize
         self.numHiddenLayers = numHiddenLayers
@@ -93,6 +179,7 @@ public struct Hyperparameters: Sendable, Codable, Equatable {
         self.padTokenID = padTokenID
         self.numLabels = numLabels
         self.embeddingSize = embeddingSize ?? hiddenSize
+        self.modernBERT = modernBERT
     }
 
     public var headDim: Int { hiddenSize / numAttentionHeads }
@@ -108,13 +195,25 @@ public enum TensorName {
     public static func attnQ(_ i: Int) -> String { "blk.\(i).attn_q" }        // [hidden, hidden]
     public static func attnK(_ i: Int) -> String { "blk.\(i).attn_k" }        // [hidden, hidden]
     public static func attnV(_ i: Int) -> String { "blk.\(i).attn_v" }        // [hidden, hidden]
+    /// ModernBERT's fused Wqkv: rows [0, hidden) Q, [hidden, 2·hidden) K, [2·hidden, 3·hidden) V, heads in order within each.
+    public static func attnQKV(_ i: Int) -> String { "blk.\(i).attn_qkv" }   // [3·hidden, hidden]
     public static func attnOut(_ i: Int) -> String { "blk.\(i).attn_out" }    // [hidden, hidden]
     public static func attnNorm(_ i: Int) -> String { "blk.\(i).attn_norm" }  // [hidden]
-    public static func ffnUp(_ i: Int) -> String { "blk.\(i).ffn_up" }        // [intermediate, hidden]
+    /// [intermediate, hidden]; ModernBERT's mlp.Wi is [2·intermediate, hidden]: rows [0, intermediate) go through
+    /// the activation, rows [intermediate, 2·intermediate) are the gate they are multiplied by.
+    public static func ffnUp(_ i: Int) -> String { "blk.\(i).ffn_up" }
     public static func ffnDown(_ i: Int) -> String { "blk.\(i).ffn_down" }    // [hidden, intermediate]
     public static func ffnNorm(_ i: Int) -> String { "blk.\(i).ffn_norm" }    // [hidden]
+    public static let outputNorm = "output_norm"             // [hidden], ModernBERT's final_norm
     public static let classifierPool = "cls.pool"            // [hidden, hidden], then the architecture's PoolActivation
+    public static let classifierPoolNorm = "cls.pool_norm"   // [hidden], ModernBERT's head.norm after the activation
     public static let classifierOut = "cls.out"              // [numLabels, hidden]
+
+    /// The encoder linears that read block i's attention input (one fused linear, so one smoothing vector and one
+    /// set of calibration statistics, stored under the first name).
+    public static func attentionInputs(_ a: Architecture, _ i: Int) -> [String] {
+        a == .modernbert ? [attnQKV(i)] : [attnQ(i), attnK(i), attnV(i)]
+    }
 
     /// The per-output-channel scale tensor of an int8 weight: F32 [out].
     public static func scale(of weight: String) -> String { weight + "_scale" }
@@ -125,6 +224,7 @@ public enum TensorName {
     /// Every canonical weight name an architecture needs, with its shape. Linear weights are
     /// (out, in) as torch.nn.Linear stores them; `.weight` / `.bias` suffixes are part of the name.
     public static func required(_ a: Architecture, _ h: Hyperparameters) -> [(String, Shape)] {
+        if a == .modernbert { return requiredModernBERT(h, h.modernBERT ?? .transformersDefaults(numHiddenLayers: h.numHiddenLayers)) }
         let d = h.hiddenSize, f = h.intermediateSize, e = h.embeddingSize
         var out: [(String, Shape)] = [
             (tokenEmbedding + ".weight", [h.vocabSize, e]),
@@ -147,6 +247,35 @@ public enum TensorName {
         out.append((classifierOut + ".weight", [h.numLabels, d])); out.append((classifierOut + ".bias", [h.numLabels]))
         return out
     }
+
+    /// ModernBERT's tensors; the optional biases follow its flags (a LayerNorm without bias is the transformers
+    /// `nn.LayerNorm(bias=False)`, an identity shift). Layer 0 has no attn_norm (transformers: nn.Identity).
+    static func requiredModernBERT(_ h: Hyperparameters, _ m: ModernBERTParameters) -> [(String, Shape)] {
+        let d = h.hiddenSize, f = h.intermediateSize
+        var out: [(String, Shape)] = [(tokenEmbedding + ".weight", [h.vocabSize, d])]
+        func norm(_ n: String) {
+            out.append((n + ".weight", [d]))
+            if m.normBias { out.append((n + ".bias", [d])) }
+        }
+        func linear(_ n: String, _ rows: Int, _ cols: Int, bias: Bool) {
+            out.append((n + ".weight", [rows, cols]))
+            if bias { out.append((n + ".bias", [rows])) }
+        }
+        norm(embeddingNorm)
+        for i in 0..<h.numHiddenLayers {
+            if i > 0 { norm(attnNorm(i)) }
+            linear(attnQKV(i), 3 * d, d, bias: m.attentionBias)
+            linear(attnOut(i), d, d, bias: m.attentionBias)
+            norm(ffnNorm(i))
+            linear(ffnUp(i), 2 * f, d, bias: m.mlpBias)
+            linear(ffnDown(i), d, f, bias: m.mlpBias)
+        }
+        norm(outputNorm)
+        linear(classifierPool, d, d, bias: m.classifierBias)
+        norm(classifierPoolNorm)
+        linear(classifierOut, h.numLabels, d, bias: true)
+        return out
+    }
 }
 
 /// The closed op set of the canonical graph. Every architecture is a sequence of these.
@@ -164,6 +293,18 @@ public enum Op: Sendable, Equatable {
     case poolFirstToken(PoolActivation)
     /// logits = cls.out · h + b, [numLabels].
     case classify
+    /// ModernBERT: x[b,s,:] = LayerNorm(token_embd[ids]) (embd_norm); no position or type rows.
+    case embedTokens
+    /// ModernBERT block i, pre-norm: h = LayerNorm(x) (attn_norm; identity in block 0); [q k v] = attn_qkv · h + b;
+    /// q, k rotated by position (θ of the span; transformers apply_rotary_pos_emb); attention over all tokens
+    /// (global) or those with |i − j| ≤ localAttention / 2 (local); x += attn_out · ctx + b;
+    /// [u g] = ffn_up · LayerNorm(x) (ffn_norm) + b; x += ffn_down · (act(u) ⊙ g) + b.
+    case preNormBlock(Int, AttentionSpan)
+    /// x = LayerNorm(x) (output_norm): ModernBERT's final_norm.
+    case outputNorm
+    /// ModernBERT head: h = x[b, 0, :] (cls) or the mean of x[b, :, :] over the sequence's tokens (mean);
+    /// h = LayerNorm(act(cls.pool · h + b)) (cls.pool_norm).
+    case poolHead(Pooling, PoolActivation)
 }
 
 /// A cross-encoder in canonical form: architecture, hyperparameters, ops and named fp32/fp16/bf16 weights.
@@ -182,6 +323,10 @@ public struct Graph: Sendable {
     }
 
     public var ops: [Op] {
+        if architecture == .modernbert, let m = hyperparameters.modernBERT {
+            return [.embedTokens] + m.layerTypes.enumerated().map { .preNormBlock($0.offset, $0.element) }
+                + [.outputNorm, .poolHead(m.classifierPooling, m.classifierActivation), .classify]
+        }
         var ops: [Op] = [.embed]
         if hyperparameters.embeddingSize != hyperparameters.hiddenSize { ops.append(.projectEmbeddings) }
         for i in 0..<hyperparameters.numHiddenLayers { ops.append(.encoderBlock(i)) }
@@ -190,13 +335,17 @@ public struct Graph: Sendable {
         return ops
     }
 
+    /// The activation between cls.pool and cls.out (ModernBERT: before cls.pool_norm).
+    public var poolActivation: PoolActivation { hyperparameters.modernBERT?.classifierActivation ?? architecture.poolActivation }
+
     /// The position id of the first token: 0, or padTokenID + 1 for RoBERTa.
     public var firstPosition: Int { architecture == .roberta ? hyperparameters.padTokenID + 1 : 0 }
 
-    /// Longest sequence the position table admits: maxPositionEmbeddings − firstPosition.
+    /// Longest sequence the position table admits: maxPositionEmbeddings − firstPosition. ModernBERT has no table;
+    /// sentence-transformers caps its length at max_position_embeddings all the same, and so does cetool.
     public var maxSequenceLength: Int { hyperparameters.maxPositionEmbeddings - firstPosition }
 
-    /// Position ids of one unpadded sequence. BERT, DistilBERT, ELECTRA: 0, 1, 2, …. RoBERTa
+    /// Position ids of one unpadded sequence. BERT, DistilBERT, ELECTRA, ModernBERT: 0, 1, 2, …. RoBERTa
     /// (transformers create_position_ids_from_input_ids): a pad token gets padTokenID, every other token
     /// padTokenID + (number of non-pad tokens up to and including it); right padding in a batch leaves
     /// the real tokens' positions unchanged, so an unpadded sequence gets the same ids.
@@ -213,6 +362,26 @@ public struct Graph: Sendable {
 
     /// Checks every required weight is present with its shape and no others remain.
     public func validate() throws {
+        if (architecture == .modernbert) != (hyperparameters.modernBERT != nil) {
+            throw GraphError.invalidHyperparameter(name: "modernBERT", reason: architecture == .modernbert
+                ? "ModernBERT needs its options (layer types, rotary bases, bias flags, pooling)"
+                : "only ModernBERT has ModernBERT options, not \(architecture.rawValue)")
+        }
+        if let m = hyperparameters.modernBERT {
+            guard m.layerTypes.count == hyperparameters.numHiddenLayers else {
+                throw GraphError.invalidHyperparameter(name: "layer_types", reason: "\(m.layerTypes.count) entries for \(hyperparameters.numHiddenLayers) layers")
+            }
+            guard m.localAttention >= 0 else {
+                throw GraphError.invalidHyperparameter(name: "local_attention", reason: "\(m.localAttention) is negative")
+            }
+            for (k, t) in [("global_rope_theta", m.globalRopeTheta), ("local_rope_theta", m.localRopeTheta)] where !(t.isFinite && t > 0) {
+                throw GraphError.invalidHyperparameter(name: k, reason: "\(t) is not a positive number")
+            }
+            let h = hyperparameters
+            guard h.numAttentionHeads > 0, h.hiddenSize % h.numAttentionHeads == 0, h.headDim % 2 == 0 else {
+                throw GraphError.invalidHyperparameter(name: "num_attention_heads", reason: "rotary embeddings need an even head size; hidden_size \(h.hiddenSize) / \(h.numAttentionHeads) heads")
+            }
+        }
         let required = TensorName.required(architecture, hyperparameters)
         var names = Set(weights.keys)
         for (name, shape) in required {
@@ -240,7 +409,7 @@ public struct Graph: Sendable {
         }
         if let extra = names.sorted().first { throw GraphError.unexpectedWeight(name: extra) }
         // Q, K and V run as one fused linear over one input: their smoothing must be one vector.
-        for i in 0..<hyperparameters.numHiddenLayers {
+        for i in 0..<hyperparameters.numHiddenLayers where architecture != .modernbert {
             let vs = [TensorName.attnQ(i), TensorName.attnK(i), TensorName.attnV(i)].map { weights[TensorName.smooth(of: $0 + ".weight")] }
             let present = vs.compactMap { $0 }
             if !present.isEmpty {
@@ -253,6 +422,9 @@ public struct Graph: Sendable {
         let h = hyperparameters
         guard h.numAttentionHeads > 0, h.hiddenSize % h.numAttentionHeads == 0 else {
             throw GraphError.invalidHyperparameter(name: "num_attention_heads", reason: "hidden_size \(h.hiddenSize) is not divisible by \(h.numAttentionHeads)")
+        }
+        guard architecture.hasPositionEmbedding || h.maxPositionEmbeddings >= 1 else {
+            throw GraphError.invalidHyperparameter(name: "max_position_embeddings", reason: "\(h.maxPositionEmbeddings) admits no token")
         }
         guard h.embeddingSize == h.hiddenSize || architecture == .electra else {
             throw GraphError.invalidHyperparameter(name: "embedding_size", reason: "\(h.embeddingSize) differs from hidden_size \(h.hiddenSize); only ELECTRA projects embeddings")

@@ -44,7 +44,8 @@ public enum ArtifactFormat {
         }
 
         /// Hyperparameters under config.json's names.
-        /// `embedding_size` only when it differs from hidden_size (ELECTRA), so other artifacts keep their bytes.
+        /// `embedding_size` only when it differs from hidden_size (ELECTRA), `modernbert` (its options as resolved
+        /// from config.json) only for ModernBERT, so other artifacts keep their bytes.
         static func hyperparametersJSON(_ h: Hyperparameters) -> JSONValue {
             var members: [(String, JSONValue)] = [
                 ("vocab_size", .int(Int64(h.vocabSize))), ("hidden_size", .int(Int64(h.hiddenSize))),
@@ -55,6 +56,16 @@ public enum ArtifactFormat {
                 ("num_labels", .int(Int64(h.numLabels))),
             ]
             if h.embeddingSize != h.hiddenSize { members.append(("embedding_size", .int(Int64(h.embeddingSize)))) }
+            if let m = h.modernBERT {
+                members.append(("modernbert", .object([
+                    ("layer_types", .array(m.layerTypes.map { .string($0.rawValue) })),
+                    ("local_attention", .int(Int64(m.localAttention))),
+                    ("global_rope_theta", .double(m.globalRopeTheta)), ("local_rope_theta", .double(m.localRopeTheta)),
+                    ("attention_bias", .bool(m.attentionBias)), ("mlp_bias", .bool(m.mlpBias)), ("norm_bias", .bool(m.normBias)),
+                    ("classifier_bias", .bool(m.classifierBias)), ("classifier_pooling", .string(m.classifierPooling.rawValue)),
+                    ("classifier_activation", .string(m.classifierActivation.rawValue)),
+                ])))
+            }
             return .object(members)
         }
 

@@ -65,12 +65,24 @@ struct HFNames: Sendable {
         head: [("classifier.dense", T.classifierPool), ("classifier.out_proj", T.classifierOut)],
         layerPrefix: "encoder.layer.", layer: bertLayer)
 
+    /// ModernBertForSequenceClassification: model.{embeddings, layers, final_norm}, head.{dense, norm}, classifier.
+    /// Which biases exist follows the config's flags (TensorName.required); the rotary inverse frequencies are
+    /// non-persistent buffers, never saved.
+    static let modernbert = HFNames(
+        trunkPrefix: "model.", ignored: [],
+        trunk: [("embeddings.tok_embeddings", T.tokenEmbedding), ("embeddings.norm", T.embeddingNorm), ("final_norm", T.outputNorm)],
+        head: [("head.dense", T.classifierPool), ("head.norm", T.classifierPoolNorm), ("classifier", T.classifierOut)],
+        layerPrefix: "layers.",
+        layer: [("attn_norm", T.attnNorm), ("attn.Wqkv", T.attnQKV), ("attn.Wo", T.attnOut), ("mlp_norm", T.ffnNorm),
+                ("mlp.Wi", T.ffnUp), ("mlp.Wo", T.ffnDown)])
+
     static func table(_ a: Architecture) -> HFNames {
         switch a {
         case .bert: return bert
         case .roberta: return roberta
         case .distilbert: return distilbert
         case .electra: return electra
+        case .modernbert: return modernbert
         }
     }
 

@@ -6,6 +6,8 @@ public enum ImportError: Error, Equatable, CustomStringConvertible {
     case noWeights(directory: String)
     case unsupportedArchitecture(name: String, supported: [String])
     case invalidConfig(key: String, reason: String)
+    /// A config.json value the reference runs and cetool does not reproduce (refused rather than ignored).
+    case unsupportedOption(key: String, value: String, supported: [String])
     case unmappedTensor(name: String)
     case duplicateTensor(canonical: String, sources: [String])
     case missingTensor(canonical: String, expectedSource: String)
@@ -22,6 +24,8 @@ public enum ImportError: Error, Equatable, CustomStringConvertible {
         case .noWeights(let d): return "no weights in \(d): expected model.safetensors, model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json"
         case .unsupportedArchitecture(let n, let s): return "unsupported architecture \(displayEscaped(n)); supported: \(s.joined(separator: ", "))"
         case .invalidConfig(let k, let r): return "config.json \(k): \(r)"
+        case .unsupportedOption(let k, let v, let s):
+            return "config.json \(k) = \(displayEscaped(v)) is not supported by cetool (supported: \(s.joined(separator: ", ")))"
         case .unmappedTensor(let n): return "checkpoint tensor \(displayEscaped(n)) is not used by the architecture and not known to be ignorable"
         case .duplicateTensor(let c, let s): return "tensors \(s.map(displayEscaped).joined(separator: " and ")) both map to \(displayEscaped(c))"
         case .missingTensor(let c, let src): return "checkpoint lacks \(displayEscaped(src)) (canonical \(displayEscaped(c)))"

@@ -16,11 +16,20 @@ public struct ModelConfig: Sendable {
         "XLMRobertaForSequenceClassification": .roberta,
         "DistilBertForSequenceClassification": .distilbert,
         "ElectraForSequenceClassification": .electra,
+        "ModernBertForSequenceClassification": .modernbert,
     ]
 
     /// config.json key of each hyperparameter for an architecture: DistilBertConfig keeps its own names
-    /// (`dim`, `n_layers`, …; transformers' attribute_map), the others BertConfig's.
+    /// (`dim`, `n_layers`, …; transformers' attribute_map), ModernBertConfig a few (`hidden_activation`,
+    /// `norm_eps`), the others BertConfig's.
     static func key(_ bertName: String, _ a: Architecture) -> String {
+        if a == .modernbert {
+            switch bertName {
+            case "hidden_act": return "hidden_activation"
+            case "layer_norm_eps": return "norm_eps"
+            default: return bertName
+            }
+        }
         guard a == .distilbert else { return bertName }
         switch bertName {
         case "hidden_size": return "dim"
@@ -91,37 +100,52 @@ public struct ModelConfig: Sendable {
         }
 
         let actKey = Self.key("hidden_act", arch)
-        let actName = json[actKey]?.stringValue ?? "gelu"
         let act: HiddenActivation
-        switch actName {
-        case "gelu": act = .gelu
-        case "relu": act = .relu
-        case "gelu_new", "gelu_pytorch_tanh": act = .geluTanh
-        default: throw ImportError.invalidConfig(key: actKey, reason: "\"\(actName)\" is not supported (gelu, relu, gelu_new, gelu_pytorch_tanh)")
+        if arch == .modernbert {
+            act = try ModernBERTConfig.hiddenActivation(json)
+        } else {
+            let actName = json[actKey]?.stringValue ?? "gelu"
+            switch actName {
+            case "gelu": act = .gelu
+            case "relu": act = .relu
+            case "gelu_new", "gelu_pytorch_tanh": act = .geluTanh
+            default: throw ImportError.invalidConfig(key: actKey, reason: "\"\(actName)\" is not supported (gelu, relu, gelu_new, gelu_pytorch_tanh)")
+            }
         }
         if let pe = json["position_embedding_type"]?.stringValue, pe != "absolute" {
             throw ImportError.invalidConfig(key: "position_embedding_type", reason: "\"\(pe)\" is not supported (absolute)")
         }
-        // DistilBERT's LayerNorms are built with eps=1e-12 whatever the config says.
-        let eps = arch == .distilbert ? 1e-12 : json["layer_norm_eps"]?.doubleValue ?? 1e-12
-        guard eps > 0, eps < 1 else { throw ImportError.invalidConfig(key: "layer_norm_eps", reason: "\(eps) is outside (0, 1)") }
-        let pad = json["pad_token_id"]?.intValue ?? (arch == .roberta ? 1 : 0)
+        // DistilBERT's LayerNorms are built with eps=1e-12 whatever the config says; ModernBERT's default is 1e-5.
+        let epsKey = Self.key("layer_norm_eps", arch)
+        let eps = arch == .distilbert ? 1e-12 : json[epsKey]?.doubleValue ?? (arch == .modernbert ? 1e-5 : 1e-12)
+        guard eps > 0, eps < 1 else { throw ImportError.invalidConfig(key: epsKey, reason: "\(eps) is outside (0, 1)") }
+        // ModernBERT's pad_token_id (default 50283) only marks the embedding's padding row, which inference never
+        // treats differently; null (no padding row) is accepted as 0.
+        let pad: Int
+        if arch == .modernbert {
+            pad = json["pad_token_id"].map { $0.isNull ? 0 : $0.intValue ?? -1 } ?? 50283
+        } else {
+            pad = json["pad_token_id"]?.intValue ?? (arch == .roberta ? 1 : 0)
+        }
         let hidden = try int("hidden_size")
         // ELECTRA: embedding_size (ElectraConfig default 128); the others embed at hidden_size.
         let embeddingSize = arch == .electra ? try int("embedding_size", default: 128) : hidden
-        // DistilBERT has no token type table (a placeholder of 1 keeps the hyperparameters total).
-        let typeVocab = arch == .distilbert ? 1 : try int("type_vocab_size", default: 2)
+        // DistilBERT and ModernBERT have no token type table (a placeholder of 1 keeps the hyperparameters total).
+        let typeVocab = arch == .distilbert || arch == .modernbert ? 1 : try int("type_vocab_size", default: 2)
+        let vocab = try int("vocab_size")
+        let layers = try int("num_hidden_layers"), heads = try int("num_attention_heads")
+        let intermediate = try int("intermediate_size")
+        let maxPositions = try int("max_position_embeddings", default: arch == .modernbert ? 8192 : 512)
+        guard hidden % heads == 0 else {
+            throw ImportError.invalidConfig(key: Self.key("num_attention_heads", arch), reason: "hidden_size \(hidden) is not divisible by \(heads)")
+        }
+        let modernBERT = arch == .modernbert ? try ModernBERTConfig.parameters(json, layers: layers, hidden: hidden, heads: heads) : nil
 
         let h = Hyperparameters(
-            vocabSize: try int("vocab_size"), hiddenSize: hidden,
-            numHiddenLayers: try int("num_hidden_layers"), numAttentionHeads: try int("num_attention_heads"),
-            intermediateSize: try int("intermediate_size"), hiddenAct: act,
-            maxPositionEmbeddings: try int("max_position_embeddings", default: 512),
+            vocabSize: vocab, hiddenSize: hidden, numHiddenLayers: layers, numAttentionHeads: heads,
+            intermediateSize: intermediate, hiddenAct: act, maxPositionEmbeddings: maxPositions,
             typeVocabSize: typeVocab, layerNormEps: Float(eps),
-            padTokenID: pad, numLabels: numLabels, embeddingSize: embeddingSize)
-        guard h.hiddenSize % h.numAttentionHeads == 0 else {
-            throw ImportError.invalidConfig(key: Self.key("num_attention_heads", arch), reason: "hidden_size \(h.hiddenSize) is not divisible by \(h.numAttentionHeads)")
-        }
+            padTokenID: pad, numLabels: numLabels, embeddingSize: embeddingSize, modernBERT: modernBERT)
         guard pad >= 0, pad < h.vocabSize else { throw ImportError.invalidConfig(key: "pad_token_id", reason: "\(pad) is outside the vocabulary") }
         if arch == .roberta, h.maxPositionEmbeddings <= pad + 1 {
             throw ImportError.invalidConfig(key: "max_position_embeddings", reason: "\(h.maxPositionEmbeddings) leaves no position: RoBERTa positions start at pad_token_id + 1 = \(pad + 1)")

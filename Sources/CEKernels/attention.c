@@ -109,3 +109,65 @@ int ce_attention_head_f32(const float *q, const float *k, const float *v, int ld
     (void)q; (void)k; (void)v; (void)ld; (void)out; (void)ldOut; (void)len; (void)dh; (void)scale; (void)scratch;
     return 0;
 }
+
+/* Local (sliding-window) attention, one head: query i sees keys j with |i - j| <= window. Per query row: the
+   scores of its band, the shared softmax kernel, then the weighted sum of the band's values. */
+static void window_portable(const float *q, const float *k, const float *v, int ld, float *out, int ldOut, int len, int dh,
+                            float scale, int window, float *s) {
+    for (int i = 0; i < len; i++) {
+        int j0 = i - window < 0 ? 0 : i - window;
+        int j1 = i + window > len - 1 ? len - 1 : i + window;
+        const float *qi = q + (size_t)i * ld;
+        for (int j = j0; j <= j1; j++) {
+            const float *kj = k + (size_t)j * ld;
+            float acc = 0;
+            for (int d = 0; d < dh; d++) acc += qi[d] * kj[d];
+            s[j - j0] = acc * scale;
+        }
+        ce_softmax_rows_f32(s, 1, j1 - j0 + 1);
+        float *o = out + (size_t)i * ldOut;
+        for (int d = 0; d < dh; d++) o[d] = 0;
+        for (int j = j0; j <= j1; j++) {
+            const float *vj = v + (size_t)j * ld;
+            float p = s[j - j0];
+            for (int d = 0; d < dh; d++) o[d] += p * vj[d];
+        }
+    }
+}
+
+#if defined(__x86_64__)
+/* The same with 8-wide FMA over the head dimension (dh a multiple of 8). */
+AVX2 static void window_avx2(const float *q, const float *k, const float *v, int ld, float *out, int ldOut, int len, int dh,
+                             float scale, int window, float *s) {
+    for (int i = 0; i < len; i++) {
+        int j0 = i - window < 0 ? 0 : i - window;
+        int j1 = i + window > len - 1 ? len - 1 : i + window;
+        const float *qi = q + (size_t)i * ld;
+        for (int j = j0; j <= j1; j++) {
+            const float *kj = k + (size_t)j * ld;
+            __m256 acc = _mm256_setzero_ps();
+            for (int d = 0; d < dh; d += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(qi + d), _mm256_loadu_ps(kj + d), acc);
+            __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+            h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+            h = _mm_add_ss(h, _mm_movehdup_ps(h));
+            s[j - j0] = _mm_cvtss_f32(h) * scale;
+        }
+        ce_softmax_rows_f32(s, 1, j1 - j0 + 1);
+        float *o = out + (size_t)i * ldOut;
+        for (int d = 0; d < dh; d += 8) {
+            __m256 acc = _mm256_setzero_ps();
+            for (int j = j0; j <= j1; j++) acc = _mm256_fmadd_ps(_mm256_set1_ps(s[j - j0]), _mm256_loadu_ps(v + (size_t)j * ld + d), acc);
+            _mm256_storeu_ps(o + d, acc);
+        }
+    }
+}
+#endif
+
+void ce_attention_window_f32(const float *q, const float *k, const float *v, int ld, float *out, int ldOut, int len, int dh,
+                             float scale, int window, float *scratch) {
+    if (len <= 0) return;
+#if defined(__x86_64__)
+    if (ce_fp32_variant() == 1 && dh % 8 == 0) { window_avx2(q, k, v, ld, out, ldOut, len, dh, scale, window, scratch); return; }
+#endif
+    window_portable(q, k, v, ld, out, ldOut, len, dh, scale, window, scratch);
+}

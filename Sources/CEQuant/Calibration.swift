@@ -17,7 +17,8 @@ public struct CalibrationStats: Sendable {
             for c in 0..<cols { let v = abs(p[c]); if v > m[c] { m[c] = v } }
         }
         activationMax[name] = m
-        if name.hasSuffix(".attn_q.weight"), name.hasPrefix("blk.0.") { tokens += rows }
+        // Block 0's first linear sees every calibration token once (attn_q, or ModernBERT's fused attn_qkv).
+        if name == TensorName.attnQ(0) + ".weight" || name == TensorName.attnQKV(0) + ".weight" { tokens += rows }
     }
 }
 

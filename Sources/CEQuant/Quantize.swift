@@ -37,10 +37,12 @@ public enum Quantize {
         /// Every encoder linear.
         public static let all = Plan()
 
-        public func linears(_ h: Hyperparameters) -> [String] {
+        /// The weights the plan stores at reduced precision, for architecture `a` (ModernBERT's attention is one fused
+        /// attn_qkv linear; its ffn_up holds the activation's input and the gate).
+        public func linears(_ a: Architecture, _ h: Hyperparameters) -> [String] {
             (0..<h.numHiddenLayers).flatMap { i -> [String] in
                 var names: [String] = []
-                if attention { names += [TensorName.attnQ(i), TensorName.attnK(i), TensorName.attnV(i), TensorName.attnOut(i)] }
+                if attention { names += TensorName.attentionInputs(a, i) + [TensorName.attnOut(i)] }
                 if ffnUp { names.append(TensorName.ffnUp(i)) }
                 if ffnDown { names.append(TensorName.ffnDown(i)) }
                 return names.map { $0 + ".weight" }
@@ -105,7 +107,7 @@ public enum Quantize {
 
     /// The graph with its planned tensors stored at `precision`. int8 weights carry a companion
     /// `<name>_scale` F32 [out] tensor (TensorName.scale(of:)); with `activationMax` (calibrated
-    /// max |input| per channel, keyed by weight name; attn_q's stands for Q, K and V) int8 linears
+    /// max |input| per channel, keyed by weight name; attn_q's stands for Q, K and V when they are separate) int8 linears
     /// are also smoothed and carry `<name>_smooth` F32 [in]. With `gram` (InputGram, same keys) int8
     /// linears are rounded with error compensation (ErrorCompensation) instead of to nearest.
     public static func apply(_ precision: Precision, to graph: Graph, plan: Plan = .all,
@@ -117,7 +119,7 @@ public enum Quantize {
         if precision == .int8, let activationMax {
             for i in 0..<graph.hyperparameters.numHiddenLayers {
                 var groups: [[String]] = []
-                if plan.attention { groups += [[TensorName.attnQ(i), TensorName.attnK(i), TensorName.attnV(i)], [TensorName.attnOut(i)]] }
+                if plan.attention { groups += [TensorName.attentionInputs(graph.architecture, i), [TensorName.attnOut(i)]] }
                 if plan.ffnUp { groups.append([TensorName.ffnUp(i)]) }
                 if plan.ffnDown { groups.append([TensorName.ffnDown(i)]) }
                 for group in groups {
@@ -136,7 +138,7 @@ public enum Quantize {
             }
         }
         var inverseFactors: [String: [Double]] = [:]
-        for name in plan.linears(graph.hyperparameters) {
+        for name in plan.linears(graph.architecture, graph.hyperparameters) {
             guard let t = graph.weights[name], var w = t.floatValues() else { throw GraphError.missingWeight(name: name) }
             let rows = t.shape.dims[0], cols = t.shape.dims[1]
             if let f = smoothing[name] {

@@ -54,22 +54,27 @@ public enum ActivationMode: String, Sendable {
 /// Weights laid out for the kernels, 64-byte aligned: fp32, or int8 + scales for quantized linears.
 final class PlannedWeights {
     struct Block {
-        var qkvW: LinearWeight, qkvB: UnsafePointer<Float>      // [3·hidden, hidden], [3·hidden]
-        var outW: LinearWeight, outB: UnsafePointer<Float>      // [hidden, hidden]
-        var attnNormW: UnsafePointer<Float>, attnNormB: UnsafePointer<Float>
-        var upW: LinearWeight, upB: UnsafePointer<Float>        // [intermediate, hidden]
-        var downW: LinearWeight, downB: UnsafePointer<Float>    // [hidden, intermediate]
+        var qkvW: LinearWeight, qkvB: UnsafePointer<Float>?     // [3·hidden, hidden], [3·hidden]
+        var outW: LinearWeight, outB: UnsafePointer<Float>?     // [hidden, hidden]
+        /// nil for ModernBERT's block 0 (no norm before its attention).
+        var attnNormW: UnsafePointer<Float>?, attnNormB: UnsafePointer<Float>?
+        var upW: LinearWeight, upB: UnsafePointer<Float>?       // [intermediate, hidden]; ModernBERT [2·intermediate, hidden]
+        var downW: LinearWeight, downB: UnsafePointer<Float>?   // [hidden, intermediate]
         var ffnNormW: UnsafePointer<Float>, ffnNormB: UnsafePointer<Float>
     }
     /// [vocab, hidden]: fp32, or int8 rows with one F32 scale each.
     var tokenEmbd: LinearWeight
-    var posEmbd, embdNormW, embdNormB: UnsafePointer<Float>
-    /// [typeVocab, embedding]; nil for DistilBERT (no token types).
+    var embdNormW, embdNormB: UnsafePointer<Float>
+    /// [maxPositions, embedding]; nil for ModernBERT (rotary positions).
+    var posEmbd: UnsafePointer<Float>?
+    /// [typeVocab, embedding]; nil for DistilBERT and ModernBERT (no token types).
     var typeEmbd: UnsafePointer<Float>?
     /// [hidden, embedding] and [hidden]: ELECTRA's embeddings_project, nil when embedding == hidden.
     var projW, projB: UnsafePointer<Float>?
-    var poolW, poolB: UnsafePointer<Float>
+    var poolW: UnsafePointer<Float>, poolB: UnsafePointer<Float>?
     var clsW, clsB: UnsafePointer<Float>
+    /// ModernBERT's final_norm and head.norm; nil elsewhere.
+    var outNormW, outNormB, poolNormW, poolNormB: UnsafePointer<Float>?
     var blocks: [Block] = []
     private var keep: [AnyObject] = []
 
@@ -176,29 +181,46 @@ final class PlannedWeights {
             return .i8(qp, scales: scales, smooth: smooth, packed: nil)
         }
         typealias T = TensorName
+        let d = graph.hyperparameters.hiddenSize
+        /// A LayerNorm's or linear's bias when the graph has it.
+        func optional(_ name: String) throws -> UnsafePointer<Float>? { graph.weights[name] == nil ? nil : try floats([name]) }
+        /// A LayerNorm's bias, or zeros for a LayerNorm built without one (ModernBERT's norm_bias false).
+        let zeros = OwnedBytes(count: d * 4, alignment: 64)
+        zeros.pointer.initializeMemory(as: Float.self, repeating: 0, count: d)
+        keep.append(zeros)
+        let zero = UnsafePointer(zeros.pointer.assumingMemoryBound(to: Float.self))
+        func normBias(_ name: String) throws -> UnsafePointer<Float> { try optional(name) ?? zero }
         tokenEmbd = try linear([T.tokenEmbedding + ".weight"], packed: false, widen: false)
-        posEmbd = try floats([T.positionEmbedding + ".weight"])
+        posEmbd = graph.architecture.hasPositionEmbedding ? try floats([T.positionEmbedding + ".weight"]) : nil
         typeEmbd = graph.architecture.hasTypeEmbedding ? try floats([T.typeEmbedding + ".weight"]) : nil
         embdNormW = try floats([T.embeddingNorm + ".weight"])
-        embdNormB = try floats([T.embeddingNorm + ".bias"])
+        embdNormB = try normBias(T.embeddingNorm + ".bias")
         if graph.hyperparameters.embeddingSize != graph.hyperparameters.hiddenSize {
             projW = try floats([T.embeddingProjection + ".weight"])
             projB = try floats([T.embeddingProjection + ".bias"])
         }
         for i in 0..<graph.hyperparameters.numHiddenLayers {
+            let qkv = TensorName.attentionInputs(graph.architecture, i)
+            let qkvBiases = qkv.map { $0 + ".bias" }
             blocks.append(Block(
-                qkvW: try linear([T.attnQ(i), T.attnK(i), T.attnV(i)].map { $0 + ".weight" }),
-                qkvB: try floats([T.attnQ(i), T.attnK(i), T.attnV(i)].map { $0 + ".bias" }),
-                outW: try linear([T.attnOut(i) + ".weight"]), outB: try floats([T.attnOut(i) + ".bias"]),
-                attnNormW: try floats([T.attnNorm(i) + ".weight"]), attnNormB: try floats([T.attnNorm(i) + ".bias"]),
-                upW: try linear([T.ffnUp(i) + ".weight"]), upB: try floats([T.ffnUp(i) + ".bias"]),
-                downW: try linear([T.ffnDown(i) + ".weight"]), downB: try floats([T.ffnDown(i) + ".bias"]),
-                ffnNormW: try floats([T.ffnNorm(i) + ".weight"]), ffnNormB: try floats([T.ffnNorm(i) + ".bias"])))
+                qkvW: try linear(qkv.map { $0 + ".weight" }),
+                qkvB: graph.weights[qkvBiases[0]] == nil ? nil : try floats(qkvBiases),
+                outW: try linear([T.attnOut(i) + ".weight"]), outB: try optional(T.attnOut(i) + ".bias"),
+                attnNormW: try optional(T.attnNorm(i) + ".weight"), attnNormB: try normBias(T.attnNorm(i) + ".bias"),
+                upW: try linear([T.ffnUp(i) + ".weight"]), upB: try optional(T.ffnUp(i) + ".bias"),
+                downW: try linear([T.ffnDown(i) + ".weight"]), downB: try optional(T.ffnDown(i) + ".bias"),
+                ffnNormW: try floats([T.ffnNorm(i) + ".weight"]), ffnNormB: try normBias(T.ffnNorm(i) + ".bias")))
         }
         poolW = try floats([T.classifierPool + ".weight"])
-        poolB = try floats([T.classifierPool + ".bias"])
+        poolB = try optional(T.classifierPool + ".bias")
         clsW = try floats([T.classifierOut + ".weight"])
         clsB = try floats([T.classifierOut + ".bias"])
+        if graph.architecture == .modernbert {
+            outNormW = try floats([T.outputNorm + ".weight"])
+            outNormB = try normBias(T.outputNorm + ".bias")
+            poolNormW = try floats([T.classifierPoolNorm + ".weight"])
+            poolNormB = try normBias(T.classifierPoolNorm + ".bias")
+        }
         // Packing is most of the load time of an int8 artifact; the linears are independent. Once packed,
         // a linear's stored rows are not read again: pages of a mapped file are handed back, so the weights
         // are resident once (as panels), not twice.
@@ -239,15 +261,23 @@ final class Workspace {
     var x, qkv, ctx, tmp, ffn, scores, cls, pooled: UnsafeMutablePointer<Float>!
     /// [tokens, embedding]: the embeddings before ELECTRA's projection (unused when embedding == hidden).
     var emb: UnsafeMutablePointer<Float>!
+    /// [tokens, intermediate]: the gated feed-forward activations act(u)·g (ModernBERT; unused elsewhere).
+    var gatedOut: UnsafeMutablePointer<Float>!
     /// int8 path: quantized activations [tokens, max(hidden, intermediate)], their row scales, int32 sums.
     var int8: Kernels.Int8Scratch!
     let hidden: Int, intermediate: Int, embedding: Int
+    /// Whether the feed-forward block is gated: ffn_up then yields 2·intermediate columns (ModernBERT).
+    let gated: Bool
 
-    init(hidden: Int, intermediate: Int, embedding: Int) {
+    init(hidden: Int, intermediate: Int, embedding: Int, gated: Bool = false) {
         self.hidden = hidden
         self.intermediate = intermediate
         self.embedding = embedding
+        self.gated = gated
     }
+
+    /// Columns of ffn_up's output.
+    var ffnWidth: Int { gated ? 2 * intermediate : intermediate }
 
     /// Attention scratch of one worker for sequences up to `s` tokens (head size ≤ hidden).
     func attentionBlock(_ s: Int) -> Int { Kernels.attentionScratch(len: s, headDim: hidden) }
@@ -256,8 +286,8 @@ final class Workspace {
     func reserve(tokens: Int, longest: Int, batch: Int) {
         guard tokens > tokenCapacity || longest > sequenceCapacity || batch > sequenceCapacity || Kernels.threads > workerCapacity else { return }
         let t = max(tokens, tokenCapacity), s = max(longest, batch, sequenceCapacity)
-        let sizes = [t * hidden, t * 3 * hidden, t * hidden, t * hidden, t * intermediate, attentionBlock(s) * Kernels.threads, s * hidden, s * hidden,
-                     embedding == hidden ? 0 : t * embedding]
+        let sizes = [t * hidden, t * 3 * hidden, t * hidden, t * hidden, t * ffnWidth, attentionBlock(s) * Kernels.threads, s * hidden, s * hidden,
+                     embedding == hidden ? 0 : t * embedding, gated ? t * intermediate : 0]
         let padded = sizes.map { ($0 + 15) / 16 * 16 }
         let b = OwnedBytes(count: padded.reduce(0, +) * 4, alignment: 64)
         var p = b.pointer.bindMemory(to: Float.self, capacity: padded.reduce(0, +))
@@ -265,8 +295,9 @@ final class Workspace {
         for n in padded { ptrs.append(p); p += n }
         (x, qkv, ctx, tmp, ffn, scores, cls, pooled) = (ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], ptrs[5], ptrs[6], ptrs[7])
         emb = embedding == hidden ? x : ptrs[8]
+        gatedOut = ptrs[9]
         box = b
-        int8 = Kernels.Int8Scratch(rows: t, maxK: max(hidden, intermediate), maxN: max(3 * hidden, intermediate))
+        int8 = Kernels.Int8Scratch(rows: t, maxK: max(hidden, intermediate), maxN: max(3 * hidden, ffnWidth))
         tokenCapacity = t
         sequenceCapacity = s
         workerCapacity = Kernels.threads
@@ -297,8 +328,15 @@ public final class Executor: @unchecked Sendable {
         weights = try PlannedWeights(graph: graph, activations: activations)
         PhaseTrace.mark("weights planned")
         workspace = Workspace(hidden: graph.hyperparameters.hiddenSize, intermediate: graph.hyperparameters.intermediateSize,
-                              embedding: graph.hyperparameters.embeddingSize)
+                              embedding: graph.hyperparameters.embeddingSize, gated: graph.architecture == .modernbert)
+        if let m = graph.hyperparameters.modernBERT {
+            rotary = [.global: RotaryTable(theta: m.globalRopeTheta, headDim: graph.hyperparameters.headDim),
+                      .local: RotaryTable(theta: m.localRopeTheta, headDim: graph.hyperparameters.headDim)]
+        }
     }
+
+    /// ModernBERT's cos/sin tables per attention span, grown to the longest sequence seen.
+    var rotary: [AttentionSpan: RotaryTable] = [:]
 
     /// Tokens one pass through the layers holds at most (unless one sequence alone is longer): larger
     /// batches run as consecutive passes, so activation memory stays bounded (about 13 KB per token for
@@ -350,6 +388,7 @@ public final class Executor: @unchecked Sendable {
         defer { lock.unlock() }
         let ws = workspace
         ws.reserve(tokens: total, longest: longest, batch: sequences.count)
+        if arch == .modernbert { return modernBERTPass(sequences, offsets: offsets, total: total, longest: longest) }
         let d = h.hiddenSize, f = h.intermediateSize, eps = h.layerNormEps, e = h.embeddingSize
         let w = weights
         let first = graph.firstPosition, padID: Int32 = arch == .roberta ? Int32(h.padTokenID) : -1
@@ -364,7 +403,7 @@ public final class Executor: @unchecked Sendable {
                 let row = ws.emb + (offsets[b] + p) * e
                 let position: Int
                 if s.ids[p] == padID { position = h.padTokenID } else { position = first + count; count += 1 }
-                let pe = w.posEmbd + position * e
+                let pe = w.posEmbd! + position * e
                 switch w.tokenEmbd {
                 case .f32(let table):
                     let te = table + Int(s.ids[p]) * e
@@ -401,7 +440,7 @@ public final class Executor: @unchecked Sendable {
             }
             observer?(TensorName.attnOut(i) + ".weight", ws.ctx, total, d)
             Kernels.linear(ws.ctx, blk.outW, blk.outB, ws.tmp, m: total, n: d, k: d, scratch: ws.int8)
-            Kernels.addLayerNorm(ws.x, ws.tmp, rows: total, n: d, gamma: blk.attnNormW, beta: blk.attnNormB, eps: eps)
+            Kernels.addLayerNorm(ws.x, ws.tmp, rows: total, n: d, gamma: blk.attnNormW!, beta: blk.attnNormB!, eps: eps)
             observer?(TensorName.ffnUp(i) + ".weight", ws.x, total, d)
             // The feed-forward block in row chunks: its [rows, intermediate] activations are the widest of
             // the layer, and only a chunk of them is ever resident. Calibration observes whole passes.
@@ -426,15 +465,163 @@ public final class Executor: @unchecked Sendable {
         // cls.pool then the architecture's activation: BERT pooler / RoBERTa classifier.dense (tanh),
         // DistilBERT pre_classifier (ReLU), ELECTRA classifier.dense (GELU).
         Kernels.linear(ws.cls, w.poolW, w.poolB, ws.pooled, m: n, n: d, k: d)
-        switch arch.poolActivation {
-        case .tanh: Kernels.tanhInPlace(ws.pooled, count: n * d)
-        case .relu: Kernels.relu(ws.pooled, count: n * d)
-        case .gelu: Kernels.gelu(ws.pooled, count: n * d)
-        }
+        activate(ws.pooled, count: n * d, graph.poolActivation)
         let features = UnsafePointer(ws.pooled!)
         let labels = h.numLabels
         var out = [Float](repeating: 0, count: n * labels)
         out.withUnsafeMutableBufferPointer { Kernels.linear(features, w.clsW, w.clsB, $0.baseAddress!, m: n, n: labels, k: d) }
         return (0..<n).map { Array(out[($0 * labels)..<(($0 + 1) * labels)]) }
+    }
+
+    /// The activation between cls.pool and cls.out (cls.pool_norm for ModernBERT), in place.
+    private func activate(_ x: UnsafeMutablePointer<Float>, count: Int, _ a: PoolActivation) {
+        switch a {
+        case .tanh: Kernels.tanhInPlace(x, count: count)
+        case .relu: Kernels.relu(x, count: count)
+        case .gelu: Kernels.gelu(x, count: count)
+        case .geluTanh: Kernels.geluTanh(x, count: count)
+        }
+    }
+
+    /// ModernBERT (transformers ModernBertForSequenceClassification): the sequences packed as in `pass`, each at
+    /// positions 0..<len. Called with the lock held and the workspace reserved.
+    private func modernBERTPass(_ sequences: [TokenSequence], offsets: [Int], total: Int, longest: Int) -> [[Float]] {
+        let h = graph.hyperparameters, m = h.modernBERT!
+        let ws = workspace, w = weights
+        let d = h.hiddenSize, f = h.intermediateSize, eps = h.layerNormEps, heads = h.numAttentionHeads, dh = h.headDim
+        for table in rotary.values { table.reserve(longest) }
+
+        // embeddings: x[t] = token_embd[id], then LayerNorm (embeddings.norm). [tokens, hidden]
+        Kernels.parallelTasks(sequences.count) { b, _ in
+            let s = sequences[b]
+            for p in 0..<s.ids.count {
+                let row = ws.x + (offsets[b] + p) * d, id = Int(s.ids[p])
+                switch w.tokenEmbd {
+                case .f32(let table): row.update(from: table + id * d, count: d)
+                case .i8(let table, let scales, _, _, _):
+                    let te = table! + id * d, sc = scales[id] // the table is never packed
+                    for j in 0..<d { row[j] = Float(te[j]) * sc }
+                }
+            }
+        }
+        Kernels.layerNorm(ws.x, rows: total, n: d, gamma: w.embdNormW, beta: w.embdNormB, eps: eps)
+
+        for (i, blk) in w.blocks.enumerated() {
+            // h = attn_norm(x), or x itself in block 0 (nn.Identity). [tokens, hidden] in tmp
+            ws.tmp.update(from: ws.x, count: total * d)
+            if let g = blk.attnNormW { Kernels.layerNorm(ws.tmp, rows: total, n: d, gamma: g, beta: blk.attnNormB!, eps: eps) }
+            observer?(TensorName.attnQKV(i) + ".weight", ws.tmp, total, d)
+            Kernels.linear(ws.tmp, blk.qkvW, blk.qkvB, ws.qkv, m: total, n: 3 * d, k: d, scratch: ws.int8)
+            let span = m.layerTypes[i]
+            let table = rotary[span]!
+            // Rotary positions on q and k of each sequence, its tokens at 0..<len.
+            Kernels.parallelTasks(sequences.count) { b, _ in
+                let base = ws.qkv + offsets[b] * 3 * d, len = sequences[b].ids.count
+                Kernels.rotary(base, ld: 3 * d, len: len, heads: heads, headDim: dh, cos: table.cos, sin: table.sin)
+                Kernels.rotary(base + d, ld: 3 * d, len: len, heads: heads, headDim: dh, cos: table.cos, sin: table.sin)
+            }
+            let block = ws.attentionBlock(ws.sequenceCapacity)
+            let window = m.halfWindow
+            Kernels.parallelTasks(sequences.count * heads) { t, worker in
+                let b = t / heads, off = (t % heads) * dh
+                let base = ws.qkv + offsets[b] * 3 * d + off
+                let out = ws.ctx + offsets[b] * d + off, len = sequences[b].ids.count
+                if span == .local {
+                    Kernels.localAttention(q: base, k: base + d, v: base + 2 * d, ld: 3 * d, out: out, ldOut: d, len: len,
+                                           headDim: dh, window: window, scratch: ws.scores + worker * block)
+                } else {
+                    Kernels.attention(q: base, k: base + d, v: base + 2 * d, ld: 3 * d, out: out, ldOut: d, len: len,
+                                      heads: 1, headDim: dh, scratch: ws.scores + worker * block)
+                }
+            }
+            observer?(TensorName.attnOut(i) + ".weight", ws.ctx, total, d)
+            Kernels.linear(ws.ctx, blk.outW, blk.outB, ws.tmp, m: total, n: d, k: d, scratch: ws.int8)
+            Kernels.add(ws.x, ws.tmp, count: total * d)
+
+            // x += Wo(act(u) · g), [u g] = Wi(mlp_norm(x)); in row chunks as the post-norm block.
+            ws.tmp.update(from: ws.x, count: total * d)
+            Kernels.layerNorm(ws.tmp, rows: total, n: d, gamma: blk.ffnNormW, beta: blk.ffnNormB, eps: eps)
+            observer?(TensorName.ffnUp(i) + ".weight", ws.tmp, total, d)
+            let chunk = observer == nil ? ffnChunkRows : total
+            for r0 in stride(from: 0, to: total, by: chunk) {
+                let rows = min(chunk, total - r0)
+                Kernels.linear(ws.tmp + r0 * d, blk.upW, blk.upB, ws.ffn, m: rows, n: 2 * f, k: d, scratch: ws.int8)
+                Kernels.gated(ws.ffn, ws.gatedOut, rows: rows, n: f, act: h.hiddenAct)
+                observer?(TensorName.ffnDown(i) + ".weight", ws.gatedOut, rows, f)
+                Kernels.linear(ws.gatedOut, blk.downW, blk.downB, ws.ctx + r0 * d, m: rows, n: d, k: f, scratch: ws.int8)
+            }
+            Kernels.add(ws.x, ws.ctx, count: total * d)
+        }
+        Kernels.layerNorm(ws.x, rows: total, n: d, gamma: w.outNormW!, beta: w.outNormB!, eps: eps)
+
+        // head: [CLS] state or the mean over the sequence's tokens, dense -> activation -> LayerNorm -> classifier.
+        let n = sequences.count
+        for b in 0..<n {
+            let dst = ws.cls + b * d, src = ws.x + offsets[b] * d
+            switch m.classifierPooling {
+            case .cls: dst.update(from: src, count: d)
+            case .mean:
+                // transformers: (h · mask).sum(1) / mask.sum(1) in fp32; summed here in double, then divided in fp32.
+                let len = sequences[b].ids.count
+                for j in 0..<d {
+                    var acc = 0.0
+                    for t in 0..<len { acc += Double(src[t * d + j]) }
+                    dst[j] = Float(acc) / Float(len)
+                }
+            }
+        }
+        Kernels.linear(ws.cls, w.poolW, w.poolB, ws.pooled, m: n, n: d, k: d)
+        activate(ws.pooled, count: n * d, m.classifierActivation)
+        Kernels.layerNorm(ws.pooled, rows: n, n: d, gamma: w.poolNormW!, beta: w.poolNormB!, eps: eps)
+        let labels = h.numLabels
+        var out = [Float](repeating: 0, count: n * labels)
+        out.withUnsafeMutableBufferPointer { Kernels.linear(UnsafePointer(ws.pooled!), w.clsW, w.clsB, $0.baseAddress!, m: n, n: labels, k: d) }
+        return (0..<n).map { Array(out[($0 * labels)..<(($0 + 1) * labels)]) }
+    }
+}
+
+/// cos and sin of ModernBERT's rotary angles for positions 0..<count, [count, headDim / 2] each, in fp32 as
+/// transformers' ModernBertRotaryEmbedding computes them: inv_j = 1 / θ^(2j / dh) (the exponent 2j / dh and the
+/// reciprocal in fp32; the power rounded once from double, which torch's fp32 pow, not correctly rounded, can miss by
+/// an ulp or two; bit-identical on every frequency the config goldens record),
+/// angle = fp32(position · inv_j), then cos and sin rounded to fp32.
+final class RotaryTable: @unchecked Sendable {
+    let theta: Double
+    let headDim: Int
+    /// [headDim / 2]
+    let inverseFrequencies: [Float]
+    private(set) var count = 0
+    private(set) var cos: UnsafeMutablePointer<Float>
+    private(set) var sin: UnsafeMutablePointer<Float>
+
+    init(theta: Double, headDim: Int) {
+        self.theta = theta
+        self.headDim = headDim
+        inverseFrequencies = (0..<(headDim / 2)).map { j in
+            let exponent = Float(2 * j) / Float(headDim)
+            return 1 / Float(Foundation.pow(theta, Double(exponent)))
+        }
+        cos = .allocate(capacity: 1)
+        sin = .allocate(capacity: 1)
+    }
+
+    deinit { cos.deallocate(); sin.deallocate() }
+
+    /// Grows the tables to at least `positions` rows.
+    func reserve(_ positions: Int) {
+        guard positions > count else { return }
+        let n = max(positions, 2 * count), half = headDim / 2
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: max(1, n * half)), s = UnsafeMutablePointer<Float>.allocate(capacity: max(1, n * half))
+        for p in 0..<n {
+            for j in 0..<half {
+                let angle = Float(p) * inverseFrequencies[j]
+                c[p * half + j] = Float(Foundation.cos(Double(angle)))
+                s[p * half + j] = Float(Foundation.sin(Double(angle)))
+            }
+        }
+        cos.deallocate(); sin.deallocate()
+        cos = c
+        sin = s
+        count = n
     }
 }

@@ -1,3 +1,4 @@
+import CEGraph
 import CEKernels
 import COpenBLAS
 import Foundation
@@ -186,6 +187,64 @@ public enum Kernels {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, l, d, l, 1,
                         scratch, l, v + off, Int32(ld), 0, out + off, Int32(ldOut))
         }
+    }
+
+    /// Local (sliding-window) attention for one head of one sequence: query i attends to keys j with
+    /// |i − j| ≤ `window` (ModernBERT's local layers, transformers' bidirectional sliding-window mask). Layouts as
+    /// `attention`; scratch holds at least min(len, 2·window + 1) floats. A window that covers the whole sequence
+    /// (len ≤ window + 1) is global attention and runs that kernel.
+    public static func localAttention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ld: Int,
+                                      out: UnsafeMutablePointer<Float>, ldOut: Int, len: Int, headDim dh: Int, window: Int,
+                                      scratch: UnsafeMutablePointer<Float>) {
+        if len <= window + 1 {
+            return attention(q: q, k: k, v: v, ld: ld, out: out, ldOut: ldOut, len: len, heads: 1, headDim: dh, scratch: scratch)
+        }
+        ce_attention_window_f32(q, k, v, Int32(ld), out, Int32(ldOut), Int32(len), Int32(dh), 1 / Float(dh).squareRoot(),
+                                Int32(window), scratch)
+    }
+
+    /// Rotary position embedding in place (transformers apply_rotary_pos_emb with rotate_half): for each of `len`
+    /// rows (stride `ld`, row t at position t) and each of `heads` heads of `dh` columns, with c = cos[t, j],
+    /// s = sin[t, j] and h = dh / 2: x[j] ← x[j]·c − x[j+h]·s and x[j+h] ← x[j+h]·c + x[j]·s for j < h.
+    /// cos and sin are RotaryTable rows ([positions, dh / 2]).
+    public static func rotary(_ x: UnsafeMutablePointer<Float>, ld: Int, len: Int, heads: Int, headDim dh: Int,
+                              cos: UnsafePointer<Float>, sin: UnsafePointer<Float>) {
+        let half = dh / 2
+        for t in 0..<len {
+            let c = cos + t * half, s = sin + t * half
+            for h in 0..<heads {
+                let row = x + t * ld + h * dh
+                for j in 0..<half {
+                    let a = row[j], b = row[j + half]
+                    let ac = a * c[j], bs = b * s[j], bc = b * c[j], sa = a * s[j]
+                    row[j] = ac - bs
+                    row[j + half] = bc + sa
+                }
+            }
+        }
+    }
+
+    /// The gated feed-forward activation (ModernBERT's GLU): for each of `rows` rows of `up` = [u | g]
+    /// (2·n columns), out[r, j] = act(u[r, j]) · g[r, j]. `up`'s first halves are overwritten with act(u).
+    static func gated(_ up: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, n: Int, act: HiddenActivation) {
+        let (ua, oa) = (Int(bitPattern: up), Int(bitPattern: out))
+        parallelRows(rows, minRows: 16) { r0, r1 in
+            let up = UnsafeMutablePointer<Float>(bitPattern: ua)!, out = UnsafeMutablePointer<Float>(bitPattern: oa)!
+            for r in r0..<r1 {
+                let u = up + r * 2 * n, o = out + r * n
+                switch act {
+                case .gelu: ce_gelu_f32(u, n)
+                case .geluTanh: geluTanh(u, count: n)
+                case .relu: relu(u, count: n)
+                }
+                for j in 0..<n { o[j] = u[j] * u[n + j] }
+            }
+        }
+    }
+
+    /// x += y over `count` values: a residual connection.
+    static func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { x[i] += y[i] }
     }
 
     /// Floats of attention scratch for one head of a sequence of `len` tokens (either path).

@@ -117,6 +117,10 @@ enum TransformersLoader {
         "roberta-prelayernorm",
     ]
     static let xlmRobertaModelTypes: Set<String> = ["gte", "jina_embeddings_v3", "metaclip_2", "trocr", "xlm-roberta", "xmod"]
+    /// config.json `model_type`s transformers 5.23 lists as having wrong hub tokenizer classes
+    /// (MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS) and registers to TokenizersBackend: whatever
+    /// tokenizer_config.json names, AutoTokenizer loads tokenizer.json as is. The ones cetool runs.
+    static let backendModelTypes: Set<String> = ["modernbert"]
     /// config.json `model_type`s whose transformers tokenizer is BertTokenizer (used when
     /// tokenizer_config.json has no tokenizer_class).
     static let bertModelTypes: Set<String> = [
@@ -153,6 +157,7 @@ enum TransformersLoader {
     }
 
     static func flavor(className: String?, modelType: String?) throws -> TokenizerFlavor {
+        if let modelType, backendModelTypes.contains(modelType) { return .backend }
         if let className {
             let base = className.hasSuffix("Fast") ? String(className.dropLast(4)) : className
             if bertClasses.contains(base) { return .bertRebuild }
@@ -257,7 +262,10 @@ enum TransformersLoader {
         }
         let className = config["tokenizer_class"]?.stringValue
         var modelType: String? = nil
-        if className == nil, let data = files.modelConfigJSON {
+        // model_type decides when no class is named, and overrides a named class for backendModelTypes (a class
+        // that already loads tokenizer.json as is needs no look).
+        let namedBackend = className.map { (try? TransformersLoader.flavor(className: $0, modelType: nil)) == .backend } ?? false
+        if let data = files.modelConfigJSON, !namedBackend {
             modelType = try JSONValue.parse(data, file: "config.json")["model_type"]?.stringValue
         }
         var flavor = try flavor(className: className, modelType: modelType)

@@ -77,7 +77,7 @@ final class ArtifactTests: XCTestCase {
         XCTAssertEqual(ce.model.artifact?.plan["activations"]?.stringValue, "fp32")
         var model = try ModelDirectory.load(tiny)
         let q = try Quantize.apply(.int8, to: model.graph, plan: plan)
-        for name in plan.linears(model.graph.hyperparameters) {
+        for name in plan.linears(model.graph.architecture, model.graph.hyperparameters) {
             let t = q.weights[name]!, scales = q.weights[TensorName.scale(of: name)]!.floatValues()!
             let cols = t.shape.dims[1]
             let codes = t.storage.bytes.bindMemory(to: Int8.self)

@@ -79,10 +79,10 @@ final class ImportErrorTests: XCTestCase {
 
     func testUnsupportedArchitectureIsNamed() throws {
         let supported = ["BertForSequenceClassification", "DistilBertForSequenceClassification", "ElectraForSequenceClassification",
-                         "RobertaForSequenceClassification", "XLMRobertaForSequenceClassification"]
+                         "ModernBertForSequenceClassification", "RobertaForSequenceClassification", "XLMRobertaForSequenceClassification"]
         XCTAssertEqual(ModelConfig.supported.keys.sorted(), supported)
-        // Encoders cetool has no graph for (rotary or relative-position attention, other heads, no head) are refused by name.
-        for name in ["GPT2LMHeadModel", "BertModel", "ModernBertForSequenceClassification", "DebertaV2ForSequenceClassification",
+        // Encoders cetool has no graph for (relative-position attention, other heads, no head) are refused by name.
+        for name in ["GPT2LMHeadModel", "BertModel", "ModernBertForMaskedLM", "ModernBertModel", "DebertaV2ForSequenceClassification",
                      "DebertaForSequenceClassification", "CamembertForSequenceClassification", "RobertaModel"] {
             try write("config.json", config.replacingOccurrences(of: "BertForSequenceClassification", with: name))
             expectImport(.unsupportedArchitecture(name: name, supported: supported))

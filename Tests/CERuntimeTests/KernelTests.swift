@@ -1,5 +1,6 @@
+import CEFormats
 import CEKernels
-import CERuntime
+@testable import CERuntime
 import CETestSupport
 import XCTest
 
@@ -145,5 +146,115 @@ final class KernelTests: XCTestCase {
                 XCTAssertLessThanOrEqual(maxAbsDiff(out, ref), tolerance, "portable=\(portable) len=\(len) heads=\(heads) dh=\(dh)")
             }
         }
+    }
+
+    /// Local (sliding-window) attention, both variants (AVX2 for head sizes that are multiples of 8, portable
+    /// otherwise), against the twin with the same window: windows smaller than, equal to and larger than the
+    /// sequence, head sizes on and off the AVX2 path, one head at a time as the executor runs it.
+    func testLocalAttentionMatchesReference() {
+        var rng = SeededRNG(seed: 5)
+        defer { ce_force_portable(0) }
+        let cases = [(1, 8, 0), (2, 8, 0), (7, 12, 1), (40, 8, 5), (41, 16, 8), (33, 6, 64), (9, 8, 4), (64, 24, 3), (100, 32, 10)]
+        for portable in [1, 0] {
+            ce_force_portable(Int32(portable))
+            for (len, dh, window) in cases {
+                let d = 2 * dh // two heads in the row; the second is the one computed
+                let qkv = rng.floats(len * 3 * d, scale: 3)
+                var q = [Float](), k = [Float](), v = [Float]()
+                for t in 0..<len {
+                    let row = t * 3 * d + dh
+                    q.append(contentsOf: qkv[row..<(row + dh)])
+                    k.append(contentsOf: qkv[(row + d)..<(row + d + dh)])
+                    v.append(contentsOf: qkv[(row + 2 * d)..<(row + 2 * d + dh)])
+                }
+                var out = [Float](repeating: .nan, count: len * d)
+                var scratch = [Float](repeating: .nan, count: Kernels.attentionScratch(len: len, headDim: dh))
+                qkv.withUnsafeBufferPointer { p in
+                    let base = p.baseAddress! + dh
+                    out.withUnsafeMutableBufferPointer { o in
+                        Kernels.localAttention(q: base, k: base + d, v: base + 2 * d, ld: 3 * d, out: o.baseAddress! + dh, ldOut: d,
+                                               len: len, headDim: dh, window: window, scratch: &scratch)
+                    }
+                }
+                let ours = (0..<len).flatMap { out[($0 * d + dh)..<($0 * d + 2 * dh)] }
+                XCTAssertTrue((0..<len).allSatisfy { t in out[(t * d)..<(t * d + dh)].allSatisfy(\.isNaN) }, "the other head's columns are untouched")
+                let ref = KernelsReference.attention(q: q, k: k, v: v, len: len, heads: 1, headDim: dh, window: window)
+                XCTAssertLessThanOrEqual(maxAbsDiff(ours, ref), tolerance, "portable=\(portable) len=\(len) dh=\(dh) window=\(window)")
+                if window + 1 < len {
+                    // The window matters: global attention gives other values.
+                    let global = KernelsReference.attention(q: q, k: k, v: v, len: len, heads: 1, headDim: dh)
+                    XCTAssertGreaterThan(maxAbsDiff(global, ref), 1e-3, "len=\(len) window=\(window)")
+                }
+            }
+        }
+    }
+
+    /// Rotary embeddings from a RotaryTable (fp32 angles as transformers computes them) against the
+    /// double-precision twin, at positions where fp32 angle rounding stays small.
+    func testRotaryMatchesReference() {
+        var rng = SeededRNG(seed: 6)
+        for (len, heads, dh, theta) in [(1, 1, 2, 10_000.0), (5, 3, 8, 160_000.0), (37, 2, 12, 10_000.0), (64, 4, 64, 160_000.0), (9, 1, 6, 500.0)] {
+            let d = heads * dh
+            let x = rng.floats(len * d, scale: 2)
+            let table = RotaryTable(theta: theta, headDim: dh)
+            table.reserve(len)
+            XCTAssertGreaterThanOrEqual(table.count, len)
+            var y = x
+            y.withUnsafeMutableBufferPointer {
+                Kernels.rotary($0.baseAddress!, ld: d, len: len, heads: heads, headDim: dh, cos: table.cos, sin: table.sin)
+            }
+            let ref = KernelsReference.rotary(x, len: len, heads: heads, headDim: dh, theta: theta)
+            XCTAssertLessThanOrEqual(maxAbsDiff(y, ref), 1e-5 * Float(max(1, len)), "len=\(len) heads=\(heads) dh=\(dh) θ=\(theta)")
+            // Position 0 is the identity; later positions move the values.
+            XCTAssertEqual(Array(y[0..<d]), Array(x[0..<d]))
+            if len > 1 { XCTAssertGreaterThan(maxAbsDiff(Array(y[d..<(2 * d)]), Array(x[d..<(2 * d)])), 1e-3) }
+        }
+    }
+
+    /// The gated feed-forward activation (GELU(u) · g) against its twin, rows split across workers.
+    func testGatedActivationMatchesReference() {
+        var rng = SeededRNG(seed: 7)
+        for (rows, n) in [(1, 1), (3, 7), (17, 48), (40, 130)] {
+            var up = rng.floats(rows * 2 * n, scale: 3)
+            let ref = KernelsReference.gatedGelu(up, rows: rows, n: n)
+            var out = [Float](repeating: .nan, count: rows * n)
+            Kernels.gated(&up, &out, rows: rows, n: n, act: .gelu)
+            XCTAssertLessThanOrEqual(maxAbsDiff(out, ref), tolerance, "rows=\(rows) n=\(n)")
+        }
+    }
+
+    /// RotaryTable's inverse frequencies against those transformers' ModernBertRotaryEmbedding computed
+    /// (golden/tiny-modernbert/config-resolution.json, every layer kind of default rotary type the reference ran):
+    /// torch's fp32 pow is not correctly rounded, so they may differ by an ulp or two, never more. The linear-scaled
+    /// kind cetool refuses shows why it must: its frequencies are the default ones divided by the factor.
+    func testRotaryInverseFrequenciesMatchTheReference() throws {
+        let doc = try JSONFile.load(path: repositoryRoot().appendingPathComponent("golden/tiny-modernbert/config-resolution.json").path)
+        var compared = 0, exact = 0, worst = 0
+        for c in doc["cases"]?.arrayValue ?? [] {
+            guard let freqs = c["inv_freq_fp32_hex"]?.objectValue, let config = c["config"],
+                  let hidden = config["hidden_size"]?.intValue, let heads = config["num_attention_heads"]?.intValue else { continue }
+            for (kind, values) in freqs {
+                let parameters = try XCTUnwrap(c["resolved"]?["rope_parameters"]?[kind])
+                let theta = try XCTUnwrap(parameters["rope_theta"]?.doubleValue)
+                let reference = try (values.arrayValue ?? []).map { try XCTUnwrap($0.stringValue.flatMap(Double.init).map(Float.init)) }
+                let ours = RotaryTable(theta: theta, headDim: hidden / heads).inverseFrequencies
+                XCTAssertEqual(ours.count, reference.count)
+                if let factor = parameters["factor"]?.doubleValue, parameters["rope_type"]?.stringValue == "linear" {
+                    for (a, b) in zip(ours, reference) { XCTAssertEqual(Double(a) / factor, Double(b), accuracy: Double(b) * 1e-6) }
+                    continue
+                }
+                // (A dynamic kind, refused too, starts from the default frequencies; it is left out.)
+                guard parameters["rope_type"]?.stringValue == "default" else { continue }
+                for (a, b) in zip(ours, reference) {
+                    let ulps = abs(Int(a.bitPattern) - Int(b.bitPattern))
+                    XCTAssertLessThanOrEqual(ulps, 2, "θ \(theta): \(a) vs \(b)")
+                    worst = max(worst, ulps)
+                    exact += ulps == 0 ? 1 : 0
+                    compared += 1
+                }
+            }
+        }
+        XCTAssertGreaterThan(compared, 60)
+        print("rotary inverse frequencies: \(exact) of \(compared) bit-identical to the reference, at most \(worst) ulp apart")
     }
 }

@@ -71,6 +71,11 @@ static inline long ce_atomic_fetch_add(long *p, long v) { return __atomic_fetch_
 int ce_attention_head_f32(const float *q, const float *k, const float *v, int ld, float *out, int ldOut,
                           int len, int dh, float scale, float *scratch);
 size_t ce_attention_scratch_floats(int len, int dh);
+/// Local attention, one head: out[i, :dh] = Σ_{j : |i − j| ≤ window} softmax_j(scale · q_i · k_j) · v_j (ModernBERT's
+/// sliding-window layers). AVX2+FMA for dh a multiple of 8, else portable; the Swift KernelsReference.attention
+/// twin (with its window) defines both. scratch holds at least min(len, 2·window + 1) floats.
+void ce_attention_window_f32(const float *q, const float *k, const float *v, int ld, float *out, int ldOut, int len, int dh,
+                             float scale, int window, float *scratch);
 #endif
 
 #ifndef CEKERNELS_PACKED_H
