@@ -14,9 +14,10 @@ public struct InputGram: @unchecked Sendable {
         var batch = [Float](repeating: 0, count: cols * cols)
         // Upper triangle (row-major), mirrored when used.
         cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(cols), Int32(rows), 1, x, Int32(cols), 0, &batch, Int32(cols))
-        var h = gram[name] ?? [Double](repeating: 0, count: cols * cols)
-        for i in 0..<cols { for j in i..<cols { h[i * cols + j] += Double(batch[i * cols + j]) } }
-        gram[name] = h
+        // Accumulated in place: reading the entry out and storing it back would copy cols² Doubles per batch.
+        gram[name, default: [Double](repeating: 0, count: cols * cols)].withUnsafeMutableBufferPointer { h in
+            for i in 0..<cols { for j in i..<cols { h[i * cols + j] += Double(batch[i * cols + j]) } }
+        }
     }
 }
 

@@ -92,7 +92,7 @@ struct Convert: ParsableCommand {
             calibrationJSON = .object([
                 ("method", .string(smoothingAlpha > 0 ? "SmoothQuant per input channel: input × f[c], weight columns ÷ f[c]" : "none")),
                 ("alpha", .double(Double(smoothingAlpha))),
-                ("rounding", .string(wantGram ? "gptq: columns in order, error carried through the upper Cholesky factor of (H + 0.01·mean(diag H)·I)⁻¹, H = Σ x xᵀ of the smoothed calibration inputs"
+                ("rounding", .string(wantGram ? "gptq: columns in order, error carried through the upper Cholesky factor of (H + \(ErrorCompensation.dampening)·mean(diag H)·I)⁻¹, H = Σ x xᵀ of the smoothed calibration inputs"
                                               : "nearest: round half to even")),
                 ("calibration", .string(calibration.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "built-in")),
                 ("pairs", .int(Int64(pairs.count))), ("tokens", .int(Int64(stats.tokens))),
