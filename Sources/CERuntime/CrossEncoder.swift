@@ -148,4 +148,16 @@ public enum Scoring {
             return e.map { Float($0 / s) }
         }
     }
+
+    /// The logit an activated single-label score came from, where the activation can be undone: identity, and
+    /// sigmoid and tanh strictly inside their ranges (a saturated score has lost its logit). nil otherwise.
+    public static func inverse(_ a: ScoreActivation, of score: Float) -> Float? {
+        let s = Double(score)
+        switch a {
+        case .identity: return score
+        case .sigmoid: return s > 0 && s < 1 ? Float(log(s) - log1p(-s)) : nil
+        case .tanh: return s > -1 && s < 1 ? Float(atanh(s)) : nil
+        case .softmax: return nil
+        }
+    }
 }

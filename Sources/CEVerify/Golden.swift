@@ -136,6 +136,15 @@ public struct ToleranceProfile: Sendable {
     /// Ranking bounds: Spearman within every ranked list, share of lists whose top document agrees.
     public var minSpearman: Double = 1
     public var minTop1: Double = 1
+    /// The near-tie bound, in logits (formats/golden.md, "Near-ties"). Two documents whose reference logits a and b
+    /// lie within nearTieBound(a) + nearTieBound(b) of each other are a near-tie: a precision that may move each
+    /// logit by that much cannot be held to their order. A list below minSpearman still passes when every pair it
+    /// orders differently from the reference is a near-tie, and a changed top document still counts as agreeing
+    /// when it is a near-tie of the reference's. The bound is the profile's own logit bound (fp32: relative 1e-4;
+    /// fp16: 1e-2; bf16, fp16-compute: 5e-2); int8, which bounds no single logit, takes fp16's 1e-2: documents that
+    /// fp16 weights cannot keep apart are not asked of int8 either.
+    public var nearTieAbsolute: Float = .infinity
+    public func nearTieBound(_ reference: Float) -> Float { min(logitBound(reference), logitAbsolute, nearTieAbsolute) }
 
     /// fp32 against the fp32 reference.
     public static let fp32 = ToleranceProfile(name: "fp32", logitRelative: 1e-4, scoreRelative: 1e-4)
@@ -153,7 +162,7 @@ public struct ToleranceProfile: Sendable {
                                               logitAbsolute: 5e-2, minSpearman: 0.99, minTop1: 1)
     /// int8 weights per channel, dynamic int8 activations: Spearman ≥ 0.99 per list, top-1 ≥ 95 %.
     public static let int8 = ToleranceProfile(name: "int8", logitRelative: .infinity, scoreRelative: .infinity,
-                                              minSpearman: 0.99, minTop1: 0.95)
+                                              minSpearman: 0.99, minTop1: 0.95, nearTieAbsolute: 1e-2)
 
     public func logitBound(_ reference: Float) -> Float { logitRelative * max(1, abs(reference)) }
     public func scoreBound(_ reference: Float) -> Float { scoreRelative * max(1, abs(reference)) }

@@ -61,6 +61,24 @@ public enum RankMetrics {
         return (count, widest)
     }
 
+    /// Every document pair the candidate does not order as the reference does: ordered the other way round, or
+    /// tied on one side only. Pairs tied on both sides agree. When this is empty both rankings are the same and
+    /// Spearman and Kendall are 1; it is what the near-tie rule of the ranking check (ToleranceProfile.nearTieBound)
+    /// inspects.
+    public static func disagreements(reference: [Double], candidate: [Double]) -> [(Int, Int)] {
+        guard reference.count == candidate.count else { return [] }
+        var out: [(Int, Int)] = []
+        for i in 0..<reference.count {
+            for j in (i + 1)..<reference.count {
+                let dr = reference[i] - reference[j], dc = candidate[i] - candidate[j]
+                if dr == 0 && dc == 0 { continue }
+                if dr != 0 && dc != 0 && (dr > 0) == (dc > 0) { continue }
+                out.append((i, j))
+            }
+        }
+        return out
+    }
+
     /// Indices best first; ties keep input order (Python's stable sort, as CrossEncoder.rank).
     public static func order(_ scores: [Double]) -> [Int] {
         scores.indices.sorted { (scores[$0], -$0) > (scores[$1], -$1) }

@@ -19,6 +19,7 @@ extension ToleranceProfile {
         return .object([
             ("name", .string(name)), ("logit_relative", n(logitRelative)), ("score_relative", n(scoreRelative)),
             ("logit_absolute", n(logitAbsolute)), ("min_spearman", .double(minSpearman)), ("min_top1", .double(minTop1)),
+            ("near_tie_absolute", n(min(logitAbsolute, nearTieAbsolute))),
         ])
     }
 }
@@ -39,6 +40,8 @@ extension Verifier.Report {
                 ("min_spearman", d(s.minSpearman)), ("min_kendall_tau", d(s.minKendall)), ("top1_agreement", d(s.top1Agreement)),
                 ("mean_topk_overlap", d(s.meanTopKOverlap)), ("mean_ndcg_at_10", d(s.meanNDCG10)), ("label_agreement", d(s.labelAgreement)),
                 ("widest_swap_reference_gap", d(s.widestSwapGap)),
+                ("lists_passing_as_near_ties", .int(Int64(s.listsPassingAsNearTies(profile).count))),
+                ("reordered_pairs_beyond_near_tie", .int(Int64(s.lists.map(\.beyondNearTie).reduce(0, +)))),
             ]
             if let w = s.worstCase {
                 members.append(("worst_pair", .object([
@@ -53,12 +56,17 @@ extension Verifier.Report {
                 .object([("id", .string(l.id)), ("size", .int(Int64(l.size))), ("spearman", .double(l.spearman)),
                          ("kendall_tau", .double(l.kendall)), ("top1_agrees", .bool(l.top1)), ("k", .int(Int64(l.k))),
                          ("topk_overlap", .double(l.topKOverlap)), ("ndcg_at_10", .double(l.ndcg10)),
-                         ("swapped_pairs", .int(Int64(l.swappedPairs))), ("widest_swap_reference_gap", .double(l.widestSwapGap))])
+                         ("swapped_pairs", .int(Int64(l.swappedPairs))), ("widest_swap_reference_gap", .double(l.widestSwapGap)),
+                         ("reordered_pairs", .int(Int64(l.disagreements))), ("reordered_beyond_near_tie", .int(Int64(l.beyondNearTie))),
+                         ("widest_reordered_reference_logit_gap", d(l.widestDisagreementLogitGap)),
+                         ("top1_near_tie", .bool(l.top1NearTie)), ("ranking_passes", .bool(l.rankingPasses(profile)))])
             })))
             return .object(members)
         }
         let all = sets.flatMap(\.cases)
         let allLists = sets.flatMap(\.lists)
+        let nearTieLists = Int64(sets.map { $0.listsPassingAsNearTies(profile).count }.reduce(0, +))
+        let beyondNearTie = Int64(allLists.map(\.beyondNearTie).reduce(0, +))
         let summary: JSONValue = .object([
             ("passed", .bool(passed)), ("model", .string(model)), ("precision", .string(precision)), ("profile", profile.json),
             ("integrity", integrityFailure.map { .string($0) } ?? .string("ok")),
@@ -72,6 +80,8 @@ extension Verifier.Report {
             ("top1_agreement", d(allLists.isEmpty ? nil : Double(allLists.filter(\.top1).count) / Double(allLists.count))),
             ("mean_ndcg_at_10", d(allLists.isEmpty ? nil : mean(allLists.map(\.ndcg10)))),
             ("widest_swap_reference_gap", d(allLists.isEmpty ? nil : allLists.map(\.widestSwapGap).max())),
+            ("lists_passing_as_near_ties", .int(nearTieLists)),
+            ("reordered_pairs_beyond_near_tie", .int(beyondNearTie)),
             ("token_ids_identical", .int(Int64(sets.map(\.tokenIdentical).reduce(0, +)))),
             ("token_ids_checked", .int(Int64(sets.map(\.tokenChecked).reduce(0, +)))),
         ])
@@ -96,6 +106,13 @@ extension Verifier.Report {
                               s.lists.map(\.k).max() ?? 0, s.meanTopKOverlap ?? .nan, s.meanNDCG10 ?? .nan)
                 if let w = s.worstList { out += " (worst list \(w.id))" }
                 if let g = s.widestSwapGap, g > 0 { out += String(format: "\n        swapped documents at most %.3g apart in the reference's scores", g) }
+                let nearTies = s.listsPassingAsNearTies(profile)
+                if !nearTies.isEmpty {
+                    let gaps = nearTies.compactMap(\.widestDisagreementLogitGap)
+                    out += String(format: "\n        %d list%@ below Spearman %g pass%@ as near-ties: every reordered pair within the %@ near-tie bound (reference logits at most %.3g apart)",
+                                  nearTies.count, nearTies.count == 1 ? "" : "s", profile.minSpearman, nearTies.count == 1 ? "es" : "",
+                                  profile.name, gaps.max() ?? 0)
+                }
                 out += "\n"
             }
             if let a = s.labelAgreement { out += String(format: "        arg-max label agreement %.1f %%\n", 100 * a) }

@@ -78,6 +78,16 @@ public enum Verifier {
         /// one of documents 0.2 apart is not.
         public var swappedPairs: Int = 0
         public var widestSwapGap: Double = 0
+        /// Document pairs ordered differently from the reference (swapped, or tied on one side only), how many of
+        /// them are not near-ties under the profile (ToleranceProfile.nearTieBound; a pair whose reference logits
+        /// are unknown is never a near-tie), and the widest reference logit gap among them (nil when unknown).
+        public var disagreements: Int = 0
+        public var beyondNearTie: Int = 0
+        public var widestDisagreementLogitGap: Double? = 0
+        /// The top document changed but is a near-tie of the reference's top document.
+        public var top1NearTie: Bool = false
+        /// The list's ranking check: Spearman at least the profile's minimum, or no disagreement but near-ties.
+        public func rankingPasses(_ profile: ToleranceProfile) -> Bool { spearman >= profile.minSpearman || beyondNearTie == 0 }
     }
 
     public struct SetReport: Sendable {
@@ -105,6 +115,10 @@ public enum Verifier {
         }
         public var worstCase: CaseResult? { cases.max { $0.maxLogitDelta < $1.maxLogitDelta } }
         public var worstList: ListResult? { lists.min { $0.spearman < $1.spearman } }
+        /// Lists below the profile's Spearman that pass because every pair they reorder is a near-tie.
+        public func listsPassingAsNearTies(_ profile: ToleranceProfile) -> [ListResult] {
+            lists.filter { $0.spearman < profile.minSpearman && $0.rankingPasses(profile) }
+        }
         /// The widest reference score gap between two documents that changed places, over every list.
         public var widestSwapGap: Double? { lists.isEmpty ? nil : lists.map(\.widestSwapGap).max() }
     }
@@ -177,28 +191,55 @@ public enum Verifier {
                 }
             }
             for (p, v) in zip(missing, try model.predict(missing, batchSize: batchSize)) { scored[p.0 + "\u{0}" + p.1] = Double(v) }
+            // The reference's logit of each list pair, for the near-tie rule: the case's logit where the pair is a
+            // case, else the reference score taken back through the activation (nil where it cannot be).
+            var referenceLogit: [String: Float] = [:]
+            for c in reference.cases where c.logits.count == 1 { referenceLogit[c.query + "\u{0}" + c.document] = c.logits[0] }
             for l in reference.lists {
                 let ours = l.documents.map { scored[l.query + "\u{0}" + $0]! }
                 let ref = l.scores.map(Double.init)
+                let refLogits = zip(l.documents, l.scores).map { d, s in
+                    referenceLogit[l.query + "\u{0}" + d] ?? Scoring.inverse(model.activation, of: s)
+                }
                 let k = min(3, l.documents.count)
                 let sw = RankMetrics.swaps(reference: ref, candidate: ours)
+                var beyond = 0
+                var widestLogitGap: Double? = 0
+                func nearTie(_ i: Int, _ j: Int) -> Bool {
+                    guard let a = refLogits[i], let b = refLogits[j] else { return false }
+                    return abs(a - b) <= profile.nearTieBound(a) + profile.nearTieBound(b)
+                }
+                let disagreements = RankMetrics.disagreements(reference: ref, candidate: ours)
+                for (i, j) in disagreements {
+                    if !nearTie(i, j) { beyond += 1 }
+                    if let a = refLogits[i], let b = refLogits[j], let w = widestLogitGap { widestLogitGap = max(w, Double(abs(a - b))) } else { widestLogitGap = nil }
+                }
+                let top1 = RankMetrics.order(ours).first == RankMetrics.order(ref).first
+                let top1NearTie = !top1 && l.documents.count > 0 && nearTie(RankMetrics.order(ours)[0], RankMetrics.order(ref)[0])
                 lists.append(ListResult(
                     id: l.id, size: l.documents.count,
                     spearman: RankMetrics.spearman(ours, ref) ?? (ours == ref ? 1 : 0),
                     kendall: RankMetrics.kendallTauB(ours, ref) ?? (ours == ref ? 1 : 0),
-                    top1: RankMetrics.order(ours).first == RankMetrics.order(ref).first,
+                    top1: top1,
                     topKOverlap: RankMetrics.topKOverlap(reference: ref, candidate: ours, k: k), k: k,
                     ndcg10: RankMetrics.ndcg(reference: ref, candidate: ours, k: 10),
-                    swappedPairs: sw.count, widestSwapGap: sw.widestReferenceGap))
+                    swappedPairs: sw.count, widestSwapGap: sw.widestReferenceGap,
+                    disagreements: disagreements.count, beyondNearTie: beyond, widestDisagreementLogitGap: widestLogitGap,
+                    top1NearTie: top1NearTie))
             }
         }
-        if let worst = lists.min(by: { $0.spearman < $1.spearman }), worst.spearman < profile.minSpearman {
+        let failing = lists.filter { !$0.rankingPasses(profile) }
+        if let worst = failing.min(by: { $0.spearman < $1.spearman }) {
+            let gap = worst.widestDisagreementLogitGap.map { String(format: "%.3g", $0) } ?? "unknown"
             failures.append("Spearman \(String(format: "%.4f", worst.spearman)) on list \(worst.id) is below \(profile.minSpearman) "
-                            + "(\(worst.swappedPairs) swapped document pairs, at most \(String(format: "%.3g", worst.widestSwapGap)) apart in the reference's scores)")
+                            + "and \(worst.beyondNearTie) of its \(worst.disagreements) reordered document pairs are not near-ties "
+                            + "(reference logits up to \(gap) apart; \(failing.count) such list\(failing.count == 1 ? "" : "s"))")
         }
         if !lists.isEmpty {
-            let top1 = Double(lists.filter(\.top1).count) / Double(lists.count)
-            if top1 < profile.minTop1 { failures.append("top-1 agreement \(String(format: "%.3f", top1)) is below \(profile.minTop1)") }
+            let top1 = Double(lists.filter { $0.top1 || $0.top1NearTie }.count) / Double(lists.count)
+            if top1 < profile.minTop1 {
+                failures.append("top-1 agreement \(String(format: "%.3f", top1)) (near-ties counted as agreeing) is below \(profile.minTop1)")
+            }
         }
         return SetReport(name: reference.name, cases: cases, lists: lists, failures: failures)
     }
