@@ -19,6 +19,12 @@ on real text. They are not the same function as minilm-l6-rr: each head computes
               query/key/value/attention.output.dense, attention.output.LayerNorm, intermediate.dense,
               output.dense, output.LayerNorm; pre_classifier = bert.pooler.dense (ReLU in the head),
               classifier = classifier. DistilBertTokenizer (no token_type_ids).
+              That mapping alone (the "construct") scores documents without the segment signal the reranker
+              was trained with, so its held-out lists bunch (neighbours 6e-5 apart). The variant is the
+              construct fine-tuned in DistilBERT's own layout, as a published DistilBERT cross-encoder is
+              trained: golden/models/minilm-l6-rr-distilbert/delta.safetensors (LoRA on q_lin/k_lin/v_lin/
+              out_lin, pre_classifier and classifier whole; golden/train_minilm_rr_distilbert.py) is merged
+              into the construct by golden/assemble_minilm_rr.py's rule (float64 accumulation, one rounding).
 - roberta:    RobertaForSequenceClassification with pad_token_id 0 ([PAD]): positions run from
               pad_token_id + 1, so position row p + 1 is BERT's row p and row 0 (the padding row) is zero;
               max_position_embeddings 513. type_vocab_size 1 holding BERT's type-0 row (no token_type_ids).
@@ -39,6 +45,7 @@ import struct
 import sys
 
 import assemble_minilm_ce as asm
+import assemble_minilm_rr as rr_asm
 
 HERE = pathlib.Path(__file__).resolve().parent
 SOURCE_SUMS = HERE / "models" / "minilm-l6-rr" / "SHA256SUMS"
@@ -47,6 +54,9 @@ ARCHS = ("distilbert", "electra", "roberta")
 COMMITTED_FILES = ["config.json", "config_sentence_transformers.json", "modules.json", "sentence_bert_config.json",
                    "tokenizer.json", "tokenizer_config.json"]
 LAYERS = 6
+# The DistilBERT fine-tune's delta: tensors set whole (all replace a construct tensor of the same shape).
+DISTILBERT_DELTA = "delta.safetensors"
+DISTILBERT_FULL = {"pre_classifier.weight": True, "pre_classifier.bias": True, "classifier.weight": True, "classifier.bias": True}
 
 Tensors = dict[str, tuple[str, list[int], bytes]]
 
@@ -135,7 +145,11 @@ def main() -> int:
         print(f"error: {weights}: sha256 {got}, expected {expected} (run golden/assemble_minilm_rr.py first)", file=sys.stderr)
         return 1
     committed = HERE / "models" / f"minilm-l6-rr-{args.arch}"
-    return asm.install(variant_tensors(asm.read_safetensors(weights), args.arch), committed, COMMITTED_FILES, args.out, args.record)
+    tensors = variant_tensors(asm.read_safetensors(weights), args.arch)
+    if args.arch == "distilbert":
+        tensors, merged, seconds = rr_asm.merge_delta(tensors, committed / DISTILBERT_DELTA, DISTILBERT_FULL)
+        print(f"merged {merged} LoRA weights into the construct in {seconds:.2f} s (stdlib, float64 accumulation)")
+    return asm.install(tensors, committed, COMMITTED_FILES, args.out, args.record)
 
 
 if __name__ == "__main__":

@@ -70,9 +70,12 @@ def _int_meta(meta: dict, key: str, path: pathlib.Path) -> int:
     return int(v)
 
 
-def assembled_tensors(trunk: pathlib.Path, delta_path: pathlib.Path) -> tuple[dict[str, tuple[str, list[int], bytes]], int, float]:
-    """(tensors, number of merged weights, merge seconds)."""
-    out = asm.bert_tensors(trunk)
+def merge_delta(out: dict[str, tuple[str, list[int], bytes]], delta_path: pathlib.Path,
+                full: dict[str, bool]) -> tuple[dict[str, tuple[str, list[int], bytes]], int, float]:
+    """Merges a LoRA delta into `out` (tensors by name) by the rule in the module doc string: every
+    `<name>.lora_A.weight` / `<name>.lora_B.weight` pair into `<name>.weight`, and the `full` tensors (name ->
+    whether it replaces a tensor of `out`, which must then have its dtype and shape) set whole. Any other delta
+    tensor, a missing partner or a shape that does not fit is an error. Returns (tensors, merged weights, seconds)."""
     delta = asm.read_safetensors(delta_path)
     meta = asm.read_metadata(delta_path)
     rank, alpha = _int_meta(meta, "lora_rank", delta_path), _int_meta(meta, "lora_alpha", delta_path)
@@ -87,17 +90,13 @@ def assembled_tensors(trunk: pathlib.Path, delta_path: pathlib.Path) -> tuple[di
         elif name.endswith(".lora_B.weight"):
             if name[:-len(".lora_B.weight")] + ".lora_A.weight" not in delta:
                 raise SystemExit(f"{delta_path}: {name} without its lora_A")
-        elif name not in FULL:
+        elif name not in full:
             raise SystemExit(f"{delta_path}: unexpected tensor {name}")
-    for name, replaces in FULL.items():
+    for name, replaces in full.items():
         if name not in delta:
             raise SystemExit(f"{delta_path}: missing {name}")
         if replaces and (name not in out or out[name][:2] != delta[name][:2]):
             raise SystemExit(f"{delta_path}: {name} {delta[name][:2]} does not replace the trunk's {out.get(name, (None, None))[:2]}")
-    hidden = out["bert.pooler.dense.weight"][1][0]
-    if delta["classifier.weight"][1] != [1, hidden] or delta["classifier.bias"][1] != [1]:
-        raise SystemExit(f"{delta_path}: classifier shapes {delta['classifier.weight'][1]}, {delta['classifier.bias'][1]} "
-                         f"do not fit hidden {hidden} with 1 label")
 
     t0 = time.perf_counter()
     for target in targets:
@@ -115,10 +114,24 @@ def assembled_tensors(trunk: pathlib.Path, delta_path: pathlib.Path) -> tuple[di
         merged = lora_merge(_f32(wt, wname), _f32(at, aname), _f32(bt, bname), rows, cols, rank, scale)
         out[wname] = ("F32", [rows, cols], merged)
     seconds = time.perf_counter() - t0
-    for name in FULL:
+    for name in full:
         _f32(delta[name], name)
         out[name] = delta[name]
     return out, len(targets), seconds
+
+
+def assembled_tensors(trunk: pathlib.Path, delta_path: pathlib.Path) -> tuple[dict[str, tuple[str, list[int], bytes]], int, float]:
+    """(tensors, number of merged weights, merge seconds)."""
+    out = asm.bert_tensors(trunk)
+    delta = asm.read_safetensors(delta_path)
+    hidden = out["bert.pooler.dense.weight"][1][0]
+    for name in ("classifier.weight", "classifier.bias"):
+        if name not in delta:
+            raise SystemExit(f"{delta_path}: missing {name}")
+    if delta["classifier.weight"][1] != [1, hidden] or delta["classifier.bias"][1] != [1]:
+        raise SystemExit(f"{delta_path}: classifier shapes {delta['classifier.weight'][1]}, {delta['classifier.bias'][1]} "
+                         f"do not fit hidden {hidden} with 1 label")
+    return merge_delta(out, delta_path, FULL)
 
 
 def main() -> int:

@@ -13,6 +13,10 @@ assembler with --record into .models/minilm-l6-rr-<arch>, and checks that
 - the tokenizer behaves as intended (no token_type_ids for distilbert and roberta; RobertaProcessing's
   [CLS] A [SEP] [SEP] B [SEP] for roberta).
 
+For distilbert the stdlib mapping makes the "construct", which golden/train_minilm_rr_distilbert.py then
+fine-tunes and assembles (SHA256SUMS); here its bytes are checked against save_pretrained's and its logits
+after loading, in a temporary folder.
+
 Writes golden/models/PROVENANCE-minilm-arch.json (versions, per-model facts).
 """
 from __future__ import annotations
@@ -142,17 +146,24 @@ def record(arch: str) -> dict:
         ce = CrossEncoder(tmp, device="cpu", activation_fn=torch.nn.Sigmoid())
         ce.save_pretrained(saved, create_model_card=False)
         saved = pathlib.Path(saved)
-        if out.exists():
-            shutil.rmtree(out)
-        out.mkdir(parents=True)
+        out.mkdir(parents=True, exist_ok=True)  # the DistilBERT fine-tune's delta, PROVENANCE and SHA256SUMS stay
         for name in arch_asm.COMMITTED_FILES:
             shutil.copyfile(saved / name, out / name)
         cfg = json.loads((out / "config.json").read_text())
         cfg.pop("_name_or_path", None)
         (out / "config.json").write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
-        subprocess.run([sys.executable, str(HERE / "assemble_minilm_arch.py"), "--source", str(SOURCE), "--arch", arch,
-                        "--out", str(target), "--record"], check=True)
-        same_bytes = (saved / "model.safetensors").read_bytes() == (target / "model.safetensors").read_bytes()
+        if arch == "distilbert":
+            # The variant is the construct fine-tuned (golden/train_minilm_rr_distilbert.py, which assembles and
+            # records it); here the stdlib construct's bytes are checked against save_pretrained's.
+            construct = arch_asm.variant_tensors(arch_asm.asm.read_safetensors(SOURCE / "model.safetensors"), arch)
+            same_bytes = (saved / "model.safetensors").read_bytes() == arch_asm.asm.safetensors_bytes(construct, {"format": "pt"})
+            target = pathlib.Path(tempfile.mkdtemp())
+            for name in ["model.safetensors"] + arch_asm.COMMITTED_FILES:
+                shutil.copyfile(saved / name, target / name)
+        else:
+            subprocess.run([sys.executable, str(HERE / "assemble_minilm_arch.py"), "--source", str(SOURCE), "--arch", arch,
+                            "--out", str(target), "--record"], check=True)
+            same_bytes = (saved / "model.safetensors").read_bytes() == (target / "model.safetensors").read_bytes()
     if not same_bytes:
         raise SystemExit(f"{arch}: assembled model.safetensors differs from transformers' save_pretrained output")
 
@@ -179,7 +190,8 @@ def record(arch: str) -> dict:
             "pair_tokens": tokens,
             "assembled_equals_transformers_save_pretrained": same_bytes,
             "check_logits": [round(float(x), 6) for x in direct], "check_logits_max_abs_diff_after_load": load_diff,
-            "model_safetensors_sha256": _data.sha256_file(target / "model.safetensors")}
+            ("construct_safetensors_sha256" if arch == "distilbert" else "model_safetensors_sha256"):
+                _data.sha256_file(target / "model.safetensors")}
 
 
 def main() -> None:

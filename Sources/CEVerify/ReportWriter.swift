@@ -30,6 +30,7 @@ extension Verifier.Report {
         func d(_ x: Double?) -> JSONValue { x.map { $0.isFinite ? .double($0) : .null } ?? .null }
         func f(_ x: Float) -> JSONValue { .double(Double(x)) }
         let setsJSON: [JSONValue] = sets.map { s in
+            let failing = Int64(s.lists.filter { !$0.rankingPasses(profile) }.count)
             var members: [(String, JSONValue)] = [
                 ("name", .string(s.name)), ("passed", .bool(s.passed)), ("failures", .array(s.failures.map { .string($0) })),
                 ("pairs", .int(Int64(s.cases.count))),
@@ -41,6 +42,7 @@ extension Verifier.Report {
                 ("mean_topk_overlap", d(s.meanTopKOverlap)), ("mean_ndcg_at_10", d(s.meanNDCG10)), ("label_agreement", d(s.labelAgreement)),
                 ("widest_swap_reference_gap", d(s.widestSwapGap)),
                 ("lists_passing_as_near_ties", .int(Int64(s.listsPassingAsNearTies(profile).count))),
+                ("lists_failing_ranking", .int(failing)),
                 ("reordered_pairs_beyond_near_tie", .int(Int64(s.lists.map(\.beyondNearTie).reduce(0, +)))),
             ]
             if let w = s.worstCase {
@@ -67,6 +69,7 @@ extension Verifier.Report {
         let allLists = sets.flatMap(\.lists)
         let nearTieLists = Int64(sets.map { $0.listsPassingAsNearTies(profile).count }.reduce(0, +))
         let beyondNearTie = Int64(allLists.map(\.beyondNearTie).reduce(0, +))
+        let failingLists = Int64(allLists.filter { !$0.rankingPasses(profile) }.count)
         let summary: JSONValue = .object([
             ("passed", .bool(passed)), ("model", .string(model)), ("precision", .string(precision)), ("profile", profile.json),
             ("integrity", integrityFailure.map { .string($0) } ?? .string("ok")),
@@ -81,6 +84,7 @@ extension Verifier.Report {
             ("mean_ndcg_at_10", d(allLists.isEmpty ? nil : mean(allLists.map(\.ndcg10)))),
             ("widest_swap_reference_gap", d(allLists.isEmpty ? nil : allLists.map(\.widestSwapGap).max())),
             ("lists_passing_as_near_ties", .int(nearTieLists)),
+            ("lists_failing_ranking", .int(failingLists)),
             ("reordered_pairs_beyond_near_tie", .int(beyondNearTie)),
             ("token_ids_identical", .int(Int64(sets.map(\.tokenIdentical).reduce(0, +)))),
             ("token_ids_checked", .int(Int64(sets.map(\.tokenChecked).reduce(0, +)))),

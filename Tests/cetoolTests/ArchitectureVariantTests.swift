@@ -3,7 +3,7 @@ import Foundation
 import XCTest
 
 /// The trained reranker minilm-l6-rr carried into the DistilBERT, ELECTRA and RoBERTa layouts and heads
-/// (golden/assemble_minilm_arch.py, built by scripts/fetch_models.sh), against sentence-transformers' goldens
+/// (golden/assemble_minilm_arch.py, built by scripts/fetch_models.sh; DistilBERT's fine-tuned in its layout), against sentence-transformers' goldens
 /// (golden/minilm-l6-rr-<arch>/golden.json): `cetool verify` on the source folder (fp32 profile) and on
 /// `cetool convert` artifacts with the defaults (fp16 and int8 profiles), as a user runs them.
 final class ArchitectureVariantTests: XCTestCase {
@@ -40,6 +40,17 @@ final class ArchitectureVariantTests: XCTestCase {
             + "top-1 \(g("top1_agreement")), widest swap \(g("widest_swap_reference_gap"))"
     }
 
+    func checkPasses(_ folder: String, _ arch: String, _ precision: String) throws {
+        let (status, s, text) = try verify(folder, arch)
+        print("variant \(arch) \(precision): \(figures(s))")
+        XCTAssertEqual(status, 0, "\(arch) \(precision): \(text)")
+        XCTAssertEqual(s["passed"] as? Bool, true)
+        XCTAssertEqual((s["profile"] as? [String: Any])?["name"] as? String, precision)
+        XCTAssertEqual(s["token_ids_identical"] as? Int, 377)
+        XCTAssertEqual(s["token_ids_checked"] as? Int, 377)
+        XCTAssertEqual(s["ranked_lists"] as? Int, 29)
+    }
+
     /// ELECTRA and RoBERTa: fp32, fp16 and int8 each pass their profile.
     func testElectraAndRobertaPassEveryProfile() throws {
         for arch in ["electra", "roberta"] {
@@ -47,41 +58,36 @@ final class ArchitectureVariantTests: XCTestCase {
             let dir = try makeTemporaryDirectory("cetool-variant")
             defer { try? FileManager.default.removeItem(at: dir) }
             for (folder, precision) in [(src, "fp32"), (try convert(src, "fp16", into: dir), "fp16"), (try convert(src, "int8", into: dir), "int8")] {
-                let (status, s, text) = try verify(folder, arch)
-                print("variant \(arch) \(precision): \(figures(s))")
-                XCTAssertEqual(status, 0, "\(arch) \(precision): \(text)")
-                XCTAssertEqual(s["passed"] as? Bool, true)
-                XCTAssertEqual((s["profile"] as? [String: Any])?["name"] as? String, precision)
-                XCTAssertEqual(s["token_ids_identical"] as? Int, 377)
-                XCTAssertEqual(s["token_ids_checked"] as? Int, 377)
-                XCTAssertEqual(s["ranked_lists"] as? Int, 29)
+                try checkPasses(folder, arch, precision)
             }
         }
     }
 
-    /// DistilBERT: fp32 passes. Its lists hold near-ties (documents 6e-5 apart in the reference's scores: this
-    /// variant has no token types, so the document loses BERT's segment offset and scores bunch up), and fp16
-    /// and int8 do not meet the profiles' ranking bounds on them; what holds is asserted: every logit within
-    /// the fp16 bound, and every swapped pair a near-tie (fp16: < 1e-3 apart; int8: < 1e-2, top-1 ≥ 95 %).
-    func testDistilbertPassesFP32AndSwapsOnlyNearTies() throws {
+    /// DistilBERT (the construct fine-tuned in DistilBERT's layout, golden/train_minilm_rr_distilbert.py): fp32
+    /// and fp16 pass their profiles. int8 with convert's defaults misses the int8 profile by one document pair:
+    /// on list rr-23 two documents 0.044 apart in the reference's logits change places (Spearman 0.9893 < 0.99;
+    /// a second list at 0.9893 passes as near-ties). What holds is asserted: top-1 100 %, every list's Spearman
+    /// ≥ 0.985, at most one list failing its ranking check and by one pair beyond the near-tie bound, mean
+    /// |Δlogit| < 0.05.
+    func testDistilbertPassesFP32AndFP16AndInt8MissesByOnePair() throws {
         let src = try model("distilbert")
         let dir = try makeTemporaryDirectory("cetool-variant")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let (s32, f32, t32) = try verify(src, "distilbert")
-        print("variant distilbert fp32: \(figures(f32))")
-        XCTAssertEqual(s32, 0, t32)
-        XCTAssertEqual(f32["token_ids_identical"] as? Int, 377)
-
-        let (_, f16, t16) = try verify(try convert(src, "fp16", into: dir), "distilbert")
-        print("variant distilbert fp16: \(figures(f16))")
-        XCTAssertLessThanOrEqual(try XCTUnwrap(f16["max_abs_delta_logit"] as? Double), 1e-2, t16)
-        XCTAssertEqual(f16["top1_agreement"] as? Double, 1, t16)
-        XCTAssertLessThan(try XCTUnwrap(f16["widest_swap_reference_gap"] as? Double), 1e-3, t16)
+        try checkPasses(src, "distilbert", "fp32")
+        try checkPasses(try convert(src, "fp16", into: dir), "distilbert", "fp16")
 
         let (_, f8, t8) = try verify(try convert(src, "int8", into: dir), "distilbert")
         print("variant distilbert int8: \(figures(f8))")
-        XCTAssertGreaterThanOrEqual(try XCTUnwrap(f8["top1_agreement"] as? Double), 0.95, t8)
-        XCTAssertLessThan(try XCTUnwrap(f8["widest_swap_reference_gap"] as? Double), 1e-2, t8)
         XCTAssertEqual(f8["token_ids_identical"] as? Int, 377)
+        XCTAssertEqual(f8["top1_agreement"] as? Double, 1, t8)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(f8["min_spearman"] as? Double), 0.985, t8)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(f8["lists_failing_ranking"] as? Int), 1, t8)
+        let lists = try XCTUnwrap(((try JSONSerialization.jsonObject(with: Data(t8.utf8)) as? [String: Any])?["sets"] as? [[String: Any]])?
+            .first?["lists"] as? [[String: Any]])
+        XCTAssertEqual(lists.count, 29)
+        for l in lists where l["ranking_passes"] as? Bool == false {
+            XCTAssertEqual(l["reordered_beyond_near_tie"] as? Int, 1, "\(l)")
+        }
+        XCTAssertLessThan(try XCTUnwrap(f8["mean_abs_delta_logit"] as? Double), 0.05, t8)
     }
 }
