@@ -171,7 +171,8 @@ def train(model, tok, batch_list: list) -> dict:
             "trainable_parameters": sum(p.numel() for p in lora_params + head_params)}
 
 
-def delta_tensors(model, loras: dict[str, LoRALinear]) -> dict[str, tuple[str, list[int], bytes]]:
+def delta_tensors(model, loras: dict[str, LoRALinear], full: list[str] = FULL) -> dict[str, tuple[str, list[int], bytes]]:
+    """LoRA factors of every wrapped linear and the `full` tensors of the model, as float32 safetensors entries."""
     out = {}
 
     def put(name: str, t: torch.Tensor) -> None:
@@ -182,7 +183,7 @@ def delta_tensors(model, loras: dict[str, LoRALinear]) -> dict[str, tuple[str, l
         put(f"{name}.lora_A.weight", l.lora_A)
         put(f"{name}.lora_B.weight", l.lora_B)
     sd = model.state_dict()
-    for name in FULL:
+    for name in full:
         put(name, sd[name])
     return out
 
@@ -216,6 +217,33 @@ def save_configs(trunk: pathlib.Path, sd: dict[str, torch.Tensor]) -> None:
     (OUT / "config.json").write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
     for name in TOKENIZER_FILES:
         shutil.copyfile(trunk / name, OUT / name)
+
+
+def assembled_checks(target: pathlib.Path, sd: dict[str, torch.Tensor], loras: dict[str, LoRALinear], model_class) -> dict:
+    """The stdlib merge in target/model.safetensors against torch's float32 merge `sd`, and the assembled bytes
+    against what transformers' save_pretrained writes for the model loaded from them."""
+    assembled = asm.read_safetensors(target / "model.safetensors")
+    expected = sorted(k for k in sd if not k.endswith("position_ids"))
+    if sorted(assembled) != expected:
+        raise SystemExit(f"assembled keys differ from the model's: {sorted(set(assembled) ^ set(expected))}")
+    worst = {}
+    for name, (dtype, shape, raw) in assembled.items():
+        a = torch.from_numpy(np.frombuffer(raw, dtype="<f4").reshape(shape).copy())
+        worst[name] = float((a - sd[name].float()).abs().max())
+    merged_names = [f"{n}.weight" for n in loras]
+    with tempfile.TemporaryDirectory() as tmp:
+        model_class.from_pretrained(str(target)).save_pretrained(tmp)
+        same_bytes = (pathlib.Path(tmp) / "model.safetensors").read_bytes() == (target / "model.safetensors").read_bytes()
+    return {"max_abs_diff_stdlib_merge_vs_torch_float32_merge": max(worst[n] for n in merged_names),
+            "max_abs_diff_other_tensors": max(v for n, v in worst.items() if n not in merged_names),
+            "assembled_equals_transformers_save_pretrained": same_bytes}
+
+
+def require_checks(check: dict) -> None:
+    if check["max_abs_diff_stdlib_merge_vs_torch_float32_merge"] > 1e-6 or check["max_abs_diff_other_tensors"] != 0.0:
+        raise SystemExit("the stdlib merge disagrees with torch's merged weights")
+    if not check["assembled_equals_transformers_save_pretrained"]:
+        raise SystemExit("assembled model.safetensors differs from transformers' save_pretrained output")
 
 
 # ---------------------------------------------------------------- evaluation
@@ -352,23 +380,7 @@ def main() -> int:
                     "--out", str(TARGET), "--record"], check=True)
     assemble_seconds = time.time() - t0
 
-    # The stdlib merge against torch's float32 merge, and the assembled bytes against save_pretrained's.
-    assembled = asm.read_safetensors(TARGET / "model.safetensors")
-    if sorted(assembled) != sorted(sd):
-        raise SystemExit(f"assembled keys differ from the model's: {sorted(set(assembled) ^ set(sd))}")
-    worst = {}
-    for name, (dtype, shape, raw) in assembled.items():
-        a = torch.from_numpy(np.frombuffer(raw, dtype="<f4").reshape(shape).copy())
-        worst[name] = float((a - sd[name].float()).abs().max())
-    merged_names = [f"{n}.weight" for n in loras]
-    with tempfile.TemporaryDirectory() as tmp:
-        m = BertForSequenceClassification.from_pretrained(str(TARGET))
-        m.save_pretrained(tmp)
-        same_bytes = (pathlib.Path(tmp) / "model.safetensors").read_bytes() == (TARGET / "model.safetensors").read_bytes()
-    check = {
-        "max_abs_diff_stdlib_merge_vs_torch_float32_merge": max(worst[n] for n in merged_names),
-        "max_abs_diff_other_tensors": max(v for n, v in worst.items() if n not in merged_names),
-        "assembled_equals_transformers_save_pretrained": same_bytes,
+    check = assembled_checks(TARGET, sd, loras, BertForSequenceClassification) | {
         "assemble_seconds_including_sha256": round(assemble_seconds, 2),
         "model_safetensors_sha256": _data.sha256_file(TARGET / "model.safetensors"),
         "delta_safetensors_sha256": _data.sha256_file(OUT / "delta.safetensors"),
@@ -378,10 +390,7 @@ def main() -> int:
         "lora_delta_frobenius": {n: round(float((l.scale * (l.lora_B @ l.lora_A)).norm()), 4) for n, l in loras.items()},
     }
     print(json.dumps({k: v for k, v in check.items() if k != "lora_delta_frobenius"}), flush=True)
-    if check["max_abs_diff_stdlib_merge_vs_torch_float32_merge"] > 1e-6 or check["max_abs_diff_other_tensors"] != 0.0:
-        raise SystemExit("the stdlib merge disagrees with torch's merged weights")
-    if not same_bytes:
-        raise SystemExit("assembled model.safetensors differs from transformers' save_pretrained output")
+    require_checks(check)
 
     lists = _rr_data.held_out_lists(**VALIDATION)
     print(f"validation: {len(lists)} held-out lists x {VALIDATION['size']} documents", flush=True)

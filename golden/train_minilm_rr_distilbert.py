@@ -82,22 +82,6 @@ def build_model(state: dict[str, torch.Tensor]) -> tuple[DistilBertForSequenceCl
     return model, loras
 
 
-def delta_tensors(model, loras: dict) -> dict[str, tuple[str, list[int], bytes]]:
-    out = {}
-
-    def put(name: str, t: torch.Tensor) -> None:
-        a = t.detach().to(torch.float32).contiguous().numpy().astype("<f4")
-        out[name] = ("F32", list(a.shape), a.tobytes())
-
-    for name, l in loras.items():
-        put(f"{name}.lora_A.weight", l.lora_A)
-        put(f"{name}.lora_B.weight", l.lora_B)
-    sd = model.state_dict()
-    for name in FULL:
-        put(name, sd[name])
-    return out
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
@@ -120,7 +104,7 @@ def main() -> int:
     meta = {"format": "pt", "lora_rank": str(base.RANK), "lora_alpha": str(base.ALPHA),
             "base": "the construct of golden/assemble_minilm_arch.py --arch distilbert from .models/minilm-l6-rr "
                     f"(model.safetensors sha256 {asm.read_sums(arch_asm.SOURCE_SUMS)['model.safetensors']})"}
-    asm.write_safetensors(OUT / arch_asm.DISTILBERT_DELTA, delta_tensors(model, loras), meta)
+    asm.write_safetensors(OUT / arch_asm.DISTILBERT_DELTA, base.delta_tensors(model, loras, FULL), meta)
     sd = base.merged_state(model, loras)
 
     t0 = time.time()
@@ -128,22 +112,7 @@ def main() -> int:
                     "--out", str(TARGET), "--record"], check=True)
     assemble_seconds = time.time() - t0
 
-    assembled = asm.read_safetensors(TARGET / "model.safetensors")
-    if sorted(assembled) != sorted(k for k in sd if not k.endswith("position_ids")):
-        raise SystemExit(f"assembled keys differ from the model's: {sorted(set(assembled) ^ set(sd))}")
-    worst = {}
-    for name, (dtype, shape, raw) in assembled.items():
-        a = torch.from_numpy(np.frombuffer(raw, dtype="<f4").reshape(shape).copy())
-        worst[name] = float((a - sd[name].float()).abs().max())
-    merged_names = [f"{n}.weight" for n in loras]
-    with tempfile.TemporaryDirectory() as tmp:
-        m = DistilBertForSequenceClassification.from_pretrained(str(TARGET))
-        m.save_pretrained(tmp)
-        same_bytes = (pathlib.Path(tmp) / "model.safetensors").read_bytes() == (TARGET / "model.safetensors").read_bytes()
-    check = {
-        "max_abs_diff_stdlib_merge_vs_torch_float32_merge": max(worst[n] for n in merged_names),
-        "max_abs_diff_other_tensors": max(v for n, v in worst.items() if n not in merged_names),
-        "assembled_equals_transformers_save_pretrained": same_bytes,
+    check = base.assembled_checks(TARGET, sd, loras, DistilBertForSequenceClassification) | {
         "assemble_seconds_including_sha256": round(assemble_seconds, 2),
         "model_safetensors_sha256": _data.sha256_file(TARGET / "model.safetensors"),
         "delta_safetensors_sha256": _data.sha256_file(OUT / arch_asm.DISTILBERT_DELTA),
@@ -151,10 +120,7 @@ def main() -> int:
         "lora_delta_frobenius": {n: round(float((l.scale * (l.lora_B @ l.lora_A)).norm()), 4) for n, l in loras.items()},
     }
     print(json.dumps({k: v for k, v in check.items() if k != "lora_delta_frobenius"}), flush=True)
-    if check["max_abs_diff_stdlib_merge_vs_torch_float32_merge"] > 1e-6 or check["max_abs_diff_other_tensors"] != 0.0:
-        raise SystemExit("the stdlib merge disagrees with torch's merged weights")
-    if not same_bytes:
-        raise SystemExit("assembled model.safetensors differs from transformers' save_pretrained output")
+    base.require_checks(check)
 
     lists = _rr_data.held_out_lists(**base.VALIDATION)
     print(f"validation: {len(lists)} held-out lists x {base.VALIDATION['size']} documents", flush=True)
