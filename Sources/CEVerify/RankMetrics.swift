@@ -71,8 +71,11 @@ public enum RankMetrics {
         for i in 0..<reference.count {
             for j in (i + 1)..<reference.count {
                 let dr = reference[i] - reference[j], dc = candidate[i] - candidate[j]
-                if dr == 0 && dc == 0 { continue }
-                if dr != 0 && dc != 0 && (dr > 0) == (dc > 0) { continue }
+                // A non-finite candidate score orders nothing: always a disagreement.
+                if dc.isFinite {
+                    if dr == 0 && dc == 0 { continue }
+                    if dr != 0 && dc != 0 && (dr > 0) == (dc > 0) { continue }
+                }
                 out.append((i, j))
             }
         }

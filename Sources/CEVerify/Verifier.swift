@@ -206,7 +206,7 @@ public enum Verifier {
                 var beyond = 0
                 var widestLogitGap: Double? = 0
                 func nearTie(_ i: Int, _ j: Int) -> Bool {
-                    guard let a = refLogits[i], let b = refLogits[j] else { return false }
+                    guard ours[i].isFinite, ours[j].isFinite, let a = refLogits[i], let b = refLogits[j] else { return false }
                     return abs(a - b) <= profile.nearTieBound(a) + profile.nearTieBound(b)
                 }
                 let disagreements = RankMetrics.disagreements(reference: ref, candidate: ours)

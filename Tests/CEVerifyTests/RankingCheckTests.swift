@@ -55,6 +55,9 @@ final class RankingCheckTests: XCTestCase {
         XCTAssertEqual(RankMetrics.disagreements(reference: ref, candidate: [0.9, 0.5, 0.5, 0.1]).map { [$0.0, $0.1] }, [[1, 2]])
         // Tied on both sides agrees.
         XCTAssertTrue(RankMetrics.disagreements(reference: [0.5, 0.5], candidate: [0.2, 0.2]).isEmpty)
+        // A NaN or infinite candidate score disagrees with everything, whichever way the reference goes.
+        XCTAssertEqual(RankMetrics.disagreements(reference: [0.1, 0.9, 0.5], candidate: [.nan, 0.9, 0.5]).map { [$0.0, $0.1] }, [[0, 1], [0, 2]])
+        XCTAssertEqual(RankMetrics.disagreements(reference: [0.9, 0.1], candidate: [.infinity, .infinity]).count, 1)
     }
 
     func testScoresGoBackToTheirLogits() {
