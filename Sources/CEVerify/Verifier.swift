@@ -214,8 +214,9 @@ public enum Verifier {
                     if !nearTie(i, j) { beyond += 1 }
                     if let a = refLogits[i], let b = refLogits[j], let w = widestLogitGap { widestLogitGap = max(w, Double(abs(a - b))) } else { widestLogitGap = nil }
                 }
-                let top1 = RankMetrics.order(ours).first == RankMetrics.order(ref).first
-                let top1NearTie = !top1 && l.documents.count > 0 && nearTie(RankMetrics.order(ours)[0], RankMetrics.order(ref)[0])
+                let oursOrder = RankMetrics.order(ours), refOrder = RankMetrics.order(ref)
+                let top1 = oursOrder.first == refOrder.first
+                let top1NearTie = !top1 && !oursOrder.isEmpty && nearTie(oursOrder[0], refOrder[0])
                 lists.append(ListResult(
                     id: l.id, size: l.documents.count,
                     spearman: RankMetrics.spearman(ours, ref) ?? (ours == ref ? 1 : 0),

@@ -301,10 +301,10 @@ final class ArchitectureTests: XCTestCase {
         return out
     }
 
-    /// fp32 import and fp16 artifacts (convert path) against the reference, each held to its profile. One exception,
-    /// checked rather than skipped: a list whose documents lie so close that the reference itself orders them
-    /// differently once its weights are rounded to fp16 (tiny-modernbert's lee-17, neighbours 1e-4 apart) cannot keep
-    /// the fp32 order; there cetool's fp16 order must be the reference's fp16 order, and every logit stays in bound.
+    /// fp32 import and fp16 artifacts (convert path) against the reference, each held to its profile. A list whose
+    /// documents lie so close that the reference itself orders them differently once its weights are rounded to fp16
+    /// (tiny-modernbert's lee-17, neighbours 1e-4 apart) cannot keep the fp32 order: it passes the profile as
+    /// near-ties, and on top of that cetool's fp16 order must be the reference's fp16 order.
     func testFP32AndFP16PassTheirProfiles() throws {
         for (name, _, _) in Self.models {
             let g = try golden(name)
@@ -328,10 +328,9 @@ final class ArchitectureTests: XCTestCase {
                         XCTAssertEqual(ours, fp16Orders[l.id], "\(name) fp16: list \(l.id) as the reference orders it with fp16 weights")
                     }
                     if !reordered.isEmpty { print("architecture \(name) fp16: lists the reference's fp16 weights reorder: \(reordered.sorted())") }
-                    XCTAssertEqual(r.failures.filter { !$0.hasPrefix("Spearman ") && !$0.hasPrefix("top-1 ") }, [], "\(name) \(p)")
-                } else {
-                    XCTAssertEqual(r.failures, [], "\(name) \(p)")
                 }
+                // Lists like lee-17 pass the profile's ranking check as near-ties (formats/golden.md), so no failure is excused.
+                XCTAssertEqual(r.failures, [], "\(name) \(p)")
                 print(String(format: "architecture %@ %@: max |Δlogit| %.3g (mean %.3g), min Spearman %.4f, top-1 %.2f", name, p.rawValue,
                              r.maxLogitDelta, r.meanLogitDelta, r.minSpearman ?? Double.nan, r.top1Agreement ?? Double.nan))
             }
