@@ -59,7 +59,8 @@ public enum Artifact {
         }
         let metadata = ArtifactFormat.Metadata(
             architecture: graph.architecture, hyperparameters: graph.hyperparameters, labels: graph.labels,
-            precision: precision.rawValue, plan: planJSON(plan, precision: precision, calibration: calibration),
+            precision: precision.rawValue,
+            plan: planJSON(plan, precision: precision, calibration: calibration, weightGroupSize: graph.weightGroupSize),
             activation: model.scorePolicy.activation, activationSource: model.scorePolicy.source,
             maxLength: model.defaultMaxLength,
             provenance: .object([
@@ -96,21 +97,36 @@ public enum Artifact {
         return Summary(directory: target, files: files, weightsBytes: layout.fileSize, sourceWeightsBytes: sourceWeights)
     }
 
-    /// The plan as written into the metadata: what is stored at `precision`, what stays fp32.
-    public static func planJSON(_ plan: Quantize.Plan, precision: Quantize.Precision, calibration: JSONValue? = nil) -> JSONValue {
-        .object([
+    /// The plan as written into the metadata: what is stored at `precision`, what stays fp32. `weightGroupSize`
+    /// (the graph's: grouped int8 linears, formats/quantization.md) is written as `weight_group_size` when it is
+    /// not 0; the runtime reads it back.
+    public static func planJSON(_ plan: Quantize.Plan, precision: Quantize.Precision, calibration: JSONValue? = nil,
+                                weightGroupSize: Int = 0) -> JSONValue {
+        let grouped = precision == .int8 && weightGroupSize > 0
+        let kept: [String] = (plan.attention ? [] : ["attention"]) + (plan.ffnUp ? [] : ["ffn_up"])
+            + (plan.ffnDown ? [] : ["ffn_down"]) + (plan.tokenEmbedding ? [] : ["token_embedding"])
+        let fp32: [String] = ["position_embedding", "type_embedding", "layer_norms", "biases", "pooler", "classifier"] + kept
+        let int8Weights = grouped
+            ? "symmetric per output channel and group of \(weightGroupSize) input positions (per output channel where a linear has no more inputs; per row for the token embedding), round half to even, [-127, 127]"
+            : "symmetric per output channel (per row for the token embedding), round half to even, [-127, 127]"
+        let int8Activations: String
+        switch plan.activations {
+        case .int8: int8Activations = "symmetric per row to int8, dynamic at run time"
+        case .int16: int8Activations = grouped
+            ? "symmetric per row to int16 (|a| <= floor((2^31-1)/(127*k)), at most 32767, k = min(in-features, weight_group_size) rounded up to even), dynamic at run time"
+            : "symmetric per row to int16 (|a| <= floor((2^31-1)/(127*k)), at most 32767), dynamic at run time"
+        case .fp32: int8Activations = "none: int8 weights widened to fp32 at load"
+        }
+        var fields: [(String, JSONValue)] = [
             ("weights", .string(precision.rawValue)),
             ("attention", .bool(plan.attention)), ("ffn_up", .bool(plan.ffnUp)), ("ffn_down", .bool(plan.ffnDown)),
             ("token_embedding", .bool(plan.tokenEmbedding)),
-            ("fp32", .array(["position_embedding", "type_embedding", "layer_norms", "biases", "pooler", "classifier"].map { .string($0) }
-                + (plan.attention ? [] : [.string("attention")]) + (plan.ffnUp ? [] : [.string("ffn_up")])
-                + (plan.ffnDown ? [] : [.string("ffn_down")]) + (plan.tokenEmbedding ? [] : [.string("token_embedding")]))),
-            ("int8_weights", .string("symmetric per output channel (per row for the token embedding), round half to even, [-127, 127]")),
-            ("activations", .string(plan.activations.rawValue)),
-            ("int8_activations", .string(plan.activations == .int8 ? "symmetric per row to int8, dynamic at run time"
-                                         : plan.activations == .int16 ? "symmetric per row to int16 (|a| <= floor((2^31-1)/(127*k)), at most 32767), dynamic at run time"
-                                         : "none: int8 weights widened to fp32 at load")),
-            ("smoothing", calibration ?? .null),
-        ])
+            ("fp32", .array(fp32.map { .string($0) })),
+            ("int8_weights", .string(int8Weights)),
+        ]
+        if grouped { fields.append(("weight_group_size", .int(Int64(weightGroupSize)))) }
+        fields += [("activations", .string(plan.activations.rawValue)), ("int8_activations", .string(int8Activations)),
+                   ("smoothing", calibration ?? .null)]
+        return .object(fields)
     }
 }

@@ -89,6 +89,7 @@ public enum SavePretrained {
                 }
             }
         }
+        if precision == .int8 { plan.weightGroupSize = graph.weightGroupSize }
         return (precision, plan)
     }
 
@@ -174,7 +175,7 @@ public enum SavePretrained {
             info.plotFile = plotFile
         }
         guard model.artifact != nil else {
-            let planJSON = Artifact.planJSON(plan, precision: precision)
+            let planJSON = Artifact.planJSON(plan, precision: precision, weightGroupSize: model.graph.weightGroupSize)
             let text = try ModelCard.render(model: model, precision: precision, plan: planJSON, layout: .artifact, files: [], weightsBytes: nil, info: info)
             extra.append((cardFile, Array(text.utf8)))
             let s = try Artifact.write(model: model, graph: model.graph, precision: precision, plan: plan, to: target, force: force, extraFiles: extra)

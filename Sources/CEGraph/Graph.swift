@@ -314,13 +314,22 @@ public struct Graph: Sendable {
     public var weights: [String: Tensor]
     /// id2label names, index = label id.
     public var labels: [String]
+    /// Input positions per scale of a grouped int8 linear weight (its `_scale` is F32 [out, ceil(in / group)]);
+    /// 0 when the graph has none (every int8 weight then has one scale per output row).
+    public var weightGroupSize: Int
 
-    public init(architecture: Architecture, hyperparameters: Hyperparameters, weights: [String: Tensor], labels: [String]) {
+    public init(architecture: Architecture, hyperparameters: Hyperparameters, weights: [String: Tensor], labels: [String],
+                weightGroupSize: Int = 0) {
         self.architecture = architecture
         self.hyperparameters = hyperparameters
         self.weights = weights
         self.labels = labels
+        self.weightGroupSize = weightGroupSize
     }
+
+    /// Whether `group` can be a weight group size: positive and even (a group is whole input pairs of the packed
+    /// int8 kernel), at most 2¹⁶.
+    public static func isValidWeightGroupSize(_ group: Int) -> Bool { group > 0 && group % 2 == 0 && group <= 65_536 }
 
     public var ops: [Op] {
         if architecture == .modernbert, let m = hyperparameters.modernBERT {
@@ -362,6 +371,9 @@ public struct Graph: Sendable {
 
     /// Checks every required weight is present with its shape and no others remain.
     public func validate() throws {
+        guard weightGroupSize == 0 || Graph.isValidWeightGroupSize(weightGroupSize) else {
+            throw GraphError.invalidHyperparameter(name: "weight_group_size", reason: "\(weightGroupSize) is not an even number of input positions within 2...65536")
+        }
         if (architecture == .modernbert) != (hyperparameters.modernBERT != nil) {
             throw GraphError.invalidHyperparameter(name: "modernBERT", reason: architecture == .modernbert
                 ? "ModernBERT needs its options (layer types, rotary bases, bias flags, pooling)"
@@ -389,11 +401,16 @@ public struct Graph: Sendable {
             guard t.shape == shape else { throw GraphError.shapeMismatch(name: name, expected: shape, actual: t.shape) }
             names.remove(name)
             if t.dtype == .i8, shape.rank == 2, !name.hasPrefix(TensorName.positionEmbedding), !name.hasPrefix(TensorName.typeEmbedding) {
-                // int8 linear weight or token embedding table: needs its F32 [rows] scales.
+                // int8 linear weight or token embedding table: needs its F32 [rows] scales, or for an encoder linear of
+                // a graph with weight groups [rows, groups].
                 let s = TensorName.scale(of: name)
                 guard let st = weights[s] else { throw GraphError.missingWeight(name: s) }
-                guard st.dtype == .f32, st.shape == [shape.dims[0]] else {
-                    throw GraphError.shapeMismatch(name: s, expected: [shape.dims[0]], actual: st.shape)
+                var expected: Shape = [shape.dims[0]]
+                if st.shape.rank == 2, weightGroupSize > 0, name != TensorName.tokenEmbedding + ".weight" {
+                    expected = [shape.dims[0], (shape.dims[1] + weightGroupSize - 1) / weightGroupSize]
+                }
+                guard st.dtype == .f32, st.shape == expected else {
+                    throw GraphError.shapeMismatch(name: s, expected: expected, actual: st.shape)
                 }
                 names.remove(s)
                 let sm = TensorName.smooth(of: name)

@@ -29,6 +29,12 @@ public enum ArtifactFormat {
         public var activationSource: String
         public var maxLength: Int
         public var provenance: JSONValue
+        /// The plan's `weight_group_size`: input positions per scale of the grouped int8 linears; 0 when absent
+        /// (one scale per output row).
+        public var weightGroupSize: Int {
+            guard let v = plan["weight_group_size"] else { return 0 }
+            return v.intValue ?? -1
+        }
 
         public init(architecture: Architecture, hyperparameters: Hyperparameters, labels: [String], precision: String,
                     plan: JSONValue, activation: ScoreActivation, activationSource: String, maxLength: Int, provenance: JSONValue) {
@@ -122,9 +128,13 @@ public enum ArtifactFormat {
                   maxLength <= config.hyperparameters.maxPositionEmbeddings else {
                 throw ArtifactError.invalidMetadata(key: "cetool.max_length", reason: "outside 3...max_position_embeddings", path: path)
             }
-            return Metadata(architecture: arch, hyperparameters: config.hyperparameters, labels: labels, precision: precision,
-                            plan: try json("cetool.plan"), activation: act, activationSource: try need("cetool.activation_source"),
-                            maxLength: maxLength, provenance: try json("cetool.provenance"))
+            let meta = Metadata(architecture: arch, hyperparameters: config.hyperparameters, labels: labels, precision: precision,
+                                plan: try json("cetool.plan"), activation: act, activationSource: try need("cetool.activation_source"),
+                                maxLength: maxLength, provenance: try json("cetool.provenance"))
+            guard meta.weightGroupSize == 0 || Graph.isValidWeightGroupSize(meta.weightGroupSize) else {
+                throw ArtifactError.invalidMetadata(key: "cetool.plan", reason: "weight_group_size must be an even number of input positions, 2...65536", path: path)
+            }
+            return meta
         }
     }
 
@@ -223,7 +233,8 @@ public enum ArtifactFormat {
         for e in header.entries where !e.name.hasPrefix(Safetensors.paddingPrefix) {
             weights[e.name] = try tensor(e)
         }
-        let graph = Graph(architecture: meta.architecture, hyperparameters: meta.hyperparameters, weights: weights, labels: meta.labels)
+        let graph = Graph(architecture: meta.architecture, hyperparameters: meta.hyperparameters, weights: weights, labels: meta.labels,
+                          weightGroupSize: meta.weightGroupSize)
         try graph.validate()
         return (graph, meta)
     }

@@ -1,5 +1,6 @@
 #include "cekernels.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -66,16 +67,13 @@ AVX2 static inline void store16(__m256i lo, __m256i hi, float sx, const float *s
     memcpy(y, tmp, (size_t)cols * sizeof(float));
 }
 
-/* MR rows x 16 columns: per input pair, the 32 packed weights widened to int16 (two vpmovsxbw), one
- * broadcast of each row's two int16 and two vpmaddwd. */
-#define KERNEL(MR)                                                                                        \
-AVX2 static void tile_##MR(const int16_t *a16, int k2, const int8_t *panel, const float *sx, const float *sw, \
-                           const float *bias, float *y, int n, int cols) {                                \
-    __m256i acc[MR][2];                                                                                  \
+/* The int32 sums acc[MR][2] of input pairs t0 ..< t1, restarted from zero: per pair, the 32 packed weights
+ * widened to int16 (two vpmovsxbw), one broadcast of each row's two int16 and two vpmaddwd. */
+#define MADD_PAIRS(MR, t0, t1)                                                                            \
     for (int r = 0; r < MR; r++) { acc[r][0] = _mm256_setzero_si256(); acc[r][1] = _mm256_setzero_si256(); } \
-    for (int t2 = 0; t2 < k2 / 2; t2++) {                                                                \
-        __m256i w0 = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(panel + (size_t)t2 * 32)));                     \
-        __m256i w1 = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(panel + (size_t)t2 * 32 + 16)));                \
+    for (int t2 = (t0); t2 < (t1); t2++) {                                                               \
+        __m256i w0 = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(panel + (size_t)t2 * 32)));      \
+        __m256i w1 = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(panel + (size_t)t2 * 32 + 16))); \
         for (int r = 0; r < MR; r++) {                                                                   \
             int32_t pair;                                                                                \
             memcpy(&pair, a16 + (size_t)r * k2 + 2 * t2, 4);                                             \
@@ -83,7 +81,14 @@ AVX2 static void tile_##MR(const int16_t *a16, int k2, const int8_t *panel, cons
             acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(a, w0));                           \
             acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(a, w1));                           \
         }                                                                                                \
-    }                                                                                                    \
+    }
+
+/* MR rows x 16 columns over the whole of k. */
+#define KERNEL(MR)                                                                                        \
+AVX2 static void tile_##MR(const int16_t *a16, int k2, const int8_t *panel, const float *sx, const float *sw, \
+                           const float *bias, float *y, int n, int cols) {                                \
+    __m256i acc[MR][2];                                                                                  \
+    MADD_PAIRS(MR, 0, k2 / 2)                                                                            \
     for (int r = 0; r < MR; r++) store16(acc[r][0], acc[r][1], sx[r], sw, bias, y + (size_t)r * n, cols); \
 }
 KERNEL(6)
@@ -198,3 +203,113 @@ void ce_quantize_rows_s16(const float *x, const float *smooth, int16_t *a16, flo
 #endif
     ce_quantize_rows_s16_reference(x, smooth, a16, scales, rows, k, qmax);
 }
+
+/* ---- Per-group weight scales (formats/quantization.md, "int8 weight groups") ----
+ * y[i, j] = S·sx[i] (+ bias[j]) with S = Σ_g (float)acc_g·sw[j, g], summed in group order from 0, each
+ * product and each sum rounded to fp32 on its own (no fused multiply-add), and acc_g the exact int32 sum
+ * over input positions [g·group, (g+1)·group). group is even, so a group is group/2 whole input pairs. */
+
+static inline int groups_of(int k, int group) { return (k + group - 1) / group; }
+
+/* Portable path, and the definition of the result. */
+static void grouped_portable(const int16_t *a16, const int8_t *packed, int m, int n, int k, int group,
+                             const float *sx, const float *sw, const float *bias, float *y) {
+    int k2 = even(k), groups = groups_of(k, group), gp = group / 2;
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            const int8_t *panel = packed + (size_t)(j / 16) * k2 * 16;
+            const int16_t *a = a16 + (size_t)i * k2;
+            int c = j % 16;
+            float s = 0;
+            for (int g = 0; g < groups; g++) {
+                int32_t acc = 0;
+                int t1 = (g + 1) * gp < k2 / 2 ? (g + 1) * gp : k2 / 2;
+                for (int t2 = g * gp; t2 < t1; t2++)
+                    acc += (int32_t)a[2 * t2] * panel[(size_t)t2 * 32 + 2 * c] + (int32_t)a[2 * t2 + 1] * panel[(size_t)t2 * 32 + 2 * c + 1];
+                float p = (float)acc * sw[(size_t)j * groups + g];
+                s = s + p;
+            }
+            float v = s * sx[i];
+            if (bias) v = v + bias[j];
+            y[(size_t)i * n + j] = v;
+        }
+}
+
+#if defined(__x86_64__)
+/* MR rows x 16 columns, the int32 sums restarted per group and folded into fp32 sums with the group's
+ * 16 column scales (swp: [groups][16]). */
+#define GKERNEL(MR)                                                                                        \
+AVX2 static void gtile_##MR(const int16_t *a16, int k2, const int8_t *panel, int gp, int groups,          \
+                            const float *swp, const float *sx, const float *bias, float *y, int n, int cols) { \
+    __m256 s[MR][2];                                                                                     \
+    for (int r = 0; r < MR; r++) { s[r][0] = _mm256_setzero_ps(); s[r][1] = _mm256_setzero_ps(); }      \
+    for (int g = 0; g < groups; g++) {                                                                   \
+        __m256i acc[MR][2];                                                                              \
+        int t1 = (g + 1) * gp < k2 / 2 ? (g + 1) * gp : k2 / 2;                                          \
+        MADD_PAIRS(MR, g * gp, t1)                                                                       \
+        __m256 g0 = _mm256_loadu_ps(swp + (size_t)g * 16), g1 = _mm256_loadu_ps(swp + (size_t)g * 16 + 8); \
+        for (int r = 0; r < MR; r++) {                                                                   \
+            s[r][0] = _mm256_add_ps(s[r][0], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][0]), g0));          \
+            s[r][1] = _mm256_add_ps(s[r][1], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][1]), g1));          \
+        }                                                                                                \
+    }                                                                                                    \
+    for (int r = 0; r < MR; r++) {                                                                       \
+        __m256 x = _mm256_set1_ps(sx[r]);                                                                \
+        __m256 a = _mm256_mul_ps(s[r][0], x), b = _mm256_mul_ps(s[r][1], x);                             \
+        if (bias) { a = _mm256_add_ps(a, _mm256_loadu_ps(bias)); b = _mm256_add_ps(b, _mm256_loadu_ps(bias + 8)); } \
+        float *o = y + (size_t)r * n;                                                                    \
+        if (cols == 16) { _mm256_storeu_ps(o, a); _mm256_storeu_ps(o + 8, b); continue; }                \
+        float tmp[16];                                                                                   \
+        _mm256_storeu_ps(tmp, a);                                                                        \
+        _mm256_storeu_ps(tmp + 8, b);                                                                    \
+        memcpy(o, tmp, (size_t)cols * sizeof(float));                                                    \
+    }                                                                                                    \
+}
+GKERNEL(6)
+GKERNEL(4)
+GKERNEL(2)
+GKERNEL(1)
+
+AVX2 static int grouped_avx2(const int16_t *a16, const int8_t *packed, int m, int n, int k, int group,
+                             const float *sx, const float *sw, const float *bias, float *y) {
+    int k2 = even(k), panels = (n + 15) / 16, groups = groups_of(k, group), gp = group / 2;
+    float *swp = malloc((size_t)groups * 16 * sizeof(float));
+    if (!swp) return 0;
+    /* Rows in blocks of 96, as packed_avx2. */
+    for (int i0 = 0; i0 < m; i0 += 96) {
+        int i1 = i0 + 96 < m ? i0 + 96 : m;
+        for (int p = 0; p < panels; p++) {
+            const int8_t *panel = packed + (size_t)p * k2 * 16;
+            int j = p * 16, cols = n - j < 16 ? n - j : 16;
+            /* This panel's scales as [groups][16], zero past the last column. */
+            for (int g = 0; g < groups; g++)
+                for (int c = 0; c < 16; c++) swp[g * 16 + c] = c < cols ? sw[(size_t)(j + c) * groups + g] : 0;
+            float bp[16] = {0};
+            if (bias) memcpy(bp, bias + j, (size_t)cols * sizeof(float));
+            const float *b = bias ? bp : NULL;
+            int i = i0;
+            for (; i + 6 <= i1; i += 6) gtile_6(a16 + (size_t)i * k2, k2, panel, gp, groups, swp, sx + i, b, y + (size_t)i * n + j, n, cols);
+            for (; i + 4 <= i1; i += 4) gtile_4(a16 + (size_t)i * k2, k2, panel, gp, groups, swp, sx + i, b, y + (size_t)i * n + j, n, cols);
+            for (; i + 2 <= i1; i += 2) gtile_2(a16 + (size_t)i * k2, k2, panel, gp, groups, swp, sx + i, b, y + (size_t)i * n + j, n, cols);
+            for (; i < i1; i++) gtile_1(a16 + (size_t)i * k2, k2, panel, gp, groups, swp, sx + i, b, y + (size_t)i * n + j, n, cols);
+        }
+    }
+    free(swp);
+    return 1;
+}
+#endif
+
+void ce_qgemm_packed_grouped_f32_reference(const int16_t *a16, const int8_t *packed, int m, int n, int k, int group,
+                                           const float *sx, const float *sw, const float *bias, float *y) {
+    grouped_portable(a16, packed, m, n, k, group, sx, sw, bias, y);
+}
+
+void ce_qgemm_packed_grouped_f32(const int16_t *a16, const int8_t *packed, int m, int n, int k, int group,
+                                 const float *sx, const float *sw, const float *bias, float *y) {
+#if defined(__x86_64__)
+    if (ce_fp32_variant() == 1 && grouped_avx2(a16, packed, m, n, k, group, sx, sw, bias, y)) return;
+#endif
+    grouped_portable(a16, packed, m, n, k, group, sx, sw, bias, y);
+}
+
+int ce_s16_qmax_grouped(int k, int group) { return ce_s16_qmax(group > 0 && group < k ? group : k); }

@@ -92,32 +92,47 @@ public enum ErrorCompensation {
         return u
     }
 
-    /// int8 codes and per-row scales of w [rows, cols] (already smoothed), rounding columns in order with
-    /// the error carried forward through `u` (from inverseCholeskyUpper of the input's H).
-    public static func int8(_ w: [Float], rows: Int, cols: Int, u: [Double]) -> (q: [Int8], scales: [Float]) {
-        let scales = Quantize.int8PerChannel(w, rows: rows, cols: cols).scales
+    /// int8 codes and scales of w [rows, cols] (already smoothed), rounding columns in order with the error
+    /// carried forward through `u` (from inverseCholeskyUpper of the input's H). `group` 0: one scale per row,
+    /// from the weights as given (Quantize.int8PerChannel's). `group` > 0: one scale per row and group of `group`
+    /// columns, [rows, ceil(cols / group)], each taken when the group's first column is reached, from the row as
+    /// the carried errors have left it: max |·| over the group, over 127 in fp32 (1 for an all-zero group).
+    public static func int8(_ w: [Float], rows: Int, cols: Int, u: [Double], group: Int = 0) -> (q: [Int8], scales: [Float]) {
+        let groups = group > 0 ? (cols + group - 1) / group : 1
+        var scales = group > 0 ? [Float](repeating: 1, count: rows * groups) : Quantize.int8PerChannel(w, rows: rows, cols: cols).scales
         var q = [Int8](repeating: 0, count: rows * cols)
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows))
         q.withUnsafeMutableBufferPointer { qb in
-            let qa = Int(bitPattern: qb.baseAddress)
-            u.withUnsafeBufferPointer { ub in
-                let ua = Int(bitPattern: ub.baseAddress)
-                DispatchQueue.concurrentPerform(iterations: workers) { part in
-                    let q = UnsafeMutablePointer<Int8>(bitPattern: qa)!, u = UnsafePointer<Double>(bitPattern: ua)!
-                    let row = UnsafeMutablePointer<Double>.allocate(capacity: cols)
-                    defer { row.deallocate() }
-                    for r in (part * rows / workers)..<((part + 1) * rows / workers) {
-                        let s = Double(scales[r])
-                        for c in 0..<cols { row[c] = Double(w[r * cols + c]) }
-                        for j in 0..<cols {
-                            let v = (row[j] / s).rounded(.toNearestOrEven)
-                            let code = max(-127, min(127, v))
-                            q[r * cols + j] = Int8(code)
-                            let err = (row[j] - code * s) / u[j * cols + j]
-                            if err == 0 { continue }
-                            let uj = u + j * cols
-                            var c = j + 1
-                            while c < cols { row[c] -= err * uj[c]; c += 1 }
+            scales.withUnsafeMutableBufferPointer { sb in
+                let qa = Int(bitPattern: qb.baseAddress), sa = Int(bitPattern: sb.baseAddress)
+                u.withUnsafeBufferPointer { ub in
+                    let ua = Int(bitPattern: ub.baseAddress)
+                    DispatchQueue.concurrentPerform(iterations: workers) { part in
+                        let q = UnsafeMutablePointer<Int8>(bitPattern: qa)!, u = UnsafePointer<Double>(bitPattern: ua)!
+                        let scales = UnsafeMutablePointer<Float>(bitPattern: sa)!
+                        let row = UnsafeMutablePointer<Double>.allocate(capacity: cols)
+                        defer { row.deallocate() }
+                        for r in (part * rows / workers)..<((part + 1) * rows / workers) {
+                            var s = Double(scales[r * groups])
+                            for c in 0..<cols { row[c] = Double(w[r * cols + c]) }
+                            for j in 0..<cols {
+                                if group > 0, j % group == 0 {
+                                    // This group's scale, from the row as the errors carried so far have left it.
+                                    var m: Float = 0
+                                    for c in j..<min(cols, j + group) { m = max(m, abs(Float(row[c]))) }
+                                    let sf: Float = m > 0 ? m / 127 : 1
+                                    scales[r * groups + j / group] = sf
+                                    s = Double(sf)
+                                }
+                                let v = (row[j] / s).rounded(.toNearestOrEven)
+                                let code = max(-127, min(127, v))
+                                q[r * cols + j] = Int8(code)
+                                let err = (row[j] - code * s) / u[j * cols + j]
+                                if err == 0 { continue }
+                                let uj = u + j * cols
+                                var c = j + 1
+                                while c < cols { row[c] -= err * uj[c]; c += 1 }
+                            }
                         }
                     }
                 }

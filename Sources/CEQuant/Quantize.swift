@@ -22,16 +22,24 @@ public enum Quantize {
         /// the range bounded so int32 sums cannot overflow), or the int8 weights widened to fp32 at load and
         /// computed in fp32 (`fp32`: weight-only quantization, fp32 speed).
         public var activations: Activations
+        /// int8 encoder linears: one scale per output row and group of this many input positions (even; 0 = one
+        /// scale per output row). A linear with no more inputs than this keeps one scale per row. The token
+        /// embedding always has one scale per row.
+        public var weightGroupSize: Int
 
         public enum Activations: String, Sendable, CaseIterable { case int8, int16, fp32 }
 
+        /// The default group size: 64 input positions per scale (formats/quantization.md, "Weight groups").
+        public static let defaultWeightGroupSize = 64
+
         public init(attention: Bool = true, ffnUp: Bool = true, ffnDown: Bool = true, tokenEmbedding: Bool = true,
-                    activations: Activations = .int16) {
+                    activations: Activations = .int16, weightGroupSize: Int = Plan.defaultWeightGroupSize) {
             self.attention = attention
             self.ffnUp = ffnUp
             self.ffnDown = ffnDown
             self.tokenEmbedding = tokenEmbedding
             self.activations = activations
+            self.weightGroupSize = weightGroupSize
         }
 
         /// Every encoder linear.
@@ -63,6 +71,27 @@ public enum Quantize {
             for c in 0..<cols {
                 let v = (w[r * cols + c] / scale).rounded(.toNearestOrEven)
                 q[r * cols + c] = Int8(max(-127, min(127, v)))
+            }
+        }
+        return (q, scales)
+    }
+
+    /// Symmetric int8 with one scale per row r and group g of `group` columns (columns g·group ..< (g+1)·group):
+    /// scale[r·groups + g] = max|w[r, group g]| / 127 (1 for an all-zero group), codes as int8PerChannel's;
+    /// groups = ceil(cols / group). `group` ≥ cols is int8PerChannel.
+    public static func int8PerGroup(_ w: [Float], rows: Int, cols: Int, group: Int) -> (q: [Int8], scales: [Float]) {
+        precondition(group > 0)
+        let groups = (cols + group - 1) / group
+        var q = [Int8](repeating: 0, count: rows * cols)
+        var scales = [Float](repeating: 1, count: rows * groups)
+        for r in 0..<rows {
+            for g in 0..<groups {
+                let c0 = g * group, c1 = min(cols, c0 + group)
+                var m: Float = 0
+                for c in c0..<c1 { m = max(m, abs(w[r * cols + c])) }
+                let s: Float = m > 0 ? m / 127 : 1
+                scales[r * groups + g] = s
+                for c in c0..<c1 { q[r * cols + c] = Int8(max(-127, min(127, (w[r * cols + c] / s).rounded(.toNearestOrEven)))) }
             }
         }
         return (q, scales)
@@ -115,6 +144,10 @@ public enum Quantize {
                              gram: [String: [Double]]? = nil) throws -> Graph {
         var g = graph
         guard precision != .fp32 else { return g }
+        let group = precision == .int8 ? plan.weightGroupSize : 0
+        guard group == 0 || Graph.isValidWeightGroupSize(group) else {
+            throw GraphError.invalidHyperparameter(name: "weight_group_size", reason: "\(group) is not an even number of input positions within 2...65536")
+        }
         var smoothing: [String: [Float]] = [:]
         if precision == .int8, let activationMax {
             for i in 0..<graph.hyperparameters.numHiddenLayers {
@@ -164,9 +197,17 @@ public enum Quantize {
                     u = try ErrorCompensation.inverseCholeskyUpper(hs, n: cols, name: name)
                     inverseFactors[key] = u
                 }
-                let (q, s) = u.map { ErrorCompensation.int8(w, rows: rows, cols: cols, u: $0) } ?? int8PerChannel(w, rows: rows, cols: cols)
+                // Groups for encoder linears wider than one group; the token embedding keeps one scale per row.
+                let grouped = group > 0 && cols > group && name != TensorName.tokenEmbedding + ".weight"
+                let (q, s): ([Int8], [Float])
+                if let u {
+                    (q, s) = ErrorCompensation.int8(w, rows: rows, cols: cols, u: u, group: grouped ? group : 0)
+                } else {
+                    (q, s) = grouped ? int8PerGroup(w, rows: rows, cols: cols, group: group) : int8PerChannel(w, rows: rows, cols: cols)
+                }
                 g.weights[name] = Tensor(dtype: .i8, shape: t.shape, storage: q.withUnsafeBytes { TensorStorage(copying: $0) })
-                g.weights[TensorName.scale(of: name)] = Tensor(floats: s, shape: [rows])
+                g.weights[TensorName.scale(of: name)] = Tensor(floats: s, shape: grouped ? [rows, (cols + group - 1) / group] : [rows])
+                if grouped { g.weightGroupSize = group }
             }
         }
         try g.validate()

@@ -42,7 +42,9 @@ enum LinearWeight {
     /// `packed`: the same weights as int8 panels for ce_qgemm_packed_f32 (AVX2 machines, and every machine
     /// for int16 activations), else nil; the row-major weights (first) are nil when only the panels are read. `qmax` > 0: inputs quantized per row to int16 in ±qmax
     /// (ce_s16_qmax); 0: to int8.
-    case i8(UnsafePointer<Int8>?, scales: UnsafePointer<Float>, smooth: UnsafePointer<Float>?, packed: UnsafePointer<Int8>?, qmax: Int32 = 0)
+    /// `group` > 0: `scales` is [out, ceil(in / group)], one per output channel and group of `group` inputs
+    /// (ce_qgemm_packed_grouped_f32; such a weight is always packed); 0: [out].
+    case i8(UnsafePointer<Int8>?, scales: UnsafePointer<Float>, smooth: UnsafePointer<Float>?, packed: UnsafePointer<Int8>?, qmax: Int32 = 0, group: Int32 = 0)
 }
 
 /// How int8 linears compute (the artifact plan's `activations`): inputs quantized per row at run time to
@@ -132,16 +134,26 @@ final class PlannedWeights {
             packJobs.append(PackJob(tensors: tensors, packed: p, k: k))
             return UnsafePointer(p)
         }
-        func qmax(_ k: Int) -> Int32 { activations == .int16 ? ce_s16_qmax(Int32(k)) : 0 }
+        /// int16 activations: the bound that keeps one int32 sum from overflowing (a group's, for grouped weights).
+        func qmax(_ k: Int, group: Int) -> Int32 { activations == .int16 ? ce_s16_qmax_grouped(Int32(k), Int32(group)) : 0 }
         func linear(_ names: [String], packed: Bool = true, widen: Bool = true) throws -> LinearWeight {
             let tensors = names.map { graph.weights[$0]! }
             guard tensors.allSatisfy({ $0.dtype == .i8 }) else {
                 guard !tensors.contains(where: { $0.dtype == .i8 }) else { throw RuntimeError.unsupportedWeightDType(name: names[0], dtype: .i8) }
                 return .f32(try floats(names))
             }
+            // Grouped weights (formats/quantization.md): scales [out, groups]; validate() checked each shape.
+            let ranks = Set(names.map { graph.weights[TensorName.scale(of: $0)]?.shape.rank ?? 1 })
+            guard ranks.count == 1 else {
+                throw GraphError.shapeMismatch(name: TensorName.scale(of: names[1]), expected: graph.weights[TensorName.scale(of: names[0])]!.shape,
+                                               actual: graph.weights[TensorName.scale(of: names[1])]!.shape)
+            }
+            let group = ranks.first == 2 ? graph.weightGroupSize : 0
             if activations == .fp32, widen {
-                // Weight-only int8: the weights widened to fp32 once, w = q·scale[row]·smooth[col].
+                // Weight-only int8: the weights widened to fp32 once, w = q·scale[row]·smooth[col]
+                // (scale[row, col / group] for grouped weights).
                 let n = tensors.reduce(0) { $0 + $1.shape.dims[0] }, k = tensors[0].shape.dims[1]
+                let groups = group > 0 ? (k + group - 1) / group : 1
                 let box = OwnedBytes(count: n * k * 4, alignment: 64)
                 let dst = box.pointer.bindMemory(to: Float.self, capacity: n * k)
                 var row = 0
@@ -149,7 +161,9 @@ final class PlannedWeights {
                     let sc = graph.weights[TensorName.scale(of: name)]!.floatValues()!
                     let sm = graph.weights[TensorName.smooth(of: name)]?.floatValues()
                     let q = t.storage.bytes.baseAddress!.assumingMemoryBound(to: Int8.self)
-                    for r in 0..<t.shape.dims[0] { for c in 0..<k { dst[(row + r) * k + c] = Float(q[r * k + c]) * sc[r] * (sm?[c] ?? 1) } }
+                    for r in 0..<t.shape.dims[0] {
+                        for c in 0..<k { dst[(row + r) * k + c] = Float(q[r * k + c]) * sc[r * groups + (group > 0 ? c / group : 0)] * (sm?[c] ?? 1) }
+                    }
                     row += t.shape.dims[0]
                 }
                 keep.append(box)
@@ -159,9 +173,11 @@ final class PlannedWeights {
             // Fused linears share one input, so one smoothing vector (the first's; validate() checks they agree).
             let smooth = graph.weights[TensorName.smooth(of: names[0])] != nil ? try floats([TensorName.smooth(of: names[0])]) : nil
             let n = tensors.reduce(0) { $0 + $1.shape.dims[0] }, k = tensors[0].shape.dims[1]
-            if packed && packs {
-                // The kernel reads only the panels, packed straight from the stored row blocks.
-                return .i8(nil, scales: scales, smooth: smooth, packed: pack(tensors, n: n, k: k), qmax: qmax(k))
+            if packed && packs || group > 0 {
+                // The kernel reads only the panels, packed straight from the stored row blocks (grouped weights only
+                // have the packed kernel).
+                return .i8(nil, scales: scales, smooth: smooth, packed: pack(tensors, n: n, k: k), qmax: qmax(k, group: group),
+                           group: Int32(group))
             }
             if tensors.count == 1 {
                 // Zero-copy view (e.g. into the mmapped artifact).
@@ -408,7 +424,7 @@ public final class Executor: @unchecked Sendable {
                 case .f32(let table):
                     let te = table + Int(s.ids[p]) * e
                     for j in 0..<e { row[j] = te[j] + pe[j] }
-                case .i8(let table, let scales, _, _, _):
+                case .i8(let table, let scales, _, _, _, _):
                     let te = table! + Int(s.ids[p]) * e, sc = scales[Int(s.ids[p])] // the table is never packed
                     for j in 0..<e { row[j] = Float(te[j]) * sc + pe[j] }
                 }
@@ -498,7 +514,7 @@ public final class Executor: @unchecked Sendable {
                 let row = ws.x + (offsets[b] + p) * d, id = Int(s.ids[p])
                 switch w.tokenEmbd {
                 case .f32(let table): row.update(from: table + id * d, count: d)
-                case .i8(let table, let scales, _, _, _):
+                case .i8(let table, let scales, _, _, _, _):
                     let te = table! + id * d, sc = scales[id] // the table is never packed
                     for j in 0..<d { row[j] = Float(te[j]) * sc }
                 }

@@ -48,7 +48,7 @@ public enum Kernels {
         switch w {
         case .f32(let wp):
             linear(x, wp, bias, y, m: m, n: n, k: k)
-        case .i8(let qw, let ws, let smooth, let packed, let qmax):
+        case .i8(let qw, let ws, let smooth, let packed, let qmax, let group):
             // Each worker quantizes, multiplies and rescales its own rows.
             let (xa, qa, sa, wa, ca, swa, ba, ya) = (Int(bitPattern: x), Int(bitPattern: scratch.qx), Int(bitPattern: scratch.xScales),
                                                    Int(bitPattern: qw), Int(bitPattern: scratch.acc), Int(bitPattern: ws),
@@ -60,13 +60,21 @@ public enum Kernels {
                 let qx = UnsafeMutablePointer<Int8>(bitPattern: qa)! + r0 * k
                 let sx = UnsafeMutablePointer<Float>(bitPattern: sa)! + r0
                 let acc = UnsafeMutablePointer<Int32>(bitPattern: ca)! + r0 * n
+                func packedProduct(_ a16: UnsafeMutablePointer<Int16>, _ pk: UnsafePointer<Int8>, rows: Int32, r0: Int) {
+                    let sw = UnsafePointer<Float>(bitPattern: swa)!, b = UnsafePointer<Float>(bitPattern: ba)
+                    let out = UnsafeMutablePointer<Float>(bitPattern: ya)! + r0 * n
+                    if group > 0 {
+                        ce_qgemm_packed_grouped_f32(a16, pk, rows, Int32(n), Int32(k), group, sx, sw, b, out)
+                    } else {
+                        ce_qgemm_packed_f32(a16, pk, rows, Int32(n), Int32(k), sx, sw, b, out)
+                    }
+                }
                 if qmax > 0, let pk = UnsafePointer<Int8>(bitPattern: pka) {
                     // int16 activations: quantized straight into the kernel's int16 rows.
                     let a16 = UnsafeMutablePointer<Int16>(bitPattern: a16a)! + r0 * k2
                     ce_quantize_rows_s16(UnsafePointer<Float>(bitPattern: xa)! + r0 * k, UnsafePointer<Float>(bitPattern: sma),
                                          a16, sx, rows, Int32(k), qmax)
-                    ce_qgemm_packed_f32(a16, pk, rows, Int32(n), Int32(k), sx, UnsafePointer<Float>(bitPattern: swa)!,
-                                        UnsafePointer<Float>(bitPattern: ba), UnsafeMutablePointer<Float>(bitPattern: ya)! + r0 * n)
+                    packedProduct(a16, pk, rows: rows, r0: r0)
                     return
                 }
                 if let sm = UnsafePointer<Float>(bitPattern: sma) {
@@ -77,10 +85,10 @@ public enum Kernels {
                 if let pk = UnsafePointer<Int8>(bitPattern: pka) {
                     let a16 = UnsafeMutablePointer<Int16>(bitPattern: a16a)! + r0 * k2
                     ce_widen_rows_s8(qx, a16, rows, Int32(k))
-                    ce_qgemm_packed_f32(a16, pk, rows, Int32(n), Int32(k), sx, UnsafePointer<Float>(bitPattern: swa)!,
-                                        UnsafePointer<Float>(bitPattern: ba), UnsafeMutablePointer<Float>(bitPattern: ya)! + r0 * n)
+                    packedProduct(a16, pk, rows: rows, r0: r0)
                     return
                 }
+                precondition(group == 0, "a grouped int8 weight is always packed")
                 ce_qgemm_s8(qx, UnsafePointer<Int8>(bitPattern: wa)!, acc, rows, Int32(n), Int32(k))
                 ce_dequant_f32(acc, sx, UnsafePointer<Float>(bitPattern: swa)!, UnsafePointer<Float>(bitPattern: ba),
                                UnsafeMutablePointer<Float>(bitPattern: ya)! + r0 * n, rows, Int32(n))
@@ -295,18 +303,22 @@ extension Kernels {
         private let scales: UnsafeMutablePointer<Float>
         private var packedBox: OwnedBytesBox?
         private var scratch: Int8Scratch?
-        public let n: Int, k: Int
+        public let n: Int, k: Int, group: Int
+        private let qmax: Int32
         public var packed: Bool { packedBox != nil }
 
-        public init(weights: [Int8], scales s: [Float], n: Int, k: Int) {
-            precondition(weights.count == n * k && s.count == n)
+        /// `group` > 0: `scales` holds one scale per output column and group of `group` inputs, [n, ceil(k / group)].
+        public init(weights: [Int8], scales s: [Float], n: Int, k: Int, group: Int = 0, int16Activations: Bool = false) {
+            precondition(weights.count == n * k && s.count == n * (group > 0 ? (k + group - 1) / group : 1) && group % 2 == 0)
             self.n = n
             self.k = k
+            self.group = group
+            qmax = int16Activations ? ce_s16_qmax_grouped(Int32(k), Int32(group)) : 0
             q = .allocate(capacity: n * k)
             q.initialize(from: weights, count: n * k)
-            scales = .allocate(capacity: n)
-            scales.initialize(from: s, count: n)
-            if ce_fp32_variant() == 1 {
+            scales = .allocate(capacity: s.count)
+            scales.initialize(from: s, count: s.count)
+            if ce_fp32_variant() == 1 || group > 0 || int16Activations {
                 let box = OwnedBytesBox(count: ce_qgemm_packed_size(Int32(n), Int32(k)))
                 ce_qgemm_pack_s8(q, box.pointer.assumingMemoryBound(to: Int8.self), Int32(n), Int32(k))
                 packedBox = box
@@ -319,7 +331,8 @@ extension Kernels {
         public func run(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, m: Int) {
             if scratch == nil || scratch!.rows < m { scratch = Int8Scratch(rows: m, maxK: k, maxN: n) }
             let w = LinearWeight.i8(UnsafePointer(q), scales: UnsafePointer(scales), smooth: nil,
-                                    packed: packedBox.map { UnsafePointer($0.pointer.assumingMemoryBound(to: Int8.self)) })
+                                    packed: packedBox.map { UnsafePointer($0.pointer.assumingMemoryBound(to: Int8.self)) },
+                                    qmax: qmax, group: Int32(group))
             Kernels.linear(x, w, nil, y, m: m, n: n, k: k, scratch: scratch!)
         }
     }

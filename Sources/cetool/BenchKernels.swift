@@ -13,6 +13,9 @@ struct BenchKernels: ParsableCommand {
     @Option(help: "hidden,intermediate sizes.")
     var shape: String = "384,1536"
 
+    @Option(help: "Input positions per weight scale for the grouped int8 kernel (even).")
+    var group: Int = 64
+
     @Option(help: "Workers.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
@@ -22,6 +25,7 @@ struct BenchKernels: ParsableCommand {
     func run() throws {
         let dims = shape.split(separator: ",").compactMap { Int($0) }
         guard dims.count == 2, dims.allSatisfy({ $0 > 0 }), rows > 0 else { throw ValidationError("--shape hidden,intermediate") }
+        guard group > 0, group % 2 == 0 else { throw ValidationError("--group must be even and positive") }
         let (d, f) = (dims[0], dims[1])
         Kernels.setThreads(threads)
         write("kernel, m x n x k, threads \(threads): GFLOP/s (2·m·n·k per call)\n")
@@ -37,8 +41,16 @@ struct BenchKernels: ParsableCommand {
             let scales = [Float](repeating: 0.01, count: n)
             let weight = Kernels.Int8Linear(weights: qw, scales: scales, n: n, k: k)
             let int8 = time { weight.run(x, &y, m: m) }
+            // The artifact default: int16 activations, per channel and per group of `group` inputs.
+            let s16 = Kernels.Int8Linear(weights: qw, scales: scales, n: n, k: k, int16Activations: true)
+            let int16 = time { s16.run(x, &y, m: m) }
+            let groups = (k + group - 1) / group
+            let grouped = Kernels.Int8Linear(weights: qw, scales: [Float](repeating: 0.01, count: n * groups), n: n, k: k,
+                                             group: group, int16Activations: true)
+            let int16g = time { grouped.run(x, &y, m: m) }
             let flop = 2.0 * Double(m * n * k)
-            write(String(format: "  %5d x %5d x %5d   fp32 %7.1f   int8 %7.1f%@\n", m, n, k, flop / fp32 / 1e9, flop / int8 / 1e9,
+            write(String(format: "  %5d x %5d x %5d   fp32 %7.1f   int8 %7.1f   int16 act %7.1f   int16 act, groups of %d %7.1f%@\n",
+                         m, n, k, flop / fp32 / 1e9, flop / int8 / 1e9, flop / int16 / 1e9, group, flop / int16g / 1e9,
                          weight.packed ? " (packed AVX2)" : " (portable)"))
         }
     }

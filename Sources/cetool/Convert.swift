@@ -42,6 +42,9 @@ struct Convert: ParsableCommand {
     @Option(help: "int8 compute: int16 (inputs quantized per row to int16 at run time), int8 (to int8: coarser; for int8-only kernels) or fp32 (weight-only: int8 weights widened at load, fp32 speed).")
     var activations: Quantize.Plan.Activations = .int16
 
+    @Option(help: "int8 linears: one weight scale per output channel and group of this many input positions (even; 0 = one per output channel).")
+    var groupSize: Int = Quantize.Plan.defaultWeightGroupSize
+
     @Option(help: "int8 rounding: gptq (error-compensating, from the calibration inputs) or nearest.")
     var rounding: Rounding = .gptq
 
@@ -58,6 +61,10 @@ struct Convert: ParsableCommand {
         let target = URL(fileURLWithPath: output ?? (source.standardizedFileURL.path + "-" + dtype.rawValue))
         var plan = Quantize.Plan.all
         plan.activations = activations
+        guard groupSize == 0 || Graph.isValidWeightGroupSize(groupSize) else {
+            throw ValidationError("--group-size must be 0 or an even number within 2...65536; got \(groupSize)")
+        }
+        plan.weightGroupSize = groupSize
         for k in keepFp32.flatMap({ $0.split(separator: ",").map(String.init) }) {
             switch k {
             case "attention": plan.attention = false

@@ -88,6 +88,67 @@ final class ArtifactTests: XCTestCase {
         XCTAssertNotEqual(try dynamic.logits(pairs), try ce.logits(pairs), "the default plan quantizes activations")
     }
 
+    /// Grouped int8 weights (formats/quantization.md, "Weight groups"). The tiny model's linears have 32 and 64
+    /// inputs: the default group of 64 leaves every one per channel, as before; groups of 16 store [out, groups]
+    /// scales, the plan records the size, and the loaded artifact scores exactly as the in-memory graph, with
+    /// int16 activations and weight-only (each group's scale applied when the weights are widened).
+    func testGroupedInt8WeightsRoundTrip() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = try ModelDirectory.load(tiny)
+        let plain = try Quantize.apply(.int8, to: source.graph)
+        XCTAssertEqual(plain.weightGroupSize, 0)
+        XCTAssertEqual(plain.weights[TensorName.ffnDown(0) + ".weight_scale"]?.shape, [32])
+        for activations in [Quantize.Plan.Activations.int16, .fp32] {
+            var plan = Quantize.Plan.all
+            plan.weightGroupSize = 16
+            plan.activations = activations
+            let graph = try Quantize.apply(.int8, to: source.graph, plan: plan)
+            XCTAssertEqual(graph.weightGroupSize, 16)
+            XCTAssertEqual(graph.weights[TensorName.ffnDown(0) + ".weight_scale"]?.shape, [32, 4])
+            XCTAssertEqual(graph.weights[TensorName.attnQ(0) + ".weight_scale"]?.shape, [32, 2])
+            XCTAssertEqual(graph.weights[TensorName.tokenEmbedding + ".weight_scale"]?.shape, [graph.hyperparameters.vocabSize])
+            let out = try convert(tiny, .int8, plan: plan, into: dir, name: "g16-\(activations.rawValue)")
+            let ce = try CrossEncoder(modelDirectory: out)
+            XCTAssertEqual(ce.model.graph.weightGroupSize, 16)
+            XCTAssertEqual(ce.model.artifact?.plan["weight_group_size"]?.intValue, 16)
+            let logits = try ce.logits(pairs)
+            XCTAssertNotEqual(logits, try CrossEncoder(modelDirectory: try convert(tiny, .int8, into: dir, name: "g0-\(activations.rawValue)")).logits(pairs))
+            var inMemory = source
+            inMemory.graph = graph
+            if activations == .fp32 {
+                // Weight-only: the fp32 graph whose linears hold q·scale[row, col / 16].
+                inMemory = source
+                for name in plan.linears(source.graph.architecture, source.graph.hyperparameters) {
+                    let t = graph.weights[name]!, sc = graph.weights[TensorName.scale(of: name)]!
+                    let cols = t.shape.dims[1], codes = t.storage.bytes.bindMemory(to: Int8.self), scales = sc.floatValues()!
+                    if name == TensorName.tokenEmbedding + ".weight" { inMemory.graph.weights[name] = t; inMemory.graph.weights[TensorName.scale(of: name)] = sc; continue }
+                    let groups = sc.shape.dims.count == 2 ? sc.shape.dims[1] : 1
+                    inMemory.graph.weights[name] = Tensor(floats: (0..<t.shape.elementCount).map { i in
+                        Float(codes[i]) * scales[(i / cols) * groups + (groups > 1 ? (i % cols) / 16 : 0)]
+                    }, shape: t.shape)
+                }
+            }
+            XCTAssertEqual(logits, try CrossEncoder(model: inMemory).logits(pairs), "activations \(activations)")
+            // The reference fp32 scores stay close (a tiny random model; int8 moves logits by a few hundredths).
+            let reference = try CrossEncoder(model: source).logits(pairs)
+            for (a, b) in zip(logits, reference) { XCTAssertEqual(a[0], b[0], accuracy: 0.05) }
+        }
+        // Scales that do not fit the graph's group size are refused by name.
+        var bad = try Quantize.apply(.int8, to: source.graph, plan: Quantize.Plan(weightGroupSize: 16))
+        bad.weightGroupSize = 32
+        XCTAssertThrowsError(try bad.validate()) {
+            XCTAssertEqual($0 as? GraphError, .shapeMismatch(name: TensorName.attnQ(0) + ".weight_scale", expected: [32, 1], actual: [32, 2]))
+        }
+        bad.weightGroupSize = 0
+        XCTAssertThrowsError(try bad.validate()) { XCTAssertTrue("\($0)".contains("weight_scale"), "\($0)") }
+        bad.weightGroupSize = 15
+        XCTAssertThrowsError(try bad.validate()) {
+            XCTAssertEqual($0 as? GraphError, .invalidHyperparameter(name: "weight_group_size", reason: "15 is not an even number of input positions within 2...65536"))
+        }
+        XCTAssertThrowsError(try Quantize.apply(.int8, to: source.graph, plan: Quantize.Plan(weightGroupSize: 7)))
+    }
+
     func testConversionIsDeterministic() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -143,6 +143,57 @@ final class QuantKernelTests: XCTestCase {
         }
     }
 
+    /// The grouped kernel (one weight scale per output column and group of input positions) against its
+    /// definition computed here: exact int32 sums per group, each folded in as (float)acc·scale and added in group
+    /// order, times the row scale, plus the bias. AVX2 and portable paths alike, on odd shapes (column tails, odd k,
+    /// a last group shorter than the rest, one group), with int16 activations at the grouped bound and ±127 weights.
+    func testGroupedPackedGemmMatchesItsDefinition() {
+        var rng = SeededRNG(seed: 31)
+        defer { ce_force_portable(0) }
+        XCTAssertEqual(ce_s16_qmax_grouped(1536, 64), 32767)
+        XCTAssertEqual(ce_s16_qmax_grouped(100_000, 1024), ce_s16_qmax(1024))
+        XCTAssertEqual(ce_s16_qmax_grouped(100_000, 200_000), ce_s16_qmax(100_000))
+        for (m, n, k, group) in [(1, 1, 1, 2), (3, 5, 17, 4), (7, 16, 64, 64), (13, 31, 129, 64), (5, 17, 383, 64),
+                                 (11, 48, 384, 64), (4, 20, 1536, 64), (6, 33, 130, 128), (2, 3, 40, 1000)] {
+            let groups = (k + group - 1) / group, k2 = (k + 1) & ~1
+            let qmax = ce_s16_qmax_grouped(Int32(k), Int32(group))
+            var a16 = [Int16](repeating: 0, count: m * k2)
+            for i in 0..<m { for t in 0..<k { a16[i * k2 + t] = Int16(i % 2 == 0 ? Int(qmax) : Int.random(in: -Int(qmax)...Int(qmax), using: &rng)) } }
+            let w = (0..<(n * k)).map { i in i % 3 == 0 ? Int8(127) : Int8.random(in: -127...127, using: &rng) }
+            let sx = rng.floats(m, scale: 0.02).map { abs($0) + 1e-3 }
+            let sw = rng.floats(n * groups, scale: 0.02).map { abs($0) + 1e-4 }, bias = rng.floats(n)
+            var want = [Float](repeating: 0, count: m * n)
+            for i in 0..<m { for j in 0..<n {
+                var sum: Float = 0
+                for g in 0..<groups {
+                    var acc: Int64 = 0
+                    for t in (g * group)..<min(k, (g + 1) * group) { acc += Int64(a16[i * k2 + t]) * Int64(w[j * k + t]) }
+                    XCTAssertLessThanOrEqual(abs(acc), Int64(Int32.max), "one group's sum fits int32")
+                    let p = Float(Int32(acc)) * sw[j * groups + g]
+                    sum = sum + p
+                }
+                let v = sum * sx[i]
+                want[i * n + j] = v + bias[j]
+            } }
+            var packed = [Int8](repeating: -1, count: ce_qgemm_packed_size(Int32(n), Int32(k)))
+            ce_qgemm_pack_s8(w, &packed, Int32(n), Int32(k))
+            var reference = [Float](repeating: .nan, count: m * n)
+            ce_qgemm_packed_grouped_f32_reference(a16, packed, Int32(m), Int32(n), Int32(k), Int32(group), sx, sw, bias, &reference)
+            XCTAssertEqual(reference, want, "reference m=\(m) n=\(n) k=\(k) group=\(group)")
+            for portable: Int32 in [0, 1] {
+                ce_force_portable(portable)
+                var y = [Float](repeating: .nan, count: m * n)
+                packed.withUnsafeBufferPointer { p in
+                    let box = UnsafeMutableRawPointer.allocate(byteCount: max(1, p.count), alignment: 64)
+                    defer { box.deallocate() }
+                    box.copyMemory(from: p.baseAddress!, byteCount: p.count)
+                    ce_qgemm_packed_grouped_f32(a16, box.assumingMemoryBound(to: Int8.self), Int32(m), Int32(n), Int32(k), Int32(group), sx, sw, bias, &y)
+                }
+                XCTAssertEqual(y, want, "grouped m=\(m) n=\(n) k=\(k) group=\(group) portable=\(portable)")
+            }
+        }
+    }
+
     /// The factor error-compensating rounding uses: UᵀU = (H + λI)⁻¹ with U upper triangular.
     func testInverseCholeskyFactor() throws {
         var rng = SeededRNG(seed: 22)
@@ -205,6 +256,63 @@ final class QuantKernelTests: XCTestCase {
         }
         let eN = outputError(nearest.q, nearest.scales), eG = outputError(gptq.q, gptq.scales)
         XCTAssertLessThan(eG, 0.5 * eN, "output error: nearest \(eN), compensated \(eG)")
+    }
+
+    /// Weight groups: each group of a row has its own scale (max |w| over the group / 127), every weight is within
+    /// half its group's step, an all-zero group keeps scale 1, a group as wide as the row is the per-channel rule,
+    /// and on rows whose range differs across groups the grouped weights are closer. Error-compensating rounding
+    /// with groups: rounding to nearest when the inputs are uncorrelated, and less output error than it otherwise.
+    func testGroupedQuantization() throws {
+        var rng = SeededRNG(seed: 32)
+        let rows = 6, cols = 70, group = 16, groups = 5
+        var w = rng.floats(rows * cols)
+        for r in 0..<rows { for c in 0..<cols where c / group == r % groups { w[r * cols + c] *= 8 } }  // one wide group per row
+        for c in 32..<48 { w[1 * cols + c] = 0 }
+        let (q, s) = Quantize.int8PerGroup(w, rows: rows, cols: cols, group: group)
+        XCTAssertEqual(s.count, rows * groups)
+        XCTAssertEqual(s[1 * groups + 2], 1)
+        for r in 0..<rows { for g in 0..<groups {
+            let range = (g * group)..<min(cols, (g + 1) * group)
+            let mx = range.map { abs(w[r * cols + $0]) }.max()!
+            if mx > 0 { XCTAssertEqual(s[r * groups + g], mx / 127) }
+            for c in range { XCTAssertLessThanOrEqual(abs(Float(q[r * cols + c]) * s[r * groups + g] - w[r * cols + c]), s[r * groups + g] / 2 * 1.0001) }
+        } }
+        let whole = Quantize.int8PerGroup(w, rows: rows, cols: cols, group: cols), channel = Quantize.int8PerChannel(w, rows: rows, cols: cols)
+        XCTAssertEqual(whole.q, channel.q)
+        XCTAssertEqual(whole.scales, channel.scales)
+        func weightError(_ q: [Int8], _ scale: (Int, Int) -> Float) -> Double {
+            var e = 0.0
+            for r in 0..<rows { for c in 0..<cols { let d = Double(Float(q[r * cols + c]) * scale(r, c)) - Double(w[r * cols + c]); e += d * d } }
+            return e
+        }
+        let eGroup = weightError(q) { s[$0 * groups + $1 / group] }, eChannel = weightError(channel.q) { r, _ in channel.scales[r] }
+        XCTAssertLessThan(eGroup, 0.5 * eChannel, "squared weight error: per channel \(eChannel), groups of \(group) \(eGroup)")
+
+        var diag = [Double](repeating: 0, count: cols * cols)
+        for i in 0..<cols { diag[i * cols + i] = Double(1 + i % 3) }
+        let plain = ErrorCompensation.int8(w, rows: rows, cols: cols, u: try ErrorCompensation.inverseCholeskyUpper(diag, n: cols, name: "d"), group: group)
+        XCTAssertEqual(plain.q, q)
+        XCTAssertEqual(plain.scales, s)
+        let tokens = 500
+        let factors = rng.floats(tokens * 3), mix = rng.floats(3 * cols), noise = rng.floats(tokens * cols, scale: 0.1)
+        var x = [Float](repeating: 0, count: tokens * cols)
+        for t in 0..<tokens { for c in 0..<cols { var v = noise[t * cols + c]; for f in 0..<3 { v += factors[t * 3 + f] * mix[f * cols + c] }; x[t * cols + c] = v } }
+        var gram = InputGram()
+        gram.observe("l", x, rows: tokens, cols: cols)
+        let gptq = ErrorCompensation.int8(w, rows: rows, cols: cols, u: try ErrorCompensation.inverseCholeskyUpper(gram.gram["l"]!, n: cols, name: "l"), group: group)
+        XCTAssertEqual(gptq.scales.count, rows * groups)
+        XCTAssertTrue(gptq.q.allSatisfy { $0 >= -127 })
+        func outputError(_ q: [Int8], _ sc: [Float]) -> Double {
+            var e = 0.0
+            for t in 0..<tokens { for r in 0..<rows {
+                var d = 0.0
+                for c in 0..<cols { d += Double(x[t * cols + c]) * (Double(w[r * cols + c]) - Double(q[r * cols + c]) * Double(sc[r * groups + c / group])) }
+                e += d * d
+            } }
+            return e
+        }
+        let eN = outputError(q, s), eG = outputError(gptq.q, gptq.scales)
+        XCTAssertLessThan(eG, 0.5 * eN, "output error with groups: nearest \(eN), compensated \(eG)")
     }
 
     func testPerChannelQuantizationErrorIsAtMostHalfAStep() {

@@ -100,6 +100,16 @@ void ce_qgemm_packed_f32(const int16_t *a16, const int8_t *packed, int m, int n,
 /// The largest |a| for int16 activation rows of length k against int8 weights (|w| ≤ 127) such that
 /// no int32 sum can overflow: min(32767, floor((2³¹ − 1) / (127 · k2))), k2 = k rounded up to even.
 int ce_s16_qmax(int k);
+/// The same product with one weight scale per output column and group of `group` input positions (even):
+/// y[i, j] = S·sx[i] (+ bias[j]), S = Σ_g (float)acc_g[i, j]·sw[j·groups + g] in group order, every product and
+/// sum rounded to fp32 on its own; acc_g the exact int32 sum over positions [g·group, (g+1)·group), groups =
+/// ceil(k / group), sw row-major [n, groups]. The AVX2 path equals the reference bit for bit.
+void ce_qgemm_packed_grouped_f32(const int16_t *a16, const int8_t *packed, int m, int n, int k, int group,
+                                 const float *sx, const float *sw, const float *bias, float *y);
+void ce_qgemm_packed_grouped_f32_reference(const int16_t *a16, const int8_t *packed, int m, int n, int k, int group,
+                                           const float *sx, const float *sw, const float *bias, float *y);
+/// ce_s16_qmax of one group's length: the int32 sums restart at every group, so only a group's products add up.
+int ce_s16_qmax_grouped(int k, int group);
 /// Rows quantized straight to int16 (stride k2, zero tail): y = x[r, t]·smooth[t] (smooth may be
 /// NULL), scale = max|y| / qmax (1 for an all-zero row), a = clamp(rint(y · (1/scale)), ±qmax).
 void ce_quantize_rows_s16(const float *x, const float *smooth, int16_t *a16, float *scales, int rows, int k, int qmax);
