@@ -120,7 +120,7 @@ public enum ErrorCompensation {
                                     // This group's scale, from the row as the errors carried so far have left it.
                                     var m: Float = 0
                                     for c in j..<min(cols, j + group) { m = max(m, abs(Float(row[c]))) }
-                                    let sf: Float = m > 0 ? m / 127 : 1
+                                    let sf = Quantize.int8Scale(max: m)
                                     scales[r * groups + j / group] = sf
                                     s = Double(sf)
                                 }

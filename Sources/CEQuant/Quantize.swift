@@ -61,27 +61,18 @@ public enum Quantize {
     /// Symmetric per-output-channel int8: for each row r of w [out, in], scale[r] = max|w[r,:]| / 127
     /// (1 for an all-zero row) and q = round-half-to-even(w / scale), clamped to [-127, 127].
     public static func int8PerChannel(_ w: [Float], rows: Int, cols: Int) -> (q: [Int8], scales: [Float]) {
-        var q = [Int8](repeating: 0, count: rows * cols)
-        var scales = [Float](repeating: 1, count: rows)
-        for r in 0..<rows {
-            var mx: Float = 0
-            for c in 0..<cols { mx = max(mx, abs(w[r * cols + c])) }
-            let scale: Float = mx > 0 ? mx / 127 : 1
-            scales[r] = scale
-            for c in 0..<cols {
-                let v = (w[r * cols + c] / scale).rounded(.toNearestOrEven)
-                q[r * cols + c] = Int8(max(-127, min(127, v)))
-            }
-        }
-        return (q, scales)
+        int8PerGroup(w, rows: rows, cols: cols, group: max(cols, 1))
     }
+
+    /// The int8 step for values whose largest magnitude is `m`: m / 127 in fp32, or 1 when m is 0.
+    public static func int8Scale(max m: Float) -> Float { m > 0 ? m / 127 : 1 }
 
     /// Symmetric int8 with one scale per row r and group g of `group` columns (columns g·group ..< (g+1)·group):
     /// scale[r·groups + g] = max|w[r, group g]| / 127 (1 for an all-zero group), codes as int8PerChannel's;
     /// groups = ceil(cols / group). `group` ≥ cols is int8PerChannel.
     public static func int8PerGroup(_ w: [Float], rows: Int, cols: Int, group: Int) -> (q: [Int8], scales: [Float]) {
         precondition(group > 0)
-        let groups = (cols + group - 1) / group
+        let groups = max(1, (cols + group - 1) / group)
         var q = [Int8](repeating: 0, count: rows * cols)
         var scales = [Float](repeating: 1, count: rows * groups)
         for r in 0..<rows {
@@ -89,7 +80,7 @@ public enum Quantize {
                 let c0 = g * group, c1 = min(cols, c0 + group)
                 var m: Float = 0
                 for c in c0..<c1 { m = max(m, abs(w[r * cols + c])) }
-                let s: Float = m > 0 ? m / 127 : 1
+                let s = int8Scale(max: m)
                 scales[r * groups + g] = s
                 for c in c0..<c1 { q[r * cols + c] = Int8(max(-127, min(127, (w[r * cols + c] / s).rounded(.toNearestOrEven)))) }
             }
