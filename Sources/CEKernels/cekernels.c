@@ -11,13 +11,23 @@ int ce_cpu_features(void) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2")) f |= CE_CPU_AVX2;
     if (__builtin_cpu_supports("fma")) f |= CE_CPU_FMA;
-    if (__builtin_cpu_supports("avx512f")) f |= CE_CPU_AVX512F;
-    if (__builtin_cpu_supports("avx512bw")) f |= CE_CPU_AVX512BW;
-    if (__builtin_cpu_supports("avx512vnni")) f |= CE_CPU_AVX512VNNI;
-    if (__builtin_cpu_supports("avx512bf16")) f |= CE_CPU_AVX512BF16;
     unsigned int eax, ebx, ecx, edx;
     __asm__("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(1), "c"(0));
     if (ecx & (1u << 29)) f |= CE_CPU_F16C;
+    /* AVX-512 only when the OS saves the opmask and zmm state too: XCR0 bits 1, 2 (SSE, AVX) and 5, 6, 7
+     * (opmask, ZMM_Hi256, Hi16_ZMM), read with xgetbv when CPUID.1:ECX.OSXSAVE[27] says it may be. */
+    int zmm_state = 0;
+    if (ecx & (1u << 27)) {
+        unsigned int lo, hi;
+        __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        zmm_state = (lo & 0xE6u) == 0xE6u;
+    }
+    if (zmm_state) {
+        if (__builtin_cpu_supports("avx512f")) f |= CE_CPU_AVX512F;
+        if (__builtin_cpu_supports("avx512bw")) f |= CE_CPU_AVX512BW;
+        if (__builtin_cpu_supports("avx512vnni")) f |= CE_CPU_AVX512VNNI;
+        if (__builtin_cpu_supports("avx512bf16")) f |= CE_CPU_AVX512BF16;
+    }
 #endif
     return f;
 }

@@ -17,6 +17,19 @@ int ce_fp32_variant(void) {
     return force_portable ? 0 : v;
 }
 
+static int packed_cap = 2;
+void ce_limit_packed_variant(int max) { packed_cap = max < 0 ? 2 : max; }
+
+int ce_qgemm_packed_variant(void) {
+    static int v = -1;
+    if (v < 0) {
+        int f = ce_cpu_features(), vnni = CE_CPU_AVX512F | CE_CPU_AVX512BW | CE_CPU_AVX512VNNI;
+        v = (f & vnni) == vnni && ce_fp32_variant() == 1 ? 2 : ce_fp32_variant();
+    }
+    if (force_portable) return 0;
+    return v < packed_cap ? v : packed_cap;
+}
+
 /* ---------------------------------------------------------------- portable */
 
 static void gelu_portable(float *x, size_t n) {

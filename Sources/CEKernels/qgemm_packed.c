@@ -119,10 +119,85 @@ AVX2 static void packed_avx2(const int16_t *a16, const int8_t *packed, int m, in
 }
 #endif
 
+#if defined(__x86_64__)
+/* ---- AVX-512 VNNI (formats/quantization.md, "Packed int8 kernel") ----
+ * One panel pair t2 is 32 int8 = the 16 columns' two weights; vpmovsxbw makes them one zmm of 32 int16, and
+ * one vpdpwssd per row adds a16[2·t2]·w[j][2·t2] + a16[2·t2+1]·w[j][2·t2+1] to the row's 16 int32 sums: the
+ * same exact sums as the AVX2 path's vpmaddwd + vpaddd. NP panels (1 or 2) of 16 columns at a time. */
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+
+#define VNNI_PAIRS(MR, NP, t0, t1)                                                                         \
+    for (int r = 0; r < MR; r++) for (int q = 0; q < NP; q++) acc[r][q] = _mm512_setzero_si512();         \
+    for (int t2 = (t0); t2 < (t1); t2++) {                                                                \
+        __m512i w[NP];                                                                                    \
+        for (int q = 0; q < NP; q++)                                                                      \
+            w[q] = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(panel + (size_t)q * pstride + (size_t)t2 * 32))); \
+        for (int r = 0; r < MR; r++) {                                                                    \
+            int32_t pair;                                                                                 \
+            memcpy(&pair, a16 + (size_t)r * k2 + 2 * t2, 4);                                              \
+            __m512i a = _mm512_set1_epi32(pair);                                                          \
+            for (int q = 0; q < NP; q++) acc[r][q] = _mm512_dpwssd_epi32(acc[r][q], a, w[q]);             \
+        }                                                                                                 \
+    }
+
+/* MR rows x NP·16 columns over the whole of k; the epilogue is store16's ((float)acc·sx)·sw (+ bias). */
+#define VKERNEL(MR, NP)                                                                                    \
+VNNI static void vtile_##MR##_##NP(const int16_t *a16, int k2, const int8_t *panel, size_t pstride, const float *sx, \
+                                  const float *sw, const float *bias, float *y, int n, int cols) {         \
+    __m512i acc[MR][NP];                                                                                  \
+    VNNI_PAIRS(MR, NP, 0, k2 / 2)                                                                         \
+    for (int q = 0; q < NP; q++) {                                                                        \
+        int c = cols - 16 * q;                                                                            \
+        __mmask16 mask = c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << c) - 1);                        \
+        __m512 swq = _mm512_loadu_ps(sw + 16 * q), bq = bias ? _mm512_loadu_ps(bias + 16 * q) : _mm512_setzero_ps(); \
+        for (int r = 0; r < MR; r++) {                                                                    \
+            __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][q]), _mm512_set1_ps(sx[r])), swq); \
+            if (bias) v = _mm512_add_ps(v, bq);                                                           \
+            _mm512_mask_storeu_ps(y + (size_t)r * n + 16 * q, mask, v);                                   \
+        }                                                                                                 \
+    }                                                                                                     \
+}
+VKERNEL(8, 2)
+VKERNEL(4, 2)
+VKERNEL(2, 2)
+VKERNEL(1, 2)
+VKERNEL(8, 1)
+VKERNEL(4, 1)
+VKERNEL(2, 1)
+VKERNEL(1, 1)
+
+#define VROWS(NP)                                                                                          \
+    for (; i + 8 <= i1; i += 8) vtile_8_##NP(a16 + (size_t)i * k2, k2, panel, pstride, sx + i, swp, b, y + (size_t)i * n + j, n, cols); \
+    for (; i + 4 <= i1; i += 4) vtile_4_##NP(a16 + (size_t)i * k2, k2, panel, pstride, sx + i, swp, b, y + (size_t)i * n + j, n, cols); \
+    for (; i + 2 <= i1; i += 2) vtile_2_##NP(a16 + (size_t)i * k2, k2, panel, pstride, sx + i, swp, b, y + (size_t)i * n + j, n, cols); \
+    for (; i < i1; i++) vtile_1_##NP(a16 + (size_t)i * k2, k2, panel, pstride, sx + i, swp, b, y + (size_t)i * n + j, n, cols);
+
+VNNI static void packed_vnni(const int16_t *a16, const int8_t *packed, int m, int n, int k,
+                             const float *sx, const float *sw, const float *bias, float *y) {
+    int k2 = even(k), panels = (n + 15) / 16;
+    size_t pstride = (size_t)k2 * 16;
+    for (int i0 = 0; i0 < m; i0 += 96) {
+        int i1 = i0 + 96 < m ? i0 + 96 : m;
+        for (int p = 0; p < panels; p += 2) {
+            const int8_t *panel = packed + (size_t)p * pstride;
+            int j = p * 16, cols = n - j < 32 ? n - j : 32;
+            float swp[32] = {0}, bp[32] = {0};
+            memcpy(swp, sw + j, (size_t)cols * sizeof(float));
+            if (bias) memcpy(bp, bias + j, (size_t)cols * sizeof(float));
+            const float *b = bias ? bp : NULL;
+            int i = i0;
+            if (p + 1 < panels) { VROWS(2) } else { VROWS(1) }
+        }
+    }
+}
+#endif
+
 void ce_qgemm_packed_f32(const int16_t *a16, const int8_t *packed, int m, int n, int k,
                          const float *sx, const float *sw, const float *bias, float *y) {
 #if defined(__x86_64__)
-    if (ce_fp32_variant() == 1) { packed_avx2(a16, packed, m, n, k, sx, sw, bias, y); return; }
+    int v = ce_qgemm_packed_variant();
+    if (v == 2) { packed_vnni(a16, packed, m, n, k, sx, sw, bias, y); return; }
+    if (v == 1) { packed_avx2(a16, packed, m, n, k, sx, sw, bias, y); return; }
 #endif
     packed_portable(a16, packed, m, n, k, sx, sw, bias, y);
 }
@@ -299,6 +374,75 @@ AVX2 static int grouped_avx2(const int16_t *a16, const int8_t *packed, int m, in
 }
 #endif
 
+#if defined(__x86_64__)
+/* MR rows x NP·16 columns of the grouped product on AVX-512 VNNI: the int32 sums restart per group and fold
+ * into fp32 sums with the group's column scales (swp: [groups][NP·16]), as gtile does. */
+#define GVKERNEL(MR, NP)                                                                                   \
+VNNI static void gvtile_##MR##_##NP(const int16_t *a16, int k2, const int8_t *panel, size_t pstride, int gp, int groups, \
+                                   const float *swp, const float *sx, const float *bias, float *y, int n, int cols) { \
+    __m512 s[MR][NP];                                                                                     \
+    for (int r = 0; r < MR; r++) for (int q = 0; q < NP; q++) s[r][q] = _mm512_setzero_ps();             \
+    for (int g = 0; g < groups; g++) {                                                                    \
+        __m512i acc[MR][NP];                                                                              \
+        int t1 = (g + 1) * gp < k2 / 2 ? (g + 1) * gp : k2 / 2;                                           \
+        VNNI_PAIRS(MR, NP, g * gp, t1)                                                                    \
+        for (int q = 0; q < NP; q++) {                                                                    \
+            __m512 sc = _mm512_loadu_ps(swp + (size_t)g * NP * 16 + 16 * q);                              \
+            for (int r = 0; r < MR; r++) s[r][q] = _mm512_add_ps(s[r][q], _mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][q]), sc)); \
+        }                                                                                                 \
+    }                                                                                                     \
+    for (int q = 0; q < NP; q++) {                                                                        \
+        int c = cols - 16 * q;                                                                            \
+        __mmask16 mask = c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << c) - 1);                        \
+        __m512 bq = bias ? _mm512_loadu_ps(bias + 16 * q) : _mm512_setzero_ps();                          \
+        for (int r = 0; r < MR; r++) {                                                                    \
+            __m512 v = _mm512_mul_ps(s[r][q], _mm512_set1_ps(sx[r]));                                     \
+            if (bias) v = _mm512_add_ps(v, bq);                                                           \
+            _mm512_mask_storeu_ps(y + (size_t)r * n + 16 * q, mask, v);                                   \
+        }                                                                                                 \
+    }                                                                                                     \
+}
+GVKERNEL(6, 2)
+GVKERNEL(4, 2)
+GVKERNEL(2, 2)
+GVKERNEL(1, 2)
+GVKERNEL(6, 1)
+GVKERNEL(4, 1)
+GVKERNEL(2, 1)
+GVKERNEL(1, 1)
+
+#define GVROWS(NP)                                                                                         \
+    for (; i + 6 <= i1; i += 6) gvtile_6_##NP(a16 + (size_t)i * k2, k2, panel, pstride, gp, groups, swp, sx + i, b, y + (size_t)i * n + j, n, cols); \
+    for (; i + 4 <= i1; i += 4) gvtile_4_##NP(a16 + (size_t)i * k2, k2, panel, pstride, gp, groups, swp, sx + i, b, y + (size_t)i * n + j, n, cols); \
+    for (; i + 2 <= i1; i += 2) gvtile_2_##NP(a16 + (size_t)i * k2, k2, panel, pstride, gp, groups, swp, sx + i, b, y + (size_t)i * n + j, n, cols); \
+    for (; i < i1; i++) gvtile_1_##NP(a16 + (size_t)i * k2, k2, panel, pstride, gp, groups, swp, sx + i, b, y + (size_t)i * n + j, n, cols);
+
+VNNI static int grouped_vnni(const int16_t *a16, const int8_t *packed, int m, int n, int k, int group,
+                             const float *sx, const float *sw, const float *bias, float *y) {
+    int k2 = even(k), panels = (n + 15) / 16, groups = groups_of(k, group), gp = group / 2;
+    size_t pstride = (size_t)k2 * 16;
+    float *swp = malloc((size_t)groups * 32 * sizeof(float));
+    if (!swp) return 0;
+    for (int i0 = 0; i0 < m; i0 += 96) {
+        int i1 = i0 + 96 < m ? i0 + 96 : m;
+        for (int p = 0; p < panels; p += 2) {
+            const int8_t *panel = packed + (size_t)p * pstride;
+            int np = p + 1 < panels ? 2 : 1, j = p * 16, cols = n - j < 16 * np ? n - j : 16 * np;
+            /* These panels' scales as [groups][np·16], zero past the last column. */
+            for (int g = 0; g < groups; g++)
+                for (int c = 0; c < 16 * np; c++) swp[g * 16 * np + c] = c < cols ? sw[(size_t)(j + c) * groups + g] : 0;
+            float bp[32] = {0};
+            if (bias) memcpy(bp, bias + j, (size_t)cols * sizeof(float));
+            const float *b = bias ? bp : NULL;
+            int i = i0;
+            if (np == 2) { GVROWS(2) } else { GVROWS(1) }
+        }
+    }
+    free(swp);
+    return 1;
+}
+#endif
+
 void ce_qgemm_packed_grouped_f32_reference(const int16_t *a16, const int8_t *packed, int m, int n, int k, int group,
                                            const float *sx, const float *sw, const float *bias, float *y) {
     grouped_portable(a16, packed, m, n, k, group, sx, sw, bias, y);
@@ -307,7 +451,9 @@ void ce_qgemm_packed_grouped_f32_reference(const int16_t *a16, const int8_t *pac
 void ce_qgemm_packed_grouped_f32(const int16_t *a16, const int8_t *packed, int m, int n, int k, int group,
                                  const float *sx, const float *sw, const float *bias, float *y) {
 #if defined(__x86_64__)
-    if (ce_fp32_variant() == 1 && grouped_avx2(a16, packed, m, n, k, group, sx, sw, bias, y)) return;
+    int v = ce_qgemm_packed_variant();
+    if (v == 2 && grouped_vnni(a16, packed, m, n, k, group, sx, sw, bias, y)) return;
+    if (v >= 1 && grouped_avx2(a16, packed, m, n, k, group, sx, sw, bias, y)) return;
 #endif
     grouped_portable(a16, packed, m, n, k, group, sx, sw, bias, y);
 }

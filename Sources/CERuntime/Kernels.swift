@@ -298,6 +298,9 @@ struct UncheckedSendable<T>: @unchecked Sendable {
 extension Kernels {
     /// One int8 linear as the executor runs it (row quantization, prepacked GEMM where the CPU allows,
     /// fused epilogue), standing alone: for kernel benchmarks.
+    /// The packed int8 kernel this CPU runs: "AVX-512 VNNI", "AVX2" or "portable".
+    public static var packedInt8Path: String { ["portable", "AVX2", "AVX-512 VNNI"][Int(ce_qgemm_packed_variant())] }
+
     public final class Int8Linear {
         private let q: UnsafeMutablePointer<Int8>
         private let scales: UnsafeMutablePointer<Float>

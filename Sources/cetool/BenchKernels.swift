@@ -51,7 +51,7 @@ struct BenchKernels: ParsableCommand {
             let flop = 2.0 * Double(m * n * k)
             write(String(format: "  %5d x %5d x %5d   fp32 %7.1f   int8 %7.1f   int16 act %7.1f   int16 act, groups of %d %7.1f%@\n",
                          m, n, k, flop / fp32 / 1e9, flop / int8 / 1e9, flop / int16 / 1e9, group, flop / int16g / 1e9,
-                         weight.packed ? " (packed AVX2)" : " (portable)"))
+                         weight.packed ? " (packed, \(Kernels.packedInt8Path))" : " (portable)"))
         }
     }
 

@@ -26,20 +26,20 @@ final class QuantKernelTests: XCTestCase {
         }
     }
 
-    /// The prepacked AVX2 kernel (and its portable path) against the exact int32 reference plus the
-    /// shared epilogue, on odd shapes: column tails within a 16-wide panel, odd k, 1–7 row tiles.
+    /// The prepacked kernels (AVX-512 VNNI, AVX2 and portable, each the CPU has) against the exact int32
+    /// reference plus the shared epilogue, on odd shapes: column tails within a 16-wide panel and a 32-wide panel
+    /// pair, odd k, every row tile.
     func testPackedInt8GemmMatchesReference() {
         var rng = SeededRNG(seed: 14)
-        defer { ce_force_portable(0) }
-        for (m, n, k) in [(1, 1, 1), (3, 5, 17), (7, 16, 16), (13, 31, 129), (5, 17, 383), (11, 48, 384), (97, 33, 65)] {
+        for (m, n, k) in [(1, 1, 1), (3, 5, 17), (7, 16, 16), (13, 31, 129), (5, 17, 383), (11, 48, 384), (97, 33, 65),
+                          (15, 100, 66)] {
             let a = (0..<(m * k)).map { _ in Int8.random(in: -127...127, using: &rng) }
             let w = (0..<(n * k)).map { _ in Int8.random(in: -127...127, using: &rng) }
             let sx = rng.floats(m, scale: 0.02).map { abs($0) + 1e-3 }, sw = rng.floats(n, scale: 0.02).map { abs($0) + 1e-3 }
             let bias = rng.floats(n)
             var acc = [Int32](repeating: 0, count: m * n)
             ce_qgemm_s8_reference(a, w, &acc, Int32(m), Int32(n), Int32(k))
-            for portable: Int32 in [0, 1] {
-                ce_force_portable(portable)
+            forEachPackedVariant { variant in
                 var want = [Float](repeating: 0, count: m * n)
                 ce_dequant_f32(acc, sx, sw, bias, &want, Int32(m), Int32(n))
                 var packed = [Int8](repeating: -1, count: ce_qgemm_packed_size(Int32(n), Int32(k)))
@@ -47,9 +47,23 @@ final class QuantKernelTests: XCTestCase {
                 var a16 = [Int16](repeating: -1, count: m * ((k + 1) & ~1))
                 ce_widen_rows_s8(a, &a16, Int32(m), Int32(k))
                 let y = packedGEMM(a16, packed, m: m, n: n, k: k, sx, sw, bias)
-                XCTAssertEqual(y, want, "packed m=\(m) n=\(n) k=\(k) portable=\(portable)")
+                XCTAssertEqual(y, want, "packed m=\(m) n=\(n) k=\(k) \(variant)")
             }
         }
+    }
+
+    /// The packed kernels dispatch to the widest path the CPU and OS offer, and the cap the tests use holds.
+    func testPackedKernelDispatch() {
+        defer { ce_force_portable(0); ce_limit_packed_variant(-1) }
+        let f = Int(ce_cpu_features())
+        let avx2 = f & CE_CPU_AVX2 != 0 && f & CE_CPU_FMA != 0
+        let vnniBits = Int(CE_CPU_AVX512F | CE_CPU_AVX512BW | CE_CPU_AVX512VNNI)
+        let expected: Int32 = avx2 && f & vnniBits == vnniBits ? 2 : avx2 ? 1 : 0
+        XCTAssertEqual(ce_qgemm_packed_variant(), expected, "features \(String(f, radix: 2))")
+        ce_limit_packed_variant(1)
+        XCTAssertEqual(ce_qgemm_packed_variant(), min(expected, 1))
+        ce_force_portable(1)
+        XCTAssertEqual(ce_qgemm_packed_variant(), 0)
     }
 
     /// A linear stored as row blocks (q, k, v of a fused QKV) packs to the same panels as its rows
@@ -92,7 +106,8 @@ final class QuantKernelTests: XCTestCase {
             XCTAssertGreaterThan((q + 1) * 127 * k2, Int(Int32.max) - (q == 32767 ? Int(Int32.max) : 0), "qmax is the largest safe value, k=\(k)")
         }
         XCTAssertEqual(ce_s16_qmax(384), 32767)
-        for (m, n, k) in [(1, 1, 1), (3, 5, 17), (7, 16, 16), (13, 31, 129), (5, 17, 383), (11, 48, 384), (4, 20, 1536)] {
+        for (m, n, k) in [(1, 1, 1), (3, 5, 17), (7, 16, 16), (13, 31, 129), (5, 17, 383), (11, 48, 384), (4, 20, 1536),
+                          (23, 81, 130)] {
             var x = rng.floats(m * k, scale: 6)
             if k > 3 { x[1] = 0.5 * (x[0] == 0 ? 1 : x[0]); x[2] = -x[1] }
             let f = rng.floats(k, scale: 2).map { abs($0) + 0.01 }
@@ -134,10 +149,9 @@ final class QuantKernelTests: XCTestCase {
                 ce_dequant_f32(acc, sWant, sw, bias, &expect, Int32(m), Int32(n))
                 var packed = [Int8](repeating: -1, count: ce_qgemm_packed_size(Int32(n), Int32(k)))
                 ce_qgemm_pack_s8(w, &packed, Int32(n), Int32(k))
-                for portable: Int32 in [0, 1] {
-                    ce_force_portable(portable)
+                forEachPackedVariant { variant in
                     let y = packedGEMM(want, packed, m: m, n: n, k: k, sWant, sw, bias)
-                    XCTAssertEqual(y, expect, "packed int16 m=\(m) n=\(n) k=\(k) portable=\(portable)")
+                    XCTAssertEqual(y, expect, "packed int16 m=\(m) n=\(n) k=\(k) \(variant)")
                 }
             }
         }
@@ -149,12 +163,12 @@ final class QuantKernelTests: XCTestCase {
     /// a last group shorter than the rest, one group), with int16 activations at the grouped bound and ±127 weights.
     func testGroupedPackedGemmMatchesItsDefinition() {
         var rng = SeededRNG(seed: 31)
-        defer { ce_force_portable(0) }
         XCTAssertEqual(ce_s16_qmax_grouped(1536, 64), 32767)
         XCTAssertEqual(ce_s16_qmax_grouped(100_000, 1024), ce_s16_qmax(1024))
         XCTAssertEqual(ce_s16_qmax_grouped(100_000, 200_000), ce_s16_qmax(100_000))
         for (m, n, k, group) in [(1, 1, 1, 2), (3, 5, 17, 4), (7, 16, 64, 64), (13, 31, 129, 64), (5, 17, 383, 64),
-                                 (11, 48, 384, 64), (4, 20, 1536, 64), (6, 33, 130, 128), (2, 3, 40, 1000)] {
+                                 (11, 48, 384, 64), (4, 20, 1536, 64), (6, 33, 130, 128), (2, 3, 40, 1000),
+                                 (23, 81, 130, 64), (9, 64, 1536, 64)] {
             let groups = (k + group - 1) / group, k2 = (k + 1) & ~1
             let qmax = ce_s16_qmax_grouped(Int32(k), Int32(group))
             var a16 = [Int16](repeating: 0, count: m * k2)
@@ -180,8 +194,7 @@ final class QuantKernelTests: XCTestCase {
             var reference = [Float](repeating: .nan, count: m * n)
             ce_qgemm_packed_grouped_f32_reference(a16, packed, Int32(m), Int32(n), Int32(k), Int32(group), sx, sw, bias, &reference)
             XCTAssertEqual(reference, want, "reference m=\(m) n=\(n) k=\(k) group=\(group)")
-            for portable: Int32 in [0, 1] {
-                ce_force_portable(portable)
+            forEachPackedVariant { variant in
                 var y = [Float](repeating: .nan, count: m * n)
                 packed.withUnsafeBufferPointer { p in
                     let box = UnsafeMutableRawPointer.allocate(byteCount: max(1, p.count), alignment: 64)
@@ -189,7 +202,7 @@ final class QuantKernelTests: XCTestCase {
                     box.copyMemory(from: p.baseAddress!, byteCount: p.count)
                     ce_qgemm_packed_grouped_f32(a16, box.assumingMemoryBound(to: Int8.self), Int32(m), Int32(n), Int32(k), Int32(group), sx, sw, bias, &y)
                 }
-                XCTAssertEqual(y, want, "grouped m=\(m) n=\(n) k=\(k) group=\(group) portable=\(portable)")
+                XCTAssertEqual(y, want, "grouped m=\(m) n=\(n) k=\(k) group=\(group) \(variant)")
             }
         }
     }
@@ -454,6 +467,20 @@ final class QuantFidelityTests: XCTestCase {
                 print("int8 \(label) \(golden): max |Δlogit| \(f.maxLogit), mean \(f.meanLogit), min Spearman \(f.minSpearman), top-1 \(f.top1)")
             }
         }
+    }
+}
+
+/// Runs `body` once per packed int8 kernel this CPU has (portable, AVX2, AVX-512 VNNI), naming it; the automatic
+/// choice is restored afterwards.
+func forEachPackedVariant(_ body: (String) -> Void) {
+    defer { ce_force_portable(0); ce_limit_packed_variant(-1) }
+    ce_limit_packed_variant(-1)
+    let best = ce_qgemm_packed_variant()
+    for v in 0...best {
+        ce_force_portable(v == 0 ? 1 : 0)
+        ce_limit_packed_variant(v)
+        precondition(ce_qgemm_packed_variant() == v)
+        body(["portable", "AVX2", "AVX-512 VNNI"][Int(v)])
     }
 }
 

@@ -57,6 +57,12 @@ void ce_dequant_f32(const int32_t *acc, const float *sx, const float *sw, const 
 int ce_fp32_variant(void);
 /// Forces the portable variant (1) or automatic choice (0); for tests of both paths.
 void ce_force_portable(int on);
+/// The variant of the packed int8 kernels (ce_qgemm_packed_f32, ce_qgemm_packed_grouped_f32) on this CPU:
+/// 0 portable, 1 AVX2, 2 AVX-512 VNNI (avx512f + bw + vnni with the OS saving zmm state). ce_force_portable(1)
+/// makes it 0.
+int ce_qgemm_packed_variant(void);
+/// Caps ce_qgemm_packed_variant at `max` (a negative value lifts the cap); for tests of every path the CPU has.
+void ce_limit_packed_variant(int max);
 #endif
 
 /// Atomically adds `v` to *p and returns the previous value (work distribution across threads).
@@ -80,7 +86,7 @@ void ce_attention_window_f32(const float *q, const float *k, const float *v, int
 
 #ifndef CEKERNELS_PACKED_H
 #define CEKERNELS_PACKED_H
-/// int8 GEMM on prepacked weights (AVX2 fast path; portable fallback through the reference).
+/// int8 GEMM on prepacked weights (AVX-512 VNNI and AVX2 fast paths; portable fallback through the reference).
 /// Packed layout: panels of 16 output columns; within a panel, for each pair of input positions
 /// t = 2p, 2p+1, the 16 columns' two weights (w[j][2p], w[j][2p+1]) as int8 — 32 bytes per pair, sign-
 /// extended to int16 in the kernel. Columns past n and the odd tail position are zero.
