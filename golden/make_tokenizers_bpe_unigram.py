@@ -5,6 +5,8 @@
   ref/bin/python golden/make_tokenizers_bpe_unigram.py            # folders + goldens (about 1 min)
   ref/bin/python golden/make_tokenizers_bpe_unigram.py goldens    # goldens only, from the committed folders
   ref/bin/python golden/make_tokenizers_bpe_unigram.py edge       # golden/tokenizer_edge_cases.json only
+  ref/bin/python golden/make_tokenizers_bpe_unigram.py files-variant goldens bpe-roberta-files
+                                                # the slow-files folder from bpe-roberta, and only the named golden
 
 Training text: lee.cor + lee_background.cor + the shortened enwiki dump of the gensim==4.4.0 wheel (_data.py)
 + the hand-written multilingual lines of make_inputs.py. Writes
@@ -12,6 +14,8 @@ Training text: lee.cor + lee_background.cor + the shortened enwiki dump of the g
   golden/models/bpe-roberta/           byte-level BPE trained with tokenizers (RoBERTa recipe), classic hub layout:
                                        tokenizer.json, vocab.json, merges.txt, tokenizer_config.json (RobertaTokenizer),
                                        special_tokens_map.json, config.json (model_type roberta)
+  golden/models/bpe-roberta-files/     bpe-roberta without tokenizer.json: vocab.json + merges.txt (the files
+                                       RobertaTokenizer reads when a folder has no tokenizer.json), same config files
   golden/models/bpe-backend/           the same vocabulary as a raw tokenizers pipeline (PreTrainedTokenizerFast):
                                        NFC normalizer, ByteLevel(add_prefix_space), legacy "a b" merges, ignore_merges,
                                        TemplateProcessing with type ids
@@ -215,6 +219,7 @@ def spm_charsmap(model: pathlib.Path) -> bytes:
 
 TOKENIZERS = [
     ("bpe-roberta", "golden/models/bpe-roberta"),
+    ("bpe-roberta-files", "golden/models/bpe-roberta-files"),
     ("bpe-backend", "golden/models/bpe-backend"),
     ("unigram-xlmr", "golden/models/unigram-xlmr"),
     ("unigram-xlmr-hub", "golden/models/unigram-xlmr-hub"),
@@ -230,7 +235,9 @@ def provenance(rel_dir: str) -> dict:
         "versions": {"python": platform.python_version(), "transformers": transformers.__version__,
                      "tokenizers": tokenizers.__version__, "sentencepiece": spm.__version__},
         "inputs_sha256": {"golden/inputs/tokenizer_corpus.jsonl": _data.sha256_file(INPUTS / "tokenizer_corpus.jsonl")},
-        "tokenizer_json_sha256": _data.sha256_file(REPO / rel_dir / "tokenizer.json"),
+        **({"tokenizer_json_sha256": _data.sha256_file(REPO / rel_dir / "tokenizer.json")}
+           if (REPO / rel_dir / "tokenizer.json").exists() else
+           {"files_sha256": {f: _data.sha256_file(REPO / rel_dir / f) for f in ["vocab.json", "merges.txt"]}}),
         "training_text": _data.source_record(),
     }
 
@@ -382,17 +389,34 @@ def edge_cases() -> None:
     print(json.dumps({"file": str(path.relative_to(REPO)), "bytes": path.stat().st_size}), flush=True)
 
 
+def make_roberta_files_variant() -> None:
+    """bpe-roberta's folder without tokenizer.json: transformers then builds RobertaTokenizer from vocab.json and
+    merges.txt (TokenizersBackend.convert_to_native_format), as for an older RoBERTa cross-encoder on the hub."""
+    src, out = MODELS / "bpe-roberta", MODELS / "bpe-roberta-files"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    for f in ["config.json", "merges.txt", "special_tokens_map.json", "tokenizer_config.json", "vocab.json"]:
+        shutil.copyfile(src / f, out / f)
+
+
 def main() -> None:
-    if not {"goldens", "edge"} & set(sys.argv[1:]):
+    args = sys.argv[1:]
+    if not {"goldens", "edge", "files-variant"} & set(args):
         lines = training_text()
         make_bpe(lines)
         with tempfile.TemporaryDirectory() as tmp:
             make_unigram(lines, pathlib.Path(tmp))
-    if "edge" in sys.argv[1:]:
+    if not {"goldens", "edge"} & set(args) or "files-variant" in args:
+        make_roberta_files_variant()
+    if "edge" in args:
         return edge_cases()
+    # "goldens NAME ...": only the named goldens.
+    only = set(args[args.index("goldens") + 1:]) if "goldens" in args else set()
     for name, rel in TOKENIZERS:
-        tokenizer_golden(name, rel)
-    edge_cases()
+        if not only or name in only:
+            tokenizer_golden(name, rel)
+    if not only:
+        edge_cases()
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@ import CECore
 
 /// Errors of CETokenizers. Every case names the file, field or token at fault.
 public enum TokenizerError: Error, Equatable, CustomStringConvertible {
-    /// Neither tokenizer.json nor vocab.txt was found in the directory.
+    /// None of tokenizer.json, vocab.txt and vocab.json was found in the directory.
     case missingTokenizerFiles(directory: String)
+    /// The folder has tokenizer files, but not the one its tokenizer class is built from (`name`), with why.
+    case missingFile(name: String, reason: String)
     case unreadableFile(path: String, reason: String)
     /// The bytes are not JSON, or the top level is not an object.
     case invalidJSON(file: String, reason: String)
@@ -34,7 +36,9 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .missingTokenizerFiles(let directory):
-            return "no tokenizer.json or vocab.txt in \(directory)"
+            return "no tokenizer.json, vocab.txt or vocab.json + merges.txt in \(directory)"
+        case .missingFile(let name, let reason):
+            return "\(name) is missing: \(reason)"
         case .unreadableFile(let path, let reason):
             return "cannot read \(path): \(reason)"
         case .invalidJSON(let file, let reason):

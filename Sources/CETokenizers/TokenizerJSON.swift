@@ -1,4 +1,5 @@
 import CECore
+import Foundation
 /// Readers for the stages of a HF tokenizers `tokenizer.json` ("normalizer", "pre_tokenizer",
 /// "model", "post_processor", "added_tokens"). Each returns our stage value or throws a typed error
 /// naming the field.
@@ -331,8 +332,48 @@ enum TokenizerJSON {
         return entries
     }
 
-    private static func forEachVocabularyEntry(_ value: JSONValue?, field: String, reserve: (Int) -> Void,
-                                               _ body: (String, Int32) -> Void) throws {
+    /// vocab.json (`{"token": id}`), as tokenizers' `BPE::read_file` reads it: entries whose value is not a number are
+    /// skipped, later duplicates win.
+    static func vocabularyFile(_ data: Data) throws -> [ByteString: Int32] {
+        let json = try JSONValue.parse(data, file: "vocab.json")
+        var vocab: [ByteString: Int32] = [:]
+        try forEachVocabularyEntry(json, field: "(top level)", file: "vocab.json", skipNonNumbers: true,
+                                   reserve: { vocab.reserveCapacity($0) }) { vocab[ByteString($0)] = $1 }
+        return vocab
+    }
+
+    /// merges.txt, as tokenizers' `BPE::read_file` reads it: UTF-8 lines (the last "\n" of each, and a "\r" before
+    /// it, removed), lines starting with "#version" skipped, every other line exactly two tokens split at one space.
+    static func mergesFile(_ data: Data) throws -> [(String, String)] {
+        let file = "merges.txt"
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw TokenizerError.invalidField(file: file, field: "(bytes)", reason: "invalid UTF-8")
+        }
+        var lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { Substring($0) }
+        // A final "\n" ends the last line rather than starting an empty one; an empty file has no lines.
+        if text.utf8.last == UInt8(ascii: "\n") || text.isEmpty { lines.removeLast() }
+        let terminated = text.utf8.last == UInt8(ascii: "\n")
+        var out: [(String, String)] = []
+        var rank = 0
+        for (i, raw) in lines.enumerated() {
+            var line = raw
+            if (i < lines.count - 1 || terminated), line.utf8.last == UInt8(ascii: "\r") { line = line.dropLast() }
+            if line.hasPrefix("#version") { continue }
+            rank += 1
+            guard rank <= maxVocabularySize else {
+                throw TokenizerError.invalidField(file: file, field: "(lines)", reason: "more than \(maxVocabularySize) merges")
+            }
+            let parts = line.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+            guard parts.count == 2 else {
+                throw TokenizerError.invalidField(file: file, field: "merge \(rank)", reason: "not two tokens separated by one space")
+            }
+            out.append((String(Substring(parts[0])), String(Substring(parts[1]))))
+        }
+        return out
+    }
+
+    private static func forEachVocabularyEntry(_ value: JSONValue?, field: String, file: String = file, skipNonNumbers: Bool = false,
+                                               reserve: (Int) -> Void, _ body: (String, Int32) -> Void) throws {
         guard let members = value?.objectMembers else {
             throw TokenizerError.invalidField(file: file, field: field, reason: "missing or not an object")
         }
@@ -341,6 +382,7 @@ enum TokenizerJSON {
         }
         reserve(members.count)
         for (token, idValue) in members {
+            if skipNonNumbers && idValue.numberValue == nil { continue }
             guard let id = idValue.int64Value else {
                 throw TokenizerError.invalidField(file: file, field: "\(field).\(token)", reason: "id is not an integer")
             }

@@ -1,10 +1,15 @@
 import CECore
 import Foundation
 
-/// The files of a HF tokenizer folder. Any may be absent; tokenizer.json or vocab.txt is required.
+/// The files of a HF tokenizer folder. Any may be absent; tokenizer.json, vocab.txt, or vocab.json (with merges.txt,
+/// for the RoBERTa family) is required.
 public struct TokenizerFiles: Sendable {
     public var tokenizerJSON: Data?
     public var vocabTXT: Data?
+    /// A byte-level BPE's vocabulary and merges as separate files (RobertaTokenizer reads them when there is no
+    /// tokenizer.json).
+    public var vocabJSON: Data?
+    public var mergesTXT: Data?
     public var tokenizerConfigJSON: Data?
     public var specialTokensMapJSON: Data?
     /// Legacy added_tokens.json (`{"token": id}`).
@@ -14,9 +19,12 @@ public struct TokenizerFiles: Sendable {
     public var modelConfigJSON: Data?
 
     public init(tokenizerJSON: Data? = nil, vocabTXT: Data? = nil, tokenizerConfigJSON: Data? = nil,
-                specialTokensMapJSON: Data? = nil, addedTokensJSON: Data? = nil, modelConfigJSON: Data? = nil) {
+                specialTokensMapJSON: Data? = nil, addedTokensJSON: Data? = nil, modelConfigJSON: Data? = nil,
+                vocabJSON: Data? = nil, mergesTXT: Data? = nil) {
         self.tokenizerJSON = tokenizerJSON
         self.vocabTXT = vocabTXT
+        self.vocabJSON = vocabJSON
+        self.mergesTXT = mergesTXT
         self.tokenizerConfigJSON = tokenizerConfigJSON
         self.specialTokensMapJSON = specialTokensMapJSON
         self.addedTokensJSON = addedTokensJSON
@@ -57,8 +65,9 @@ public struct TokenizerFiles: Sendable {
             tokenizerJSON: try read("tokenizer.json"), vocabTXT: try read("vocab.txt"),
             tokenizerConfigJSON: try read("tokenizer_config.json"),
             specialTokensMapJSON: try read("special_tokens_map.json"),
-            addedTokensJSON: try read("added_tokens.json"), modelConfigJSON: try read("config.json"))
-        guard files.tokenizerJSON != nil || files.vocabTXT != nil else {
+            addedTokensJSON: try read("added_tokens.json"), modelConfigJSON: try read("config.json"),
+            vocabJSON: try read("vocab.json"), mergesTXT: try read("merges.txt"))
+        guard files.tokenizerJSON != nil || files.vocabTXT != nil || files.vocabJSON != nil else {
             throw TokenizerError.missingTokenizerFiles(directory: directory.path)
         }
         return files
@@ -257,7 +266,7 @@ enum TransformersLoader {
             tokenizerJSON = parsed
             PhaseTrace.mark("tokenizer.json parsed")
         }
-        guard tokenizerJSON != nil || files.vocabTXT != nil else {
+        guard tokenizerJSON != nil || files.vocabTXT != nil || files.vocabJSON != nil else {
             throw TokenizerError.missingTokenizerFiles(directory: "(in-memory files)")
         }
         let className = config["tokenizer_class"]?.stringValue
@@ -269,7 +278,19 @@ enum TransformersLoader {
             modelType = try JSONValue.parse(data, file: "config.json")["model_type"]?.stringValue
         }
         var flavor = try flavor(className: className, modelType: modelType)
-        if tokenizerJSON == nil { flavor = .bertRebuild }
+        if tokenizerJSON == nil {
+            // No tokenizer.json: RobertaTokenizer builds its BPE from vocab.json + merges.txt; a vocab.txt is read as
+            // BertTokenizer's; any other class would need tokenizer.json (or a SentencePiece model we do not read).
+            if flavor == .robertaRebuild, files.vocabJSON != nil {
+                guard files.mergesTXT != nil else {
+                    throw TokenizerError.missingFile(name: "merges.txt", reason: "RobertaTokenizer without tokenizer.json builds its BPE from vocab.json and merges.txt")
+                }
+            } else if files.vocabTXT != nil {
+                flavor = .bertRebuild
+            } else {
+                throw TokenizerError.missingFile(name: "tokenizer.json", reason: "only RoBERTa-family tokenizers are built from vocab.json + merges.txt, and only BERT-family ones from vocab.txt")
+            }
+        }
 
         // --- init kwargs: tokenizer_config.json, plus special_tokens_map.json in the legacy case.
         var kwargs: [(key: String, value: JSONValue)] = config.objectMembers ?? []
@@ -388,9 +409,15 @@ enum TransformersLoader {
             model = .wordPiece(try WordPiece(vocab: vocab, unkToken: unk, continuingSubwordPrefix: "##",
                                              maxInputCharsPerWord: 100))
         case .robertaRebuild:
-            let m = try rebuildModel(tokenizerJSON, expected: "BPE", className: className ?? "RobertaTokenizer")
-            let vocab = try TokenizerJSON.vocabulary(m["vocab"], field: "model.vocab")
-            let merges = try TokenizerJSON.merges(m["merges"], field: "model.merges")
+            let vocab: [ByteString: Int32], merges: [(String, String)]
+            if let tokenizerJSON {
+                let m = try rebuildModel(tokenizerJSON, expected: "BPE", className: className ?? "RobertaTokenizer")
+                vocab = try TokenizerJSON.vocabulary(m["vocab"], field: "model.vocab")
+                merges = try TokenizerJSON.merges(m["merges"], field: "model.merges")
+            } else {
+                vocab = try TokenizerJSON.vocabularyFile(files.vocabJSON!)
+                merges = try TokenizerJSON.mergesFile(files.mergesTXT!)
+            }
             model = .bpe(try BPE(vocab: vocab, merges: merges, unkToken: nil, fuseUnk: false, byteFallback: false,
                                  ignoreMerges: false, continuingSubwordPrefix: "", endOfWordSuffix: ""))
             normalizer = nil

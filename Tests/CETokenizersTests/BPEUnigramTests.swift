@@ -270,4 +270,61 @@ final class BPEUnigramTests: XCTestCase {
         XCTAssertEqual(xlmr.vocabularySize, 3002)
         XCTAssertEqual(xlmr.modelMaxLength, 512)
     }
+
+    /// A RoBERTa-family folder without tokenizer.json: vocab.json + merges.txt, read as tokenizers' BPE::read_file
+    /// reads them (the golden corpus bpe-roberta-files checks the ids); what is missing is named.
+    func testVocabAndMergesFiles() throws {
+        let folder = GoldenCorpusTests.repoRoot.appendingPathComponent("golden/models/bpe-roberta-files")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("tokenizer.json").path))
+        let fromFiles = try Tokenizer.load(directory: folder)
+        let fromJSON = try Tokenizer.load(directory: GoldenCorpusTests.repoRoot.appendingPathComponent("golden/models/bpe-roberta"))
+        for (a, b) in [("Hello world", "again"), (" leading space", "tabs\tand  runs"), ("naïve café 🤖", "x")] {
+            XCTAssertEqual(try fromFiles.encode(a, b, maxLength: nil).ids, try fromJSON.encode(a, b, maxLength: nil).ids)
+            XCTAssertEqual(try fromFiles.encode(a, maxLength: 5).ids, try fromJSON.encode(a, maxLength: 5).ids)
+        }
+        XCTAssertEqual(fromFiles.vocabularySize, fromJSON.vocabularySize)
+        XCTAssertEqual(fromFiles.padTokenID, 1)
+
+        // merges.txt line rules: "#version" lines skipped wherever they are, CRLF ends a line, the last line needs no
+        // newline, and every other line is exactly two tokens split at one space.
+        let m = try TokenizerJSON.mergesFile(Data("#version: 0.2\r\na b\r\n#version x\nab c\nb c".utf8))
+        XCTAssertEqual(m.map { "\($0.0)|\($0.1)" }, ["a|b", "ab|c", "b|c"])
+        XCTAssertEqual(try TokenizerJSON.mergesFile(Data()).count, 0)
+        XCTAssertEqual(try TokenizerJSON.mergesFile(Data(" b\n".utf8)).map { "\($0.0)|\($0.1)" }, ["|b"])
+        for (text, rank) in [("a b\n\nb c\n", 2), ("a b c\n", 1), ("#version\nab\n", 1), ("a  b", 1), ("a b\n\n", 2)] {
+            XCTAssertThrowsError(try TokenizerJSON.mergesFile(Data(text.utf8)), text) {
+                XCTAssertEqual($0 as? TokenizerError, .invalidField(file: "merges.txt", field: "merge \(rank)",
+                                                                   reason: "not two tokens separated by one space"), text)
+            }
+        }
+        XCTAssertThrowsError(try TokenizerJSON.mergesFile(Data([0x61, 0x20, 0xFF]))) {
+            XCTAssertEqual($0 as? TokenizerError, .invalidField(file: "merges.txt", field: "(bytes)", reason: "invalid UTF-8"))
+        }
+        // vocab.json: entries that are not numbers are skipped (BPE::read_file), a bad id is refused by name.
+        let v = try TokenizerJSON.vocabularyFile(TinyTokenizer.data(["a": 0, "b": 1, "note": "x"]))
+        XCTAssertEqual(v, [ByteString("a"): 0, ByteString("b"): 1])
+        XCTAssertThrowsError(try TokenizerJSON.vocabularyFile(TinyTokenizer.data(["a": -1]))) {
+            XCTAssertEqual($0 as? TokenizerError, .idOutOfRange(token: "a", id: -1))
+        }
+
+        // What is missing is named: merges.txt beside vocab.json, tokenizer.json for classes not built from these files.
+        let vocabJSON = try Data(contentsOf: folder.appendingPathComponent("vocab.json"))
+        let config = try Data(contentsOf: folder.appendingPathComponent("tokenizer_config.json"))
+        XCTAssertThrowsError(try Tokenizer(files: TokenizerFiles(tokenizerConfigJSON: config, vocabJSON: vocabJSON))) {
+            guard case .missingFile(let name, _)? = $0 as? TokenizerError else { return XCTFail("\($0)") }
+            XCTAssertEqual(name, "merges.txt")
+        }
+        let merges = try Data(contentsOf: folder.appendingPathComponent("merges.txt"))
+        XCTAssertThrowsError(try Tokenizer(files: TokenizerFiles(modelConfigJSON: TinyTokenizer.data(["model_type": "xlm-roberta"]),
+                                                                 vocabJSON: vocabJSON, mergesTXT: merges))) {
+            guard case .missingFile(let name, _)? = $0 as? TokenizerError else { return XCTFail("\($0)") }
+            XCTAssertEqual(name, "tokenizer.json")
+        }
+        XCTAssertThrowsError(try Tokenizer.load(directory: FileManager.default.temporaryDirectory.appendingPathComponent("no-such-folder-\(getpid())")))
+        // A merge naming a token outside vocab.json is refused as from tokenizer.json.
+        XCTAssertThrowsError(try Tokenizer(files: TokenizerFiles(tokenizerConfigJSON: config, vocabJSON: vocabJSON,
+                                                                 mergesTXT: Data("#version: 0.2\nzzzq yyyq\n".utf8)))) {
+            guard case .mergeTokenNotInVocabulary? = $0 as? TokenizerError else { return XCTFail("\($0)") }
+        }
+    }
 }

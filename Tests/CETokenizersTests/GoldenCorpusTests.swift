@@ -22,7 +22,7 @@ final class GoldenCorpusTests: XCTestCase {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
             .filter { $0.hasSuffix(".json") }.sorted()
         XCTAssertFalse(names.isEmpty, "no golden tokenizer corpora in \(folder.path)")
-        let separate: Set<String> = ["bpe-roberta.json", "bpe-backend.json", "unigram-xlmr.json", "unigram-xlmr-hub.json",
+        let separate: Set<String> = ["bpe-roberta.json", "bpe-roberta-files.json", "bpe-backend.json", "unigram-xlmr.json", "unigram-xlmr-hub.json",
                                      "unigram-bytefallback.json"]
         for name in names where !separate.contains(name) {
             try checkCorpus(folder.appendingPathComponent(name))
@@ -32,6 +32,7 @@ final class GoldenCorpusTests: XCTestCase {
     /// The byte-level BPE and Unigram corpora (golden/make_tokenizers_bpe_unigram.py), one test each so a missing
     /// or failing file is named.
     func testByteLevelBPERobertaTokenizer() throws { try checkNamed("bpe-roberta") }
+    func testByteLevelBPERobertaFromVocabAndMerges() throws { try checkNamed("bpe-roberta-files") }
     func testByteLevelBPEBackendPipeline() throws { try checkNamed("bpe-backend") }
     func testUnigramXLMRobertaTokenizer() throws { try checkNamed("unigram-xlmr") }
     func testUnigramHubEraPipeline() throws { try checkNamed("unigram-xlmr-hub") }
