@@ -140,6 +140,15 @@ AVX2 static void packed_avx2(const int16_t *a16, const int8_t *packed, int m, in
         }                                                                                                 \
     }
 
+/* The first `cols` of 16 lanes (all when cols ≥ 16). */
+VNNI static inline __mmask16 vmask(int cols) { return cols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1); }
+
+/* One row's 16 results: v (+ the 16 biases bq when bias), masked to the panel's columns. */
+VNNI static inline void vstore(float *y, __m512 v, const float *bias, __m512 bq, __mmask16 mask) {
+    if (bias) v = _mm512_add_ps(v, bq);
+    _mm512_mask_storeu_ps(y, mask, v);
+}
+
 /* MR rows x NP·16 columns over the whole of k; the epilogue is store16's ((float)acc·sx)·sw (+ bias). */
 #define VKERNEL(MR, NP)                                                                                    \
 VNNI static void vtile_##MR##_##NP(const int16_t *a16, int k2, const int8_t *panel, size_t pstride, const float *sx, \
@@ -147,14 +156,11 @@ VNNI static void vtile_##MR##_##NP(const int16_t *a16, int k2, const int8_t *pan
     __m512i acc[MR][NP];                                                                                  \
     VNNI_PAIRS(MR, NP, 0, k2 / 2)                                                                         \
     for (int q = 0; q < NP; q++) {                                                                        \
-        int c = cols - 16 * q;                                                                            \
-        __mmask16 mask = c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << c) - 1);                        \
+        __mmask16 mask = vmask(cols - 16 * q);                                                            \
         __m512 swq = _mm512_loadu_ps(sw + 16 * q), bq = bias ? _mm512_loadu_ps(bias + 16 * q) : _mm512_setzero_ps(); \
-        for (int r = 0; r < MR; r++) {                                                                    \
-            __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][q]), _mm512_set1_ps(sx[r])), swq); \
-            if (bias) v = _mm512_add_ps(v, bq);                                                           \
-            _mm512_mask_storeu_ps(y + (size_t)r * n + 16 * q, mask, v);                                   \
-        }                                                                                                 \
+        for (int r = 0; r < MR; r++)                                                                      \
+            vstore(y + (size_t)r * n + 16 * q,                                                            \
+                   _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][q]), _mm512_set1_ps(sx[r])), swq), bias, bq, mask); \
     }                                                                                                     \
 }
 VKERNEL(8, 2)
@@ -392,14 +398,10 @@ VNNI static void gvtile_##MR##_##NP(const int16_t *a16, int k2, const int8_t *pa
         }                                                                                                 \
     }                                                                                                     \
     for (int q = 0; q < NP; q++) {                                                                        \
-        int c = cols - 16 * q;                                                                            \
-        __mmask16 mask = c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << c) - 1);                        \
+        __mmask16 mask = vmask(cols - 16 * q);                                                            \
         __m512 bq = bias ? _mm512_loadu_ps(bias + 16 * q) : _mm512_setzero_ps();                          \
-        for (int r = 0; r < MR; r++) {                                                                    \
-            __m512 v = _mm512_mul_ps(s[r][q], _mm512_set1_ps(sx[r]));                                     \
-            if (bias) v = _mm512_add_ps(v, bq);                                                           \
-            _mm512_mask_storeu_ps(y + (size_t)r * n + 16 * q, mask, v);                                   \
-        }                                                                                                 \
+        for (int r = 0; r < MR; r++)                                                                      \
+            vstore(y + (size_t)r * n + 16 * q, _mm512_mul_ps(s[r][q], _mm512_set1_ps(sx[r])), bias, bq, mask); \
     }                                                                                                     \
 }
 GVKERNEL(6, 2)

@@ -349,21 +349,22 @@ enum TokenizerJSON {
         guard let text = String(validating: data, as: UTF8.self) else {
             throw TokenizerError.invalidField(file: file, field: "(bytes)", reason: "invalid UTF-8")
         }
-        var lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { Substring($0) }
+        // Byte-wise, as Rust's BufRead::lines and str::starts_with.
+        var lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         // A final "\n" ends the last line rather than starting an empty one; an empty file has no lines.
-        if text.utf8.last == UInt8(ascii: "\n") || text.isEmpty { lines.removeLast() }
         let terminated = text.utf8.last == UInt8(ascii: "\n")
+        if terminated || text.isEmpty { lines.removeLast() }
         var out: [(String, String)] = []
         var rank = 0
         for (i, raw) in lines.enumerated() {
             var line = raw
-            if (i < lines.count - 1 || terminated), line.utf8.last == UInt8(ascii: "\r") { line = line.dropLast() }
-            if line.hasPrefix("#version") { continue }
+            if terminated || i < lines.count - 1, line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+            if line.starts(with: "#version".utf8) { continue }
             rank += 1
             guard rank <= maxVocabularySize else {
                 throw TokenizerError.invalidField(file: file, field: "(lines)", reason: "more than \(maxVocabularySize) merges")
             }
-            let parts = line.utf8.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+            let parts = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
             guard parts.count == 2 else {
                 throw TokenizerError.invalidField(file: file, field: "merge \(rank)", reason: "not two tokens separated by one space")
             }
