@@ -5,6 +5,10 @@
 - tiny-roberta/     RobertaForSequenceClassification, 1 label, the byte-level BPE tokenizer of models/bpe-roberta/
 - tiny-xlmr/        XLMRobertaForSequenceClassification, 3 labels (contradiction, entailment, neutral), the
                     Unigram tokenizer of models/unigram-xlmr/
+- tiny-xlmr-spm/    XLMRobertaForSequenceClassification, 1 label, in the hub-era XLM-R layout without tokenizer.json:
+                    sentencepiece.bpe.model of models/unigram-xlmr-spm/ and a tokenizer_config.json holding only
+                    model_max_length (AutoTokenizer takes XLMRobertaTokenizer from config.json's model_type and reads
+                    the SentencePiece model)
 - tiny-distilbert/  DistilBertForSequenceClassification, 1 label, tiny-bert-l1's WordPiece vocabulary
                     (DistilBertTokenizer: no token_type_ids)
 - tiny-electra/     ElectraForSequenceClassification, 1 label, embedding_size 16 != hidden_size 32 (so the
@@ -108,6 +112,11 @@ def save(name: str, model, tok, seed: int) -> dict:
     readme = out / "README.md"
     if readme.exists():
         readme.unlink()  # dated text, not needed by loaders
+    return describe(out, seed)
+
+
+def describe(out: pathlib.Path, seed: int) -> dict:
+    """What sentence-transformers loads from models/<name>/ (PROVENANCE-arch.json's entry)."""
     cfg = json.loads((out / "config.json").read_text())
     ce = CrossEncoder(str(out), device="cpu")
     return {"seed": seed, "architectures": cfg["architectures"], "vocab_size": cfg["vocab_size"], "len_tokenizer": len(ce.tokenizer),
@@ -130,6 +139,20 @@ def build_roberta(name: str, tok_dir: str, cls, config_cls, seed: int, num_label
     m = cls(cfg)
     randomize(m, seed)
     return save(name, m, tok, seed)
+
+
+def build_xlmr_spm(seed: int) -> dict:
+    """tiny XLM-R reranker whose folder has sentencepiece.bpe.model and no tokenizer.json, as hub-era XLM-R models."""
+    name = "tiny-xlmr-spm"
+    build_roberta(name, "unigram-xlmr-spm", XLMRobertaForSequenceClassification, XLMRobertaConfig, seed, 1, None)
+    out = MODELS / name
+    for f in ["tokenizer.json", "special_tokens_map.json"]:
+        (out / f).unlink(missing_ok=True)
+    shutil.copyfile(MODELS / "unigram-xlmr-spm" / "sentencepiece.bpe.model", out / "sentencepiece.bpe.model")
+    (out / "tokenizer_config.json").write_text(json.dumps({"model_max_length": 128}, indent=2) + "\n", encoding="utf-8")
+    d = describe(out, seed)
+    assert d["tokenizer_class"] == "XLMRobertaTokenizer" and d["max_seq_length"] == 128, d
+    return d
 
 
 def build_distilbert(seed: int) -> dict:
@@ -230,6 +253,7 @@ def build_modernbert(name: str, seed: int, pooling: str, num_labels: int, id2lab
 BUILDERS = {
     "tiny-roberta": lambda: build_roberta("tiny-roberta", "bpe-roberta", RobertaForSequenceClassification, RobertaConfig, 4004, 1, None),
     "tiny-xlmr": lambda: build_roberta("tiny-xlmr", "unigram-xlmr", XLMRobertaForSequenceClassification, XLMRobertaConfig, 5005, 3, NLI),
+    "tiny-xlmr-spm": lambda: build_xlmr_spm(5006),
     "tiny-distilbert": lambda: build_distilbert(6006),
     "tiny-electra": lambda: build_electra(7007),
     "tiny-modernbert": lambda: build_modernbert(

@@ -7,6 +7,8 @@
   ref/bin/python golden/make_tokenizers_bpe_unigram.py edge       # golden/tokenizer_edge_cases.json only
   ref/bin/python golden/make_tokenizers_bpe_unigram.py files-variant goldens bpe-roberta-files
                                                 # the slow-files folder from bpe-roberta, and only the named golden
+  ref/bin/python golden/make_tokenizers_bpe_unigram.py spm-variant goldens unigram-xlmr-spm
+                                                # the SentencePiece-only XLM-R folder, and only its golden
 
 Training text: lee.cor + lee_background.cor + the shortened enwiki dump of the gensim==4.4.0 wheel (_data.py)
 + the hand-written multilingual lines of make_inputs.py. Writes
@@ -23,6 +25,10 @@ Training text: lee.cor + lee_background.cor + the shortened enwiki dump of the g
                                        and saved with save_pretrained (transformers 5 layout)
   golden/models/unigram-xlmr-hub/      the same model in the hub-era XLM-R tokenizer.json (Sequence[Precompiled,
                                        Replace(Regex " {2,}")], Metaspace(always, split)), as PreTrainedTokenizerFast
+  golden/models/unigram-xlmr-spm/      an XLM-R folder with sentencepiece.bpe.model and no tokenizer.json (the layout of
+                                       hub-era XLM-R models): SentencePiece unigram (nmt_nfkc) with two user-defined
+                                       symbols; tokenizer_config.json has only model_max_length, config.json names
+                                       model_type xlm-roberta, so AutoTokenizer picks XLMRobertaTokenizer by model type
   golden/models/unigram-bytefallback/  SentencePiece unigram with byte_fallback, Metaspace(first), Strip + Replace,
                                        TemplateProcessing, as PreTrainedTokenizerFast
   golden/tokenizers/<name>.json        transformers.AutoTokenizer ids of the corpus cases (format of make_goldens.py)
@@ -147,15 +153,39 @@ def make_bpe(lines: list[str]) -> None:
 
 # ------------------------------------------------------------------------------------------ Unigram
 
-def train_spm(lines: list[str], prefix: pathlib.Path, vocab_size: int, byte_fallback: bool) -> pathlib.Path:
+def train_spm(lines: list[str], prefix: pathlib.Path, vocab_size: int, byte_fallback: bool,
+              user_defined: tuple[str, ...] = ()) -> pathlib.Path:
     text = prefix.with_suffix(".txt")
     text.write_text("\n".join(l.replace("\n", " ") for l in lines) + "\n", encoding="utf-8")
+    extra = {"user_defined_symbols": list(user_defined)} if user_defined else {}
     spm.SentencePieceTrainer.train(
         input=str(text), model_prefix=str(prefix), vocab_size=vocab_size, model_type="unigram",
         normalization_rule_name="nmt_nfkc", character_coverage=0.9995, byte_fallback=byte_fallback,
         unk_id=0, bos_id=1, eos_id=2, pad_id=-1, num_threads=1, seed_sentencepiece_size=200000,
-        shuffle_input_sentence=False, minloglevel=2)
+        shuffle_input_sentence=False, minloglevel=2, **extra)
     return prefix.with_suffix(".model")
+
+
+# Pieces of type USER_DEFINED in the SentencePiece-only folder, and texts that use them (its golden only).
+SPM_USER_SYMBOLS = ("[Q]", "[D]")
+SPM_EXTRA = [
+    "[Q] what is the capital of France? [D] Paris is the capital.", "x[Q]y [D][D] [q] [ Q ] [Q", "[Q]", " [D] ",
+    "\uff3bQ\uff3d full-width brackets [Q]\u0301", "\u2581[Q] \u2581[D]",
+]
+
+
+def make_spm_variant(lines: list[str], work: pathlib.Path) -> None:
+    """An XLM-R folder as hub-era XLM-R models ship it without tokenizer.json: transformers then reads the pieces and
+    the Precompiled charsmap from sentencepiece.bpe.model (TokenizersBackend._convert_from_sentencepiece,
+    XLMRobertaConverter.convert_from_spm)."""
+    model = train_spm(lines, work / "spm", UNIGRAM_VOCAB, byte_fallback=False, user_defined=SPM_USER_SYMBOLS)
+    out = MODELS / "unigram-xlmr-spm"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    shutil.copyfile(model, out / "sentencepiece.bpe.model")
+    write_json(out / "tokenizer_config.json", {"model_max_length": 512})
+    write_json(out / "config.json", {"model_type": "xlm-roberta", "architectures": ["XLMRobertaForSequenceClassification"],
+                                     "vocab_size": UNIGRAM_VOCAB + 2, "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2})
 
 
 def make_unigram(lines: list[str], work: pathlib.Path) -> None:
@@ -223,6 +253,7 @@ TOKENIZERS = [
     ("bpe-backend", "golden/models/bpe-backend"),
     ("unigram-xlmr", "golden/models/unigram-xlmr"),
     ("unigram-xlmr-hub", "golden/models/unigram-xlmr-hub"),
+    ("unigram-xlmr-spm", "golden/models/unigram-xlmr-spm"),
     ("unigram-bytefallback", "golden/models/unigram-bytefallback"),
 ]
 
@@ -237,7 +268,8 @@ def provenance(rel_dir: str) -> dict:
         "inputs_sha256": {"golden/inputs/tokenizer_corpus.jsonl": _data.sha256_file(INPUTS / "tokenizer_corpus.jsonl")},
         **({"tokenizer_json_sha256": _data.sha256_file(REPO / rel_dir / "tokenizer.json")}
            if (REPO / rel_dir / "tokenizer.json").exists() else
-           {"files_sha256": {f: _data.sha256_file(REPO / rel_dir / f) for f in ["vocab.json", "merges.txt"]}}),
+           {"files_sha256": {f: _data.sha256_file(REPO / rel_dir / f)
+                             for f in ["vocab.json", "merges.txt", "sentencepiece.bpe.model"] if (REPO / rel_dir / f).exists()}}),
         "training_text": _data.source_record(),
     }
 
@@ -245,6 +277,8 @@ def provenance(rel_dir: str) -> dict:
 def tokenizer_golden(name: str, rel_dir: str) -> None:
     tok = AutoTokenizer.from_pretrained(str(REPO / rel_dir))
     corpus = [c["text"] for c in read_jsonl(INPUTS / "tokenizer_corpus.jsonl")] + EXTRA
+    if name == "unigram-xlmr-spm":
+        corpus += SPM_EXTRA
     rng = random.Random(SEED)
     jobs: list[tuple[str, str | None, int | None]] = [(t, None, None) for t in corpus]
     for _ in range(300):
@@ -401,12 +435,16 @@ def make_roberta_files_variant() -> None:
 
 def main() -> None:
     args = sys.argv[1:]
-    if not {"goldens", "edge", "files-variant"} & set(args):
+    everything = not {"goldens", "edge", "files-variant", "spm-variant"} & set(args)
+    if everything:
         lines = training_text()
         make_bpe(lines)
         with tempfile.TemporaryDirectory() as tmp:
             make_unigram(lines, pathlib.Path(tmp))
-    if not {"goldens", "edge"} & set(args) or "files-variant" in args:
+    if everything or "spm-variant" in args:
+        with tempfile.TemporaryDirectory() as tmp:
+            make_spm_variant(training_text(), pathlib.Path(tmp))
+    if not {"goldens", "edge", "spm-variant"} & set(args) or "files-variant" in args:
         make_roberta_files_variant()
     if "edge" in args:
         return edge_cases()

@@ -13,9 +13,9 @@ struct PrecompiledCharsMap: Equatable, Sendable {
     /// Cap on the decoded charsmap (rule 1); real ones are ~240 KB (nmt_nfkc) to ~1 MB.
     static let maxBytes = 64 << 20
 
-    init(bytes: [UInt8], field: String) throws {
+    init(bytes: [UInt8], field: String, file: String = TokenizerJSON.file) throws {
         func bad(_ reason: String) -> TokenizerError {
-            TokenizerError.invalidField(file: TokenizerJSON.file, field: field, reason: reason)
+            TokenizerError.invalidField(file: file, field: field, reason: reason)
         }
         guard bytes.count <= PrecompiledCharsMap.maxBytes else { throw bad("larger than \(PrecompiledCharsMap.maxBytes) bytes") }
         guard bytes.count >= 4 else { throw bad("shorter than its 4-byte trie size") }

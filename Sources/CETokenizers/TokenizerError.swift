@@ -2,7 +2,7 @@ import CECore
 
 /// Errors of CETokenizers. Every case names the file, field or token at fault.
 public enum TokenizerError: Error, Equatable, CustomStringConvertible {
-    /// None of tokenizer.json, vocab.txt and vocab.json was found in the directory.
+    /// None of tokenizer.json, vocab.txt, vocab.json and sentencepiece.bpe.model was found in the directory.
     case missingTokenizerFiles(directory: String)
     /// The folder has tokenizer files, but not the one its tokenizer class is built from (`name`), with why.
     case missingFile(name: String, reason: String)
@@ -36,7 +36,7 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .missingTokenizerFiles(let directory):
-            return "no tokenizer.json, vocab.txt or vocab.json + merges.txt in \(directory)"
+            return "no tokenizer.json, vocab.txt, vocab.json + merges.txt or sentencepiece.bpe.model in \(directory)"
         case .missingFile(let name, let reason):
             return "\(name) is missing: \(reason)"
         case .unreadableFile(let path, let reason):

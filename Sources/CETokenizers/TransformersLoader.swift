@@ -1,8 +1,8 @@
 import CECore
 import Foundation
 
-/// The files of a HF tokenizer folder. Any may be absent; tokenizer.json, vocab.txt, or vocab.json (with merges.txt,
-/// for the RoBERTa family) is required.
+/// The files of a HF tokenizer folder. Any may be absent; tokenizer.json, vocab.txt, vocab.json (with merges.txt,
+/// for the RoBERTa family) or sentencepiece.bpe.model (for the XLM-R family) is required.
 public struct TokenizerFiles: Sendable {
     public var tokenizerJSON: Data?
     public var vocabTXT: Data?
@@ -10,6 +10,9 @@ public struct TokenizerFiles: Sendable {
     /// tokenizer.json).
     public var vocabJSON: Data?
     public var mergesTXT: Data?
+    /// XLM-R's SentencePiece model (sentencepiece.bpe.model), which XLMRobertaTokenizer reads when there is no
+    /// tokenizer.json.
+    public var sentencePieceModel: Data?
     public var tokenizerConfigJSON: Data?
     public var specialTokensMapJSON: Data?
     /// Legacy added_tokens.json (`{"token": id}`).
@@ -20,8 +23,9 @@ public struct TokenizerFiles: Sendable {
 
     public init(tokenizerJSON: Data? = nil, vocabTXT: Data? = nil, tokenizerConfigJSON: Data? = nil,
                 specialTokensMapJSON: Data? = nil, addedTokensJSON: Data? = nil, modelConfigJSON: Data? = nil,
-                vocabJSON: Data? = nil, mergesTXT: Data? = nil) {
+                vocabJSON: Data? = nil, mergesTXT: Data? = nil, sentencePieceModel: Data? = nil) {
         self.tokenizerJSON = tokenizerJSON
+        self.sentencePieceModel = sentencePieceModel
         self.vocabTXT = vocabTXT
         self.vocabJSON = vocabJSON
         self.mergesTXT = mergesTXT
@@ -66,12 +70,16 @@ public struct TokenizerFiles: Sendable {
             tokenizerConfigJSON: try read("tokenizer_config.json"),
             specialTokensMapJSON: try read("special_tokens_map.json"),
             addedTokensJSON: try read("added_tokens.json"), modelConfigJSON: try read("config.json"),
-            vocabJSON: try read("vocab.json"), mergesTXT: try read("merges.txt"))
-        guard files.tokenizerJSON != nil || files.vocabTXT != nil || files.vocabJSON != nil else {
+            vocabJSON: try read("vocab.json"), mergesTXT: try read("merges.txt"),
+            sentencePieceModel: try read(SentencePieceModel.file))
+        guard files.hasModelFile else {
             throw TokenizerError.missingTokenizerFiles(directory: directory.path)
         }
         return files
     }
+
+    /// Whether any file a tokenizer model can be built from is present.
+    var hasModelFile: Bool { tokenizerJSON != nil || vocabTXT != nil || vocabJSON != nil || sentencePieceModel != nil }
 }
 
 /// How transformers 5 `AutoTokenizer.from_pretrained` builds the backend for a folder.
@@ -84,7 +92,8 @@ enum TokenizerFlavor: Equatable {
     /// (`add_prefix_space` from tokenizer_config.json, default false), no normalizer, RobertaProcessing.
     case robertaRebuild
     /// `XLMRobertaTokenizer` (and model types mapped to it): `__init__` keeps tokenizer.json's `model.vocab` and
-    /// the first Precompiled charsmap of its normalizer only and builds Unigram(unk_id 3, no byte fallback),
+    /// the first Precompiled charsmap of its normalizer only (without tokenizer.json: sentencepiece.bpe.model's pieces
+    /// behind `<s> <pad> </s> <unk>`, then `<mask>`, and its charsmap) and builds Unigram(unk_id 3, no byte fallback),
     /// Precompiled (or no normalizer), WhitespaceSplit + Metaspace("▁", always / never from `add_prefix_space`,
     /// default true), and `<s> $A </s>` / `<s> $A </s> </s> $B </s>`.
     case xlmRobertaRebuild
@@ -266,7 +275,7 @@ enum TransformersLoader {
             tokenizerJSON = parsed
             PhaseTrace.mark("tokenizer.json parsed")
         }
-        guard tokenizerJSON != nil || files.vocabTXT != nil || files.vocabJSON != nil else {
+        guard tokenizerJSON != nil || files.hasModelFile else {
             throw TokenizerError.missingTokenizerFiles(directory: "(in-memory files)")
         }
         let className = config["tokenizer_class"]?.stringValue
@@ -278,17 +287,21 @@ enum TransformersLoader {
             modelType = try JSONValue.parse(data, file: "config.json")["model_type"]?.stringValue
         }
         var flavor = try flavor(className: className, modelType: modelType)
+        var sentencePiece: SentencePieceModel? = nil
         if tokenizerJSON == nil {
-            // No tokenizer.json: RobertaTokenizer builds its BPE from vocab.json + merges.txt; a vocab.txt is read as
-            // BertTokenizer's; any other class would need tokenizer.json (or a SentencePiece model we do not read).
-            if flavor == .robertaRebuild, files.vocabJSON != nil {
+            // No tokenizer.json: RobertaTokenizer builds its BPE from vocab.json + merges.txt, XLMRobertaTokenizer its
+            // Unigram from sentencepiece.bpe.model; a vocab.txt is read as BertTokenizer's; any other class would need
+            // tokenizer.json.
+            if flavor == .xlmRobertaRebuild, let data = files.sentencePieceModel {
+                sentencePiece = try SentencePieceModel(data: data)
+            } else if flavor == .robertaRebuild, files.vocabJSON != nil {
                 guard files.mergesTXT != nil else {
                     throw TokenizerError.missingFile(name: "merges.txt", reason: "RobertaTokenizer without tokenizer.json builds its BPE from vocab.json and merges.txt")
                 }
             } else if files.vocabTXT != nil {
                 flavor = .bertRebuild
             } else {
-                throw TokenizerError.missingFile(name: "tokenizer.json", reason: "only RoBERTa-family tokenizers are built from vocab.json + merges.txt, and only BERT-family ones from vocab.txt")
+                throw TokenizerError.missingFile(name: "tokenizer.json", reason: "only RoBERTa-family tokenizers are built from vocab.json + merges.txt, only XLM-R-family ones from sentencepiece.bpe.model, and only BERT-family ones from vocab.txt")
             }
         }
 
@@ -377,7 +390,16 @@ enum TransformersLoader {
             guard case .string = raw, let v = try namedValue(key) else { continue }
             named.append((key, v))
         }
-        let extras = try extraSpecialTokens(kwarg)
+        var extras = try extraSpecialTokens(kwarg)
+        if let sentencePiece, kwarg("extra_special_tokens")?.arrayValue?.isEmpty ?? true {
+            // SentencePieceExtractor.extract: CONTROL and USER_DEFINED pieces become `additional_special_tokens`
+            // (AddedToken, normalized=False, special only for CONTROL), replacing tokenizer_config.json's list.
+            extras = sentencePiece.pieces.compactMap { p in
+                guard p.pieceType == .control || p.pieceType == .userDefined else { return nil }
+                return .token(AddedToken(content: String(decoding: p.bytes, as: UTF8.self), singleWord: false, lstrip: false,
+                                         rstrip: false, normalized: false, special: p.pieceType == .control))
+            }
+        }
 
         // --- model, normalizer, pre-tokenizer.
         let normalizer: Normalizer?
@@ -423,10 +445,27 @@ enum TransformersLoader {
             normalizer = nil
             preTokenizer = .byteLevel(addPrefixSpace: try configBool(config, "add_prefix_space", default: false), useRegex: true)
         case .xlmRobertaRebuild:
-            let m = try rebuildModel(tokenizerJSON, expected: "Unigram", className: className ?? "XLMRobertaTokenizer")
-            model = .unigram(try Unigram(pieces: try TokenizerJSON.unigramPieces(m["vocab"], field: "model.vocab"),
-                                         unkID: 3, byteFallback: false))
-            normalizer = try firstPrecompiled(tokenizerJSON?["normalizer"]).map { .precompiled($0) }
+            if let sentencePiece {
+                // XLMRobertaConverter.convert_from_spm: the fairseq layout, SentencePiece's first three pieces
+                // (<unk> <s> </s>) replaced by four specials, `<mask>` last.
+                func special(_ key: String, _ fallback: String) -> (bytes: [UInt8], score: Double) {
+                    (Array((named.first(where: { $0.key == key })?.value.content ?? fallback).utf8), 0)
+                }
+                var pieces = [special("bos_token", "<s>"), special("pad_token", "<pad>"), special("eos_token", "</s>"),
+                              special("unk_token", "<unk>")]
+                pieces += sentencePiece.pieces.dropFirst(3).map { ($0.bytes, Double($0.score)) }
+                pieces.append(special("mask_token", "<mask>"))
+                model = .unigram(try Unigram(pieces: pieces, unkID: 3, byteFallback: false))
+                normalizer = try sentencePiece.precompiledCharsmap.map {
+                    .precompiled(try PrecompiledCharsMap(bytes: $0, field: "normalizer_spec.precompiled_charsmap",
+                                                         file: SentencePieceModel.file))
+                }
+            } else {
+                let m = try rebuildModel(tokenizerJSON, expected: "Unigram", className: className ?? "XLMRobertaTokenizer")
+                model = .unigram(try Unigram(pieces: try TokenizerJSON.unigramPieces(m["vocab"], field: "model.vocab"),
+                                             unkID: 3, byteFallback: false))
+                normalizer = try firstPrecompiled(tokenizerJSON?["normalizer"]).map { .precompiled($0) }
+            }
             let prefix = try configBool(config, "add_prefix_space", default: true)
             preTokenizer = .sequence([.whitespaceSplit, .metaspace(replacement: "\u{2581}", prependScheme: prefix ? .always : .never,
                                                                    split: true)])

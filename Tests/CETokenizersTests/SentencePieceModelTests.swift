@@ -1,0 +1,164 @@
+import CECore
+import Foundation
+import XCTest
+@testable import CETokenizers
+
+/// XLM-R folders without tokenizer.json: sentencepiece.bpe.model read as transformers 5.23 reads it
+/// (`TokenizersBackend._convert_from_sentencepiece`, `XLMRobertaConverter.convert_from_spm`). The ids of the 2,947
+/// corpus cases are GoldenCorpusTests.testUnigramXLMRobertaFromSentencePieceModel; this checks the layout and the
+/// refusals.
+final class SentencePieceModelTests: XCTestCase {
+    static let folder = GoldenCorpusTests.repoRoot.appendingPathComponent("golden/models/unigram-xlmr-spm")
+
+    // MARK: a protobuf writer for hand-made model files
+
+    private func varint(_ v: UInt64) -> [UInt8] {
+        var v = v
+        var out: [UInt8] = []
+        repeat {
+            let b = UInt8(v & 0x7F)
+            v >>= 7
+            out.append(v == 0 ? b : b | 0x80)
+        } while v != 0
+        return out
+    }
+    private func key(_ field: Int, _ wire: Int) -> [UInt8] { varint(UInt64(field << 3 | wire)) }
+    private func bytesField(_ field: Int, _ payload: [UInt8]) -> [UInt8] { key(field, 2) + varint(UInt64(payload.count)) + payload }
+    private func piece(_ text: [UInt8], score: Float, type: Int? = nil) -> [UInt8] {
+        let bits = score.bitPattern
+        var body = bytesField(1, text) + key(2, 5) + [UInt8(bits & 0xFF), UInt8(bits >> 8 & 0xFF), UInt8(bits >> 16 & 0xFF), UInt8(bits >> 24)]
+        if let type { body += key(3, 0) + varint(UInt64(type)) }
+        return bytesField(1, body)
+    }
+
+    private func assertInvalid(_ bytes: [UInt8], field: String, _ line: UInt = #line) {
+        XCTAssertThrowsError(try SentencePieceModel(data: Data(bytes)), line: line) {
+            guard case .invalidField(let file, let f, _)? = $0 as? TokenizerError else { return XCTFail("\($0)", line: line) }
+            XCTAssertEqual(file, "sentencepiece.bpe.model", line: line)
+            XCTAssertEqual(f, field, line: line)
+        }
+    }
+
+    func testRealModelFileLayout() throws {
+        XCTAssertFalse(FileManager.default.fileExists(atPath: Self.folder.appendingPathComponent("tokenizer.json").path))
+        let data = try Data(contentsOf: Self.folder.appendingPathComponent("sentencepiece.bpe.model"))
+        let model = try SentencePieceModel(data: data)
+        // make_tokenizers_bpe_unigram.py trains 3,000 pieces: <unk> <s> </s>, the user-defined [Q] [D], then normal ones.
+        XCTAssertEqual(model.pieces.count, 3000)
+        XCTAssertEqual(model.pieces.prefix(5).map { String(decoding: $0.bytes, as: UTF8.self) }, ["<unk>", "<s>", "</s>", "[Q]", "[D]"])
+        XCTAssertEqual(model.pieces.prefix(6).map(\.pieceType), [.unknown, .control, .control, .userDefined, .userDefined, .normal])
+        XCTAssertTrue(model.pieces.dropFirst(5).allSatisfy { $0.pieceType == .normal && $0.score < 0 })
+        // The charsmap is sentencepiece's nmt_nfkc, the one unigram-xlmr's tokenizer.json carries (same trainer settings).
+        let charsmap = try PrecompiledCharsMap(bytes: try XCTUnwrap(model.precompiledCharsmap), field: "x")
+        let hubJSON = try JSONValue.parse(Data(contentsOf: GoldenCorpusTests.repoRoot
+            .appendingPathComponent("golden/models/unigram-xlmr/tokenizer.json")), file: "tokenizer.json")
+        XCTAssertEqual(charsmap, try TransformersLoader.firstPrecompiled(hubJSON["normalizer"]))
+
+        // The fairseq layout: <s> <pad> </s> <unk>, SentencePiece's pieces from its fourth on (ids + 1), <mask> last.
+        let tok = try Tokenizer.load(directory: Self.folder)
+        XCTAssertEqual(tok.vocabularySize, 3002)
+        XCTAssertEqual(["<s>", "<pad>", "</s>", "<unk>", "[Q]", "[D]", "<mask>"].map { tok.tokenID($0) }, [0, 1, 2, 3, 4, 5, 3001])
+        XCTAssertEqual(tok.tokenID(String(decoding: model.pieces[2999].bytes, as: UTF8.self)), 3000)
+        XCTAssertEqual(tok.padTokenID, 1)
+        XCTAssertEqual(tok.modelMaxLength, 512)
+        // User-defined pieces are added tokens matched in the raw text; pairs get </s></s> between members.
+        XCTAssertEqual(try tok.encode("x[Q]y", "[D]", maxLength: nil).ids.first, 0)
+        XCTAssertTrue(try tok.encode("x[Q]y", "[D]", maxLength: nil).ids.contains(4))
+        let pair = try tok.encode("a", "b", maxLength: nil).ids
+        XCTAssertEqual(pair.filter { $0 == 2 }.count, 3)
+
+        // Named special tokens from tokenizer_config.json name the four leading entries, as convert_from_spm reads them.
+        let config = TinyTokenizer.data(["tokenizer_class": "XLMRobertaTokenizer", "pad_token": "<padding>"])
+        let renamed = try Tokenizer(files: TokenizerFiles(tokenizerConfigJSON: config, sentencePieceModel: data))
+        XCTAssertEqual(renamed.tokenID("<padding>"), 1)
+        XCTAssertNil(renamed.tokenID("<pad>"))
+        XCTAssertEqual(renamed.padTokenID, 1)
+    }
+
+    func testHandMadeFiles() throws {
+        // Unknown fields of every wire type are skipped; a repeated normalizer_spec merges (last charsmap wins).
+        let trainer = bytesField(3, [0x08]) + key(40, 0) + varint(7)
+        var file = bytesField(2, trainer) + piece(Array("<unk>".utf8), score: 0, type: 2)
+        file += key(99, 0) + varint(300) + key(98, 1) + [UInt8](repeating: 1, count: 8) + key(97, 5) + [0, 0, 0, 0]
+        file += piece(Array("▁a".utf8), score: -1.5) + piece([], score: -2)
+        file += bytesField(3, bytesField(1, Array("nmt_nfkc".utf8)) + bytesField(2, [9, 9]))
+        file += bytesField(3, bytesField(2, [1, 2, 3]) + key(3, 0) + varint(0))
+        let m = try SentencePieceModel(data: Data(file))
+        XCTAssertEqual(m.pieces.map(\.bytes), [Array("<unk>".utf8), Array("▁a".utf8), []])
+        XCTAssertEqual(m.pieces.map(\.score), [0, -1.5, -2])
+        XCTAssertEqual(m.pieces.map(\.type), [2, 1, 1])
+        XCTAssertEqual(m.precompiledCharsmap, [1, 2, 3])
+        // An empty charsmap (an identity normalizer) is no normalizer; an empty file is a model without pieces.
+        XCTAssertNil(try SentencePieceModel(data: Data(bytesField(3, bytesField(2, [])))).precompiledCharsmap)
+        XCTAssertEqual(try SentencePieceModel(data: Data()).pieces.count, 0)
+        // With no pieces the tokenizer is the five specials alone, as XLMRobertaConverter.convert_from_spm builds it.
+        let empty = try Tokenizer(files: TokenizerFiles(tokenizerConfigJSON: TinyTokenizer.data(["tokenizer_class": "XLMRobertaTokenizer"]),
+                                                        sentencePieceModel: Data()))
+        XCTAssertEqual(empty.vocabularySize, 5)
+        XCTAssertEqual(try empty.encode("hello", maxLength: nil).ids, [0, 3, 2])
+
+        // Malformed files: a typed error naming the file and the field.
+        let good = piece(Array("ab".utf8), score: -1)
+        assertInvalid(Array(good.dropLast(2)), field: "ModelProto.pieces")
+        assertInvalid(Array(good.prefix(1)), field: "ModelProto.(varint)")
+        assertInvalid(key(1, 2) + varint(1 << 40), field: "ModelProto.pieces")
+        assertInvalid(key(1, 0) + varint(5), field: "ModelProto.pieces")
+        assertInvalid(key(5, 3), field: "ModelProto.field 5")
+        assertInvalid([UInt8](repeating: 0xFF, count: 11), field: "ModelProto.(varint)")
+        assertInvalid(key(0, 0) + [0], field: "ModelProto.(key)")
+        assertInvalid(key(98, 1) + [1, 2, 3], field: "ModelProto.field 98")
+        assertInvalid(piece([0x61, 0xFF], score: 0), field: "pieces[0].piece")
+        assertInvalid(piece(Array("a".utf8), score: .nan), field: "pieces[0].score")
+        assertInvalid(piece(Array("a".utf8), score: .infinity), field: "pieces[0].score")
+        assertInvalid(bytesField(1, key(2, 0) + varint(1)), field: "pieces[0].score")
+        assertInvalid(bytesField(1, key(3, 2) + varint(0)), field: "pieces[0].type")
+        assertInvalid(bytesField(1, bytesField(1, [UInt8](repeating: 0x61, count: Unigram.maxPieceBytes + 1))), field: "pieces[0].piece")
+        assertInvalid(bytesField(3, key(2, 0) + varint(1)), field: "normalizer_spec.precompiled_charsmap")
+        // A charsmap that is not a darts-clone trie is refused when the normalizer is built, naming the file.
+        let badMap = bytesField(3, bytesField(2, [0xFF, 0, 0, 0, 1]))
+        XCTAssertThrowsError(try Tokenizer(files: TokenizerFiles(
+            tokenizerConfigJSON: TinyTokenizer.data(["tokenizer_class": "XLMRobertaTokenizer"]), sentencePieceModel: Data(badMap)))) {
+            XCTAssertEqual(($0 as? TokenizerError).map { "\($0)" }?.hasPrefix("sentencepiece.bpe.model: field \"normalizer_spec.precompiled_charsmap\""), true, "\($0)")
+        }
+
+        // A truncated copy of the real file is refused, never half-read.
+        let real = try Data(contentsOf: Self.folder.appendingPathComponent("sentencepiece.bpe.model"))
+        // (normalizer_spec, with its 240,007-byte charsmap, is the file's last field: each cut lands inside it.)
+        for cut in [real.count - 100_000, real.count - 1] {
+            XCTAssertThrowsError(try Tokenizer(files: TokenizerFiles(modelConfigJSON: TinyTokenizer.data(["model_type": "xlm-roberta"]),
+                                                                     sentencePieceModel: real.prefix(cut)))) {
+                guard case .invalidField(let file, _, _)? = $0 as? TokenizerError else { return XCTFail("\($0)") }
+                XCTAssertEqual(file, "sentencepiece.bpe.model")
+            }
+        }
+    }
+
+    func testOnlyXLMRobertaClassesReadTheModelFile() throws {
+        let data = try Data(contentsOf: Self.folder.appendingPathComponent("sentencepiece.bpe.model"))
+        // Classes built from other files (or refused) name tokenizer.json when only the SentencePiece model is there.
+        for config in [["tokenizer_class": "RobertaTokenizer"], ["tokenizer_class": "BertTokenizer"],
+                       ["tokenizer_class": "PreTrainedTokenizerFast"]] {
+            XCTAssertThrowsError(try Tokenizer(files: TokenizerFiles(tokenizerConfigJSON: TinyTokenizer.data(config),
+                                                                     sentencePieceModel: data)), "\(config)") {
+                guard case .missingFile(let name, _)? = $0 as? TokenizerError else { return XCTFail("\($0)") }
+                XCTAssertEqual(name, "tokenizer.json")
+            }
+        }
+        XCTAssertThrowsError(try Tokenizer(files: TokenizerFiles(tokenizerConfigJSON: TinyTokenizer.data(["tokenizer_class": "CamembertTokenizer"]),
+                                                                 sentencePieceModel: data))) {
+            XCTAssertEqual($0 as? TokenizerError, .unsupportedTokenizerClass(name: "CamembertTokenizer"))
+        }
+        // Named by the class or by config.json's model_type: the same tokenizer.
+        let byClass = try Tokenizer(files: TokenizerFiles(tokenizerConfigJSON: TinyTokenizer.data(["tokenizer_class": "XLMRobertaTokenizerFast"]),
+                                                          sentencePieceModel: data))
+        let byType = try Tokenizer.load(directory: Self.folder)
+        for text in ["Hello wörld [Q]", "  spaced   out ", "日本語のテキスト 🤖"] {
+            XCTAssertEqual(try byClass.encode(text, "doc", maxLength: 12).ids, try byType.encode(text, "doc", maxLength: 12).ids)
+        }
+        // tokenizer.json wins over the SentencePiece model when both are there (transformers reads tokenizer.json).
+        let json = try Data(contentsOf: GoldenCorpusTests.repoRoot.appendingPathComponent("golden/models/unigram-xlmr/tokenizer.json"))
+        let both = try Tokenizer(files: TokenizerFiles(tokenizerJSON: json, tokenizerConfigJSON: TinyTokenizer.data(["tokenizer_class": "XLMRobertaTokenizer"]),
+                                                       sentencePieceModel: Data([0xFF])))
+        XCTAssertNil(both.tokenID("[Q]"))
+    }
+}
