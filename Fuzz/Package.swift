@@ -5,7 +5,7 @@
 // which the regression test replays); a target is its name plus one main.swift.
 import PackageDescription
 
-let targets = ["FuzzSafetensors", "FuzzTorchZip", "FuzzUnpickler", "FuzzTokenizer", "FuzzConfig", "FuzzArtifact", "FuzzPackage"]
+let targets = ["FuzzSafetensors", "FuzzTorchZip", "FuzzUnpickler", "FuzzTokenizer", "FuzzSentencePiece", "FuzzConfig", "FuzzArtifact", "FuzzPackage"]
 
 let package = Package(
     name: "cetool-fuzz",

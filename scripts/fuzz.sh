@@ -6,7 +6,7 @@
 # Tests/HostileCorpusTests/FuzzRegressions/<target>/, which FuzzRegressionTests replays. Prints one summary
 # line per target: executions, exec/s, cov/ft, corpus, findings.
 #
-#   scripts/fuzz.sh [target…]   targets: safetensors torchzip unpickler tokenizer config artifact package
+#   scripts/fuzz.sh [target…]   targets: safetensors torchzip unpickler tokenizer sentencepiece config artifact package
 #   RUNS=1000000 SECONDS_PER_TARGET=1800 CONFIG=release scripts/fuzz.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,7 @@ SECONDS_PER_TARGET=${SECONDS_PER_TARGET:-1800}
 CONFIG=${CONFIG:-release}
 WORK=${FUZZ_WORK:-$ROOT/Fuzz/.work}
 REGRESSIONS=$ROOT/Tests/HostileCorpusTests/FuzzRegressions
-ALL=(safetensors torchzip unpickler tokenizer config artifact package)
+ALL=(safetensors torchzip unpickler tokenizer sentencepiece config artifact package)
 TARGETS=("${@:-${ALL[@]}}")
 export SWIFT_BACKTRACE=enable=no   # the Swift backtracer and ASan fight over a crashing process
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=1}
@@ -56,6 +56,25 @@ for path in sys.argv[2:]:
 PY
 seed tokenizer golden/models/tiny-bert-l1/tokenizer.json golden/models/tiny-bert-l3/tokenizer.json $C/tok_*/tokenizer.json
 seed config golden/models/*/config.json $C/cfg_*/config.json
+# SentencePiece seed: the golden model file up to the last whole piece field within 64 KiB (its pieces come first,
+# so the prefix is itself a valid ModelProto, without trainer and normalizer specs).
+mkdir -p "$WORK/corpus/sentencepiece"
+python3 - golden/models/unigram-xlmr-spm/sentencepiece.bpe.model "$WORK/corpus/sentencepiece/pieces-prefix.model" <<'PY'
+import sys
+data = open(sys.argv[1], "rb").read()
+def varint(i):
+    v = s = 0
+    while True:
+        b = data[i]; i += 1; v |= (b & 0x7F) << s; s += 7
+        if b < 0x80: return v, i
+pos = 0
+while True:
+    key, j = varint(pos)
+    n, k = varint(j)
+    if key != 0x0A or k + n > 65536: break
+    pos = k + n
+open(sys.argv[2], "wb").write(data[:pos])
+PY
 # Artifact and package seeds: a tiny model (FuzzEntries.artifactConfigJSON) converted at every precision and
 # packaged, by cetool's writers; the package also as a plain tar, and its manifest alone.
 if [[ " ${TARGETS[*]} " == *" artifact "* || " ${TARGETS[*]} " == *" package "* ]]; then
@@ -70,7 +89,7 @@ fi
 bin_of() {
     case $1 in
         safetensors) echo FuzzSafetensors ;; torchzip) echo FuzzTorchZip ;; unpickler) echo FuzzUnpickler ;;
-        tokenizer) echo FuzzTokenizer ;; config) echo FuzzConfig ;; artifact) echo FuzzArtifact ;; package) echo FuzzPackage ;;
+        tokenizer) echo FuzzTokenizer ;; sentencepiece) echo FuzzSentencePiece ;; config) echo FuzzConfig ;; artifact) echo FuzzArtifact ;; package) echo FuzzPackage ;;
         *) echo "unknown target $1" >&2; exit 2 ;;
     esac
 }

@@ -17,6 +17,7 @@ public enum FuzzEntries {
         ("torchzip", torchZip),
         ("unpickler", unpickler),
         ("tokenizer", tokenizer),
+        ("sentencepiece", sentencePiece),
         ("config", config),
         ("artifact", artifact),
         ("package", package),
@@ -69,6 +70,17 @@ public enum FuzzEntries {
     /// encodings with and without truncation, and a padded batch.
     public static func tokenizer(_ bytes: UnsafeRawBufferPointer) {
         guard let t = try? Tokenizer(tokenizerJSON: Data(bytes), tokenizerConfigJSON: nil) else { return }
+        for (i, a) in texts.enumerated() {
+            _ = try? t.encode(a, maxLength: nil)
+            _ = try? t.encode(a, texts[(i + 1) % texts.count], maxLength: 16)
+        }
+        _ = try? t.encodeBatch(Array(zip(texts, texts.reversed())), maxLength: 24)
+    }
+
+    /// sentencepiece.bpe.model bytes, loaded as an XLM-R folder without tokenizer.json, then the same encodings.
+    public static func sentencePiece(_ bytes: UnsafeRawBufferPointer) {
+        let config = Data(#"{"tokenizer_class": "XLMRobertaTokenizer"}"#.utf8)
+        guard let t = try? Tokenizer(files: TokenizerFiles(tokenizerConfigJSON: config, sentencePieceModel: Data(bytes))) else { return }
         for (i, a) in texts.enumerated() {
             _ = try? t.encode(a, maxLength: nil)
             _ = try? t.encode(a, texts[(i + 1) % texts.count], maxLength: 16)
