@@ -52,6 +52,7 @@ MODELS = [
     ("tiny-roberta", "golden/models/tiny-roberta", None, "golden/tiny-roberta/golden.json", None),
     ("tiny-xlmr", "golden/models/tiny-xlmr", None, "golden/tiny-xlmr/golden.json", None),
     ("tiny-xlmr-spm", "golden/models/tiny-xlmr-spm", None, "golden/tiny-xlmr-spm/golden.json", "rr_lists.jsonl", "lists"),
+    ("tiny-camembert", "golden/models/tiny-camembert", None, "golden/tiny-camembert/golden.json", "rr_lists.jsonl", "lists"),
     ("tiny-distilbert", "golden/models/tiny-distilbert", None, "golden/tiny-distilbert/golden.json", None),
     ("tiny-electra", "golden/models/tiny-electra", None, "golden/tiny-electra/golden.json", None),
     ("tiny-modernbert", "golden/models/tiny-modernbert", None, "golden/tiny-modernbert/golden.json", None),
@@ -68,11 +69,15 @@ INPUT_FILES = ["seed.json", "pairs.jsonl", "tokenizer_corpus.jsonl"]
 LITERAL_PAD = [("a <pad> b", "c d e"), ("<pad><pad> where is the station", "the station is <pad> near the river </s> east"),
                ("<pad>", "<pad>"), ("<s> literal specials </s>", "and a <pad> in the middle of the document text")]
 EXTRA_CASES = {name: [{"id": f"pad-{i:02d}", "kind": "odd-literal-pad", "query": q, "document": d} for i, (q, d) in enumerate(LITERAL_PAD)]
-               for name in ("tiny-roberta", "tiny-xlmr", "tiny-xlmr-spm")}
+               for name in ("tiny-roberta", "tiny-xlmr", "tiny-xlmr-spm", "tiny-camembert")}
 # The SentencePiece model's user-defined pieces written literally (added tokens matched in the raw text).
 EXTRA_CASES["tiny-xlmr-spm"] += [{"id": f"spm-{i:02d}", "kind": "odd-user-defined-piece", "query": q, "document": d} for i, (q, d) in
                                  enumerate([("[Q] where is the station", "[D] the station is near the river"),
                                             ("x[Q]y [q] [ Q ]", "[D][D] \uff3bD\uff3d")])]
+# CamemBERT's NOTUSED specials and its lstrip <mask> written literally.
+EXTRA_CASES["tiny-camembert"] += [{"id": f"cb-{i:02d}", "kind": "odd-literal-camembert", "query": q, "document": d} for i, (q, d) in
+                                  enumerate([("<s>NOTUSED where is </s>NOTUSED", "the <unk>NOTUSED station <mask> near"),
+                                             ("a  <mask>b", "<mask><mask> the river")])]
 # ModernBERT's tokenizer layout: its specials and placeholders written literally ([MASK] strips the space before it),
 # whitespace runs that its added tokens match, the pad token inside the text (ModernBERT positions count every token).
 LITERAL_MODERNBERT = [("a [SEP] b", "c [MASK] d"), ("where   is the    station", "the station  is\tnear        the river"),

@@ -9,6 +9,8 @@
                     sentencepiece.bpe.model of models/unigram-xlmr-spm/ and a tokenizer_config.json holding only
                     model_max_length (AutoTokenizer takes XLMRobertaTokenizer from config.json's model_type and reads
                     the SentencePiece model)
+- tiny-camembert/   CamembertForSequenceClassification, 1 label, the CamembertTokenizer of models/unigram-camembert-hub/
+                    (saved by transformers 5: tokenizer.json + tokenizer_config.json)
 - tiny-distilbert/  DistilBertForSequenceClassification, 1 label, tiny-bert-l1's WordPiece vocabulary
                     (DistilBertTokenizer: no token_type_ids)
 - tiny-electra/     ElectraForSequenceClassification, 1 label, embedding_size 16 != hidden_size 32 (so the
@@ -51,7 +53,7 @@ import sentence_transformers  # noqa: E402
 import tokenizers  # noqa: E402
 import transformers  # noqa: E402
 from sentence_transformers import CrossEncoder  # noqa: E402
-from transformers import (AutoTokenizer, DistilBertConfig, DistilBertForSequenceClassification, ElectraConfig,  # noqa: E402
+from transformers import (AutoTokenizer, CamembertConfig, CamembertForSequenceClassification, DistilBertConfig, DistilBertForSequenceClassification, ElectraConfig,  # noqa: E402
                           ElectraForSequenceClassification, ModernBertConfig, ModernBertForSequenceClassification, RobertaConfig,
                           RobertaForSequenceClassification, XLMRobertaConfig, XLMRobertaForSequenceClassification)
 
@@ -254,6 +256,8 @@ BUILDERS = {
     "tiny-roberta": lambda: build_roberta("tiny-roberta", "bpe-roberta", RobertaForSequenceClassification, RobertaConfig, 4004, 1, None),
     "tiny-xlmr": lambda: build_roberta("tiny-xlmr", "unigram-xlmr", XLMRobertaForSequenceClassification, XLMRobertaConfig, 5005, 3, NLI),
     "tiny-xlmr-spm": lambda: build_xlmr_spm(5006),
+    "tiny-camembert": lambda: build_roberta("tiny-camembert", "unigram-camembert-hub", CamembertForSequenceClassification, CamembertConfig,
+                                            5007, 1, None),
     "tiny-distilbert": lambda: build_distilbert(6006),
     "tiny-electra": lambda: build_electra(7007),
     "tiny-modernbert": lambda: build_modernbert(

@@ -9,6 +9,8 @@
                                                 # the slow-files folder from bpe-roberta, and only the named golden
   ref/bin/python golden/make_tokenizers_bpe_unigram.py spm-variant goldens unigram-xlmr-spm
                                                 # the SentencePiece-only XLM-R folder, and only its golden
+  ref/bin/python golden/make_tokenizers_bpe_unigram.py camembert goldens unigram-camembert-hub unigram-camembert-spm
+                                                # the two CamemBERT folders (from unigram-xlmr-spm's model file)
 
 Training text: lee.cor + lee_background.cor + the shortened enwiki dump of the gensim==4.4.0 wheel (_data.py)
 + the hand-written multilingual lines of make_inputs.py. Writes
@@ -29,6 +31,13 @@ Training text: lee.cor + lee_background.cor + the shortened enwiki dump of the g
                                        hub-era XLM-R models): SentencePiece unigram (nmt_nfkc) with two user-defined
                                        symbols; tokenizer_config.json has only model_max_length, config.json names
                                        model_type xlm-roberta, so AutoTokenizer picks XLMRobertaTokenizer by model type
+  golden/models/unigram-camembert-hub/ unigram-xlmr-spm's SentencePiece model as CamembertTokenizer converts it (the
+                                       `<s>NOTUSED <pad> </s>NOTUSED <unk> <unk>NOTUSED` head, `<mask>` last), in the
+                                       hub-era CamemBERT layout: tokenizer.json with Sequence[Precompiled, Replace],
+                                       Metaspace; tokenizer_config.json naming CamembertTokenizer, the NOTUSED trio as
+                                       additional_special_tokens, `<mask>` lstrip, no added_tokens_decoder
+  golden/models/unigram-camembert-spm/ the same model file alone (sentencepiece.bpe.model, config.json model_type
+                                       camembert, tokenizer_config.json with model_max_length only)
   golden/models/unigram-bytefallback/  SentencePiece unigram with byte_fallback, Metaspace(first), Strip + Replace,
                                        TemplateProcessing, as PreTrainedTokenizerFast
   golden/tokenizers/<name>.json        transformers.AutoTokenizer ids of the corpus cases (format of make_goldens.py)
@@ -179,13 +188,52 @@ def make_spm_variant(lines: list[str], work: pathlib.Path) -> None:
     the Precompiled charsmap from sentencepiece.bpe.model (TokenizersBackend._convert_from_sentencepiece,
     XLMRobertaConverter.convert_from_spm)."""
     model = train_spm(lines, work / "spm", UNIGRAM_VOCAB, byte_fallback=False, user_defined=SPM_USER_SYMBOLS)
-    out = MODELS / "unigram-xlmr-spm"
+    spm_only_folder("unigram-xlmr-spm", model, {"model_type": "xlm-roberta", "architectures": ["XLMRobertaForSequenceClassification"],
+                                                "vocab_size": UNIGRAM_VOCAB + 2, "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2})
+
+
+def spm_only_folder(name: str, model: pathlib.Path, config: dict) -> pathlib.Path:
+    """models/<name>/: sentencepiece.bpe.model, config.json, and a tokenizer_config.json with model_max_length only."""
+    out = MODELS / name
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     shutil.copyfile(model, out / "sentencepiece.bpe.model")
     write_json(out / "tokenizer_config.json", {"model_max_length": 512})
-    write_json(out / "config.json", {"model_type": "xlm-roberta", "architectures": ["XLMRobertaForSequenceClassification"],
-                                     "vocab_size": UNIGRAM_VOCAB + 2, "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2})
+    write_json(out / "config.json", config)
+    return out
+
+
+# Texts for the CamemBERT goldens: its NOTUSED specials and the lstrip <mask> written literally.
+CAMEMBERT_EXTRA = [
+    "<s>NOTUSED x </s>NOTUSED <unk>NOTUSED", "hello <mask> world", "a  <mask>b", "<mask>", " <mask> ", "<mask><mask> x",
+    "[Q] query [D] document <mask>",
+]
+
+
+def make_camembert() -> None:
+    """CamembertTokenizer folders from the committed unigram-xlmr-spm model file: what transformers 5 builds from the
+    SentencePiece model alone, and the hub-era layout (tokenizer.json as transformers 4's CamembertConverter wrote it)."""
+    model = MODELS / "unigram-xlmr-spm" / "sentencepiece.bpe.model"
+    spm_dir = spm_only_folder("unigram-camembert-spm", model, {"model_type": "camembert", "architectures": ["CamembertForSequenceClassification"],
+                                                               "pad_token_id": 1, "bos_token_id": 5, "eos_token_id": 6})
+    tok = AutoTokenizer.from_pretrained(str(spm_dir))
+    assert type(tok).__name__ == "CamembertTokenizer", type(tok)
+    with tempfile.TemporaryDirectory() as tmp:
+        tok.save_pretrained(tmp)
+        j = json.loads((pathlib.Path(tmp) / "tokenizer.json").read_text(encoding="utf-8"))
+    hub = MODELS / "unigram-camembert-hub"
+    shutil.rmtree(hub, ignore_errors=True)
+    hub.mkdir(parents=True)
+    hub_tok = Tokenizer.from_str(json.dumps(j))
+    hub_tok.normalizer = normalizers.Sequence([normalizers.Precompiled(spm_charsmap(model)), normalizers.Replace(Regex(" {2,}"), " ")])
+    hub_tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
+    hub_tok.save(str(hub / "tokenizer.json"))
+    write_json(hub / "tokenizer_config.json", {
+        "tokenizer_class": "CamembertTokenizer", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "sep_token": "</s>",
+        "cls_token": "<s>", "pad_token": "<pad>",
+        "mask_token": {"__type": "AddedToken", "content": "<mask>", "lstrip": True, "normalized": True, "rstrip": False, "single_word": False},
+        "additional_special_tokens": ["<s>NOTUSED", "</s>NOTUSED", "<unk>NOTUSED"], "model_max_length": 512})
+    print(json.dumps({"camembert": [str(spm_dir.relative_to(REPO)), str(hub.relative_to(REPO))], "vocab": len(j["model"]["vocab"])}), flush=True)
 
 
 def make_unigram(lines: list[str], work: pathlib.Path) -> None:
@@ -254,6 +302,8 @@ TOKENIZERS = [
     ("unigram-xlmr", "golden/models/unigram-xlmr"),
     ("unigram-xlmr-hub", "golden/models/unigram-xlmr-hub"),
     ("unigram-xlmr-spm", "golden/models/unigram-xlmr-spm"),
+    ("unigram-camembert-hub", "golden/models/unigram-camembert-hub"),
+    ("unigram-camembert-spm", "golden/models/unigram-camembert-spm"),
     ("unigram-bytefallback", "golden/models/unigram-bytefallback"),
 ]
 
@@ -279,6 +329,8 @@ def tokenizer_golden(name: str, rel_dir: str) -> None:
     corpus = [c["text"] for c in read_jsonl(INPUTS / "tokenizer_corpus.jsonl")] + EXTRA
     if name == "unigram-xlmr-spm":
         corpus += SPM_EXTRA
+    if name.startswith("unigram-camembert"):
+        corpus += CAMEMBERT_EXTRA
     rng = random.Random(SEED)
     jobs: list[tuple[str, str | None, int | None]] = [(t, None, None) for t in corpus]
     for _ in range(300):
@@ -435,7 +487,7 @@ def make_roberta_files_variant() -> None:
 
 def main() -> None:
     args = sys.argv[1:]
-    everything = not {"goldens", "edge", "files-variant", "spm-variant"} & set(args)
+    everything = not {"goldens", "edge", "files-variant", "spm-variant", "camembert"} & set(args)
     if everything:
         lines = training_text()
         make_bpe(lines)
@@ -444,7 +496,9 @@ def main() -> None:
     if everything or "spm-variant" in args:
         with tempfile.TemporaryDirectory() as tmp:
             make_spm_variant(training_text(), pathlib.Path(tmp))
-    if not {"goldens", "edge", "spm-variant"} & set(args) or "files-variant" in args:
+    if everything or "camembert" in args:
+        make_camembert()
+    if not {"goldens", "edge", "spm-variant", "camembert"} & set(args) or "files-variant" in args:
         make_roberta_files_variant()
     if "edge" in args:
         return edge_cases()

@@ -38,7 +38,7 @@ struct HFNames: Sendable {
         trunkPrefix: "bert.", ignored: bufferNames, trunk: bertEmbeddings + [("pooler.dense", T.classifierPool)],
         head: [("classifier", T.classifierOut)], layerPrefix: "encoder.layer.", layer: bertLayer)
 
-    /// RobertaForSequenceClassification and XLMRobertaForSequenceClassification (both keep the trunk under
+    /// RobertaForSequenceClassification, XLMRobertaForSequenceClassification and CamembertForSequenceClassification (all keep the trunk under
     /// `roberta.`): RobertaClassificationHead classifier.dense / classifier.out_proj. The trunk is built
     /// without a pooler; a `roberta.pooler.dense` some checkpoints carry is unused by the head, and
     /// transformers drops it on load as an unexpected key, so it is ignored here too.

@@ -14,6 +14,8 @@ public struct ModelConfig: Sendable {
         "BertForSequenceClassification": .bert,
         "RobertaForSequenceClassification": .roberta,
         "XLMRobertaForSequenceClassification": .roberta,
+        // CamembertForSequenceClassification is RobertaForSequenceClassification under another name (trunk `roberta.`).
+        "CamembertForSequenceClassification": .roberta,
         "DistilBertForSequenceClassification": .distilbert,
         "ElectraForSequenceClassification": .electra,
         "ModernBertForSequenceClassification": .modernbert,

@@ -97,6 +97,12 @@ enum TokenizerFlavor: Equatable {
     /// Precompiled (or no normalizer), WhitespaceSplit + Metaspace("▁", always / never from `add_prefix_space`,
     /// default true), and `<s> $A </s>` / `<s> $A </s> </s> $B </s>`.
     case xlmRobertaRebuild
+    /// `CamembertTokenizer` (model type camembert): the XLM-R rebuild with CamemBERT's differences: Unigram's unk id is
+    /// the first vocabulary entry equal to the unk token (0 if none); a plain-string `mask_token` becomes
+    /// AddedToken(lstrip=True, special=True); no `additional_special_tokens` means `<s>NOTUSED </s>NOTUSED <unk>NOTUSED`;
+    /// from sentencepiece.bpe.model the vocabulary is `<s>NOTUSED <pad> </s>NOTUSED <unk> <unk>NOTUSED(-100)`, the
+    /// pieces from the second on, then `<mask>` (CamembertConverter.convert_from_spm).
+    case camembertRebuild
     /// `TokenizersBackend` (`PreTrainedTokenizerFast`, unknown class names): tokenizer.json as is.
     case backend
 }
@@ -121,7 +127,7 @@ enum TransformersLoader {
         "RoFormerTokenizer", "BertJapaneseTokenizer", "RoCBertTokenizer", "TapasTokenizer", "ProphetNetTokenizer",
         "DPRReaderTokenizer", "HerbertTokenizer", "BertGenerationTokenizer", "MarkupLMTokenizer",
         "AlbertTokenizer", "BartTokenizer", "BarthezTokenizer", "BigBirdTokenizer", "BlenderbotTokenizer", "CLIPTokenizer",
-        "CamembertTokenizer", "CodeLlamaTokenizer", "CohereTokenizer", "DebertaTokenizer", "DebertaV2Tokenizer",
+        "CodeLlamaTokenizer", "CohereTokenizer", "DebertaTokenizer", "DebertaV2Tokenizer",
         "EsmcTokenizer", "GPT2Tokenizer", "GPTNeoXTokenizer", "GemmaTokenizer", "LEDTokenizer", "LasrTokenizer",
         "LayoutXLMTokenizer", "LlamaTokenizer", "LukeTokenizer", "MBart50Tokenizer", "MBartTokenizer", "MLukeTokenizer",
         "MvpTokenizer", "NllbTokenizer", "NougatTokenizer", "OpenAIGPTTokenizer", "PegasusTokenizer", "Qwen2Tokenizer",
@@ -149,7 +155,7 @@ enum TransformersLoader {
     static let refusedModelTypes: Set<String> = [
         "mpnet", "funnel", "roformer", "splinter", "layoutlmv2", "layoutlmv3", "dpr", "tapas", "prophetnet",
         "roc_bert", "markuplm",
-        "albert", "barthez", "big_bird", "blenderbot", "camembert", "clip", "code_llama", "codegen", "cohere", "deberta",
+        "albert", "barthez", "big_bird", "blenderbot", "clip", "code_llama", "codegen", "cohere", "deberta",
         "deberta-v2", "gemma", "gpt2", "gpt_neo", "gpt_neox", "gptj", "herbert", "layoutxlm", "led", "llama", "luke",
         "mbart", "mbart50", "mluke", "mt5", "mvp", "nllb", "opt", "pegasus", "phi", "qwen2", "qwen3", "reformer", "rembert",
         "t5", "whisper", "xglm", "xlnet",
@@ -169,7 +175,7 @@ enum TransformersLoader {
     static func classDefaults(_ flavor: TokenizerFlavor) -> [String: String] {
         switch flavor {
         case .bertRebuild: return bertDefaults
-        case .robertaRebuild, .xlmRobertaRebuild: return robertaDefaults
+        case .robertaRebuild, .xlmRobertaRebuild, .camembertRebuild: return robertaDefaults
         case .backend: return [:]
         }
     }
@@ -181,6 +187,7 @@ enum TransformersLoader {
             if bertClasses.contains(base) { return .bertRebuild }
             if base == "RobertaTokenizer" { return .robertaRebuild }
             if base == "XLMRobertaTokenizer" { return .xlmRobertaRebuild }
+            if base == "CamembertTokenizer" { return .camembertRebuild }
             if refusedClasses.contains(base) { throw TokenizerError.unsupportedTokenizerClass(name: className) }
             return .backend
         }
@@ -188,6 +195,7 @@ enum TransformersLoader {
             if bertModelTypes.contains(modelType) { return .bertRebuild }
             if robertaModelTypes.contains(modelType) { return .robertaRebuild }
             if xlmRobertaModelTypes.contains(modelType) { return .xlmRobertaRebuild }
+            if modelType == "camembert" { return .camembertRebuild }
             if refusedModelTypes.contains(modelType) {
                 throw TokenizerError.unsupportedTokenizerClass(name: "(model_type \(modelType))")
             }
@@ -292,7 +300,7 @@ enum TransformersLoader {
             // No tokenizer.json: RobertaTokenizer builds its BPE from vocab.json + merges.txt, XLMRobertaTokenizer its
             // Unigram from sentencepiece.bpe.model; a vocab.txt is read as BertTokenizer's; any other class would need
             // tokenizer.json.
-            if flavor == .xlmRobertaRebuild, let data = files.sentencePieceModel {
+            if flavor == .xlmRobertaRebuild || flavor == .camembertRebuild, let data = files.sentencePieceModel {
                 sentencePiece = try SentencePieceModel(data: data)
             } else if flavor == .robertaRebuild, files.vocabJSON != nil {
                 guard files.mergesTXT != nil else {
@@ -301,7 +309,7 @@ enum TransformersLoader {
             } else if files.vocabTXT != nil {
                 flavor = .bertRebuild
             } else {
-                throw TokenizerError.missingFile(name: "tokenizer.json", reason: "only RoBERTa-family tokenizers are built from vocab.json + merges.txt, only XLM-R-family ones from sentencepiece.bpe.model, and only BERT-family ones from vocab.txt")
+                throw TokenizerError.missingFile(name: "tokenizer.json", reason: "only RoBERTa-family tokenizers are built from vocab.json + merges.txt, only XLM-R- and CamemBERT-family ones from sentencepiece.bpe.model, and only BERT-family ones from vocab.txt")
             }
         }
 
@@ -391,14 +399,22 @@ enum TransformersLoader {
             named.append((key, v))
         }
         var extras = try extraSpecialTokens(kwarg)
-        if let sentencePiece, kwarg("extra_special_tokens")?.arrayValue?.isEmpty ?? true {
+        // `_from_pretrained` renames tokenizer_config.json's additional_special_tokens to extra_special_tokens; once that
+        // key exists, an `additional_special_tokens` the class passes on is ignored.
+        let configNamesExtras = kwarg("extra_special_tokens") != nil || kwarg("additional_special_tokens") != nil
+        if let sentencePiece, !configNamesExtras {
             // SentencePieceExtractor.extract: CONTROL and USER_DEFINED pieces become `additional_special_tokens`
-            // (AddedToken, normalized=False, special only for CONTROL), replacing tokenizer_config.json's list.
+            // (AddedToken, normalized=False, special only for CONTROL).
             extras = sentencePiece.pieces.compactMap { p in
                 guard p.pieceType == .control || p.pieceType == .userDefined else { return nil }
                 return .token(AddedToken(content: String(decoding: p.bytes, as: UTF8.self), singleWord: false, lstrip: false,
                                          rstrip: false, normalized: false, special: p.pieceType == .control))
             }
+        } else if flavor == .camembertRebuild, !configNamesExtras {
+            extras = ["<s>NOTUSED", "</s>NOTUSED", "<unk>NOTUSED"].map { .plain($0) }
+        }
+        if flavor == .camembertRebuild, let i = named.firstIndex(where: { $0.key == "mask_token" }), case .plain(let mask) = named[i].value {
+            named[i].value = .token(AddedToken(content: mask, singleWord: false, lstrip: true, rstrip: false, normalized: false, special: true))
         }
 
         // --- model, normalizer, pre-tokenizer.
@@ -444,28 +460,43 @@ enum TransformersLoader {
                                  ignoreMerges: false, continuingSubwordPrefix: "", endOfWordSuffix: ""))
             normalizer = nil
             preTokenizer = .byteLevel(addPrefixSpace: try configBool(config, "add_prefix_space", default: false), useRegex: true)
-        case .xlmRobertaRebuild:
+        case .xlmRobertaRebuild, .camembertRebuild:
+            let camembert = flavor == .camembertRebuild
+            func special(_ key: String, _ fallback: String) -> (bytes: [UInt8], score: Double) {
+                (Array((named.first(where: { $0.key == key })?.value.content ?? fallback).utf8), 0)
+            }
+            var pieces: [(bytes: [UInt8], score: Double)]
             if let sentencePiece {
-                // XLMRobertaConverter.convert_from_spm: the fairseq layout, SentencePiece's first three pieces
-                // (<unk> <s> </s>) replaced by four specials, `<mask>` last.
-                func special(_ key: String, _ fallback: String) -> (bytes: [UInt8], score: Double) {
-                    (Array((named.first(where: { $0.key == key })?.value.content ?? fallback).utf8), 0)
-                }
-                var pieces = [special("bos_token", "<s>"), special("pad_token", "<pad>"), special("eos_token", "</s>"),
+                if camembert {
+                    // CamembertConverter.convert_from_spm: five fixed entries, SentencePiece's pieces from the second on.
+                    pieces = [(Array("<s>NOTUSED".utf8), 0), special("pad_token", "<pad>"), (Array("</s>NOTUSED".utf8), 0),
+                              special("unk_token", "<unk>"), (Array("<unk>NOTUSED".utf8), -100)]
+                    pieces += sentencePiece.pieces.dropFirst(1).map { ($0.bytes, Double($0.score)) }
+                } else {
+                    // XLMRobertaConverter.convert_from_spm: the fairseq layout, SentencePiece's first three pieces
+                    // (<unk> <s> </s>) replaced by four specials.
+                    pieces = [special("bos_token", "<s>"), special("pad_token", "<pad>"), special("eos_token", "</s>"),
                               special("unk_token", "<unk>")]
-                pieces += sentencePiece.pieces.dropFirst(3).map { ($0.bytes, Double($0.score)) }
+                    pieces += sentencePiece.pieces.dropFirst(3).map { ($0.bytes, Double($0.score)) }
+                }
                 pieces.append(special("mask_token", "<mask>"))
-                model = .unigram(try Unigram(pieces: pieces, unkID: 3, byteFallback: false))
                 normalizer = try sentencePiece.precompiledCharsmap.map {
                     .precompiled(try PrecompiledCharsMap(bytes: $0, field: "normalizer_spec.precompiled_charsmap",
                                                          file: SentencePieceModel.file))
                 }
             } else {
-                let m = try rebuildModel(tokenizerJSON, expected: "Unigram", className: className ?? "XLMRobertaTokenizer")
-                model = .unigram(try Unigram(pieces: try TokenizerJSON.unigramPieces(m["vocab"], field: "model.vocab"),
-                                             unkID: 3, byteFallback: false))
+                let m = try rebuildModel(tokenizerJSON, expected: "Unigram",
+                                         className: className ?? (camembert ? "CamembertTokenizer" : "XLMRobertaTokenizer"))
+                pieces = try TokenizerJSON.unigramPieces(m["vocab"], field: "model.vocab")
                 normalizer = try firstPrecompiled(tokenizerJSON?["normalizer"]).map { .precompiled($0) }
             }
+            // XLMRobertaTokenizer: unk id 3 whatever the vocabulary; CamembertTokenizer: the unk token's first entry, else 0.
+            var unkID = 3
+            if camembert {
+                let unk = special("unk_token", "<unk>").bytes
+                unkID = pieces.firstIndex(where: { $0.bytes == unk }) ?? 0
+            }
+            model = .unigram(try Unigram(pieces: pieces, unkID: unkID, byteFallback: false))
             let prefix = try configBool(config, "add_prefix_space", default: true)
             preTokenizer = .sequence([.whitespaceSplit, .metaspace(replacement: "\u{2581}", prependScheme: prefix ? .always : .never,
                                                                    split: true)])
@@ -535,7 +566,7 @@ enum TransformersLoader {
                                   sepID: vocabulary.tokenToID(sep, model: model) ?? 3)
         case .robertaRebuild:
             postProcessor = .roberta(clsID: try namedID("cls_token", "<s>"), sepID: try namedID("sep_token", "</s>"))
-        case .xlmRobertaRebuild:
+        case .xlmRobertaRebuild, .camembertRebuild:
             let bos = try namedID("bos_token", "<s>")
             let eos = try namedID("eos_token", "</s>")
             postProcessor = PostProcessor(

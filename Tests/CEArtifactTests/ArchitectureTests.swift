@@ -21,6 +21,8 @@ final class ArchitectureTests: XCTestCase {
         ("tiny-xlmr", .roberta, "XLMRobertaForSequenceClassification"),
         // XLM-R without tokenizer.json: the tokenizer is read from sentencepiece.bpe.model.
         ("tiny-xlmr-spm", .roberta, "XLMRobertaForSequenceClassification"),
+        // CamemBERT: RoBERTa's graph under another class name, with CamembertTokenizer.
+        ("tiny-camembert", .roberta, "CamembertForSequenceClassification"),
         ("tiny-distilbert", .distilbert, "DistilBertForSequenceClassification"),
         ("tiny-electra", .electra, "ElectraForSequenceClassification"),
         ("tiny-modernbert", .modernbert, "ModernBertForSequenceClassification"),
@@ -317,9 +319,10 @@ final class ArchitectureTests: XCTestCase {
                 let r = try report(ce, g, profile)
                 XCTAssertEqual(r.cases.count, g.cases.count)
                 XCTAssertEqual(r.tokenIdentical, r.tokenChecked, "\(name) \(p): token ids")
-                // The reference's fp16 orders are recorded for the round-trip golden's models; tiny-xlmr-spm (its lists' logits
-                // lie within 1.5 of each other) is held to the fp16 profile alone, near-ties included.
-                if p == .fp16, name != "tiny-xlmr-spm" {
+                // The reference's fp16 orders are recorded for the round-trip golden's models; tiny-xlmr-spm and tiny-camembert
+                // (not in it; their lists' logits lie within 1.5 and 3 of each other) are held to the fp16 profile alone,
+                // near-ties included.
+                if p == .fp16, !["tiny-xlmr-spm", "tiny-camembert"].contains(name) {
                     let fp16Orders = try referenceFP16Orders(name)
                     // Lists the reference's own fp16 weights reorder.
                     let reordered = Set(g.rankings.filter { l in fp16Orders[l.id].map { $0 != l.result.map(\.0) } ?? false }.map(\.id))

@@ -23,7 +23,8 @@ final class GoldenCorpusTests: XCTestCase {
             .filter { $0.hasSuffix(".json") }.sorted()
         XCTAssertFalse(names.isEmpty, "no golden tokenizer corpora in \(folder.path)")
         let separate: Set<String> = ["bpe-roberta.json", "bpe-roberta-files.json", "bpe-backend.json", "unigram-xlmr.json", "unigram-xlmr-hub.json",
-                                     "unigram-xlmr-spm.json", "unigram-bytefallback.json"]
+                                     "unigram-xlmr-spm.json", "unigram-camembert-hub.json", "unigram-camembert-spm.json",
+                                     "unigram-bytefallback.json"]
         for name in names where !separate.contains(name) {
             try checkCorpus(folder.appendingPathComponent(name))
         }
@@ -37,6 +38,8 @@ final class GoldenCorpusTests: XCTestCase {
     func testUnigramXLMRobertaTokenizer() throws { try checkNamed("unigram-xlmr") }
     func testUnigramHubEraPipeline() throws { try checkNamed("unigram-xlmr-hub") }
     func testUnigramXLMRobertaFromSentencePieceModel() throws { try checkNamed("unigram-xlmr-spm") }
+    func testUnigramCamembertHubEraFiles() throws { try checkNamed("unigram-camembert-hub") }
+    func testUnigramCamembertFromSentencePieceModel() throws { try checkNamed("unigram-camembert-spm") }
     func testUnigramByteFallbackPipeline() throws { try checkNamed("unigram-bytefallback") }
 
     private func checkNamed(_ name: String) throws {

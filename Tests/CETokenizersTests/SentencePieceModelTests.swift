@@ -144,9 +144,9 @@ final class SentencePieceModelTests: XCTestCase {
                 XCTAssertEqual(name, "tokenizer.json")
             }
         }
-        XCTAssertThrowsError(try Tokenizer(files: TokenizerFiles(tokenizerConfigJSON: TinyTokenizer.data(["tokenizer_class": "CamembertTokenizer"]),
+        XCTAssertThrowsError(try Tokenizer(files: TokenizerFiles(tokenizerConfigJSON: TinyTokenizer.data(["tokenizer_class": "AlbertTokenizer"]),
                                                                  sentencePieceModel: data))) {
-            XCTAssertEqual($0 as? TokenizerError, .unsupportedTokenizerClass(name: "CamembertTokenizer"))
+            XCTAssertEqual($0 as? TokenizerError, .unsupportedTokenizerClass(name: "AlbertTokenizer"))
         }
         // Named by the class or by config.json's model_type: the same tokenizer.
         let byClass = try Tokenizer(files: TokenizerFiles(tokenizerConfigJSON: TinyTokenizer.data(["tokenizer_class": "XLMRobertaTokenizerFast"]),
@@ -160,5 +160,39 @@ final class SentencePieceModelTests: XCTestCase {
         let both = try Tokenizer(files: TokenizerFiles(tokenizerJSON: json, tokenizerConfigJSON: TinyTokenizer.data(["tokenizer_class": "XLMRobertaTokenizer"]),
                                                        sentencePieceModel: Data([0xFF])))
         XCTAssertNil(both.tokenID("[Q]"))
+    }
+
+    /// CamembertTokenizer's own rules on hub-era tokenizer.json (what transformers 5.23 gave for the same files):
+    /// the NOTUSED trio is added only when tokenizer_config.json names no extra tokens, the unk id is the unk token's
+    /// first vocabulary entry (0 when it has none), and from the SentencePiece model the vocabulary is
+    /// `<s>NOTUSED <pad> </s>NOTUSED <unk> <unk>NOTUSED`, the pieces from the second on, then `<mask>`.
+    func testCamembertRules() throws {
+        let hub = GoldenCorpusTests.repoRoot.appendingPathComponent("golden/models/unigram-camembert-hub")
+        let json = try Data(contentsOf: hub.appendingPathComponent("tokenizer.json"))
+        func tokenizer(_ config: [String: Any]) throws -> Tokenizer {
+            try Tokenizer(files: TokenizerFiles(tokenizerJSON: json, tokenizerConfigJSON: TinyTokenizer.data(config)))
+        }
+        let text = "<s>NOTUSED x \u{2603}"
+        let plain = try tokenizer(["tokenizer_class": "CamembertTokenizer"])
+        XCTAssertEqual(plain.tokenID("<s>NOTUSED"), 0)
+        XCTAssertEqual(Array(try plain.encode(text, maxLength: nil).ids.prefix(2)), [5, 0], "the NOTUSED trio is added")
+        XCTAssertEqual(try plain.encode(text, maxLength: nil).ids.filter { $0 == 3 }.count, 1, "☃ is <unk>, id 3")
+        let none = try tokenizer(["tokenizer_class": "CamembertTokenizer", "additional_special_tokens": [String]()])
+        XCTAssertGreaterThan(try none.encode(text, maxLength: nil).ids.count, try plain.encode(text, maxLength: nil).ids.count + 4,
+                             "an explicit empty list adds no NOTUSED token: the text is split into pieces")
+        let oov = try tokenizer(["tokenizer_class": "CamembertTokenizer", "unk_token": "<oov>"])
+        XCTAssertEqual(oov.vocabularySize, plain.vocabularySize + 1, "<oov> is added")
+        XCTAssertEqual(try oov.encode("\u{2603}", maxLength: nil).ids, [5, 15, 0, 6], "unk id 0: <oov> is not in the vocabulary")
+        // XLMRobertaTokenizer on the same file keeps unk id 3 and adds no NOTUSED tokens.
+        let xlmr = try tokenizer(["tokenizer_class": "XLMRobertaTokenizer", "unk_token": "<oov>"])
+        XCTAssertEqual(try xlmr.encode("\u{2603}", maxLength: nil).ids, [5, 15, 3, 6])
+
+        let spm = try Tokenizer.load(directory: GoldenCorpusTests.repoRoot.appendingPathComponent("golden/models/unigram-camembert-spm"))
+        let model = try SentencePieceModel(data: Data(contentsOf: Self.folder.appendingPathComponent("sentencepiece.bpe.model")))
+        XCTAssertEqual(spm.vocabularySize, model.pieces.count + 5)
+        XCTAssertEqual(["<s>NOTUSED", "<pad>", "</s>NOTUSED", "<unk>", "<unk>NOTUSED", "<s>", "</s>", "[Q]", "<mask>"].map { spm.tokenID($0) },
+                       [0, 1, 2, 3, 4, 5, 6, 7, Int32(model.pieces.count + 4)])
+        XCTAssertEqual(spm.padTokenID, 1)
+        XCTAssertEqual(Array(try spm.encode("x", "y", maxLength: nil).ids.filter { $0 == 5 || $0 == 6 }), [5, 6, 6, 6])
     }
 }
