@@ -57,7 +57,8 @@ SETS = [
 ] + [
     # the other architectures: HF names written back per architecture (fp32), fp16 weights computed in fp32
     (m, f"golden/models/{m}", f"golden/{m}/golden.json", precision, ["default" if precision == "fp32" else "fp32-compute"])
-    for m in ("tiny-roberta", "tiny-xlmr", "tiny-distilbert", "tiny-electra", "tiny-modernbert", "tiny-modernbert-mean")
+    for m in ("tiny-roberta", "tiny-xlmr", "tiny-xlmr-spm", "tiny-camembert", "tiny-distilbert", "tiny-electra", "tiny-modernbert",
+              "tiny-modernbert-mean")
     for precision in ("fp32", "fp16")
 ]
 

@@ -319,10 +319,7 @@ final class ArchitectureTests: XCTestCase {
                 let r = try report(ce, g, profile)
                 XCTAssertEqual(r.cases.count, g.cases.count)
                 XCTAssertEqual(r.tokenIdentical, r.tokenChecked, "\(name) \(p): token ids")
-                // The reference's fp16 orders are recorded for the round-trip golden's models; tiny-xlmr-spm and tiny-camembert
-                // (not in it; their lists' logits lie within 1.5 and 3 of each other) are held to the fp16 profile alone,
-                // near-ties included.
-                if p == .fp16, !["tiny-xlmr-spm", "tiny-camembert"].contains(name) {
+                if p == .fp16 {
                     let fp16Orders = try referenceFP16Orders(name)
                     // Lists the reference's own fp16 weights reorder.
                     let reordered = Set(g.rankings.filter { l in fp16Orders[l.id].map { $0 != l.result.map(\.0) } ?? false }.map(\.id))
