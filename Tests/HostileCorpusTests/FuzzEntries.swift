@@ -70,6 +70,11 @@ public enum FuzzEntries {
     /// encodings with and without truncation, and a padded batch.
     public static func tokenizer(_ bytes: UnsafeRawBufferPointer) {
         guard let t = try? Tokenizer(tokenizerJSON: Data(bytes), tokenizerConfigJSON: nil) else { return }
+        encodeTexts(t)
+    }
+
+    /// Single and pair encodings with and without truncation, and a padded batch.
+    static func encodeTexts(_ t: Tokenizer) {
         for (i, a) in texts.enumerated() {
             _ = try? t.encode(a, maxLength: nil)
             _ = try? t.encode(a, texts[(i + 1) % texts.count], maxLength: 16)
@@ -81,11 +86,7 @@ public enum FuzzEntries {
     public static func sentencePiece(_ bytes: UnsafeRawBufferPointer) {
         let config = Data(#"{"tokenizer_class": "XLMRobertaTokenizer"}"#.utf8)
         guard let t = try? Tokenizer(files: TokenizerFiles(tokenizerConfigJSON: config, sentencePieceModel: Data(bytes))) else { return }
-        for (i, a) in texts.enumerated() {
-            _ = try? t.encode(a, maxLength: nil)
-            _ = try? t.encode(a, texts[(i + 1) % texts.count], maxLength: 16)
-        }
-        _ = try? t.encodeBatch(Array(zip(texts, texts.reversed())), maxLength: 24)
+        encodeTexts(t)
     }
 
     /// config.json bytes through the strict parser, ModelConfig and the score policy.
