@@ -105,6 +105,9 @@ def main() -> None:
     ap.add_argument("--golden", default=str(REPO / "golden/minilm-l6-ce/golden.json"))
     ap.add_argument("--pairs", default=str(REPO / "golden/inputs/pairs.jsonl"))
     ap.add_argument("--n-pairs", type=int, default=512)
+    ap.add_argument("--speed-set", choices=["main", "golden"], default="main",
+                    help="main: bench/run.py's main set (its pairs must be cases of --golden to know their length); "
+                         "golden: the fidelity cases themselves")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=None, help="JSON results (default bench/results/llamacpp-<UTC>.json)")
@@ -117,14 +120,18 @@ def main() -> None:
     fid_pairs = [(c["query"], c["document"]) for c in cases]
     seed = [i for i, c in enumerate(cases) if c["id"].startswith("seed-")]
 
-    rows = [json.loads(l) for l in pathlib.Path(args.pairs).read_text(encoding="utf-8").split("\n") if l]
-    fits = {(c["query"], c["document"]) for c in golden["cases"] if len(c["input_ids"]) < max_len}
-    main_set = [(rows[i % len(rows)]["query"], rows[i % len(rows)]["document"]) for i in range(args.n_pairs)]
-    speed_pairs = [p for p in main_set if p in fits]
+    if args.speed_set == "main":
+        rows = [json.loads(l) for l in pathlib.Path(args.pairs).read_text(encoding="utf-8").split("\n") if l]
+        fits = {(c["query"], c["document"]) for c in golden["cases"] if len(c["input_ids"]) < max_len}
+        main_set = [(rows[i % len(rows)]["query"], rows[i % len(rows)]["document"]) for i in range(args.n_pairs)]
+        speed_pairs = [p for p in main_set if p in fits]
+    else:
+        main_set = speed_pairs = fid_pairs
 
     systems = [("llama.cpp " + l, "llama", f) for l, f in (g.split("=", 1) for g in args.gguf)]
     systems += [("cetool " + l, "cetool", m) for l, m in (c.split("=", 1) for c in args.cetool_model)]
-    results = {"golden": os.path.relpath(args.golden, REPO), "fidelity_cases": len(cases), "speed_pairs": len(speed_pairs),
+    results = {"golden": os.path.relpath(args.golden, REPO), "fidelity_cases": len(cases), "speed_set": args.speed_set,
+               "speed_pairs": len(speed_pairs),
                "speed_pairs_dropped": len(main_set) - len(speed_pairs), "threads": args.threads, "systems": []}
     for label, kind, target in systems:
         run = (lambda p: llama_scores(args.llama_embedding, target, p, args.threads)) if kind == "llama" else \
