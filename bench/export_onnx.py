@@ -8,7 +8,8 @@
 model.onnx: torch.onnx.export of the model as CrossEncoder loads it (transformers 5, attention "sdpa"),
 TorchScript exporter (dynamo=False: the dynamo exporter needs onnxscript, which the reference venv
 does not ship; optimum does not import with transformers 5), module in .eval(), inputs input_ids /
-attention_mask / token_type_ids (int64 [batch, sequence], both axes dynamic), output logits
+attention_mask / token_type_ids (the last only when the tokenizer returns it; int64 [batch, sequence], both axes
+dynamic), output logits
 [batch, num_labels].
 
 model-fused.onnx (skip with --no-fused): the same weights exported with attn_implementation="eager",
@@ -105,21 +106,24 @@ def main() -> int:
     cfg = hf.config
     num_labels = int(cfg.num_labels)
 
+    # The model's inputs as its tokenizer returns them (DistilBERT and RoBERTa-family tokenizers give no token_type_ids).
+    inputs = [n for n in ("input_ids", "attention_mask", "token_type_ids")
+              if n != "token_type_ids" or n in tokenizer.model_input_names]
+
     class Logits(torch.nn.Module):
         def __init__(self, m):
             super().__init__()
             self.m = m
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.m(input_ids=input_ids, attention_mask=attention_mask,
-                          token_type_ids=token_type_ids).logits
+        def forward(self, *xs):
+            return self.m(**dict(zip(inputs, xs))).logits
 
     pairs = load_pairs(Path(args.pairs), args.check_pairs)
 
     def encode(batch):
         enc = tokenizer([q for q, _ in batch], [d for _, d in batch], padding=True, truncation=True,
                         max_length=max_length, return_tensors="np")
-        return {k: enc[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
+        return {k: enc[k].astype(np.int64) for k in inputs}
 
     # PyTorch reference logits, the way CrossEncoder.predict makes them (identity activation).
     ref = np.asarray(ce.predict(pairs, batch_size=16, activation_fn=torch.nn.Identity(), show_progress_bar=False,
@@ -131,14 +135,12 @@ def main() -> int:
         with torch.no_grad():
             torch.onnx.export(
                 module.eval(),
-                (torch.from_numpy(sample["input_ids"]), torch.from_numpy(sample["attention_mask"]),
-                 torch.from_numpy(sample["token_type_ids"])),
+                tuple(torch.from_numpy(sample[k]) for k in inputs),
                 str(path),
                 dynamo=False,
-                input_names=["input_ids", "attention_mask", "token_type_ids"],
+                input_names=inputs,
                 output_names=["logits"],
-                dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
-                              "token_type_ids": {0: "batch", 1: "sequence"}, "logits": {0: "batch"}},
+                dynamic_axes={**{k: {0: "batch", 1: "sequence"} for k in inputs}, "logits": {0: "batch"}},
                 opset_version=args.opset,
                 do_constant_folding=True,
             )
@@ -195,7 +197,7 @@ def main() -> int:
         "source_model_sha256": {p.name: sha256(p) for p in sorted(model_dir.iterdir())
                                 if p.suffix in (".safetensors", ".bin")},
         "exporter": "torch.onnx.export(dynamo=False)", "opset": args.opset,
-        "inputs": ["input_ids", "attention_mask", "token_type_ids"], "dynamic_axes": {"batch": 0, "sequence": 1},
+        "inputs": inputs, "dynamic_axes": {"batch": 0, "sequence": 1},
         "output": "logits", "max_length": max_length, "check_pairs": len(pairs),
         "check_pairs_source": args.pairs, "files": {},
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "onnx": onnx.__version__,
