@@ -9,7 +9,7 @@ enum TokenizerModel: Sendable {
         switch self {
         case .wordPiece(let m): return m.tokenToID(token.bytes)
         case .bpe(let m): return m.vocab[token]
-        case .unigram(let m): return m.vocab[token]
+        case .unigram(let m): return m.tokenToID(token)
         }
     }
 
@@ -27,7 +27,7 @@ enum TokenizerModel: Sendable {
         switch self {
         case .wordPiece(let m): return m.vocabSize
         case .bpe(let m): return m.vocab.count
-        case .unigram(let m): return m.vocab.count
+        case .unigram(let m): return m.distinctPieces
         }
     }
 

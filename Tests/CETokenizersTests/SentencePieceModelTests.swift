@@ -195,4 +195,34 @@ final class SentencePieceModelTests: XCTestCase {
         XCTAssertEqual(spm.padTokenID, 1)
         XCTAssertEqual(Array(try spm.encode("x", "y", maxLength: nil).ids.filter { $0 == 5 || $0 == 6 }), [5, 6, 6, 6])
     }
+
+    /// The Unigram trie (open addressing, grown from a tiny table here so every doubling runs) against a dictionary
+    /// and a brute-force prefix scan, on seeded random keys with shared prefixes, repeats and an empty key.
+    func testUnigramTrieMatchesADictionary() {
+        var seed: UInt64 = 0x5EED
+        func next() -> UInt64 { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return seed >> 33 }
+        var trie = UnigramTrie(expectedNodes: 1)
+        var dict: [[UInt8]: Int32] = [:]
+        var keys: [[UInt8]] = [[]]
+        for _ in 0..<5000 {
+            let len = Int(next() % 9)
+            keys.append((0..<len).map { _ in UInt8(truncatingIfNeeded: 0x61 + next() % 5 + (next() % 40 == 0 ? 0x80 : 0)) })
+        }
+        for (id, k) in keys.enumerated() {
+            XCTAssertEqual(trie.insert(k, value: Int32(id)), dict[k] == nil)
+            dict[k] = Int32(id)
+        }
+        for (k, id) in dict { XCTAssertEqual(trie.lookup(k, 0..<k.count), id) }
+        for _ in 0..<500 {
+            let probe = (0..<Int(next() % 12)).map { _ in UInt8(truncatingIfNeeded: 0x61 + next() % 6) }
+            XCTAssertEqual(trie.lookup(probe, 0..<probe.count), dict[probe])
+            for start in 0..<probe.count {
+                var seen: [(Int, Int32)] = []
+                trie.forEachPrefix(of: probe, from: start) { seen.append(($0, $1)) }
+                let expected = (start + 1...probe.count).compactMap { end in dict[Array(probe[start..<end])].map { (end, $0) } }
+                XCTAssertEqual(seen.map(\.0), expected.map(\.0))
+                XCTAssertEqual(seen.map(\.1), expected.map(\.1))
+            }
+        }
+    }
 }
