@@ -31,7 +31,9 @@ struct Unigram: Sendable {
         }
         // The trie is also the piece -> id map: inserted in id order, a repeated piece keeps its last id.
         var minScore = Double.infinity
-        var trie = UnigramTrie(expectedNodes: pieces.count * 3)
+        // Nodes are at most the pieces' total bytes; about 3 per piece in trained vocabularies.
+        let totalBytes = pieces.reduce(0) { $0 + $1.bytes.count }
+        var trie = UnigramTrie(expectedNodes: min(pieces.count * 3, totalBytes + 1))
         var distinct = 0
         for (id, p) in pieces.enumerated() {
             if trie.insert(p.bytes, value: Int32(id)) { distinct += 1 }
