@@ -8,6 +8,14 @@
 
 static inline int even(int k) { return (k + 1) & ~1; }
 
+/* A panel's `cols` (≤ width) values of v from column j into dst, zero past them; NULL when v is NULL (no bias). */
+static inline const float *panel_values(float *dst, int width, const float *v, int j, int cols) {
+    if (!v) return NULL;
+    memset(dst, 0, (size_t)width * sizeof(float));
+    memcpy(dst, v + j, (size_t)cols * sizeof(float));
+    return dst;
+}
+
 size_t ce_qgemm_packed_size(int n, int k) { return (size_t)((n + 15) / 16) * (size_t)even(k) * 16; }
 
 void ce_qgemm_pack_s8_blocks(const int8_t *const *w, const int *rows, int count, int8_t *packed, int k) {
@@ -105,10 +113,9 @@ AVX2 static void packed_avx2(const int16_t *a16, const int8_t *packed, int m, in
         for (int p = 0; p < panels; p++) {
             const int8_t *panel = packed + (size_t)p * k2 * 16;
             int j = p * 16, cols = n - j < 16 ? n - j : 16;
-            float swp[16] = {0}, bp[16] = {0};
-            memcpy(swp, sw + j, (size_t)cols * sizeof(float));
-            if (bias) memcpy(bp, bias + j, (size_t)cols * sizeof(float));
-            const float *b = bias ? bp : NULL;
+            float swp[16], bp[16];
+            panel_values(swp, 16, sw, j, cols);
+            const float *b = panel_values(bp, 16, bias, j, cols);
             int i = i0;
             for (; i + 6 <= i1; i += 6) tile_6(a16 + (size_t)i * k2, k2, panel, sx + i, swp, b, y + (size_t)i * n + j, n, cols);
             for (; i + 4 <= i1; i += 4) tile_4(a16 + (size_t)i * k2, k2, panel, sx + i, swp, b, y + (size_t)i * n + j, n, cols);
@@ -187,10 +194,9 @@ VNNI static void packed_vnni(const int16_t *a16, const int8_t *packed, int m, in
         for (int p = 0; p < panels; p += 2) {
             const int8_t *panel = packed + (size_t)p * pstride;
             int j = p * 16, cols = n - j < 32 ? n - j : 32;
-            float swp[32] = {0}, bp[32] = {0};
-            memcpy(swp, sw + j, (size_t)cols * sizeof(float));
-            if (bias) memcpy(bp, bias + j, (size_t)cols * sizeof(float));
-            const float *b = bias ? bp : NULL;
+            float swp[32], bp[32];
+            panel_values(swp, 32, sw, j, cols);
+            const float *b = panel_values(bp, 32, bias, j, cols);
             int i = i0;
             if (p + 1 < panels) { VROWS(2) } else { VROWS(1) }
         }
@@ -365,9 +371,8 @@ AVX2 static int grouped_avx2(const int16_t *a16, const int8_t *packed, int m, in
             /* This panel's scales as [groups][16], zero past the last column. */
             for (int g = 0; g < groups; g++)
                 for (int c = 0; c < 16; c++) swp[g * 16 + c] = c < cols ? sw[(size_t)(j + c) * groups + g] : 0;
-            float bp[16] = {0};
-            if (bias) memcpy(bp, bias + j, (size_t)cols * sizeof(float));
-            const float *b = bias ? bp : NULL;
+            float bp[16];
+            const float *b = panel_values(bp, 16, bias, j, cols);
             int i = i0;
             for (; i + 6 <= i1; i += 6) gtile_6(a16 + (size_t)i * k2, k2, panel, gp, groups, swp, sx + i, b, y + (size_t)i * n + j, n, cols);
             for (; i + 4 <= i1; i += 4) gtile_4(a16 + (size_t)i * k2, k2, panel, gp, groups, swp, sx + i, b, y + (size_t)i * n + j, n, cols);
@@ -433,9 +438,8 @@ VNNI static int grouped_vnni(const int16_t *a16, const int8_t *packed, int m, in
             /* These panels' scales as [groups][np·16], zero past the last column. */
             for (int g = 0; g < groups; g++)
                 for (int c = 0; c < 16 * np; c++) swp[g * 16 * np + c] = c < cols ? sw[(size_t)(j + c) * groups + g] : 0;
-            float bp[32] = {0};
-            if (bias) memcpy(bp, bias + j, (size_t)cols * sizeof(float));
-            const float *b = bias ? bp : NULL;
+            float bp[32];
+            const float *b = panel_values(bp, 32, bias, j, cols);
             int i = i0;
             if (np == 2) { GVROWS(2) } else { GVROWS(1) }
         }

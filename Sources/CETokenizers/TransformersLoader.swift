@@ -416,6 +416,8 @@ enum TransformersLoader {
         if flavor == .camembertRebuild, let i = named.firstIndex(where: { $0.key == "mask_token" }), case .plain(let mask) = named[i].value {
             named[i].value = .token(AddedToken(content: mask, singleWord: false, lstrip: true, rstrip: false, normalized: false, special: true))
         }
+        /// The content of a named special token, as the class received it.
+        func namedContent(_ key: String) -> String? { named.first(where: { $0.key == key })?.value.content }
 
         // --- model, normalizer, pre-tokenizer.
         let normalizer: Normalizer?
@@ -443,7 +445,7 @@ enum TransformersLoader {
                                handleChineseChars: try configBool(config, "tokenize_chinese_chars", default: true),
                                stripAccents: strip, lowercase: lowercase)
             preTokenizer = .bert
-            let unk = named.first(where: { $0.key == "unk_token" })?.value.content ?? "[UNK]"
+            let unk = namedContent("unk_token") ?? "[UNK]"
             model = .wordPiece(try WordPiece(vocab: vocab, unkToken: unk, continuingSubwordPrefix: "##",
                                              maxInputCharsPerWord: 100))
         case .robertaRebuild:
@@ -463,7 +465,7 @@ enum TransformersLoader {
         case .xlmRobertaRebuild, .camembertRebuild:
             let camembert = flavor == .camembertRebuild
             func special(_ key: String, _ fallback: String) -> (bytes: [UInt8], score: Double) {
-                (Array((named.first(where: { $0.key == key })?.value.content ?? fallback).utf8), 0)
+                (Array((namedContent(key) ?? fallback).utf8), 0)
             }
             var pieces: [(bytes: [UInt8], score: Double)]
             if let sentencePiece {
@@ -554,14 +556,14 @@ enum TransformersLoader {
         // --- post-processor.
         let postProcessor: PostProcessor
         func namedID(_ key: String, _ fallback: String) throws -> Int32 {
-            let content = named.first(where: { $0.key == key })?.value.content ?? fallback
+            let content = namedContent(key) ?? fallback
             guard let id = vocabulary.tokenToID(content, model: model) else { throw TokenizerError.missingSpecialToken(token: content) }
             return id
         }
         switch flavor {
         case .bertRebuild:
-            let cls = named.first(where: { $0.key == "cls_token" })?.value.content ?? "[CLS]"
-            let sep = named.first(where: { $0.key == "sep_token" })?.value.content ?? "[SEP]"
+            let cls = namedContent("cls_token") ?? "[CLS]"
+            let sep = namedContent("sep_token") ?? "[SEP]"
             postProcessor = .bert(clsID: vocabulary.tokenToID(cls, model: model) ?? 2,
                                   sepID: vocabulary.tokenToID(sep, model: model) ?? 3)
         case .robertaRebuild:
@@ -617,7 +619,7 @@ enum TransformersLoader {
         guard paddingSide == "right" || paddingSide == "left" else {
             throw TokenizerError.invalidField(file: configFile, field: "padding_side", reason: "not \"right\" or \"left\"")
         }
-        let padID = named.first(where: { $0.key == "pad_token" }).flatMap { vocabulary.tokenToID($0.value.content, model: model) }
+        let padID = namedContent("pad_token").flatMap { vocabulary.tokenToID($0, model: model) }
 
         // Added tokens over the model's vocabulary, as tokenizers' token_to_id; kept apart (the vocabulary
         // is not copied), with the size of their union.

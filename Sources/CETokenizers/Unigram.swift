@@ -1,9 +1,6 @@
 /// tokenizers `models::unigram::Unigram` (`encode_optimized`, the port of SentencePiece's `EncodeOptimized`):
 /// Viterbi over the UTF-8 bytes of a word, stepping scalar by scalar.
 struct Unigram: Sendable {
-    /// piece -> id; a repeated piece maps to its last id.
-    func tokenToID(_ piece: ByteString) -> Int32? { trie.lookup(piece.bytes, 0..<piece.bytes.count) }
-
     /// Piece bytes and log-probability score, in id order (duplicates kept, as in the Rust `Vec`).
     let pieces: [(bytes: [UInt8], score: Double)]
     /// Distinct pieces (the size of tokenizers' piece -> id map).
@@ -46,6 +43,9 @@ struct Unigram: Sendable {
         self.unkScore = minScore - 10.0
         self.trie = trie
     }
+
+    /// piece -> id; a repeated piece maps to its last id.
+    func tokenToID(_ piece: ByteString) -> Int32? { trie.lookup(piece.bytes, 0..<piece.bytes.count) }
 
     private struct Node {
         var id: Int32 = 0
