@@ -98,7 +98,7 @@ public enum Artifact {
     }
 
     /// The plan as written into the metadata: what is stored at `precision`, what stays fp32. `weightGroupSize`
-    /// (the graph's: grouped int8 linears, formats/quantization.md) is written as `weight_group_size` when it is
+    /// (the graph's: grouped int8 linears and token embedding, formats/quantization.md) is written as `weight_group_size` when it is
     /// not 0; the runtime reads it back.
     public static func planJSON(_ plan: Quantize.Plan, precision: Quantize.Precision, calibration: JSONValue? = nil,
                                 weightGroupSize: Int = 0) -> JSONValue {
@@ -107,7 +107,7 @@ public enum Artifact {
             + (plan.ffnDown ? [] : ["ffn_down"]) + (plan.tokenEmbedding ? [] : ["token_embedding"])
         let fp32: [String] = ["position_embedding", "type_embedding", "layer_norms", "biases", "pooler", "classifier"] + kept
         let int8Weights = grouped
-            ? "symmetric per output channel and group of \(weightGroupSize) input positions (per output channel where a linear has no more inputs; per row for the token embedding), round half to even, [-127, 127]"
+            ? "symmetric per output channel and group of \(weightGroupSize) input positions, the token embedding per row and group of \(weightGroupSize) columns (per row where a tensor has no more), round half to even, [-127, 127]"
             : "symmetric per output channel (per row for the token embedding), round half to even, [-127, 127]"
         let int8Activations: String
         switch plan.activations {

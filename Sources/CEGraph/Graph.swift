@@ -401,12 +401,12 @@ public struct Graph: Sendable {
             guard t.shape == shape else { throw GraphError.shapeMismatch(name: name, expected: shape, actual: t.shape) }
             names.remove(name)
             if t.dtype == .i8, shape.rank == 2, !name.hasPrefix(TensorName.positionEmbedding), !name.hasPrefix(TensorName.typeEmbedding) {
-                // int8 linear weight or token embedding table: needs its F32 [rows] scales, or for an encoder linear of
-                // a graph with weight groups [rows, groups].
+                // int8 linear weight or token embedding table: needs its F32 [rows] scales, or in a graph with weight
+                // groups [rows, groups] (artifacts written before the token embedding had groups keep its [rows]).
                 let s = TensorName.scale(of: name)
                 guard let st = weights[s] else { throw GraphError.missingWeight(name: s) }
                 var expected: Shape = [shape.dims[0]]
-                if st.shape.rank == 2, weightGroupSize > 0, name != TensorName.tokenEmbedding + ".weight" {
+                if st.shape.rank == 2, weightGroupSize > 0 {
                     expected = [shape.dims[0], (shape.dims[1] + weightGroupSize - 1) / weightGroupSize]
                 }
                 guard st.dtype == .f32, st.shape == expected else {

@@ -11,7 +11,7 @@ public enum Quantize {
     }
 
     /// Which tensors a plan stores at the reduced precision: the encoder linears by group, and the token
-    /// embedding table (int8: one scale per row). Position/type embeddings, LayerNorms, biases, the pooler
+    /// embedding table (int8: the same scales as the linears, per row and group of columns). Position/type embeddings, LayerNorms, biases, the pooler
     /// and the classifier head always stay fp32.
     public struct Plan: Sendable, Equatable {
         public var attention: Bool
@@ -22,9 +22,9 @@ public enum Quantize {
         /// the range bounded so int32 sums cannot overflow), or the int8 weights widened to fp32 at load and
         /// computed in fp32 (`fp32`: weight-only quantization, fp32 speed).
         public var activations: Activations
-        /// int8 encoder linears: one scale per output row and group of this many input positions (even; 0 = one
-        /// scale per output row). A linear with no more inputs than this keeps one scale per row. The token
-        /// embedding always has one scale per row.
+        /// int8 encoder linears and token embedding: one scale per output row (token) and group of this many input
+        /// positions (embedding columns) (even; 0 = one scale per row). A tensor with no more columns than this keeps
+        /// one scale per row.
         public var weightGroupSize: Int
 
         public enum Activations: String, Sendable, CaseIterable { case int8, int16, fp32 }
@@ -188,8 +188,8 @@ public enum Quantize {
                     u = try ErrorCompensation.inverseCholeskyUpper(hs, n: cols, name: name)
                     inverseFactors[key] = u
                 }
-                // Groups for encoder linears wider than one group; the token embedding keeps one scale per row.
-                let grouped = group > 0 && cols > group && name != TensorName.tokenEmbedding + ".weight"
+                // Groups for every int8 tensor wider than one group: encoder linears and the token embedding.
+                let grouped = group > 0 && cols > group
                 let (q, s): ([Int8], [Float])
                 if let u {
                     (q, s) = ErrorCompensation.int8(w, rows: rows, cols: cols, u: u, group: grouped ? group : 0)

@@ -64,7 +64,7 @@ final class PlannedWeights {
         var downW: LinearWeight, downB: UnsafePointer<Float>?   // [hidden, intermediate]
         var ffnNormW: UnsafePointer<Float>, ffnNormB: UnsafePointer<Float>
     }
-    /// [vocab, hidden]: fp32, or int8 rows with one F32 scale each.
+    /// [vocab, hidden]: fp32, or int8 rows with F32 scales per row (or per row and group of columns); never packed.
     var tokenEmbd: LinearWeight
     var embdNormW, embdNormB: UnsafePointer<Float>
     /// [maxPositions, embedding]; nil for ModernBERT (rotary positions).
@@ -173,9 +173,9 @@ final class PlannedWeights {
             // Fused linears share one input, so one smoothing vector (the first's; validate() checks they agree).
             let smooth = graph.weights[TensorName.smooth(of: names[0])] != nil ? try floats([TensorName.smooth(of: names[0])]) : nil
             let n = tensors.reduce(0) { $0 + $1.shape.dims[0] }, k = tensors[0].shape.dims[1]
-            if packed && packs || group > 0 {
+            if packed && (packs || group > 0) {
                 // The kernel reads only the panels, packed straight from the stored row blocks (grouped weights only
-                // have the packed kernel).
+                // have the packed kernel; the token embedding, gathered by row, is never packed).
                 return .i8(nil, scales: scales, smooth: smooth, packed: pack(tensors, n: n, k: k), qmax: qmax(k, group: group),
                            group: Int32(group))
             }
@@ -183,7 +183,7 @@ final class PlannedWeights {
                 // Zero-copy view (e.g. into the mmapped artifact).
                 keep.append(TensorBox(tensors[0]))
                 let q = tensors[0].storage.bytes.baseAddress!.assumingMemoryBound(to: Int8.self)
-                return .i8(q, scales: scales, smooth: smooth, packed: nil)
+                return .i8(q, scales: scales, smooth: smooth, packed: nil, group: Int32(group))
             }
             let total = tensors.reduce(0) { $0 + $1.storage.bytes.count }
             let q = OwnedBytes(count: total, alignment: 64)
@@ -194,7 +194,7 @@ final class PlannedWeights {
             }
             keep.append(q)
             let qp = UnsafePointer(q.pointer.bindMemory(to: Int8.self, capacity: total))
-            return .i8(qp, scales: scales, smooth: smooth, packed: nil)
+            return .i8(qp, scales: scales, smooth: smooth, packed: nil, group: Int32(group))
         }
         typealias T = TensorName
         let d = graph.hyperparameters.hiddenSize
@@ -331,6 +331,23 @@ public final class Executor: @unchecked Sendable {
     let workspace: Workspace
     private let lock = NSLock()
 
+    /// One int8 token-embedding row widened to fp32 (formats/quantization.md): row[j] = q[id, j]·scale[id], or with
+    /// groups (`group` > 0, scales [vocab, ceil(width / group)]) q[id, j]·scale[id, j / group]. One fp32 multiply each.
+    static func widenEmbeddingRow(_ table: UnsafePointer<Int8>, _ scales: UnsafePointer<Float>, id: Int, width: Int, group: Int,
+                                  into row: UnsafeMutablePointer<Float>) {
+        let q = table + id * width
+        guard group > 0 else {
+            let sc = scales[id]
+            for j in 0..<width { row[j] = Float(q[j]) * sc }
+            return
+        }
+        let groups = (width + group - 1) / group, sc = scales + id * groups
+        for g in 0..<groups {
+            let s = sc[g]
+            for j in g * group..<min(width, (g + 1) * group) { row[j] = Float(q[j]) * s }
+        }
+    }
+
     /// `int8Activations` false runs int8 linears as weight-only quantization (weights widened to fp32 at
     /// load); true (default) quantizes their inputs per row to int8 at run time.
     public convenience init(graph: Graph, int8Activations: Bool = true) throws {
@@ -424,9 +441,9 @@ public final class Executor: @unchecked Sendable {
                 case .f32(let table):
                     let te = table + Int(s.ids[p]) * e
                     for j in 0..<e { row[j] = te[j] + pe[j] }
-                case .i8(let table, let scales, _, _, _, _):
-                    let te = table! + Int(s.ids[p]) * e, sc = scales[Int(s.ids[p])] // the table is never packed
-                    for j in 0..<e { row[j] = Float(te[j]) * sc + pe[j] }
+                case .i8(let table, let scales, _, _, _, let group):
+                    Executor.widenEmbeddingRow(table!, scales, id: Int(s.ids[p]), width: e, group: Int(group), into: row)
+                    for j in 0..<e { row[j] += pe[j] }
                 }
                 if let types = w.typeEmbd {
                     let ty = types + (arch.usesTokenTypeIDs ? Int(s.typeIDs[p]) : 0) * e
@@ -514,9 +531,8 @@ public final class Executor: @unchecked Sendable {
                 let row = ws.x + (offsets[b] + p) * d, id = Int(s.ids[p])
                 switch w.tokenEmbd {
                 case .f32(let table): row.update(from: table + id * d, count: d)
-                case .i8(let table, let scales, _, _, _, _):
-                    let te = table! + id * d, sc = scales[id] // the table is never packed
-                    for j in 0..<d { row[j] = Float(te[j]) * sc }
+                case .i8(let table, let scales, _, _, _, let group):
+                    Executor.widenEmbeddingRow(table!, scales, id: id, width: d, group: Int(group), into: row)
                 }
             }
         }

@@ -89,9 +89,10 @@ final class ArtifactTests: XCTestCase {
     }
 
     /// Grouped int8 weights (formats/quantization.md, "Weight groups"). The tiny model's linears have 32 and 64
-    /// inputs: the default group of 64 leaves every one per channel, as before; groups of 16 store [out, groups]
-    /// scales, the plan records the size, and the loaded artifact scores exactly as the in-memory graph, with
-    /// int16 activations and weight-only (each group's scale applied when the weights are widened).
+    /// inputs and its token embedding 32 columns: the default group of 64 leaves every one per channel, as before;
+    /// groups of 16 store [rows, groups] scales for the linears and the embedding, the plan records the size, and the
+    /// loaded artifact scores exactly as the in-memory graph, with int16 activations and weight-only (each group's
+    /// scale applied when the weights, or an embedding row, are widened).
     func testGroupedInt8WeightsRoundTrip() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -107,7 +108,8 @@ final class ArtifactTests: XCTestCase {
             XCTAssertEqual(graph.weightGroupSize, 16)
             XCTAssertEqual(graph.weights[TensorName.ffnDown(0) + ".weight_scale"]?.shape, [32, 4])
             XCTAssertEqual(graph.weights[TensorName.attnQ(0) + ".weight_scale"]?.shape, [32, 2])
-            XCTAssertEqual(graph.weights[TensorName.tokenEmbedding + ".weight_scale"]?.shape, [graph.hyperparameters.vocabSize])
+            // The token embedding (32 columns) has the same groups as the linears.
+            XCTAssertEqual(graph.weights[TensorName.tokenEmbedding + ".weight_scale"]?.shape, [graph.hyperparameters.vocabSize, 2])
             let out = try convert(tiny, .int8, plan: plan, into: dir, name: "g16-\(activations.rawValue)")
             let ce = try CrossEncoder(modelDirectory: out)
             XCTAssertEqual(ce.model.graph.weightGroupSize, 16)
@@ -117,12 +119,11 @@ final class ArtifactTests: XCTestCase {
             var inMemory = source
             inMemory.graph = graph
             if activations == .fp32 {
-                // Weight-only: the fp32 graph whose linears hold q·scale[row, col / 16].
+                // Weight-only: the fp32 graph whose linears and token embedding hold q·scale[row, col / 16].
                 inMemory = source
                 for name in plan.linears(source.graph.architecture, source.graph.hyperparameters) {
                     let t = graph.weights[name]!, sc = graph.weights[TensorName.scale(of: name)]!
                     let cols = t.shape.dims[1], codes = t.storage.bytes.bindMemory(to: Int8.self), scales = sc.floatValues()!
-                    if name == TensorName.tokenEmbedding + ".weight" { inMemory.graph.weights[name] = t; inMemory.graph.weights[TensorName.scale(of: name)] = sc; continue }
                     let groups = sc.shape.dims.count == 2 ? sc.shape.dims[1] : 1
                     inMemory.graph.weights[name] = Tensor(floats: (0..<t.shape.elementCount).map { i in
                         Float(codes[i]) * scales[(i / cols) * groups + (groups > 1 ? (i % cols) / 16 : 0)]
@@ -134,11 +135,28 @@ final class ArtifactTests: XCTestCase {
             let reference = try CrossEncoder(model: source).logits(pairs)
             for (a, b) in zip(logits, reference) { XCTAssertEqual(a[0], b[0], accuracy: 0.05) }
         }
+        // An artifact written before the token embedding had groups (one scale per token) still loads and scores as
+        // its table widened row by row.
+        var older = try Quantize.apply(.int8, to: source.graph, plan: Quantize.Plan(weightGroupSize: 16))
+        let table = source.graph.weights[TensorName.tokenEmbedding + ".weight"]!
+        let rows = table.shape.dims[0], cols = table.shape.dims[1]
+        let (q, sc) = Quantize.int8PerChannel(table.floatValues()!, rows: rows, cols: cols)
+        older.weights[TensorName.tokenEmbedding + ".weight"] = Tensor(dtype: .i8, shape: table.shape, storage: q.withUnsafeBytes { TensorStorage(copying: $0) })
+        older.weights[TensorName.tokenEmbedding + ".weight_scale"] = Tensor(floats: sc, shape: [rows])
+        XCTAssertNoThrow(try older.validate())
+        var olderModel = source, widenedModel = source
+        olderModel.graph = older
+        widenedModel.graph = older
+        widenedModel.graph.weights[TensorName.tokenEmbedding + ".weight"] = Tensor(floats: (0..<rows * cols).map { Float(q[$0]) * sc[$0 / cols] }, shape: table.shape)
+        widenedModel.graph.weights[TensorName.tokenEmbedding + ".weight_scale"] = nil
+        XCTAssertEqual(try CrossEncoder(model: olderModel).logits(pairs), try CrossEncoder(model: widenedModel).logits(pairs))
         // Scales that do not fit the graph's group size are refused by name.
         var bad = try Quantize.apply(.int8, to: source.graph, plan: Quantize.Plan(weightGroupSize: 16))
         bad.weightGroupSize = 32
         XCTAssertThrowsError(try bad.validate()) {
-            XCTAssertEqual($0 as? GraphError, .shapeMismatch(name: TensorName.attnQ(0) + ".weight_scale", expected: [32, 1], actual: [32, 2]))
+            // The token embedding comes first in the graph's tensor order.
+            let vocab = source.graph.hyperparameters.vocabSize
+            XCTAssertEqual($0 as? GraphError, .shapeMismatch(name: TensorName.tokenEmbedding + ".weight_scale", expected: [vocab, 1], actual: [vocab, 2]))
         }
         bad.weightGroupSize = 0
         XCTAssertThrowsError(try bad.validate()) { XCTAssertTrue("\($0)".contains("weight_scale"), "\($0)") }

@@ -64,10 +64,11 @@ final class ArchitectureVariantTests: XCTestCase {
     /// RoBERTa and DistilBERT (the construct fine-tuned in DistilBERT's layout, golden/train_minilm_rr_distilbert.py):
     /// fp32 and fp16 pass their profiles. int8 with convert's defaults (weight groups of 64) misses the int8 profile
     /// on one list each: RoBERTa's rr-19 (Spearman 0.9893: a document moved two places, past one 0.042 from it in the
-    /// reference's logits), DistilBERT's rr-23 (0.9857: three reordered pairs, two of them up to 0.044 apart). What
-    /// holds is asserted: top-1 100 %, every list's Spearman ≥ 0.985, at most one list failing its ranking check and by
-    /// at most two pairs beyond the near-tie bound, mean |Δlogit| < 0.025 (0.015 and 0.020 measured; 0.022 and 0.029
-    /// with one scale per output channel).
+    /// reference's logits), DistilBERT's rr-12 (0.9857: three reordered pairs, one of them beyond the bound, 0.047 apart).
+    /// Which list fails is the calibration draw (formats/quantization.md, bench/int8_spread.py). What holds is asserted:
+    /// top-1 100 %, every list's Spearman ≥ 0.985, at most one list failing its ranking check and by at most two pairs
+    /// beyond the near-tie bound, mean |Δlogit| < 0.025 (0.0135 and 0.0174 measured; 0.022 and 0.029 with one scale per
+    /// output channel).
     func testRobertaAndDistilbertPassFP32AndFP16AndInt8MissesByOnePair() throws {
         for arch in ["roberta", "distilbert"] {
             let src = try model(arch)
