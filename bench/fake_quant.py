@@ -33,11 +33,13 @@ NEAR_TIE = 0.02  # the int8 profile's near-tie bound for two documents, 2 × 1e-
 def rounded(w: torch.Tensor, bits: int, group: int) -> torch.Tensor:
     qmax = 2 ** (bits - 1) - 1
     rows, cols = w.shape
-    g = group if group and cols > group and cols % group == 0 else cols  # the models here have 384/1536 columns
-    blocks = w.reshape(rows, cols // g, g)
+    g = group if group and cols > group else cols
+    # A last, shorter group is padded with zeros, which change neither its max nor its other values.
+    padded = torch.nn.functional.pad(w, (0, -cols % g))
+    blocks = padded.reshape(rows, -1, g)
     scale = blocks.abs().amax(-1, keepdim=True) / qmax
     scale[scale == 0] = 1
-    return (torch.round(blocks / scale).clamp(-qmax, qmax) * scale).reshape(rows, cols)
+    return (torch.round(blocks / scale).clamp(-qmax, qmax) * scale).reshape(rows, -1)[:, :cols]
 
 
 def main() -> None:

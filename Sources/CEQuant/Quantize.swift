@@ -11,8 +11,8 @@ public enum Quantize {
     }
 
     /// Which tensors a plan stores at the reduced precision: the encoder linears by group, and the token
-    /// embedding table (int8: the same scales as the linears, per row and group of columns). Position/type embeddings, LayerNorms, biases, the pooler
-    /// and the classifier head always stay fp32.
+    /// embedding table (int8: scales as the linears', per row and group of columns). Position/type embeddings,
+    /// LayerNorms, biases, the pooler and the classifier head always stay fp32.
     public struct Plan: Sendable, Equatable {
         public var attention: Bool
         public var ffnUp: Bool

@@ -331,16 +331,12 @@ public final class Executor: @unchecked Sendable {
     let workspace: Workspace
     private let lock = NSLock()
 
-    /// One int8 token-embedding row widened to fp32 (formats/quantization.md): row[j] = q[id, j]·scale[id], or with
-    /// groups (`group` > 0, scales [vocab, ceil(width / group)]) q[id, j]·scale[id, j / group]. One fp32 multiply each.
+    /// One int8 token-embedding row widened to fp32 (formats/quantization.md): row[j] = q[id, j]·scale[id, j / group]
+    /// with scales [vocab, ceil(width / group)]; `group` 0 is one scale per row (a single group of `width`). One fp32
+    /// multiply each.
     static func widenEmbeddingRow(_ table: UnsafePointer<Int8>, _ scales: UnsafePointer<Float>, id: Int, width: Int, group: Int,
                                   into row: UnsafeMutablePointer<Float>) {
-        let q = table + id * width
-        guard group > 0 else {
-            let sc = scales[id]
-            for j in 0..<width { row[j] = Float(q[j]) * sc }
-            return
-        }
+        let q = table + id * width, group = group > 0 ? group : width
         let groups = (width + group - 1) / group, sc = scales + id * groups
         for g in 0..<groups {
             let s = sc[g]
