@@ -39,12 +39,15 @@ public enum Artifact {
 
     /// Writes `graph` (the model's graph, possibly quantized at `precision` under `plan`) as an
     /// artifact folder at `target`, all or nothing. `extraFiles` (e.g. the model card) are written
-    /// beside the copied files and listed in the manifest.
+    /// beside the copied files and listed in the manifest. An existing target is replaced only with `force`, never
+    /// when it is or contains the source folder or the current folder, and when cetool did not write it only with
+    /// `replaceForeign` too (ReplacePolicy).
     public static func write(model: ImportedModel, graph: Graph, precision: Quantize.Precision, plan: Quantize.Plan,
-                             calibration: JSONValue? = nil, to target: URL, force: Bool,
+                             calibration: JSONValue? = nil, to target: URL, force: Bool, replaceForeign: Bool = false,
                              extraFiles: [(name: String, bytes: [UInt8])] = []) throws -> Summary {
         try graph.validate()
-        let staged = try StagedOutput(target: target, kind: .directory, force: force)
+        let staged = try StagedOutput(target: target, kind: .directory,
+                                      policy: ReplacePolicy(force: force, protecting: [model.directory], foreign: replaceForeign))
         let provenance = try sourceFiles(of: model)
         var files: [(path: String, size: Int, sha256: String)] = []
 

@@ -19,6 +19,8 @@ public enum PackageError: Error, Equatable, CustomStringConvertible {
     case missingFiles([String])
     case limitExceeded(what: String, limit: Int)
     case installedDiffers(path: String, reason: String)
+    /// `--replace` named a folder other than the one the package installs into.
+    case replaceNamesAnotherFolder(named: String, target: String)
 
     public var description: String {
         switch self {
@@ -34,6 +36,7 @@ public enum PackageError: Error, Equatable, CustomStringConvertible {
         case .missingFiles(let f): return "the archive lacks \(f.count) file(s) its manifest lists: \(f.prefix(5).joined(separator: ", "))"
         case .limitExceeded(let w, let l): return "\(w) exceeds the limit of \(l)"
         case .installedDiffers(let p, let r): return "\(p) is installed with different content (\(r)); pass --force to replace it"
+        case .replaceNamesAnotherFolder(let n, let t): return "--replace names \(n), but this package installs into \(t)"
         }
     }
 }
@@ -155,7 +158,7 @@ public enum ModelPackage {
         let archiveURL = output.appendingPathComponent(root + ".tar.gz")
         let sumURL = output.appendingPathComponent(root + ".tar.gz.sha256")
         let staged = try StagedOutput(target: archiveURL, kind: .file, force: force)
-        if !force, StagedOutput.exists(sumURL.path) { throw StagingError.targetExists(path: sumURL.standardizedFileURL.path) }
+        let sumStaged = try StagedOutput(target: sumURL, kind: .file, force: force)
         let w = try staged.writer()
         let tar = try TarGzWriter(writer: w)
         try tar.add(path: root + manifestSuffix, bytes: Array(manifest.json().utf8))
@@ -164,7 +167,6 @@ public enum ModelPackage {
         let size = w.offset
         let digest = try w.finish()
 
-        let sumStaged = try StagedOutput(target: sumURL, kind: .file, force: force)
         let sw = try sumStaged.writer()
         try sw.write("\(digest)  \(root).tar.gz\n")
         try sw.finish()
@@ -289,9 +291,11 @@ public enum ModelPackage {
     /// `requireChecksum`); the manifest (first entry) before anything lands; then every entry — only
     /// regular files the manifest lists, with its size (checked on the header, before reading) and
     /// sha256, no links, devices, fifos or setuid/setgid/sticky bits, no absolute or `..` paths —
-    /// into a staging folder that is renamed into place only when every listed file arrived intact.
+    /// into a staging folder that is renamed into place only when every listed file arrived intact. An existing
+    /// install is replaced as ReplacePolicy says: with `force` when cetool wrote it, or when `replacing` names it.
     public static func install(archive: URL, into: URL, expectedSHA256: String? = nil, requireChecksum: Bool = false,
-                               force: Bool = false, limits: Limits = Limits()) throws -> InstallResult {
+                               force: Bool = false, replacing: URL? = nil,
+                               limits: Limits = Limits()) throws -> InstallResult {
         let data = try MappedFile(path: archive.path)
         var expected = expectedSHA256?.lowercased()
         if let e = expected, !isSHA256(e) { throw PackageError.invalidChecksumFile(path: "--sha256 \(e)") }
@@ -310,10 +314,13 @@ public enum ModelPackage {
         let byPath = Dictionary(uniqueKeysWithValues: manifest.files.map { ($0.path, $0) })
 
         let target = into.appendingPathComponent(root, isDirectory: true)
+        if let replacing, replacing.standardizedFileURL.path != target.standardizedFileURL.path {
+            throw PackageError.replaceNamesAnotherFolder(named: replacing.standardizedFileURL.path, target: target.standardizedFileURL.path)
+        }
         let existed = StagedOutput.exists(target.path)
         if existed {
             if let why = differences(target.path, manifest) {
-                guard force else { throw PackageError.installedDiffers(path: target.path, reason: why) }
+                guard force || replacing != nil else { throw PackageError.installedDiffers(path: target.path, reason: why) }
             } else {
                 // Same content already installed: read nothing more, write nothing.
                 return .unchanged(target)
@@ -327,7 +334,8 @@ public enum ModelPackage {
             createdInto = true
         }
         do {
-            return try unpack(reader, manifest: manifest, byPath: byPath, target: target, existed: existed, force: force, limits: limits)
+            return try unpack(reader, manifest: manifest, byPath: byPath, target: target, existed: existed,
+                              policy: ReplacePolicy(force: force || replacing != nil, foreign: replacing != nil), limits: limits)
         } catch {
             if createdInto { rmdir(into.path) }
             throw error
@@ -381,8 +389,8 @@ public enum ModelPackage {
     }
 
     static func unpack(_ reader: TarGzReader, manifest: Manifest, byPath: [String: File], target: URL, existed: Bool,
-                       force: Bool, limits: Limits) throws -> InstallResult {
-        let staged = try StagedOutput(target: target, kind: .directory, force: force)
+                       policy: ReplacePolicy, limits: Limits) throws -> InstallResult {
+        let staged = try StagedOutput(target: target, kind: .directory, policy: policy)
         var seen = Set<String>()
         var written = 0
         while let e = try reader.next() {

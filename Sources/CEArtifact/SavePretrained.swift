@@ -96,12 +96,14 @@ public enum SavePretrained {
     /// Writes `model` (its `graph`, possibly quantized in memory) to `target`, all or nothing; an
     /// existing target is replaced only with `force`.
     @discardableResult
-    public static func write(_ model: ImportedModel, to target: URL, force: Bool = false, card: ModelCard.Info = .init()) throws -> Summary {
+    public static func write(_ model: ImportedModel, to target: URL, force: Bool = false, replaceForeign: Bool = false,
+                             card: ModelCard.Info = .init()) throws -> Summary {
         try model.graph.validate()
         let (precision, plan) = storage(of: model.graph)
-        if precision == .int8 { return try writeArtifact(model, precision: precision, plan: plan, to: target, force: force, card: card) }
+        let policy = ReplacePolicy(force: force, protecting: [model.directory], foreign: replaceForeign)
+        if precision == .int8 { return try writeArtifact(model, precision: precision, plan: plan, to: target, policy: policy, card: card) }
 
-        let staged = try StagedOutput(target: target, kind: .directory, force: force)
+        let staged = try StagedOutput(target: target, kind: .directory, policy: policy)
         var files: [(path: String, size: Int, sha256: String)] = []
         func add(_ name: String, _ bytes: [UInt8]) throws {
             let w = try staged.file(name)
@@ -166,7 +168,7 @@ public enum SavePretrained {
     }
 
     /// int8: a cetool artifact with the card. An artifact source is copied file by file.
-    static func writeArtifact(_ model: ImportedModel, precision: Quantize.Precision, plan: Quantize.Plan, to target: URL, force: Bool,
+    static func writeArtifact(_ model: ImportedModel, precision: Quantize.Precision, plan: Quantize.Plan, to target: URL, policy: ReplacePolicy,
                               card: ModelCard.Info) throws -> Summary {
         var info = card
         var extra: [(name: String, bytes: [UInt8])] = []
@@ -178,7 +180,8 @@ public enum SavePretrained {
             let planJSON = Artifact.planJSON(plan, precision: precision, weightGroupSize: model.graph.weightGroupSize)
             let text = try ModelCard.render(model: model, precision: precision, plan: planJSON, layout: .artifact, files: [], weightsBytes: nil, info: info)
             extra.append((cardFile, Array(text.utf8)))
-            let s = try Artifact.write(model: model, graph: model.graph, precision: precision, plan: plan, to: target, force: force, extraFiles: extra)
+            let s = try Artifact.write(model: model, graph: model.graph, precision: precision, plan: plan, to: target, force: policy.force,
+                                       replaceForeign: policy.foreign, extraFiles: extra)
             return Summary(directory: target, layout: .artifact, precision: precision, files: s.files, weightsBytes: s.weightsBytes)
         }
         // Copy the artifact's own files (as its manifest lists them, each checked while copied), then the card.
@@ -186,7 +189,7 @@ public enum SavePretrained {
         guard let manifest = try JSONFile.loadIfPresent(path: manifestPath), let listed = manifest["files"]?.arrayValue else {
             throw SavePretrainedError.artifactManifest("\(ArtifactFormat.manifestFile) is missing or has no file list")
         }
-        let staged = try StagedOutput(target: target, kind: .directory, force: force)
+        let staged = try StagedOutput(target: target, kind: .directory, policy: policy)
         var files: [(path: String, size: Int, sha256: String)] = []
         var weightsBytes = 0
         let replaced = Set(extra.map(\.name) + [cardFile])
@@ -332,13 +335,15 @@ extension ImportedModel {
     /// `CrossEncoder` users call `crossEncoder.model.savePretrained(to:)`: the runtime does not depend
     /// on the writers.
     @discardableResult
-    public func savePretrained(to directory: URL, force: Bool = false, card: ModelCard.Info = .init()) throws -> SavePretrained.Summary {
-        try SavePretrained.write(self, to: directory, force: force, card: card)
+    public func savePretrained(to directory: URL, force: Bool = false, replaceForeign: Bool = false,
+                               card: ModelCard.Info = .init()) throws -> SavePretrained.Summary {
+        try SavePretrained.write(self, to: directory, force: force, replaceForeign: replaceForeign, card: card)
     }
 
     /// sentence-transformers' `save`: the same as `savePretrained`.
     @discardableResult
-    public func save(to directory: URL, force: Bool = false, card: ModelCard.Info = .init()) throws -> SavePretrained.Summary {
-        try savePretrained(to: directory, force: force, card: card)
+    public func save(to directory: URL, force: Bool = false, replaceForeign: Bool = false,
+                     card: ModelCard.Info = .init()) throws -> SavePretrained.Summary {
+        try savePretrained(to: directory, force: force, replaceForeign: replaceForeign, card: card)
     }
 }

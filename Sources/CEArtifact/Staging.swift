@@ -10,15 +10,71 @@ public enum StagingError: Error, Equatable, CustomStringConvertible {
     case parentMissing(path: String)
     case invalidRelativePath(String)
     case fileSystem(operation: String, path: String, errno: Int32)
+    /// The target is, or contains, a folder the command must not replace (`reason` says which).
+    case protectedTarget(path: String, reason: String)
+    /// The target exists, and nothing in it says cetool wrote it (OwnedOutput).
+    case notWrittenByCetool(path: String)
+    /// A file output whose target is a folder, or the reverse.
+    case wrongKind(path: String, expected: String)
 
     public var description: String {
         switch self {
         case .targetExists(let p): return "\(p) already exists; pass --force to replace it"
+        case .protectedTarget(let p, let why): return "refusing to replace \(p): it \(why); nothing was changed"
+        case .notWrittenByCetool(let p):
+            return "refusing to replace \(p): cetool did not write it (it holds no cetool.json and no model card cetool wrote); "
+                + "nothing was changed. Choose another output, or pass --replace \(p) to replace this folder anyway"
+        case .wrongKind(let p, let kind): return "refusing to replace \(p): it is not a \(kind); nothing was changed"
         case .parentMissing(let p): return "the folder \(p) does not exist"
         case .invalidRelativePath(let p): return "\"\(p)\" is not a plain relative path inside the output"
         case .fileSystem(let op, let p, let e): return "\(op) \(p): \(String(cString: strerror(e)))"
         }
     }
+}
+
+/// What a staged output may replace. An existing target is replaced only with `force`, and never when it is
+/// the current folder or contains it, is one of `protected` (the sources the command reads) or contains one, or
+/// is the wrong kind (a folder for a file output, a file or link for a folder output); a folder cetool did not
+/// write (OwnedOutput) only with `foreign` too.
+public struct ReplacePolicy: Sendable {
+    public var force: Bool
+    public var protected: [URL]
+    /// The user named this target explicitly as one to replace although cetool did not write it (`--replace`).
+    public var foreign: Bool
+
+    public init(force: Bool, protecting protected: [URL] = [], foreign: Bool = false) {
+        self.force = force
+        self.protected = protected
+        self.foreign = foreign
+    }
+}
+
+/// Recognises a folder cetool wrote: an artifact (cetool.json with format `cetool-artifact`) or a
+/// save-pretrained folder (README.md whose YAML front matter tags it `cetool`).
+public enum OwnedOutput {
+    public static func isOwned(folder path: String) -> Bool {
+        if let m = try? MappedFile(path: path + "/cetool.json"), m.count <= 1 << 24,
+           let j = try? JSONParser.parse(Array(m.bytes)), j["format"]?.stringValue == "cetool-artifact" {
+            return true
+        }
+        guard let card = try? MappedFile(path: path + "/README.md") else { return false }
+        let head = String(decoding: card.bytes.prefix(4096), as: UTF8.self)
+        guard head.hasPrefix("---\n") else { return false }
+        let frontMatter = head.dropFirst(4).components(separatedBy: "\n---\n").first ?? ""
+        return frontMatter.split(separator: "\n").contains("- cetool")
+    }
+}
+
+/// Canonical absolute path (symbolic links and `..` resolved), or nil when the path does not exist.
+func resolvedPath(_ path: String) -> String? {
+    guard let p = realpath(path, nil) else { return nil }
+    defer { free(p) }
+    return String(cString: p)
+}
+
+/// Whether `outer` is `inner` or one of its ancestors (both resolved).
+func contains(_ outer: String, _ inner: String) -> Bool {
+    outer == inner || outer == "/" || inner.hasPrefix(outer + "/")
 }
 
 /// All-or-nothing output (ARCHITECTURE rule 9): everything is written into a hidden staging folder
@@ -31,7 +87,8 @@ public final class StagedOutput {
 
     public let target: URL
     public let kind: Kind
-    public let force: Bool
+    public let policy: ReplacePolicy
+    public var force: Bool { policy.force }
     /// The staging path: a folder for `.directory`, a file for `.file`.
     public let staging: URL
     private var committed = false
@@ -39,25 +96,36 @@ public final class StagedOutput {
     /// Prefix of staging and retired paths beside `target`: `.<name>.cetool-`.
     static func marker(_ target: URL) -> String { "." + target.lastPathComponent + ".cetool-" }
 
-    public init(target: URL, kind: Kind, force: Bool) throws {
+    public convenience init(target: URL, kind: Kind, force: Bool) throws {
+        try self.init(target: target, kind: kind, policy: ReplacePolicy(force: force))
+    }
+
+    public init(target: URL, kind: Kind, policy: ReplacePolicy) throws {
         self.target = target.standardizedFileURL
         self.kind = kind
-        self.force = force
+        self.policy = policy
         let parent = self.target.deletingLastPathComponent()
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: parent.path, isDirectory: &isDir), isDir.boolValue else {
             throw StagingError.parentMissing(path: parent.path)
         }
-        if !force, Self.exists(self.target.path) { throw StagingError.targetExists(path: self.target.path) }
+        if Self.exists(self.target.path) { try Self.checkReplaceable(self.target, kind: kind, policy: policy) }
         Self.removeStale(beside: self.target)
         let name = Self.marker(self.target) + "staging-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         staging = parent.appendingPathComponent(name)
+        InFlight.shared.insert(staging.path)
         if kind == .directory {
-            guard mkdir(staging.path, 0o755) == 0 else { throw StagingError.fileSystem(operation: "create", path: staging.path, errno: errno) }
+            guard mkdir(staging.path, 0o755) == 0 else {
+                InFlight.shared.remove(staging.path)
+                throw StagingError.fileSystem(operation: "create", path: staging.path, errno: errno)
+            }
         }
     }
 
-    deinit { if !committed { abandon() } }
+    deinit {
+        if !committed { abandon() }
+        InFlight.shared.remove(staging.path)
+    }
 
     /// A new file at `relative` inside the staged folder (folders created as needed). `relative` must
     /// be a plain relative path: no empty, `.` or `..` components, not absolute.
@@ -90,7 +158,7 @@ public final class StagedOutput {
         let parent = target.deletingLastPathComponent().path
         if kind == .directory { try Self.syncTree(staging.path) }
         if Self.exists(target.path) {
-            guard force else { throw StagingError.targetExists(path: target.path) }
+            try Self.checkReplaceable(target, kind: kind, policy: policy)
             // Swap in one step; the old target ends up at the staging path and is then deleted.
             if csys_rename_exchange(staging.path, target.path) != 0 {
                 // Without RENAME_EXCHANGE: move the old one aside first (a short window without target).
@@ -103,6 +171,7 @@ public final class StagedOutput {
                 }
                 try FileWriter.syncDirectory(parent)
                 committed = true
+                InFlight.shared.remove(staging.path)
                 try? FileManager.default.removeItem(atPath: retired.path)
                 return
             }
@@ -122,9 +191,82 @@ public final class StagedOutput {
         committed = true
     }
 
+    /// Throws unless `policy` lets the existing `target` be replaced (see ReplacePolicy).
+    static func checkReplaceable(_ target: URL, kind: Kind, policy: ReplacePolicy) throws {
+        let path = target.path
+        guard policy.force else { throw StagingError.targetExists(path: path) }
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        let type = st.st_mode & S_IFMT
+        switch kind {
+        case .file:
+            guard type != S_IFDIR else { throw StagingError.wrongKind(path: path, expected: "file") }
+        case .directory:
+            guard type == S_IFDIR else { throw StagingError.wrongKind(path: path, expected: "folder") }
+        }
+        guard let resolved = resolvedPath(path) else { return }
+        if let cwd = resolvedPath(FileManager.default.currentDirectoryPath), contains(resolved, cwd) {
+            throw StagingError.protectedTarget(path: path, reason: resolved == cwd ? "is the current folder" : "contains the current folder")
+        }
+        for source in policy.protected {
+            guard let s = resolvedPath(source.path), contains(resolved, s) else { continue }
+            throw StagingError.protectedTarget(path: path, reason: resolved == s ? "is the source \(source.path)" : "contains the source \(source.path)")
+        }
+        if kind == .directory, !policy.foreign, !OwnedOutput.isOwned(folder: path) {
+            throw StagingError.notWrittenByCetool(path: path)
+        }
+    }
+
     /// Removes the staged output (on error paths; also done on deinit when not committed).
     public func abandon() {
         try? FileManager.default.removeItem(atPath: staging.path)
+        InFlight.shared.remove(staging.path)
+    }
+
+    /// On SIGINT, SIGTERM or SIGHUP, removes every staging path of this process still in flight, then dies of the
+    /// signal as it would have (exit status 128 + signal). The handler runs on a dispatch queue, not in signal
+    /// context, so it may call into the file system. Call once, before staging.
+    public static func removeStagingOnSignals() {
+        InFlight.shared.installHandlers()
+    }
+
+    /// A signal arrived and its handler is removing the staging paths; the process dies of that signal next.
+    /// A command that fails meanwhile (its staging folder vanished) should wait for that rather than exit itself.
+    public static var isInterrupted: Bool { InFlight.shared.isInterrupted }
+
+    /// Staging paths of this process not yet committed or abandoned.
+    final class InFlight: @unchecked Sendable {
+        static let shared = InFlight()
+        private let lock = NSLock()
+        private var paths: Set<String> = []
+        private var sources: [DispatchSourceSignal] = []
+        private var interrupted = false
+
+        var isInterrupted: Bool { lock.lock(); defer { lock.unlock() }; return interrupted }
+
+        func insert(_ p: String) { lock.lock(); paths.insert(p); lock.unlock() }
+        func remove(_ p: String) { lock.lock(); paths.remove(p); lock.unlock() }
+
+        func installHandlers() {
+            lock.lock()
+            defer { lock.unlock() }
+            guard sources.isEmpty else { return }
+            for sig in [SIGINT, SIGTERM, SIGHUP] {
+                signal(sig, SIG_IGN)
+                let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                s.setEventHandler { [self] in
+                    lock.lock()
+                    interrupted = true
+                    for p in paths { try? FileManager.default.removeItem(atPath: p) }
+                    paths.removeAll()
+                    lock.unlock()
+                    signal(sig, SIG_DFL)
+                    kill(getpid(), sig)   // process-directed: dispatch threads block signals
+                }
+                s.resume()
+                sources.append(s)
+            }
+        }
     }
 
     static func exists(_ path: String) -> Bool {

@@ -129,10 +129,11 @@ public enum Quantize {
     /// `<name>_scale` F32 [out] tensor (TensorName.scale(of:)); with `activationMax` (calibrated
     /// max |input| per channel, keyed by weight name; attn_q's stands for Q, K and V when they are separate) int8 linears
     /// are also smoothed and carry `<name>_smooth` F32 [in]. With `gram` (InputGram, same keys) int8
-    /// linears are rounded with error compensation (ErrorCompensation) instead of to nearest.
+    /// linears are rounded with error compensation (ErrorCompensation) instead of to nearest. `progress` hears
+    /// (tensors done, tensors planned) after each planned tensor.
     public static func apply(_ precision: Precision, to graph: Graph, plan: Plan = .all,
                              activationMax: [String: [Float]]? = nil, alpha: Float = 0.5,
-                             gram: [String: [Double]]? = nil) throws -> Graph {
+                             gram: [String: [Double]]? = nil, progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> Graph {
         var g = graph
         guard precision != .fp32 else { return g }
         let group = precision == .int8 ? plan.weightGroupSize : 0
@@ -162,7 +163,9 @@ public enum Quantize {
             }
         }
         var inverseFactors: [String: [Double]] = [:]
-        for name in plan.linears(graph.architecture, graph.hyperparameters) {
+        let planned = plan.linears(graph.architecture, graph.hyperparameters)
+        for (done, name) in planned.enumerated() {
+            defer { progress?(done + 1, planned.count) }
             guard let t = graph.weights[name], var w = t.floatValues() else { throw GraphError.missingWeight(name: name) }
             let rows = t.shape.dims[0], cols = t.shape.dims[1]
             if let f = smoothing[name] {

@@ -2,23 +2,25 @@ import Foundation
 
 /// A one-line progress bar on standard error, drawn only when asked for (`showProgressBar`), as
 /// sentence-transformers' tqdm bar. Redraws at most every 100 ms.
-final class ProgressBar {
+public final class ProgressBar {
     private let total: Int
     private let label: String
+    private let unit: String
     private var lastDraw = Date.distantPast
     private let start = Date()
 
-    init(total: Int, label: String) {
+    public init(total: Int, label: String, unit: String = "pairs") {
         self.total = max(total, 1)
         self.label = label
+        self.unit = unit
         draw(done: 0)
     }
 
-    func update(done: Int) {
+    public func update(done: Int) {
         if Date().timeIntervalSince(lastDraw) >= 0.1 || done >= total { draw(done: done) }
     }
 
-    func finish() {
+    public func finish() {
         FileHandle.standardError.write(Data("\n".utf8))
     }
 
@@ -28,7 +30,7 @@ final class ProgressBar {
         let filled = min(width, done * width / total)
         let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-9)
         let bar = String(repeating: "█", count: filled) + String(repeating: " ", count: width - filled)
-        let line = "\r\(label): \(done * 100 / total)%|\(bar)| \(done)/\(total) [\(String(format: "%.1f", rate)) pairs/s]"
+        let line = "\r\(label): \(done * 100 / total)%|\(bar)| \(done)/\(total) [\(String(format: "%.1f", rate)) \(unit)/s]"
         FileHandle.standardError.write(Data(line.utf8))
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CEArtifact
+import CEConvert
 import CECore
 import CEGraph
 import CEImport
@@ -9,6 +10,7 @@ import Foundation
 
 extension Quantize.Precision: ExpressibleByArgument {}
 extension Quantize.Plan.Activations: ExpressibleByArgument {}
+extension Conversion.Rounding: ExpressibleByArgument {}
 
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,12 +48,15 @@ struct Convert: ParsableCommand {
     var groupSize: Int = Quantize.Plan.defaultWeightGroupSize
 
     @Option(help: "int8 rounding: gptq (error-compensating, from the calibration inputs) or nearest.")
-    var rounding: Rounding = .gptq
+    var rounding: Conversion.Rounding = .gptq
 
-    enum Rounding: String, ExpressibleByArgument, CaseIterable { case gptq, nearest }
+    @Option(help: "BLAS threads for calibration and rounding (default: OpenBLAS's choice).")
+    var threads: Int?
 
-    @Flag(help: "Replace an existing output folder.")
-    var force = false
+    @Flag(help: "Never draw calibration and rounding progress (drawn on standard error only when that is a terminal).")
+    var noProgress = false
+
+    @OptionGroup var replace: ReplaceOptions
 
     @Flag(help: "Print the summary as JSON.")
     var json = false
@@ -59,55 +64,31 @@ struct Convert: ParsableCommand {
     func run() throws {
         let source = URL(fileURLWithPath: modelDirectory)
         let target = URL(fileURLWithPath: output ?? (source.standardizedFileURL.path + "-" + dtype.rawValue))
-        var plan = Quantize.Plan.all
-        plan.activations = activations
-        guard groupSize == 0 || Graph.isValidWeightGroupSize(groupSize) else {
-            throw ValidationError("--group-size must be 0 or an even number within 2...65536; got \(groupSize)")
-        }
-        plan.weightGroupSize = groupSize
+        var options = Conversion.Options(precision: dtype)
+        options.plan.activations = activations
+        options.plan.weightGroupSize = groupSize
         for k in keepFp32.flatMap({ $0.split(separator: ",").map(String.init) }) {
             switch k {
-            case "attention": plan.attention = false
-            case "ffn_up": plan.ffnUp = false
-            case "ffn_down": plan.ffnDown = false
-            case "token_embedding": plan.tokenEmbedding = false
+            case "attention": options.plan.attention = false
+            case "ffn_up": options.plan.ffnUp = false
+            case "ffn_down": options.plan.ffnDown = false
+            case "token_embedding": options.plan.tokenEmbedding = false
             default: throw ValidationError("--keep-fp32 takes attention, ffn_up, ffn_down, token_embedding; got \"\(k)\"")
             }
         }
-        let t0 = Date()
-        let model = try ModelDirectory.load(source)
-        if model.artifact != nil { throw ValidationError("\(modelDirectory) is already a cetool artifact; convert its source folder") }
-        var activationMax: [String: [Float]]?
-        var gram: [String: [Double]]?
-        var calibrationJSON: JSONValue?
-        if dtype == .int8, smoothingAlpha > 0 || rounding == .gptq {
-            guard smoothingAlpha <= 1 else { throw ValidationError("--smoothing-alpha must be within 0...1") }
-            let pairs = try calibration.map { try parsePairs(try readInput($0)) } ?? Calibration.defaultPairs
-            guard !pairs.isEmpty else { throw CLIError.noInput(what: "calibration pairs") }
-            let ce = try CrossEncoder(model: model)
-            var stats = CalibrationStats()
-            var inputs = InputGram()
-            let wantGram = rounding == .gptq
-            ce.executor.observer = { name, x, rows, cols in
-                stats.observe(name, x, rows: rows, cols: cols)
-                if wantGram { inputs.observe(name, x, rows: rows, cols: cols) }
-            }
-            _ = try ce.logits(pairs, batchSize: 8)
-            ce.executor.observer = nil
-            activationMax = smoothingAlpha > 0 ? stats.activationMax : nil
-            gram = wantGram ? inputs.gram : nil
-            calibrationJSON = .object([
-                ("method", .string(smoothingAlpha > 0 ? "SmoothQuant per input channel: input × f[c], weight columns ÷ f[c]" : "none")),
-                ("alpha", .double(Double(smoothingAlpha))),
-                ("rounding", .string(wantGram ? "gptq: columns in order, error carried through the upper Cholesky factor of (H + \(ErrorCompensation.dampening)·mean(diag H)·I)⁻¹, H = Σ x xᵀ of the smoothed calibration inputs"
-                                              : "nearest: round half to even")),
-                ("calibration", .string(calibration.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "built-in")),
-                ("pairs", .int(Int64(pairs.count))), ("tokens", .int(Int64(stats.tokens))),
-            ])
+        options.smoothingAlpha = smoothingAlpha
+        options.rounding = rounding
+        options.threads = threads
+        options.showProgress = !noProgress && isatty(2) == 1
+        if let calibration, dtype == .int8 {
+            options.calibration = try parsePairs(try readInput(calibration))
+            options.calibrationName = URL(fileURLWithPath: calibration).lastPathComponent
         }
-        let graph = try Quantize.apply(dtype, to: model.graph, plan: plan, activationMax: activationMax, alpha: smoothingAlpha, gram: gram)
-        let summary = try Artifact.write(model: model, graph: graph, precision: dtype, plan: plan, calibration: calibrationJSON,
-                                         to: target, force: force)
+        do { try options.validate() } catch let e as ConversionError { throw ValidationError(e.description) }
+        let foreign = try replace.foreign(for: target)
+        StagedOutput.removeStagingOnSignals()
+        let t0 = Date()
+        let summary = try Conversion.run(source: source, to: target, options: options, force: replace.replaces, replaceForeign: foreign)
         let seconds = Date().timeIntervalSince(t0)
         let ratio = summary.sourceWeightsBytes > 0 ? Double(summary.weightsBytes) / Double(summary.sourceWeightsBytes) : 0
         if json {

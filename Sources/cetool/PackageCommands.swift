@@ -30,6 +30,7 @@ struct Package: ParsableCommand {
     var json = false
 
     func run() throws {
+        StagedOutput.removeStagingOnSignals()
         let dir = URL(fileURLWithPath: modelDirectory)
         let c = try ModelPackage.create(from: dir, name: name ?? dir.standardizedFileURL.lastPathComponent,
                                         output: URL(fileURLWithPath: output), force: force)
@@ -75,15 +76,18 @@ struct Install: ParsableCommand {
     @Option(help: "Cap on the number of files.")
     var maxFiles: Int = ModelPackage.Limits().maxFiles
 
-    @Flag(help: "Replace an installed package with different content.")
-    var force = false
+    @OptionGroup var replace: ReplaceOptions
 
     func run() throws {
         var limits = ModelPackage.Limits()
         limits.maxTotalSize = maxSize
         limits.maxFiles = maxFiles
-        let r = try ModelPackage.install(archive: URL(fileURLWithPath: archive), into: URL(fileURLWithPath: into),
-                                         expectedSHA256: sha256, requireChecksum: requireChecksum, force: force, limits: limits)
+        let intoURL = URL(fileURLWithPath: into)
+        // The folder's name is the package's: install checks that --replace names <into>/<ORG>--<NAME>.
+        StagedOutput.removeStagingOnSignals()
+        let r = try ModelPackage.install(archive: URL(fileURLWithPath: archive), into: intoURL, expectedSHA256: sha256,
+                                         requireChecksum: requireChecksum, force: replace.force,
+                                         replacing: replace.replacePath.map { URL(fileURLWithPath: $0) }, limits: limits)
         switch r {
         case .installed(let u): write("installed \(u.path)\n")
         case .replaced(let u): write("replaced \(u.path)\n")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CEArtifact
+import CEConvert
 import CECore
 import CEFormats
 import CEImport
@@ -43,8 +44,7 @@ struct SavePretrainedCommand: ParsableCommand {
     @Option(help: "A `cetool verify --plot` SVG, copied into the folder and shown in the card.")
     var plot: String?
 
-    @Flag(help: "Replace an existing output folder.")
-    var force = false
+    @OptionGroup var replace: ReplaceOptions
 
     @Flag(help: "Print the summary as JSON.")
     var json = false
@@ -55,13 +55,16 @@ struct SavePretrainedCommand: ParsableCommand {
             guard SavePretrained.storage(of: model.graph).0 == .fp32 else {
                 throw ValidationError("--dtype quantizes fp32 models; \(modelDirectory) is already \(SavePretrained.storage(of: model.graph).0.rawValue)")
             }
-            model.graph = try Quantize.apply(dtype, to: model.graph)
+            // The same calibration and rounding as `cetool convert` with its defaults.
+            model.graph = try Conversion.quantize(model, options: Conversion.Options(precision: dtype)).graph
         }
         var card = ModelCard.Info(name: name, baseModel: baseModel, license: license)
         if let report { card.report = try JSONFile.load(path: report, limit: 64 << 20) }
         if let plot { card.plot = Array(try readInput(plot)) }
         let target = URL(fileURLWithPath: output)
-        let s = try model.savePretrained(to: target, force: force, card: card)
+        let foreign = try replace.foreign(for: target)
+        StagedOutput.removeStagingOnSignals()
+        let s = try model.savePretrained(to: target, force: replace.replaces, replaceForeign: foreign, card: card)
         if json {
             write(JSONWriter.write(.object([
                 ("output", .string(target.path)), ("layout", .string(s.layout.rawValue)), ("precision", .string(s.precision.rawValue)),

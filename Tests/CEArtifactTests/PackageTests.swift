@@ -186,7 +186,13 @@ final class PackageTests: XCTestCase {
         try Data("changed\n".utf8).write(to: model.appendingPathComponent("extra/notes.txt"))
         let q = try ModelPackage.create(from: model, name: "acme/tiny-rerank", output: dir.appendingPathComponent("dist"), force: true)
         try assertRefused(q.archive, onlyInstall: true) { XCTAssertEqual(($0 as? PackageError).map { if case .installedDiffers = $0 { return true } else { return false } }, true, "\($0)") }
-        XCTAssertEqual(try ModelPackage.install(archive: q.archive, into: into, force: true), .replaced(installed))
+        // The installed folder is a plain HuggingFace folder, with nothing that marks it as cetool's (ReplacePolicy):
+        // --force alone leaves it; naming it replaces it.
+        XCTAssertThrowsError(try ModelPackage.install(archive: q.archive, into: into, force: true)) {
+            XCTAssertEqual($0 as? StagingError, .notWrittenByCetool(path: installed.standardizedFileURL.path))
+        }
+        XCTAssertEqual(try String(contentsOf: installed.appendingPathComponent("extra/notes.txt"), encoding: .utf8), "note\n")
+        XCTAssertEqual(try ModelPackage.install(archive: q.archive, into: into, replacing: installed), .replaced(installed))
         XCTAssertEqual(try String(contentsOf: installed.appendingPathComponent("extra/notes.txt"), encoding: .utf8), "changed\n")
         XCTAssertEqual(try listing(into), ["acme--tiny-rerank"])
     }

@@ -35,6 +35,7 @@ final class StagingTests: XCTestCase {
         let target = dir.appendingPathComponent("out")
         let a = try StagedOutput(target: target, kind: .directory, force: false)
         try write(a, "old.txt", "old")
+        try write(a, "cetool.json", #"{"format": "cetool-artifact"}"#)
         try a.commit()
         XCTAssertThrowsError(try StagedOutput(target: target, kind: .directory, force: false)) {
             XCTAssertEqual($0 as? StagingError, .targetExists(path: target.standardizedFileURL.path))

@@ -18,8 +18,9 @@ struct CLIRunner {
 
     /// `fileSizeLimit`: the child runs under RLIMIT_FSIZE of that many bytes (prlimit) with SIGXFSZ ignored, so a
     /// write past it fails with EFBIG, as one on a full file system fails with ENOSPC.
-    func run(_ args: [String], stdin: String? = nil, fileSizeLimit: Int? = nil) throws -> Result {
+    func run(_ args: [String], stdin: String? = nil, fileSizeLimit: Int? = nil, in directory: URL? = nil) throws -> Result {
         let p = Process()
+        if let directory { p.currentDirectoryURL = directory }
         if let fileSizeLimit {
             // Ignored signals stay ignored across exec; Process itself resets handlers, so the shell sets it.
             p.executableURL = URL(fileURLWithPath: "/bin/sh")

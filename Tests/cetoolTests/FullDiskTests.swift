@@ -17,21 +17,6 @@ final class FullDiskTests: XCTestCase {
         }
     }
 
-    /// Every file under `url` (or `url` itself) with its bytes; nil when nothing is there.
-    func snapshot(_ url: URL) throws -> [String: Data]? {
-        let fm = FileManager.default
-        var isDir: ObjCBool = false
-        guard fm.fileExists(atPath: url.path, isDirectory: &isDir) else { return nil }
-        guard isDir.boolValue else { return ["": try Data(contentsOf: url)] }
-        var out: [String: Data] = [:]
-        for case let rel as String in fm.enumerator(atPath: url.path)! {
-            let f = url.appendingPathComponent(rel)
-            var d: ObjCBool = false
-            if fm.fileExists(atPath: f.path, isDirectory: &d), !d.boolValue { out[rel] = try Data(contentsOf: f) }
-        }
-        return out
-    }
-
     /// Staging or retired leftovers of `target` in its folder (`.<name>.cetool-…`).
     func leftovers(_ target: URL) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: target.deletingLastPathComponent().path)
@@ -41,13 +26,13 @@ final class FullDiskTests: XCTestCase {
     /// Runs `args` under the limit and checks the outcome for every target it would write.
     func assertFailsCleanly(_ args: [String], targets: [URL], failingFile: String,
                             file: StaticString = #filePath, line: UInt = #line) throws {
-        let before = try targets.map { try snapshot($0) }
+        let before = try targets.map { try treeSnapshot($0) }
         let r = try cli.run(args, fileSizeLimit: Self.limit)
         XCTAssertNotEqual(r.status, 0, "the command succeeded under a \(Self.limit)-byte limit", file: file, line: line)
         XCTAssertTrue(r.stderr.contains("cannot write \(failingFile): File too large"), r.stderr, file: file, line: line)
         XCTAssertFalse(r.stderr.contains("cetool-staging"), "the error names the staging path: \(r.stderr)", file: file, line: line)
         for (t, old) in zip(targets, before) {
-            XCTAssertEqual(try snapshot(t), old, "\(t.lastPathComponent) changed", file: file, line: line)
+            XCTAssertEqual(try treeSnapshot(t), old, "\(t.lastPathComponent) changed", file: file, line: line)
             XCTAssertEqual(try leftovers(t), [], "staging of \(t.lastPathComponent) left behind", file: file, line: line)
         }
     }

@@ -1,0 +1,127 @@
+import CEArtifact
+import CECore
+import CEGraph
+import CEImport
+import CEQuant
+import CERuntime
+import Foundation
+
+public enum ConversionError: Error, Equatable, CustomStringConvertible {
+    /// An option out of its range, or one that the chosen precision would ignore.
+    case invalidOption(name: String, reason: String)
+    case alreadyAnArtifact(path: String)
+    case noCalibrationPairs
+
+    public var description: String {
+        switch self {
+        case .invalidOption(let n, let r): return "\(n): \(r)"
+        case .alreadyAnArtifact(let p): return "\(p) is already a cetool artifact; convert its source folder"
+        case .noCalibrationPairs: return "the calibration set holds no pairs"
+        }
+    }
+}
+
+/// `cetool convert` as one library call: calibrate (int8) -> quantize -> write the artifact. The CLI, the
+/// tests and the fuzz seeds call this, so what they check is what users run.
+public enum Conversion {
+    public enum Rounding: String, Sendable, CaseIterable {
+        /// Error-compensating rounding from the calibration inputs' second moments (ErrorCompensation).
+        case gptq
+        /// Round half to even, weight by weight.
+        case nearest
+    }
+
+    /// convert's options; the defaults are `cetool convert`'s.
+    public struct Options: Sendable {
+        public var precision: Quantize.Precision
+        public var plan: Quantize.Plan = .all
+        /// SmoothQuant migration strength, 0...1 (0: no smoothing). int8 only.
+        public var smoothingAlpha: Float = 0.5
+        public var rounding: Rounding = .gptq
+        /// Calibration pairs (nil: Calibration.defaultPairs) and the name the artifact records for them.
+        public var calibration: [(String, String)]?
+        public var calibrationName: String?
+        public var threads: Int?
+        /// Draw calibration and rounding progress on standard error.
+        public var showProgress = false
+
+        public init(precision: Quantize.Precision) { self.precision = precision }
+
+        public func validate() throws {
+            guard smoothingAlpha >= 0, smoothingAlpha <= 1 else {
+                throw ConversionError.invalidOption(name: "smoothing alpha", reason: "must be within 0...1; got \(smoothingAlpha)")
+            }
+            let g = plan.weightGroupSize
+            guard g == 0 || Graph.isValidWeightGroupSize(g) else {
+                throw ConversionError.invalidOption(name: "group size", reason: "must be 0 or an even number within 2...65536; got \(g)")
+            }
+            if let t = threads, t < 1 { throw ConversionError.invalidOption(name: "threads", reason: "must be at least 1; got \(t)") }
+        }
+
+        /// Whether calibration runs: int8 with smoothing or error-compensating rounding.
+        var calibrates: Bool { precision == .int8 && (smoothingAlpha > 0 || rounding == .gptq) }
+    }
+
+    /// The graph convert writes, and the calibration record the artifact's plan keeps (nil without calibration).
+    public struct Quantized {
+        public var graph: Graph
+        public var calibration: JSONValue?
+    }
+
+    /// Calibrates (int8) and quantizes `model`'s graph, writing nothing.
+    public static func quantize(_ model: ImportedModel, options: Options) throws -> Quantized {
+        try options.validate()
+        guard model.artifact == nil else { throw ConversionError.alreadyAnArtifact(path: model.directory.path) }
+        var activationMax: [String: [Float]]?
+        var gram: [String: [Double]]?
+        var record: JSONValue?
+        if options.calibrates {
+            let pairs = options.calibration ?? Calibration.defaultPairs
+            guard !pairs.isEmpty else { throw ConversionError.noCalibrationPairs }
+            let ce = try CrossEncoder(model: model, threads: options.threads)
+            var stats = CalibrationStats()
+            var inputs = InputGram()
+            let wantGram = options.rounding == .gptq
+            ce.executor.observer = { name, x, rows, cols in
+                stats.observe(name, x, rows: rows, cols: cols)
+                if wantGram { inputs.observe(name, x, rows: rows, cols: cols) }
+            }
+            _ = try ce.logits(pairs, batchSize: 8, showProgressBar: options.showProgress)
+            ce.executor.observer = nil
+            activationMax = options.smoothingAlpha > 0 ? stats.activationMax : nil
+            gram = wantGram ? inputs.gram : nil
+            record = calibrationRecord(options, pairs: pairs.count, tokens: stats.tokens)
+        }
+        let planned = options.plan.linears(model.graph.architecture, model.graph.hyperparameters).count
+        let bar = options.showProgress && options.precision != .fp32 ? ProgressBar(total: planned, label: "Rounding", unit: "tensors") : nil
+        let graph = try Quantize.apply(options.precision, to: model.graph, plan: options.plan, activationMax: activationMax,
+                                       alpha: options.smoothingAlpha, gram: gram, progress: { done, _ in bar?.update(done: done) })
+        bar?.finish()
+        return Quantized(graph: graph, calibration: record)
+    }
+
+    /// The whole of `cetool convert`: loads `source`, quantizes it and writes the artifact at `target`, all or
+    /// nothing. An existing target is replaced as Artifact.write says (`force`, `replaceForeign`).
+    @discardableResult
+    public static func run(source: URL, to target: URL, options: Options, force: Bool = false,
+                           replaceForeign: Bool = false) throws -> Artifact.Summary {
+        try options.validate()
+        let model = try ModelDirectory.load(source)
+        let q = try quantize(model, options: options)
+        return try Artifact.write(model: model, graph: q.graph, precision: options.precision, plan: options.plan,
+                                  calibration: q.calibration, to: target, force: force, replaceForeign: replaceForeign)
+    }
+
+    /// What the artifact's plan records of calibration (formats/quantization.md).
+    static func calibrationRecord(_ o: Options, pairs: Int, tokens: Int) -> JSONValue {
+        let gptq = o.rounding == .gptq
+        return .object([
+            ("method", .string(o.smoothingAlpha > 0 ? "SmoothQuant per input channel: input × f[c], weight columns ÷ f[c]" : "none")),
+            ("alpha", .double(Double(o.smoothingAlpha))),
+            ("rounding", .string(gptq ? "gptq: columns in order, error carried through the upper Cholesky factor of (H + \(ErrorCompensation.dampening)·mean(diag H)·I)⁻¹, H = Σ x xᵀ of the smoothed calibration inputs"
+                                      : "nearest: round half to even")),
+            ("calibration", .string(o.calibrationName ?? "built-in")),
+            ("pairs", .int(Int64(pairs))), ("tokens", .int(Int64(tokens))),
+        ])
+    }
+}
