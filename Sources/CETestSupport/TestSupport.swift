@@ -20,12 +20,16 @@ public struct SeededRNG: RandomNumberGenerator {
     }
 }
 
-/// max |a − b| and whether every |a − b| ≤ atol + rtol·|b|.
+/// max |a − b|; a NaN on either side is an infinite difference (Swift's max would drop it), as are lengths that differ.
 public func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
-    precondition(a.count == b.count)
-    return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
+    guard a.count == b.count else { return .infinity }
+    return zip(a, b).reduce(0) { m, p in
+        let d = abs(p.0 - p.1)
+        return d.isNaN ? .infinity : max(m, d)
+    }
 }
 
+/// Whether every |a − b| ≤ atol + rtol·|b|; false for a NaN anywhere (the comparison is false) or lengths that differ.
 public func allClose(_ a: [Float], _ b: [Float], atol: Float, rtol: Float = 0) -> Bool {
     a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= atol + rtol * abs($1) }
 }

@@ -131,9 +131,10 @@ public struct ToleranceProfile: Sendable {
     /// Activated scores, the same rule.
     public var scoreRelative: Float
 
-    /// Absolute bound on |Δlogit| for reduced-precision weights (infinite for fp32, which uses the relative rule).
+    /// Absolute bound on |Δlogit| for fp16/bf16 weights (infinite where the relative rule alone applies).
     public var logitAbsolute: Float = .infinity
-    /// Ranking bounds: Spearman within every ranked list, share of lists whose top document agrees.
+    /// Ranking bounds: Spearman within every ranked list (infinite: no list passes on Spearman alone, only when every
+    /// pair it reorders is a near-tie), share of lists whose top document agrees.
     public var minSpearman: Double = 1
     public var minTop1: Double = 1
     /// The near-tie bound, in logits (formats/golden.md, "Near-ties"). Two documents whose reference logits a and b
@@ -141,10 +142,18 @@ public struct ToleranceProfile: Sendable {
     /// logit by that much cannot be held to their order. A list below minSpearman still passes when every pair it
     /// orders differently from the reference is a near-tie, and a changed top document still counts as agreeing
     /// when it is a near-tie of the reference's. The bound is the profile's own logit bound (fp32: relative 1e-4;
-    /// fp16: 1e-2; bf16, fp16-compute: 5e-2); int8, which bounds no single logit, takes fp16's 1e-2: documents that
-    /// fp16 weights cannot keep apart are not asked of int8 either.
+    /// fp16: 1e-2; bf16, fp16-compute: 5e-2), or nearTieAbsolute where that is tighter (int8: 0.05 a document, so
+    /// documents 0.1 apart keep their order).
     public var nearTieAbsolute: Float = .infinity
     public func nearTieBound(_ reference: Float) -> Float { min(logitBound(reference), logitAbsolute, nearTieAbsolute) }
+
+    /// Set rules beyond the per-value bounds; nil where the profile does not judge them.
+    /// mean |Δlogit| ≤ this × the standard deviation of the set's reference logits.
+    public var maxMeanLogitDeltaPerStd: Double? = nil
+    /// Several-label models: share of pairs whose arg-max label agrees with the reference's.
+    public var minLabelAgreement: Double? = nil
+    /// Mean Spearman over the set's ranked lists.
+    public var minMeanSpearman: Double? = nil
 
     /// fp32 against the fp32 reference.
     public static let fp32 = ToleranceProfile(name: "fp32", logitRelative: 1e-4, scoreRelative: 1e-4)
@@ -160,9 +169,13 @@ public struct ToleranceProfile: Sendable {
     /// bf16 weights computed in fp32: 8 mantissa bits, so a looser bound than fp16.
     public static let bf16 = ToleranceProfile(name: "bf16", logitRelative: .infinity, scoreRelative: .infinity,
                                               logitAbsolute: 5e-2, minSpearman: 0.99, minTop1: 1)
-    /// int8 weights per channel, dynamic int8 activations: Spearman ≥ 0.99 per list, top-1 ≥ 95 %.
-    public static let int8 = ToleranceProfile(name: "int8", logitRelative: .infinity, scoreRelative: .infinity,
-                                              minSpearman: 0.99, minTop1: 0.95, nearTieAbsolute: 1e-2)
+    /// int8 weights (formats/golden.md, "The int8 profile"): each logit within 0.25 · max(1, |ref|), which a wrong
+    /// model, head or label order misses; mean |Δlogit| within 0.05 standard deviations of the reference logits;
+    /// arg-max label agreement ≥ 99 %; no ranked list reorders documents more than 0.1 apart in the reference's
+    /// logits; mean Spearman ≥ 0.99 and top-1 agreement ≥ 97 % over the lists.
+    public static let int8 = ToleranceProfile(name: "int8", logitRelative: 0.25, scoreRelative: .infinity,
+                                              minSpearman: .infinity, minTop1: 0.97, nearTieAbsolute: 0.05,
+                                              maxMeanLogitDeltaPerStd: 0.05, minLabelAgreement: 0.99, minMeanSpearman: 0.99)
 
     public func logitBound(_ reference: Float) -> Float { logitRelative * max(1, abs(reference)) }
     public func scoreBound(_ reference: Float) -> Float { scoreRelative * max(1, abs(reference)) }

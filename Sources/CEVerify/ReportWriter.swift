@@ -18,8 +18,11 @@ extension ToleranceProfile {
         func n(_ f: Float) -> JSONValue { f.isFinite ? .double(Double(f)) : .null }
         return .object([
             ("name", .string(name)), ("logit_relative", n(logitRelative)), ("score_relative", n(scoreRelative)),
-            ("logit_absolute", n(logitAbsolute)), ("min_spearman", .double(minSpearman)), ("min_top1", .double(minTop1)),
-            ("near_tie_absolute", n(min(logitAbsolute, nearTieAbsolute))),
+            ("logit_absolute", n(logitAbsolute)), ("min_spearman", minSpearman.isFinite ? .double(minSpearman) : .null),
+            ("min_top1", .double(minTop1)), ("near_tie_absolute", n(min(logitAbsolute, nearTieAbsolute))),
+            ("max_mean_delta_logit_per_std", maxMeanLogitDeltaPerStd.map { .double($0) } ?? .null),
+            ("min_label_agreement", minLabelAgreement.map { .double($0) } ?? .null),
+            ("min_mean_spearman", minMeanSpearman.map { .double($0) } ?? .null),
         ])
     }
 }
@@ -33,6 +36,7 @@ extension Verifier.Report {
             let failing = Int64(s.lists.filter { !$0.rankingPasses(profile) }.count)
             var members: [(String, JSONValue)] = [
                 ("name", .string(s.name)), ("passed", .bool(s.passed)), ("failures", .array(s.failures.map { .string($0) })),
+                ("rules", .array(s.rules.map { .object([("rule", .string($0.name)), ("passed", .bool($0.passed)), ("detail", .string($0.detail))]) })),
                 ("pairs", .int(Int64(s.cases.count))),
                 ("token_ids_identical", .int(Int64(s.tokenIdentical))), ("token_ids_checked", .int(Int64(s.tokenChecked))),
                 ("max_abs_delta_logit", f(s.maxLogitDelta)), ("mean_abs_delta_logit", d(s.meanLogitDelta)),
@@ -113,14 +117,15 @@ extension Verifier.Report {
                 let nearTies = s.listsPassingAsNearTies(profile)
                 if !nearTies.isEmpty {
                     let gaps = nearTies.compactMap(\.widestDisagreementLogitGap)
-                    out += String(format: "\n        %d list%@ below Spearman %g pass%@ as near-ties: every reordered pair within the %@ near-tie bound (reference logits at most %.3g apart)",
-                                  nearTies.count, nearTies.count == 1 ? "" : "s", profile.minSpearman, nearTies.count == 1 ? "es" : "",
+                    let below = profile.minSpearman.isFinite ? String(format: " below Spearman %g", profile.minSpearman) : " reordered"
+                    out += String(format: "\n        %d list%@%@ pass%@ as near-ties: every reordered pair within the %@ near-tie bound (reference logits at most %.3g apart)",
+                                  nearTies.count, nearTies.count == 1 ? "" : "s", below, nearTies.count == 1 ? "es" : "",
                                   profile.name, gaps.max() ?? 0)
                 }
                 out += "\n"
             }
             if let a = s.labelAgreement { out += String(format: "        arg-max label agreement %.1f %%\n", 100 * a) }
-            for f in s.failures { out += "        ✗ \(f)\n" }
+            for r in s.rules { out += "        \(r.passed ? "✓" : "✗") \(r.name): \(r.detail)\n" }
         }
         return out
     }

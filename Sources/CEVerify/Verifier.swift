@@ -90,12 +90,22 @@ public enum Verifier {
         public func rankingPasses(_ profile: ToleranceProfile) -> Bool { spearman >= profile.minSpearman || beyondNearTie == 0 }
     }
 
+    /// One rule of a profile applied to a set: its name, whether it held, and what was measured against what
+    /// bound, with the worst case.
+    public struct Rule: Sendable {
+        public var name: String
+        public var passed: Bool
+        public var detail: String
+    }
+
     public struct SetReport: Sendable {
         public var name: String
         public var cases: [CaseResult]
         public var lists: [ListResult]
-        public var failures: [String]
-        public var passed: Bool { failures.isEmpty }
+        /// Every rule the profile judged this set by, in a fixed order.
+        public var rules: [Rule]
+        public var failures: [String] { rules.filter { !$0.passed }.map { "\($0.name): \($0.detail)" } }
+        public var passed: Bool { rules.allSatisfy(\.passed) }
 
         public var tokenChecked: Int { cases.filter { $0.tokensIdentical != nil }.count }
         public var tokenIdentical: Int { cases.filter { $0.tokensIdentical == true }.count }
@@ -115,9 +125,10 @@ public enum Verifier {
         }
         public var worstCase: CaseResult? { cases.max { $0.maxLogitDelta < $1.maxLogitDelta } }
         public var worstList: ListResult? { lists.min { $0.spearman < $1.spearman } }
-        /// Lists below the profile's Spearman that pass because every pair they reorder is a near-tie.
+        /// Lists that reorder documents, fall below the profile's Spearman (int8: every list does, its minimum being
+        /// infinite) and pass because every pair they reorder is a near-tie.
         public func listsPassingAsNearTies(_ profile: ToleranceProfile) -> [ListResult] {
-            lists.filter { $0.spearman < profile.minSpearman && $0.rankingPasses(profile) }
+            lists.filter { $0.disagreements > 0 && $0.spearman < profile.minSpearman && $0.rankingPasses(profile) }
         }
         /// The widest reference score gap between two documents that changed places, over every list.
         public var widestSwapGap: Double? { lists.isEmpty ? nil : lists.map(\.widestSwapGap).max() }
@@ -147,7 +158,6 @@ public enum Verifier {
         let logits = try model.logits(pairs, batchSize: batchSize)
         let encodings = try model.encode(pairs)
         var cases: [CaseResult] = []
-        var failures: [String] = []
         for (i, c) in reference.cases.enumerated() {
             var scores = Scoring.apply(model.activation, to: logits[i])
             if c.scores.count != scores.count { scores = Scoring.apply(.softmax, to: scores) }
@@ -157,27 +167,7 @@ public enum Verifier {
             }
             cases.append(CaseResult(id: c.id, referenceLogits: c.logits, logits: logits[i], referenceScores: c.scores, scores: scores, tokensIdentical: same))
         }
-        let tokenMismatches = cases.filter { $0.tokensIdentical == false }
-        if let first = tokenMismatches.first {
-            failures.append("token ids differ from the reference's on \(tokenMismatches.count) of \(cases.count) pairs (first: \(first.id))")
-        }
-        var logitOut = 0, scoreOut = 0
-        var worstRatio: Float = 0, worstID = ""
-        for c in cases {
-            for (o, r) in zip(c.logits, c.referenceLogits) {
-                let bound = min(profile.logitBound(r), profile.logitAbsolute)
-                if !(abs(o - r) <= bound) {
-                    logitOut += 1
-                    if abs(o - r) / bound > worstRatio { worstRatio = abs(o - r) / bound; worstID = c.id }
-                }
-            }
-            for (o, r) in zip(c.scores, c.referenceScores) where !(abs(o - r) <= profile.scoreBound(r)) { scoreOut += 1 }
-        }
-        if logitOut > 0 {
-            failures.append("\(logitOut) logits outside the \(profile.name) bound; worst \(worstID) at \(String(format: "%.2f", worstRatio))× the bound")
-        }
-        if scoreOut > 0 { failures.append("\(scoreOut) activated scores outside the \(profile.name) bound") }
-
+        var rules = valueRules(cases, profile: profile)
         var lists: [ListResult] = []
         if model.numLabels == 1 {
             // A list pair that is also a case (a golden file records the held-out lists' pairs as cases) takes the
@@ -229,20 +219,112 @@ public enum Verifier {
                     top1NearTie: top1NearTie))
             }
         }
-        let failing = lists.filter { !$0.rankingPasses(profile) }
-        if let worst = failing.min(by: { $0.spearman < $1.spearman }) {
-            let gap = worst.widestDisagreementLogitGap.map { String(format: "%.3g", $0) } ?? "unknown"
-            failures.append("Spearman \(String(format: "%.4f", worst.spearman)) on list \(worst.id) is below \(profile.minSpearman) "
-                            + "and \(worst.beyondNearTie) of its \(worst.disagreements) reordered document pairs are not near-ties "
-                            + "(reference logits up to \(gap) apart; \(failing.count) such list\(failing.count == 1 ? "" : "s"))")
+        rules += listRules(lists, profile: profile)
+        return SetReport(name: reference.name, cases: cases, lists: lists, rules: rules)
+    }
+
+    static func f(_ x: Double) -> String { String(format: "%.3g", x) }
+
+    /// The rules on single values and their set: token ids, each logit, each score, mean |Δlogit| against the
+    /// reference's spread, arg-max labels. A NaN anywhere fails the rule it reaches (every comparison is `<=`).
+    static func valueRules(_ cases: [CaseResult], profile: ToleranceProfile) -> [Rule] {
+        var rules: [Rule] = []
+        let checked = cases.filter { $0.tokensIdentical != nil }
+        if !checked.isEmpty {
+            let differ = checked.filter { $0.tokensIdentical == false }
+            rules.append(Rule(name: "token ids", passed: differ.isEmpty,
+                              detail: "identical on \(checked.count - differ.count) of \(checked.count) pairs" + (differ.first.map { " (first differing: \($0.id))" } ?? "")))
         }
-        if !lists.isEmpty {
-            let top1 = Double(lists.filter { $0.top1 || $0.top1NearTie }.count) / Double(lists.count)
-            if top1 < profile.minTop1 {
-                failures.append("top-1 agreement \(String(format: "%.3f", top1)) (near-ties counted as agreeing) is below \(profile.minTop1)")
+        if profile.logitRelative.isFinite || profile.logitAbsolute.isFinite {
+            var out = 0, total = 0
+            var worstRatio: Float = 0, worst = ""
+            for c in cases {
+                if c.logits.count != c.referenceLogits.count {
+                    out += 1
+                    total += 1
+                    if worst.isEmpty || worstRatio < .infinity { worstRatio = .infinity; worst = "\(c.id): \(c.logits.count) labels against \(c.referenceLogits.count)" }
+                    continue
+                }
+                for (o, r) in zip(c.logits, c.referenceLogits) {
+                    total += 1
+                    let bound = min(profile.logitBound(r), profile.logitAbsolute)
+                    let ratio = abs(o - r) / bound
+                    if !(abs(o - r) <= bound) { out += 1 }
+                    let key = ratio.isNaN ? Float.infinity : ratio
+                    if worst.isEmpty || key > worstRatio { worstRatio = key; worst = "\(c.id): \(o) against \(r)" }
+                }
+            }
+            let bound = profile.logitAbsolute.isFinite ? "≤ \(profile.logitAbsolute)" : "≤ \(profile.logitRelative) · max(1, |reference|)"
+            rules.append(Rule(name: "each logit", passed: out == 0 && total > 0,
+                              detail: "|Δlogit| \(bound): \(out) of \(total) outside; worst \(worst) at \(f(Double(worstRatio)))× its bound"))
+        }
+        if profile.scoreRelative.isFinite {
+            var out = 0, total = 0
+            for c in cases { for (o, r) in zip(c.scores, c.referenceScores) { total += 1; if !(abs(o - r) <= profile.scoreBound(r)) { out += 1 } } }
+            rules.append(Rule(name: "each score", passed: out == 0,
+                              detail: "|Δscore| ≤ \(profile.scoreRelative) · max(1, |reference|): \(out) of \(total) outside"))
+        }
+        if let k = profile.maxMeanLogitDeltaPerStd {
+            let refs = cases.flatMap { $0.referenceLogits.map(Double.init) }
+            let deltas = cases.flatMap { c in zip(c.logits, c.referenceLogits).map { Double(abs($0 - $1)) } }
+            let m = mean(refs)
+            let std = (mean(refs.map { ($0 - m) * ($0 - m) })).squareRoot()
+            let meanDelta = mean(deltas)
+            if refs.count >= 2 && std > 0 {
+                rules.append(Rule(name: "mean |Δlogit|", passed: meanDelta <= k * std,
+                                  detail: "\(f(meanDelta)) against \(k) × the reference logits' standard deviation \(f(std)) = \(f(k * std))"))
+            } else {
+                // One reference logit, or all equal: no spread to scale by; the rule is not judged (said, not hidden).
+                rules.append(Rule(name: "mean |Δlogit|", passed: meanDelta.isFinite,
+                                  detail: "\(f(meanDelta)); not judged: the reference logits have no spread (\(refs.count) values)"))
             }
         }
-        return SetReport(name: reference.name, cases: cases, lists: lists, failures: failures)
+        if let minAgree = profile.minLabelAgreement, let first = cases.first, first.logits.count > 1 {
+            // A changed arg-max counts as agreeing when the two labels are a near-tie in the reference, as a changed
+            // top document does in a ranked list.
+            let agree = cases.filter { c in
+                guard c.logits.count == c.referenceLogits.count, c.logits.allSatisfy(\.isFinite) else { return false }
+                let a = c.referenceLogits[argmax(c.logits)], b = c.referenceLogits[argmax(c.referenceLogits)]
+                return abs(a - b) <= profile.nearTieBound(a) + profile.nearTieBound(b)
+            }
+            let share = Double(agree.count) / Double(cases.count)
+            let firstOff = cases.first { c in !agree.contains { $0.id == c.id } }
+            rules.append(Rule(name: "arg-max label", passed: share >= minAgree,
+                              detail: "agrees on \(agree.count) of \(cases.count) pairs (\(f(100 * share)) %, near-ties counted as agreeing; at least \(f(100 * minAgree)) % asked)"
+                                + (firstOff.map { "; first differing: \($0.id)" } ?? "")))
+        }
+        return rules
+    }
+
+    /// The rules on ranked lists: each list's ranking check (Spearman, or near-ties only), mean Spearman, top-1.
+    static func listRules(_ lists: [ListResult], profile: ToleranceProfile) -> [Rule] {
+        guard !lists.isEmpty else { return [] }
+        var rules: [Rule] = []
+        let failing = lists.filter { !$0.rankingPasses(profile) }
+        let pairRule = profile.minSpearman.isFinite
+            ? "Spearman ≥ \(profile.minSpearman), or every reordered document pair a near-tie"
+            : "no reordered document pair beyond the near-tie bound (reference logits more than \(2 * profile.nearTieAbsolute) apart)"
+        var detail = "\(pairRule): \(lists.count - failing.count) of \(lists.count) lists pass"
+        if let worst = failing.max(by: { ($0.beyondNearTie, -$0.spearman) < ($1.beyondNearTie, -$1.spearman) }) {
+            let gap = worst.widestDisagreementLogitGap.map { f($0) } ?? "unknown"
+            detail += "; worst \(worst.id): Spearman \(String(format: "%.4f", worst.spearman)), \(worst.beyondNearTie) of its "
+                + "\(worst.disagreements) reordered pairs not near-ties (reference logits up to \(gap) apart)"
+        } else if let worst = lists.min(by: { $0.spearman < $1.spearman }) {
+            detail += "; lowest Spearman \(String(format: "%.4f", worst.spearman)) (\(worst.id))"
+        }
+        rules.append(Rule(name: "ranked lists", passed: failing.isEmpty, detail: detail))
+        if let minMean = profile.minMeanSpearman {
+            let m = mean(lists.map(\.spearman))
+            rules.append(Rule(name: "mean Spearman", passed: m >= minMean,
+                              detail: "\(String(format: "%.4f", m)) over \(lists.count) lists, at least \(minMean) asked"))
+        }
+        let agreeing = lists.filter { $0.top1 || $0.top1NearTie }
+        let top1 = Double(agreeing.count) / Double(lists.count)
+        let firstOff = lists.first { !$0.top1 && !$0.top1NearTie }
+        rules.append(Rule(name: "top-1", passed: top1 >= profile.minTop1,
+                          detail: "\(agreeing.count) of \(lists.count) lists agree (\(f(100 * top1)) %, near-ties counted as agreeing; "
+                            + "at least \(f(100 * profile.minTop1)) % asked)" + (firstOff.map { "; first differing: \($0.id)" } ?? "")))
+        return rules
     }
 
     /// A golden set as a reference.
