@@ -33,20 +33,29 @@ struct Convert: ParsableCommand {
             help: "Tensors to keep in fp32: attention, ffn_up, ffn_down, token_embedding (position/type embeddings, LayerNorms, biases, pooler and classifier always stay fp32).")
     var keepFp32: [String] = []
 
-    @Option(help: "JSON lines of text pairs (as for predict) to calibrate int8 smoothing on (default: a small built-in set).")
+    @Option(help: "int8: JSON lines of text pairs (as for predict) to calibrate smoothing and gptq rounding on (default: a small built-in set).")
     var calibration: String?
 
-    @Option(help: "SmoothQuant migration strength α for int8 (0 = no smoothing).")
-    var smoothingAlpha: Float = 0.5
+    @Option(name: .customLong("smoothing-alpha"), parsing: .unconditional,
+            help: "int8: SmoothQuant migration strength α within 0...1 (0 = no smoothing; default: 0.5).")
+    var smoothingAlphaGiven: Float?
 
-    @Option(help: "int8 compute: int16 (inputs quantized per row to int16 at run time), int8 (to int8: coarser; for int8-only kernels) or fp32 (weight-only: int8 weights widened at load, fp32 speed).")
-    var activations: Quantize.Plan.Activations = .int16
+    @Option(name: .customLong("activations"),
+            help: "int8 compute: int16 (inputs quantized per row to int16 at run time; the default), int8 (to int8: coarser; for int8-only kernels) or fp32 (weight-only: int8 weights widened at load, fp32 speed).")
+    var activationsGiven: Quantize.Plan.Activations?
 
-    @Option(help: "int8 linears: one weight scale per output channel and group of this many input positions (even; 0 = one per output channel).")
-    var groupSize: Int = Quantize.Plan.defaultWeightGroupSize
+    @Option(name: .customLong("group-size"), parsing: .unconditional,
+            help: "int8 linears: one weight scale per output channel and group of this many input positions (even; 0 = one per output channel; default: \(Quantize.Plan.defaultWeightGroupSize)).")
+    var groupSizeGiven: Int?
 
-    @Option(help: "int8 rounding: gptq (error-compensating, from the calibration inputs) or nearest.")
-    var rounding: Rounding = .gptq
+    @Option(name: .customLong("rounding"), help: "int8 rounding: gptq (error-compensating, from the calibration inputs; the default) or nearest.")
+    var roundingGiven: Rounding?
+
+    // The int8 options are Optional so that validate() can tell given from defaulted; the body reads these.
+    var smoothingAlpha: Float { smoothingAlphaGiven ?? 0.5 }
+    var activations: Quantize.Plan.Activations { activationsGiven ?? .int16 }
+    var groupSize: Int { groupSizeGiven ?? Quantize.Plan.defaultWeightGroupSize }
+    var rounding: Rounding { roundingGiven ?? .gptq }
 
     enum Rounding: String, ExpressibleByArgument, CaseIterable { case gptq, nearest }
 
@@ -56,32 +65,44 @@ struct Convert: ParsableCommand {
     @Flag(help: "Print the summary as JSON.")
     var json = false
 
+    func validate() throws {
+        if let a = smoothingAlphaGiven, !(0...1).contains(a) { throw ValidationError("--smoothing-alpha must be within 0...1; got \(a)") }
+        if let g = groupSizeGiven, g != 0, !Graph.isValidWeightGroupSize(g) {
+            throw ValidationError("--group-size must be 0 or an even number within 2...65536; got \(g)")
+        }
+        for k in keepFp32.flatMap({ $0.split(separator: ",").map(String.init) }) where !["attention", "ffn_up", "ffn_down", "token_embedding"].contains(k) {
+            throw ValidationError("--keep-fp32 takes attention, ffn_up, ffn_down, token_embedding; got \"\(k)\"")
+        }
+        let int8Only = [(calibration != nil, "--calibration"), (smoothingAlphaGiven != nil, "--smoothing-alpha"),
+                        (activationsGiven != nil, "--activations"), (groupSizeGiven != nil, "--group-size"), (roundingGiven != nil, "--rounding")]
+        let ignored = int8Only.filter(\.0).map(\.1) + (dtype == .fp32 && !keepFp32.isEmpty ? ["--keep-fp32"] : [])
+        if dtype != .int8, !ignored.isEmpty {
+            throw ValidationError("\(ignored.joined(separator: ", ")) \(ignored.count == 1 ? "applies" : "apply") only to --dtype int8\(ignored == ["--keep-fp32"] ? ", fp16 or bf16" : ""); this conversion is \(dtype.rawValue)")
+        }
+    }
+
     func run() throws {
         let source = URL(fileURLWithPath: modelDirectory)
         let target = URL(fileURLWithPath: output ?? (source.standardizedFileURL.path + "-" + dtype.rawValue))
+        try createParents(of: target.path)
         var plan = Quantize.Plan.all
         plan.activations = activations
-        guard groupSize == 0 || Graph.isValidWeightGroupSize(groupSize) else {
-            throw ValidationError("--group-size must be 0 or an even number within 2...65536; got \(groupSize)")
-        }
         plan.weightGroupSize = groupSize
         for k in keepFp32.flatMap({ $0.split(separator: ",").map(String.init) }) {
             switch k {
             case "attention": plan.attention = false
             case "ffn_up": plan.ffnUp = false
             case "ffn_down": plan.ffnDown = false
-            case "token_embedding": plan.tokenEmbedding = false
-            default: throw ValidationError("--keep-fp32 takes attention, ffn_up, ffn_down, token_embedding; got \"\(k)\"")
+            default: plan.tokenEmbedding = false  // "token_embedding"; validate() refuses other names
             }
         }
         let t0 = Date()
         let model = try ModelDirectory.load(source)
-        if model.artifact != nil { throw ValidationError("\(modelDirectory) is already a cetool artifact; convert its source folder") }
+        if model.artifact != nil { throw CLIError.refused("\(modelDirectory) is already a cetool artifact; convert its source folder") }
         var activationMax: [String: [Float]]?
         var gram: [String: [Double]]?
         var calibrationJSON: JSONValue?
         if dtype == .int8, smoothingAlpha > 0 || rounding == .gptq {
-            guard smoothingAlpha <= 1 else { throw ValidationError("--smoothing-alpha must be within 0...1") }
             let pairs = try calibration.map { try parsePairs(try readInput($0)) } ?? Calibration.defaultPairs
             guard !pairs.isEmpty else { throw CLIError.noInput(what: "calibration pairs") }
             let ce = try CrossEncoder(model: model)
