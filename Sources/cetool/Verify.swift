@@ -15,7 +15,7 @@ struct Verify: ParsableCommand {
         the reference is the original folder run by cetool's fp32 runtime; pairs sharing a query form ranked lists. \
         The tolerance profile follows the model's precision (fp32, fp16, bf16, int8) unless --profile is given. \
         An artifact's manifest (sizes and sha256 of its files) is checked first. \
-        Exit status: 0 pass, 1 fail, 2 usage or input error.
+        Exit status: 0 pass, 1 fail, 2 input error (a file that cannot be read, parsed or written), 64 usage error.
         """)
 
     enum ProfileChoice: String, ExpressibleByArgument, CaseIterable { case auto, fp32, fp16, bf16, int8 }
@@ -57,7 +57,20 @@ struct Verify: ParsableCommand {
         try requireAtLeast(1, threads, "--threads")
     }
 
+    /// Exit status 1 is kept for a failed check: any other error (a file that cannot be read, parsed or
+    /// written) exits 2, as the discussion says.
     func run() throws {
+        do {
+            try check()
+        } catch let e as ExitCode {
+            throw e
+        } catch {
+            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+
+    func check() throws {
         for path in [report, plot].compactMap({ $0 }) { try createParents(of: path) }
         let url = URL(fileURLWithPath: model)
         var integrityFailure: String?

@@ -166,6 +166,9 @@ final class CLIInputTests: XCTestCase {
         let calibration = try run(["convert", tinyOne, "--calibration", folder, "--output", dir.appendingPathComponent("o").path])
         assertRefused(calibration, "is a folder, not a file")
         XCTAssertFalse(exists(dir.appendingPathComponent("o").path))
+        // verify keeps 1 for a failed check; an input it cannot read is 2, as its help says.
+        let verify = try run(["verify", tinyOne, "--original", tinyOne, "--pairs", folder])
+        assertRefused(verify, "cannot read \(folder): is a folder, not a file", status: 2)
     }
 
     func testSaveRefusesToWidenAReducedPrecisionArtifact() throws {
