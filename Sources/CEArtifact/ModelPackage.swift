@@ -155,6 +155,12 @@ public enum ModelPackage {
         }
         let manifest = Manifest(name: name, root: root, layout: layout(of: directory), files: files)
 
+        // A missing `output` is created with its missing parents, as every command creates the folder it writes into.
+        do {
+            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        } catch {
+            throw StagingError.fileSystem(operation: "create", path: output.path, errno: ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError).map { Int32($0.code) } ?? EIO)
+        }
         let archiveURL = output.appendingPathComponent(root + ".tar.gz")
         let sumURL = output.appendingPathComponent(root + ".tar.gz.sha256")
         let staged = try StagedOutput(target: archiveURL, kind: .file, force: force)

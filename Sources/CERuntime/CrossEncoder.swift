@@ -86,7 +86,7 @@ public final class CrossEncoder: @unchecked Sendable {
         // Longest first, as sentence-transformers batches; results return in input order.
         let order = encodings.indices.sorted { (encodings[$0].ids.count, $1) > (encodings[$1].ids.count, $0) }
         var out = [[Float]](repeating: [], count: pairs.count)
-        let bar = showProgressBar ? ProgressBar(total: pairs.count, label: "Batches") : nil
+        let bar = showProgressBar ? ProgressBar(total: pairs.count, label: "Pairs") : nil
         var start = 0
         while start < order.count {
             let idx = order[start..<min(start + batchSize, order.count)]

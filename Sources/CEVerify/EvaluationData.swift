@@ -80,21 +80,18 @@ public enum EvaluationData {
         }
     }
 
-    /// (1-based line number, object) per non-blank line.
+    /// (1-based line number, object) per non-blank line (TextLines: LF or CRLF, blank lines skipped).
     static func lines(_ bytes: [UInt8]) throws -> [(Int, JSONValue)] {
         var out: [(Int, JSONValue)] = []
-        var lineNo = 0
-        for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            lineNo += 1
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+        for line in TextLines.nonBlank(bytes) {
             let v: JSONValue
             do {
-                v = try JSONParser.parse(Array(line))
+                v = try JSONParser.parse(Array(line.bytes))
             } catch {
-                throw EvaluationDataError.badLine(line: lineNo, reason: "not JSON (\(error))")
+                throw EvaluationDataError.badLine(line: line.number, reason: "not JSON (\(error))")
             }
-            guard v.objectValue != nil else { throw EvaluationDataError.badLine(line: lineNo, reason: "each line must be a JSON object") }
-            out.append((lineNo, v))
+            guard v.objectValue != nil else { throw EvaluationDataError.badLine(line: line.number, reason: "each line must be a JSON object") }
+            out.append((line.number, v))
         }
         guard !out.isEmpty else { throw EvaluationDataError.empty }
         return out

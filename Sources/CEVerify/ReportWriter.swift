@@ -130,42 +130,102 @@ extension Verifier.Report {
         return out
     }
 
-    /// SVG: reference vs candidate logits (scatter, y = x line) and a histogram of Δlogit.
+    /// SVG: reference vs candidate logits (scatter with the y = x line; logits beyond the profile's per-logit bound
+    /// in red) and a histogram of Δlogit, both with ticked axes and a legend.
     public func svg() -> String {
-        let pts = sets.flatMap { s in s.cases.flatMap { c in zip(c.referenceLogits, c.logits).map { (Double($0), Double($1)) } } }
-        let w = 900.0, h = 420.0, pad = 50.0, panel = (w - 3 * pad) / 2
+        // (reference, candidate, beyond the per-logit bound)
+        let pts = sets.flatMap { s in s.cases.flatMap { c in zip(c.referenceLogits, c.logits).map { r, o in
+            (Double(r), Double(o), !(abs(o - r) <= min(profile.logitBound(r), profile.logitAbsolute)))
+        } } }
+        let w = 900.0, h = 460.0, pad = 60.0, panel = (w - 3 * pad) / 2, top = 60.0, size = h - top - pad
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" font-family=\"sans-serif\" font-size=\"12\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         s += "<text x=\"\(pad)\" y=\"20\" font-size=\"14\">\(esc(model)) (\(precision)) against the reference: \(passed ? "pass" : "fail"), profile \(profile.name)</text>\n"
         guard !pts.isEmpty else { return s + "</svg>\n" }
+        let failing = pts.filter(\.2).count
+        // Legend.
+        let boundText = profile.logitAbsolute.isFinite ? String(format: "|Δlogit| > %g", profile.logitAbsolute)
+            : profile.logitRelative.isFinite ? String(format: "|Δlogit| > %g·max(1, |reference|)", profile.logitRelative) : nil
+        s += String(format: "<circle cx=\"%.1f\" cy=\"38\" r=\"3\" fill=\"#2a6\"/><text x=\"%.1f\" y=\"42\">within the bound (%d)</text>\n", pad + 5, pad + 12, pts.count - failing)
+        if let boundText {
+            s += String(format: "<circle cx=\"%.1f\" cy=\"38\" r=\"3\" fill=\"#d22\"/><text x=\"%.1f\" y=\"42\">failing: %@ (%d)</text>\n", pad + 185, pad + 192, boundText, failing)
+        } else {
+            s += String(format: "<text x=\"%.1f\" y=\"42\">the %@ profile bounds no single logit (rankings only)</text>\n", pad + 185, profile.name)
+        }
         // Scatter.
         let lo = pts.map { min($0.0, $0.1) }.min()!, hi = pts.map { max($0.0, $0.1) }.max()!
         let span = hi > lo ? hi - lo : 1
-        let top = 40.0, size = h - top - pad
         func px(_ v: Double) -> Double { pad + (v - lo) / span * panel }
         func py(_ v: Double) -> Double { top + size - (v - lo) / span * size }
         s += "<rect x=\"\(pad)\" y=\"\(top)\" width=\"\(panel)\" height=\"\(size)\" fill=\"none\" stroke=\"#999\"/>\n"
-        s += "<line x1=\"\(px(lo))\" y1=\"\(py(lo))\" x2=\"\(px(hi))\" y2=\"\(py(hi))\" stroke=\"#c33\" stroke-dasharray=\"4 3\"/>\n"
-        for (r, o) in pts { s += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"#2a6\" fill-opacity=\"0.6\"/>\n", px(r), py(o)) }
-        s += String(format: "<text x=\"%.1f\" y=\"%.1f\">reference logit (%.3g … %.3g)</text>\n", pad, h - 15, lo, hi)
-        s += String(format: "<text x=\"15\" y=\"%.1f\" transform=\"rotate(-90 15 %.1f)\">converted logit</text>\n", top + size / 2, top + size / 2)
-        // Histogram of Δ.
-        let deltas = pts.map { $0.1 - $0.0 }
+        for t in axisTicks(lo, hi) {
+            s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\"/><text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n",
+                        px(t), top + size, px(t), top + size + 5, px(t), top + size + 18, label(t))
+            s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\"/><text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>\n",
+                        pad - 5, py(t), pad, py(t), pad - 7, py(t) + 4, label(t))
+        }
+        s += "<line x1=\"\(px(lo))\" y1=\"\(py(lo))\" x2=\"\(px(hi))\" y2=\"\(py(hi))\" stroke=\"#888\" stroke-dasharray=\"4 3\"/>\n"
+        // Failing points last, so they are drawn over the passing ones.
+        for (r, o, bad) in pts.filter({ !$0.2 }) + pts.filter(\.2) {
+            s += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%@\" fill=\"%@\" fill-opacity=\"%@\"/>\n",
+                        px(r), py(o), bad ? "3" : "2", bad ? "#d22" : "#2a6", bad ? "0.9" : "0.6")
+        }
+        s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">reference logit</text>\n", pad + panel / 2, h - 12)
+        s += String(format: "<text x=\"15\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(-90 15 %.1f)\">converted logit</text>\n", top + size / 2, top + size / 2)
+        return s + histogram(pts.map { $0.1 - $0.0 }, x0: 2 * pad + panel, top: top, panel: panel, size: size, h: h) + "</svg>\n"
+    }
+
+    /// The Δlogit histogram panel: 41 bins over ±max|Δ|, ticks on both axes, the profile's absolute bound dashed.
+    private func histogram(_ deltas: [Double], x0: Double, top: Double, panel: Double, size: Double, h: Double) -> String {
+        var s = ""
         let dmax = max(deltas.map(abs).max()!, 1e-12)
         let bins = 41
         var counts = [Int](repeating: 0, count: bins)
         for d in deltas { counts[min(bins - 1, max(0, Int(((d + dmax) / (2 * dmax) * Double(bins)).rounded(.down))))] += 1 }
         let cmax = Double(counts.max()!)
-        let x0 = 2 * pad + panel, bw = panel / Double(bins)
+        let bw = panel / Double(bins)
+        func hx(_ d: Double) -> Double { x0 + (d + dmax) / (2 * dmax) * panel }
+        func hy(_ c: Double) -> Double { top + size - c / cmax * (size - 10) }
         s += "<rect x=\"\(x0)\" y=\"\(top)\" width=\"\(panel)\" height=\"\(size)\" fill=\"none\" stroke=\"#999\"/>\n"
         for (i, c) in counts.enumerated() where c > 0 {
             let bh = Double(c) / cmax * (size - 10)
             s += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#36c\"/>\n", x0 + Double(i) * bw, top + size - bh, bw - 1, bh)
         }
-        s += String(format: "<text x=\"%.1f\" y=\"%.1f\">Δlogit, converted − reference (±%.3g), %d values</text>\n", x0, h - 15, dmax, deltas.count)
-        return s + "</svg>\n"
+        for t in axisTicks(-dmax, dmax) {
+            s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\"/><text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n",
+                        hx(t), top + size, hx(t), top + size + 5, hx(t), top + size + 18, label(t))
+        }
+        for t in axisTicks(0, cmax) where t == t.rounded() {
+            s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\"/><text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>\n",
+                        x0 - 5, hy(t), x0, hy(t), x0 - 7, hy(t) + 4, label(t))
+        }
+        let b = Double(profile.logitAbsolute)
+        if b.isFinite, b < dmax {
+            for x in [-b, b] {
+                s += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#d22\" stroke-dasharray=\"4 3\"/>\n", hx(x), top, hx(x), top + size)
+            }
+        }
+        s += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">Δlogit, converted − reference (%d values)</text>\n", x0 + panel / 2, h - 12, deltas.count)
+        return s
     }
 }
+
+/// About five round tick values (steps of 1, 2 or 5 × 10^k) within lo...hi.
+func axisTicks(_ lo: Double, _ hi: Double) -> [Double] {
+    guard hi > lo, lo.isFinite, hi.isFinite else { return [lo] }
+    let raw = (hi - lo) / 5
+    let mag = pow(10, (log10(raw)).rounded(.down))
+    let step = [1.0, 2, 5, 10].map { $0 * mag }.first { $0 >= raw } ?? 10 * mag
+    var out: [Double] = []
+    var t = (lo / step).rounded(.up) * step
+    while t <= hi + step * 1e-9, out.count < 20 {
+        out.append(abs(t) < step * 1e-9 ? 0 : t)
+        t += step
+    }
+    return out
+}
+
+private func label(_ v: Double) -> String { String(format: "%g", v) }
 
 private func esc(_ s: String) -> String {
     s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")

@@ -22,10 +22,15 @@ struct BenchKernels: ParsableCommand {
     @Option(help: "Seconds per measurement.")
     var seconds: Double = 1
 
-    func run() throws {
+    func validate() throws {
         let dims = shape.split(separator: ",").compactMap { Int($0) }
         guard dims.count == 2, dims.allSatisfy({ $0 > 0 }), rows > 0 else { throw ValidationError("--shape hidden,intermediate") }
         guard group > 0, group % 2 == 0 else { throw ValidationError("--group must be even and positive") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1; got \(threads)") }
+    }
+
+    func run() throws {
+        let dims = shape.split(separator: ",").compactMap { Int($0) }
         let (d, f) = (dims[0], dims[1])
         Kernels.setThreads(threads)
         write("kernel, m x n x k, threads \(threads): GFLOP/s (2·m·n·k per call)\n")

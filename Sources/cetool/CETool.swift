@@ -5,6 +5,9 @@ import Foundation
 
 @main
 struct CETool: ParsableCommand {
+    /// Printed by `cetool --version`; raised with each release.
+    static let version = "0.1.0"
+
     static let configuration = CommandConfiguration(
         commandName: "cetool",
         abstract: "Run sentence-transformers cross-encoders (rerankers) natively: predict and rank.",
@@ -13,6 +16,7 @@ struct CETool: ParsableCommand {
         2 bad input (unreadable or invalid model, golden, pairs or other files; bad or contradictory options), \
         3 the system failed us (a write, rename or fsync the file system refused, e.g. a full disk).
         """,
+        version: version,
         subcommands: [Predict.self, Rank.self, Eval.self, Convert.self, Verify.self, SavePretrainedCommand.self, Package.self, Install.self, Push.self,
                       Inspect.self, Bench.self, BenchKernels.self])
 

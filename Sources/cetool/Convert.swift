@@ -35,20 +35,29 @@ struct Convert: ParsableCommand {
             help: "Tensors to keep in fp32: attention, ffn_up, ffn_down, token_embedding (position/type embeddings, LayerNorms, biases, pooler and classifier always stay fp32).")
     var keepFp32: [String] = []
 
-    @Option(help: "JSON lines of text pairs (as for predict) to calibrate int8 smoothing on (default: a small built-in set).")
+    @Option(help: "int8: JSON lines of text pairs (as for predict) to calibrate smoothing and gptq rounding on (default: a small built-in set).")
     var calibration: String?
 
-    @Option(help: "SmoothQuant migration strength α for int8 (0 = no smoothing).")
-    var smoothingAlpha: Float = 0.5
+    @Option(name: .customLong("smoothing-alpha"), parsing: .unconditional,
+            help: "int8: SmoothQuant migration strength α within 0...1 (0 = no smoothing; default: 0.5).")
+    var smoothingAlphaGiven: Float?
 
-    @Option(help: "int8 compute: int16 (inputs quantized per row to int16 at run time), int8 (to int8: coarser; for int8-only kernels) or fp32 (weight-only: int8 weights widened at load, fp32 speed).")
-    var activations: Quantize.Plan.Activations = .int16
+    @Option(name: .customLong("activations"),
+            help: "int8 compute: int16 (inputs quantized per row to int16 at run time; the default), int8 (to int8: coarser; for int8-only kernels) or fp32 (weight-only: int8 weights widened at load, fp32 speed).")
+    var activationsGiven: Quantize.Plan.Activations?
 
-    @Option(help: "int8 linears: one weight scale per output channel and group of this many input positions (even; 0 = one per output channel).")
-    var groupSize: Int = Quantize.Plan.defaultWeightGroupSize
+    @Option(name: .customLong("group-size"), parsing: .unconditional,
+            help: "int8 linears: one weight scale per output channel and group of this many input positions (even; 0 = one per output channel; default: \(Quantize.Plan.defaultWeightGroupSize)).")
+    var groupSizeGiven: Int?
 
-    @Option(help: "int8 rounding: gptq (error-compensating, from the calibration inputs) or nearest.")
-    var rounding: Conversion.Rounding = .gptq
+    @Option(name: .customLong("rounding"), help: "int8 rounding: gptq (error-compensating, from the calibration inputs; the default) or nearest.")
+    var roundingGiven: Conversion.Rounding?
+
+    // The int8 options are Optional so that validate() can tell given from defaulted; the body reads these.
+    var smoothingAlpha: Float { smoothingAlphaGiven ?? 0.5 }
+    var activations: Quantize.Plan.Activations { activationsGiven ?? .int16 }
+    var groupSize: Int { groupSizeGiven ?? Quantize.Plan.defaultWeightGroupSize }
+    var rounding: Conversion.Rounding { roundingGiven ?? .gptq }
 
     @Option(help: "BLAS threads for calibration and rounding (default: OpenBLAS's choice).")
     var threads: Int?
@@ -61,9 +70,26 @@ struct Convert: ParsableCommand {
     @Flag(help: "Print the summary as JSON.")
     var json = false
 
+    func validate() throws {
+        if let a = smoothingAlphaGiven, !(0...1).contains(a) { throw ValidationError("--smoothing-alpha must be within 0...1; got \(a)") }
+        if let g = groupSizeGiven, g != 0, !Graph.isValidWeightGroupSize(g) {
+            throw ValidationError("--group-size must be 0 or an even number within 2...65536; got \(g)")
+        }
+        for k in keepFp32.flatMap({ $0.split(separator: ",").map(String.init) }) where !["attention", "ffn_up", "ffn_down", "token_embedding"].contains(k) {
+            throw ValidationError("--keep-fp32 takes attention, ffn_up, ffn_down, token_embedding; got \"\(k)\"")
+        }
+        let int8Only = [(calibration != nil, "--calibration"), (smoothingAlphaGiven != nil, "--smoothing-alpha"),
+                        (activationsGiven != nil, "--activations"), (groupSizeGiven != nil, "--group-size"), (roundingGiven != nil, "--rounding")]
+        let ignored = int8Only.filter(\.0).map(\.1) + (dtype == .fp32 && !keepFp32.isEmpty ? ["--keep-fp32"] : [])
+        if dtype != .int8, !ignored.isEmpty {
+            throw ValidationError("\(ignored.joined(separator: ", ")) \(ignored.count == 1 ? "applies" : "apply") only to --dtype int8\(ignored == ["--keep-fp32"] ? ", fp16 or bf16" : ""); this conversion is \(dtype.rawValue)")
+        }
+    }
+
     func run() throws {
         let source = URL(fileURLWithPath: modelDirectory)
         let target = URL(fileURLWithPath: output ?? (source.standardizedFileURL.path + "-" + dtype.rawValue))
+        try createParents(of: target.path)
         var options = Conversion.Options(precision: dtype)
         options.plan.activations = activations
         options.plan.weightGroupSize = groupSize

@@ -35,13 +35,13 @@ struct Eval: ParsableCommand {
     @Option(help: "The evaluator: \(Task.allCases.map(\.rawValue).joined(separator: ", ")).")
     var task: Task
 
-    @Option(help: "JSON lines: {\"texts\": [a, b], \"label\": y} (or \"query\"/\"document\"; \"score\" for correlation), or reranking samples {\"query\", \"positive\", \"negative\" | \"documents\"}; - for standard input.")
+    @Option(help: "JSON lines: {\"texts\": [a, b], \"label\": y} (or \"query\"/\"document\"; \"score\" for correlation), or reranking samples {\"query\", \"positive\", \"negative\" | \"documents\"}; - for standard input. LF or CRLF; blank lines are skipped.")
     var data: String
 
     @Option(help: "The evaluator's name: prefixes the figures' keys and names the CSV file.")
     var name: String = ""
 
-    @Option(help: "Reranking: the cut-off k of MRR@k and NDCG@k.")
+    @Option(parsing: .unconditional, help: "Reranking: the cut-off k of MRR@k and NDCG@k, at least 1.")
     var atK: Int = 10
 
     @Flag(inversion: .prefixedNo, help: "Reranking with \"documents\": rank every positive, also those the first stage missed.")
@@ -52,6 +52,10 @@ struct Eval: ParsableCommand {
 
     @Option(help: "Standard output: json (the figures) or csv (header and row).")
     var format: Format = .json
+
+    func validate() throws {
+        try requireAtLeast(1, atK, "--at-k")
+    }
 
     func run() throws {
         try Evaluators.checkName(name)

@@ -7,7 +7,14 @@ import Foundation
 struct Rank: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rank",
-        abstract: "Rank documents for a query, best first.")
+        abstract: "Rank documents for a query, best first.",
+        discussion: """
+        Documents are read as --documents-format says: lines (one document per line) or jsonl (one JSON string \
+        or {"text": …} per line, for documents that hold newlines); without it, a file name ending in .jsonl \
+        means jsonl and anything else, standard input included, lines. LF and CRLF endings both work; blank \
+        lines are skipped, so corpus_id is the document's 0-based position among the non-blank lines. \
+        rank needs a one-label model; `cetool predict` prints the label scores of several-label models.
+        """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case json, table }
 
@@ -16,33 +23,43 @@ struct Rank: ParsableCommand {
     @Option(help: "The query.")
     var query: String
 
-    @Option(help: "Documents, one per line; - for standard input.")
+    @Option(help: "Documents file; - for standard input.")
     var documents: String
 
-    @Option(name: .customLong("top-k"), help: "Keep the best K.")
+    @Option(help: "lines or jsonl (default: jsonl for a .jsonl file name, else lines).")
+    var documentsFormat: DocumentsFormat?
+
+    @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Keep the best K, at least 1.")
     var topK: Int?
 
     @Flag(help: "Include each document's text.")
     var returnDocuments = false
 
-    @Option(help: "auto = the model's own activation.")
+    @Option(help: "auto = the model's own activation; identity, sigmoid or tanh.")
     var activation: ActivationChoice = .auto
 
     @Option(help: "json or table.")
     var format: Format = .json
 
+    func validate() throws {
+        try requireAtLeast(1, topK, "--top-k")
+        if activation == .softmax {
+            throw ValidationError("rank scores one-label models, where softmax is always 1: use --activation auto, sigmoid, tanh or identity (`cetool predict --activation softmax` scores several-label models)")
+        }
+    }
+
     func run() throws {
-        let text = String(decoding: try readInput(documents), as: UTF8.self)
-        var docs = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0.hasSuffix("\r") ? $0.dropLast() : $0) }
-        if docs.last == "" { docs.removeLast() }
+        let docsFormat = documentsFormat ?? (documents.lowercased().hasSuffix(".jsonl") ? .jsonl : .lines)
+        let docs = try parseDocuments(try readInput(documents), format: docsFormat)
         let ce = try model.load()
+        guard ce.numLabels == 1 else { throw CLIError.rankNeedsOneLabel(numLabels: ce.numLabels) }
         let act: ScoreActivation?
         switch activation {
         case .auto: act = nil
         case .identity: act = .identity
         case .sigmoid: act = .sigmoid
         case .tanh: act = .tanh
-        case .softmax: throw CLIError.softmaxNeedsLabels
+        case .softmax: act = .softmax  // refused by validate()
         }
         let ranked = try ce.rank(query: query, documents: docs, topK: topK, returnDocuments: returnDocuments,
                                  batchSize: model.batchSize, showProgressBar: model.showProgress, activation: act)
@@ -55,18 +72,15 @@ struct Rank: ParsableCommand {
             }
             write("[" + items.joined(separator: ",\n ") + "]\n")
         case .table:
-            var out = "rank  corpus_id  score\(returnDocuments ? "       text" : "")\n"
-            for (i, r) in ranked.enumerated() {
-                let score = String(format: "%.6f", r.score)
-                var line = String(i + 1).padding(toLength: 6, withPad: " ", startingAt: 0)
-                    + String(r.corpusID).padding(toLength: 11, withPad: " ", startingAt: 0) + score
+            let rows = ranked.enumerated().map { i, r -> [String] in
+                var row = [String(i + 1), String(r.corpusID), String(format: "%.6f", r.score)]
                 if let t = r.text {
-                    let oneLine = t.replacingOccurrences(of: "\n", with: " ")
-                    line += "  " + (oneLine.count > 100 ? String(oneLine.prefix(97)) + "..." : oneLine)
+                    let oneLine = t.replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " ")
+                    row.append(oneLine.count > 100 ? String(oneLine.prefix(97)) + "..." : oneLine)
                 }
-                out += line + "\n"
+                return row
             }
-            write(out)
+            write(formatTable(header: ["rank", "corpus_id", "score"] + (returnDocuments ? ["text"] : []), rows: rows, right: [0, 1, 2]))
         }
     }
 }

@@ -26,7 +26,7 @@ struct SavePretrainedCommand: ParsableCommand {
     @Option(help: "Output folder.")
     var output: String
 
-    @Option(help: "Quantize an fp32 model in memory first: fp16, bf16 or int8 (default: save the model as it is).")
+    @Option(help: "Quantize an fp32 model in memory first: fp16, bf16 or int8 (default: save the model as it is). A reduced-precision model cannot be widened: --dtype fp32 of an fp16 artifact is refused.")
     var dtype: Quantize.Precision?
 
     @Option(help: "Repository id or display name shown in the card (default: the output folder's name).")
@@ -51,9 +51,11 @@ struct SavePretrainedCommand: ParsableCommand {
 
     func run() throws {
         var model = try ModelDirectory.load(URL(fileURLWithPath: modelDirectory))
-        if let dtype, dtype != .fp32 {
-            guard SavePretrained.storage(of: model.graph).0 == .fp32 else {
-                throw ValidationError("--dtype quantizes fp32 models; \(modelDirectory) is already \(SavePretrained.storage(of: model.graph).0.rawValue)")
+        let stored = SavePretrained.storage(of: model.graph).0
+        if let dtype, dtype != stored {
+            guard stored == .fp32 else {
+                if dtype == .fp32 { throw CLIError.cannotWiden(path: modelDirectory, from: stored.rawValue, to: dtype.rawValue) }
+                throw CLIError.refused("--dtype quantizes fp32 models; \(modelDirectory) is already \(stored.rawValue)")
             }
             // The same calibration and rounding as `cetool convert` with its defaults.
             model.graph = try Conversion.quantize(model, options: Conversion.Options(precision: dtype)).graph
@@ -62,6 +64,7 @@ struct SavePretrainedCommand: ParsableCommand {
         if let report { card.report = try JSONFile.load(path: report, limit: 64 << 20) }
         if let plot { card.plot = Array(try readInput(plot)) }
         let target = URL(fileURLWithPath: output)
+        try createParents(of: target.path)
         let foreign = try replace.foreign(for: target)
         StagedOutput.removeStagingOnSignals()
         let s = try model.savePretrained(to: target, force: replace.replaces, replaceForeign: foreign, card: card)

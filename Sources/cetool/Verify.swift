@@ -15,7 +15,7 @@ struct Verify: ParsableCommand {
         the reference is the original folder run by cetool's fp32 runtime; pairs sharing a query form ranked lists. \
         The tolerance profile follows the model's precision (fp32, fp16, bf16, int8) unless --profile is given. \
         An artifact's manifest (sizes and sha256 of its files) is checked first. \
-        Exit status: 0 pass, 1 fail, 2 usage or input error.
+        Exit status: 0 pass, 1 fail, 2 input error (a file that cannot be read, parsed or written), 64 usage error.
         """)
 
     enum ProfileChoice: String, ExpressibleByArgument, CaseIterable { case auto, fp32, fp16, bf16, int8 }
@@ -29,7 +29,7 @@ struct Verify: ParsableCommand {
     @Option(help: "The original model directory, to compare against on --pairs.")
     var original: String?
 
-    @Option(help: "JSON lines of pairs for --original, as for predict.")
+    @Option(help: "JSON lines of pairs for --original, as for predict (LF or CRLF; blank lines skipped).")
     var pairs: String?
 
     @Option(help: "Tolerance profile (default: from the model's precision).")
@@ -38,21 +38,31 @@ struct Verify: ParsableCommand {
     @Option(help: "Write the JSON report here.")
     var report: String?
 
-    @Option(help: "Write an SVG plot here: reference vs converted logits and a histogram of Δlogit.")
+    @Option(help: "Write an SVG plot here: reference vs converted logits (points beyond the profile's per-logit bound in red) and a histogram of Δlogit.")
     var plot: String?
 
-    @Option(help: "Pairs per forward pass.")
+    @Option(parsing: .unconditional, help: "Pairs per forward pass, at least 1.")
     var batchSize: Int = 32
 
-    @Option(help: "BLAS threads.")
+    @Option(parsing: .unconditional, help: "BLAS threads, at least 1.")
     var threads: Int?
 
     @Flag(help: "Print the JSON report instead of the summary.")
     var json = false
 
-    func run() throws {
+    func validate() throws {
         guard !golden.isEmpty || original != nil else { throw ValidationError("give --golden and/or --original with --pairs") }
         guard (original == nil) == (pairs == nil) else { throw ValidationError("--original and --pairs go together") }
+        try requireAtLeast(1, batchSize, "--batch-size")
+        try requireAtLeast(1, threads, "--threads")
+    }
+
+    /// Exit status 1 is kept for a failed check (ExitCode(1) after the verdict is printed); errors are mapped by
+    /// CETool.main (2 for input and usage, 3 for a write the file system refused).
+    func run() throws { try check() }
+
+    func check() throws {
+        for path in [report, plot].compactMap({ $0 }) { try createParents(of: path) }
         let url = URL(fileURLWithPath: model)
         var integrityFailure: String?
         if ArtifactFormat.isArtifact(url) {

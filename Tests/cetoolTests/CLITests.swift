@@ -71,7 +71,7 @@ final class CLITests: XCTestCase {
         XCTAssertNotEqual(noModel.status, 0)
         XCTAssertTrue(noModel.stderr.contains("not a model directory: /nonexistent"), noModel.stderr)
         let multi = try run(["rank", tinyThree, "--query", "q", "--documents", "-"], stdin: "d\n")
-        XCTAssertTrue(multi.stderr.contains("rank needs a model with one label"), multi.stderr)
+        XCTAssertTrue(multi.stderr.contains("this model has 3 labels; rank needs a one-label model; `cetool predict` prints each pair's label scores"), multi.stderr)
     }
 
     func testInspectListsTensorsWithCanonicalNamesAndRefusesLegacyCheckpoints() throws {
