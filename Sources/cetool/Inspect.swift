@@ -12,7 +12,7 @@ struct Inspect: ParsableCommand {
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, json }
 
-    @Argument(help: "A model directory, model.safetensors, pytorch_model.bin, or a shard index (*.index.json).")
+    @Argument(help: "A model directory, model.safetensors, pytorch_model.bin, a shard index (*.index.json), or ORG/NAME[@REVISION] in the HuggingFace cache.")
     var path: String
 
     @Option(help: "table or json.")
@@ -21,6 +21,7 @@ struct Inspect: ParsableCommand {
     struct Row { var name: String; var dtype: DType; var shape: Shape; var bytes: Int; var canonical: String }
 
     func run() throws {
+        let path = try resolveModelPath(self.path)
         let url = URL(fileURLWithPath: path)
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw FileError.notFound(path: path) }

@@ -19,7 +19,7 @@ struct SavePretrainedCommand: ParsableCommand {
         """,
         aliases: ["save"])
 
-    @Argument(help: "The model: a HuggingFace model directory or a cetool artifact.")
+    @Argument(help: "The model: a HuggingFace model directory, a cetool artifact, or ORG/NAME[@REVISION] in the HuggingFace cache.")
     var modelDirectory: String
 
     @Option(help: "Output folder.")
@@ -50,7 +50,7 @@ struct SavePretrainedCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        var model = try ModelDirectory.load(URL(fileURLWithPath: modelDirectory))
+        var model = try ModelDirectory.load(URL(fileURLWithPath: try resolveModelPath(modelDirectory)))
         if let dtype, dtype != .fp32 {
             guard SavePretrained.storage(of: model.graph).0 == .fp32 else {
                 throw ValidationError("--dtype quantizes fp32 models; \(modelDirectory) is already \(SavePretrained.storage(of: model.graph).0.rawValue)")

@@ -20,13 +20,13 @@ struct Verify: ParsableCommand {
 
     enum ProfileChoice: String, ExpressibleByArgument, CaseIterable { case auto, fp32, fp16, bf16, int8 }
 
-    @Argument(help: "The model to check: a cetool artifact or a HuggingFace model directory.")
+    @Argument(help: "The model to check: a cetool artifact, a HuggingFace model directory, or ORG/NAME[@REVISION] in the HuggingFace cache.")
     var model: String
 
     @Option(parsing: .singleValue, help: "Golden file, or a folder whose golden*.json files are all used. Repeatable.")
     var golden: [String] = []
 
-    @Option(help: "The original model directory, to compare against on --pairs.")
+    @Option(help: "The original model (directory or cached ORG/NAME[@REVISION]), to compare against on --pairs.")
     var original: String?
 
     @Option(help: "JSON lines of pairs for --original, as for predict.")
@@ -53,7 +53,7 @@ struct Verify: ParsableCommand {
     func run() throws {
         guard !golden.isEmpty || original != nil else { throw ValidationError("give --golden and/or --original with --pairs") }
         guard (original == nil) == (pairs == nil) else { throw ValidationError("--original and --pairs go together") }
-        let url = URL(fileURLWithPath: model)
+        let url = URL(fileURLWithPath: try resolveModelPath(model))
         var integrityFailure: String?
         if ArtifactFormat.isArtifact(url) {
             do { try ArtifactFormat.checkManifest(url) } catch let e as ArtifactError { integrityFailure = e.description }
@@ -79,7 +79,7 @@ struct Verify: ParsableCommand {
             if let original, let pairs {
                 let input = try parsePairs(try readInput(pairs))
                 guard !input.isEmpty else { throw CLIError.noInput(what: "pairs") }
-                let orig = try CrossEncoder(modelDirectory: URL(fileURLWithPath: original), threads: threads)
+                let orig = try CrossEncoder(modelDirectory: URL(fileURLWithPath: try resolveModelPath(original)), threads: threads)
                 let ref = try Verifier.reference(original: orig, pairs: input, name: "\(original) on \(pairs)", batchSize: batchSize)
                 sets.append(try Verifier.compare(try candidate(orig.maxLength), reference: ref, profile: p, batchSize: batchSize))
             }
