@@ -37,7 +37,7 @@ struct SavePretrainedCommand: ParsableCommand {
     @Option(help: "Card front matter license (default: the source card's).")
     var license: String?
 
-    @Option(help: "A `cetool verify --report` JSON whose figures go into the card.")
+    @Option(help: "A `cetool verify --report` JSON of this model (its summary.model_weights_sha256 must match the weights) whose figures go into the card.")
     var report: String?
 
     @Option(help: "A `cetool verify --plot` SVG, copied into the folder and shown in the card.")
@@ -51,14 +51,19 @@ struct SavePretrainedCommand: ParsableCommand {
 
     func run() throws {
         var model = try ModelDirectory.load(URL(fileURLWithPath: try resolveModelPath(modelDirectory)))
+        var card = ModelCard.Info(name: name, baseModel: baseModel, license: license)
+        if let report {
+            if let dtype, dtype != .fp32 { throw ModelCardError.reportBeforeQuantization(path: report) }
+            let r = try JSONFile.load(path: report, limit: 64 << 20)
+            try ModelCard.checkReport(r, path: report, model: model)
+            card.report = r
+        }
         if let dtype, dtype != .fp32 {
             guard SavePretrained.storage(of: model.graph).0 == .fp32 else {
                 throw ValidationError("--dtype quantizes fp32 models; \(modelDirectory) is already \(SavePretrained.storage(of: model.graph).0.rawValue)")
             }
             model.graph = try Quantize.apply(dtype, to: model.graph)
         }
-        var card = ModelCard.Info(name: name, baseModel: baseModel, license: license)
-        if let report { card.report = try JSONFile.load(path: report, limit: 64 << 20) }
         if let plot { card.plot = Array(try readInput(plot)) }
         let target = URL(fileURLWithPath: output)
         let s = try model.savePretrained(to: target, force: force, card: card)

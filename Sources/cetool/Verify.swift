@@ -85,9 +85,10 @@ struct Verify: ParsableCommand {
             }
         }
         let r = Verifier.Report(model: model, precision: precision, profile: p, sets: sets, integrityFailure: integrityFailure)
-        if let report { try writeOutput(r.json(), to: report) }
+        let digest = report != nil || json ? try base.model.weightsSHA256() : nil
+        if let report { try writeOutput(r.json(modelWeightsSHA256: digest), to: report) }
         if let plot { try writeOutput(r.svg(), to: plot) }
-        if json { write(r.json()) } else { write(r.text()) }
+        if json { write(r.json(modelWeightsSHA256: digest)) } else { write(r.text()) }
         if !r.passed { throw ExitCode(1) }
     }
 
