@@ -2,8 +2,8 @@ import CETestSupport
 import Foundation
 import XCTest
 
-/// The model card's verify table and the report-to-model check of `save --report`. Through the binary on the
-/// committed tiny model.
+/// The model card's verify table and the report-to-model check of `save --report`; `inspect` on cetool's own
+/// artifacts. Through the binary on the committed tiny model.
 final class CardInspectCLITests: XCTestCase {
     let cli = CLIRunner()
     var dir: URL!
@@ -74,5 +74,39 @@ final class CardInspectCLITests: XCTestCase {
         XCTAssertNotEqual(unnamed.status, 0)
         XCTAssertTrue(unnamed.stderr.contains("model_weights_sha256"), unnamed.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("out")))
+    }
+
+    func testInspectReadsArtifactFolderAndWeightsFile() throws {
+        let int8 = try convert("int8")
+        let folder = try cli.run(["inspect", int8, "--format", "json"])
+        XCTAssertEqual(folder.status, 0, folder.stderr)
+        let doc = try json(folder.stdout)
+        XCTAssertEqual(doc["format"] as? String, "cetool-artifact")
+        XCTAssertEqual(doc["precision"] as? String, "int8")
+        XCTAssertEqual((doc["plan"] as? [String: Any])?["token_embedding"] as? Bool, true)
+        let tensors = try XCTUnwrap(doc["tensors"] as? [[String: Any]])
+        XCTAssertFalse(tensors.contains { ($0["name"] as? String ?? "").hasPrefix("__pad__") })
+        let q = try XCTUnwrap(tensors.first { $0["name"] as? String == "blk.0.attn_q.weight" })
+        XCTAssertEqual(q["dtype"] as? String, "i8")
+        XCTAssertEqual(q["shape"] as? [Int], [32, 32])
+        let scale = try XCTUnwrap(tensors.first { $0["name"] as? String == "blk.0.attn_q.weight_scale" })
+        XCTAssertEqual(scale["role"] as? String, "scale")
+        XCTAssertEqual(scale["dtype"] as? String, "f32")
+        XCTAssertGreaterThan(try XCTUnwrap(scale["min"] as? Double), 0)
+        XCTAssertEqual(doc["tensor_count"] as? Int, tensors.count)
+
+        let file = try cli.run(["inspect", int8 + "/cetool-model.safetensors", "--format", "json"])
+        XCTAssertEqual(file.status, 0, file.stderr)
+        XCTAssertEqual((try json(file.stdout)["tensors"] as? [[String: Any]])?.count, tensors.count)
+
+        let table = try cli.run(["inspect", int8])
+        XCTAssertEqual(table.status, 0, table.stderr)
+        XCTAssertFalse(table.stdout.contains("unmapped"), table.stdout)
+        XCTAssertTrue(table.stdout.contains("precision: int8"), table.stdout)
+
+        let fp16 = try cli.run(["inspect", try convert("fp16"), "--format", "json"])
+        XCTAssertEqual(fp16.status, 0, fp16.stderr)
+        let halves = (try json(fp16.stdout)["tensors"] as? [[String: Any]] ?? []).filter { $0["dtype"] as? String == "f16" }
+        XCTAssertFalse(halves.isEmpty)
     }
 }
