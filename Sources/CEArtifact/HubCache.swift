@@ -2,12 +2,24 @@
 import Glibc
 #endif
 import CECore
+import CEFormats
+import CEImport
 import Foundation
 
 public enum HubCacheError: Error, Equatable, CustomStringConvertible {
     case invalidRevision(String)
     case revisionExists(revision: String, commit: String, attempted: String)
     case blobMismatch(path: String)
+    /// `push` of a cetool artifact without `allowArtifact`: no HuggingFace library reads one.
+    case artifactNotLoadable(path: String, precision: String)
+    /// `ORG/NAME` has no `models--ORG--NAME` folder in `hub`.
+    case repoNotCached(repoID: String, hub: String)
+    /// Neither `refs/<revision>` nor `snapshots/<revision>` exists in `repoFolder`; `cached` lists the refs there.
+    case revisionNotCached(repoID: String, revision: String, repoFolder: String, cached: [String])
+    /// `refs/<revision>` names `commit`, whose snapshot folder is absent.
+    case snapshotMissing(repoID: String, revision: String, commit: String, repoFolder: String)
+    /// A ref file whose content is not a usable snapshot name.
+    case invalidRef(path: String)
 
     public var description: String {
         switch self {
@@ -15,6 +27,21 @@ public enum HubCacheError: Error, Equatable, CustomStringConvertible {
         case .revisionExists(let r, let c, let a):
             return "revision \(r) already exists (commit \(c)); a revision is never overwritten — push \(a) under another --revision"
         case .blobMismatch(let p): return "\(p) exists with a different size; the hub folder is damaged"
+        case .artifactNotLoadable(let p, let precision):
+            let forST = precision == "int8"
+                ? "int8 has no HuggingFace form; for them, push `cetool save-pretrained SOURCE --dtype fp16 --output DIR` (or the fp32 SOURCE itself) instead"
+                : "for them, push the HuggingFace folder `cetool save-pretrained \(p) --output DIR` writes"
+            return "\(p) is a cetool artifact (\(precision)), which sentence-transformers and transformers cannot load: \(forST). "
+                + "To share this artifact with cetool only (cetool loads ORG/NAME from the cache), pass --cetool-only"
+        case .repoNotCached(let id, let hub):
+            return "\(id) is neither a file or folder here nor in the HuggingFace cache: no \(hub)/models--\(id.replacingOccurrences(of: "/", with: "--")) "
+                + "(the cache is HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub; cetool reads it offline and downloads nothing)"
+        case .revisionNotCached(let id, let r, let folder, let cached):
+            return "revision \(r) of \(id) is not in the cache: no refs/\(r) and no snapshots/\(r) in \(folder)"
+                + (cached.isEmpty ? "" : " (cached refs: \(cached.joined(separator: ", ")))")
+        case .snapshotMissing(let id, let r, let c, let folder):
+            return "\(id)@\(r) is commit \(c), but \(folder)/snapshots/\(c) is missing: the cache is incomplete"
+        case .invalidRef(let p): return "\(p) does not hold a commit id; the hub folder is damaged"
         }
     }
 }
@@ -102,8 +129,22 @@ public enum HubCache {
         guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw StagingError.fileSystem(operation: "create", path: path, errno: errno) }
     }
 
-    public static func push(_ directory: URL, hub: URL, repoID: String, revision: String = "main") throws -> Result {
+    /// The precision a cetool artifact records (`cetool.json` `precision`), nil for any other folder: one with the
+    /// artifact's weights file or a manifest of format `cetool-artifact`.
+    static func artifactPrecision(_ directory: URL) -> String? {
+        let manifest = try? JSONFile.loadIfPresent(path: directory.appendingPathComponent(ArtifactFormat.manifestFile).path)
+        let isManifest = manifest?["format"]?.stringValue == "cetool-artifact"
+        guard isManifest || ArtifactFormat.isArtifact(directory) else { return nil }
+        return manifest?["precision"]?.stringValue ?? "unknown precision"
+    }
+
+    /// `allowArtifact`: push a cetool artifact, which only cetool loads; without it an artifact is refused
+    /// (`HubCacheError.artifactNotLoadable`), as the hub layout promises a HuggingFace loader a model it can read.
+    public static func push(_ directory: URL, hub: URL, repoID: String, revision: String = "main", allowArtifact: Bool = false) throws -> Result {
         try checkRevision(revision)
+        if !allowArtifact, let precision = artifactPrecision(directory) {
+            throw HubCacheError.artifactNotLoadable(path: directory.path, precision: precision)
+        }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: hub.path, isDirectory: &isDir), isDir.boolValue else {
             throw StagingError.parentMissing(path: hub.path)
@@ -161,5 +202,84 @@ public enum HubCache {
         try w.finish()
         try staged.commit()
         return Result(repoFolder: repo, snapshot: snapshot, revision: revision, outcome: .pushed(commit: commit), files: files)
+    }
+}
+
+/// Loading by hub id, offline, as huggingface_hub's `try_to_load_from_cache` finds a snapshot (constants.py,
+/// file_download.py): the cache folder from the environment, `models--ORG--NAME` in it, `refs/<revision>` holding
+/// the commit (else the revision taken as a commit), and `snapshots/<commit>/` the model folder.
+extension HubCache {
+    /// `ORG/NAME` or `ORG/NAME@REVISION` (revision default `main`).
+    public struct Reference: Sendable, Equatable {
+        public var repoID: String
+        public var revision: String
+
+        public init(repoID: String, revision: String = "main") {
+            self.repoID = repoID
+            self.revision = revision
+        }
+
+        /// Nil unless `text` has the shape of a hub id: two names of `[A-Za-z0-9._-]` joined by one `/` (no `--`,
+        /// none starting with `.` or `-`, at most 96 bytes each), then optionally `@` and a revision.
+        public init?(_ text: String) {
+            let at = text.firstIndex(of: "@")
+            let id = String(text[..<(at ?? text.endIndex)])
+            guard id.split(separator: "/", omittingEmptySubsequences: false).count == 2, (try? ModelPackage.rootName(id)) != nil else { return nil }
+            repoID = id
+            revision = at.map { String(text[text.index(after: $0)...]) } ?? "main"
+        }
+    }
+
+    /// huggingface_hub's cache folder: HF_HUB_CACHE, else the older HUGGINGFACE_HUB_CACHE, else HF_HOME/hub, where
+    /// HF_HOME defaults to $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface. A leading `~` is the home folder.
+    public static func cacheDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        func expand(_ p: String) -> String { p == "~" || p.hasPrefix("~/") ? home + p.dropFirst() : p }
+        if let hub = environment["HF_HUB_CACHE"] ?? environment["HUGGINGFACE_HUB_CACHE"] {
+            return URL(fileURLWithPath: expand(hub))
+        }
+        let hfHome = environment["HF_HOME"] ?? ((environment["XDG_CACHE_HOME"] ?? home + "/.cache") + "/huggingface")
+        return URL(fileURLWithPath: expand(hfHome)).appendingPathComponent("hub")
+    }
+
+    /// The snapshot folder of `reference` in `hub`. Throws `HubCacheError` naming the folder searched.
+    public static func resolve(_ reference: Reference, hub: URL = cacheDirectory()) throws -> URL {
+        let revision = reference.revision
+        guard ModelPackage.isSafeRelativePath(revision) else { throw HubCacheError.invalidRevision(revision) }
+        let repo = hub.appendingPathComponent(try repoFolderName(reference.repoID))
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: repo.path, isDirectory: &isDir), isDir.boolValue else {
+            throw HubCacheError.repoNotCached(repoID: reference.repoID, hub: hub.path)
+        }
+        let ref = repo.appendingPathComponent("refs").appendingPathComponent(revision)
+        let commit: String
+        if FileManager.default.fileExists(atPath: ref.path, isDirectory: &isDir), !isDir.boolValue {
+            // huggingface_hub reads the ref verbatim; the commit must name one folder under snapshots/.
+            guard let text = try? String(contentsOf: ref, encoding: .utf8), (1...255).contains(text.utf8.count),
+                  ModelPackage.isSafeRelativePath(text), !text.contains("/") else { throw HubCacheError.invalidRef(path: ref.path) }
+            commit = text
+        } else {
+            guard !revision.contains("/"), StagedOutput.exists(repo.appendingPathComponent("snapshots/" + revision).path) else {
+                throw HubCacheError.revisionNotCached(repoID: reference.repoID, revision: revision, repoFolder: repo.path,
+                                                      cached: cachedRefs(repo.appendingPathComponent("refs")))
+            }
+            commit = revision
+        }
+        let snapshot = repo.appendingPathComponent("snapshots").appendingPathComponent(commit)
+        guard FileManager.default.fileExists(atPath: snapshot.path, isDirectory: &isDir), isDir.boolValue else {
+            throw HubCacheError.snapshotMissing(repoID: reference.repoID, revision: revision, commit: commit, repoFolder: repo.path)
+        }
+        return snapshot
+    }
+
+    /// Ref names under `refs` (branches may hold `/`), sorted.
+    static func cachedRefs(_ refs: URL) -> [String] {
+        guard let e = FileManager.default.enumerator(atPath: refs.path) else { return [] }
+        var out: [String] = []
+        while let p = e.nextObject() as? String {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: refs.path + "/" + p, isDirectory: &isDir), !isDir.boolValue { out.append(p) }
+        }
+        return out.sorted()
     }
 }

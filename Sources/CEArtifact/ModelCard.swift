@@ -114,15 +114,15 @@ public enum ModelCard {
 
         // Details.
         s += "## Model details\n\n| | |\n|---|---|\n"
-        s += "| Architecture | \(model.config.architectureName) |\n"
+        s += "| Architecture | \(cell(model.config.architectureName)) |\n"
         s += "| Layers / hidden / heads / FFN | \(h.numHiddenLayers) / \(h.hiddenSize) / \(h.numAttentionHeads) / \(h.intermediateSize) |\n"
         s += "| Vocabulary | \(h.vocabSize) |\n"
         s += "| Maximum sequence length | \(model.defaultMaxLength) tokens |\n"
-        s += "| Labels | \(h.numLabels) (\(model.graph.labels.joined(separator: ", "))) |\n"
-        s += "| Score activation | \(SavePretrained.activationPath(model.scorePolicy.activation)) (\(model.scorePolicy.source)) |\n"
+        s += "| Labels | \(h.numLabels) (\(cell(model.graph.labels.joined(separator: ", ")))) |\n"
+        s += "| Score activation | \(SavePretrained.activationPath(model.scorePolicy.activation)) (\(cell(model.scorePolicy.source))) |\n"
         s += "| Weights | \(precision.rawValue)\(hf ? ", config.json dtype \(SavePretrained.torchDType(precision))" : "") |\n"
         if let weightsBytes { s += "| Weights file | \(megabytes(weightsBytes)) |\n" }
-        if let baseModel { s += "| Base model | \(baseModel) |\n" }
+        if let baseModel { s += "| Base model | \(cell(baseModel)) |\n" }
         s += "\n"
 
         // Plan.
@@ -173,13 +173,13 @@ public enum ModelCard {
         // Files.
         if !files.isEmpty {
             s += "## Files\n\n| file | bytes | sha256 |\n|---|---:|---|\n"
-            for f in files { s += "| \(f.path) | \(f.size) | `\(f.sha256)` |\n" }
+            for f in files { s += "| \(cell(f.path)) | \(f.size) | `\(f.sha256)` |\n" }
             s += "\n"
         }
         // Provenance.
         if let src = try? sourceWeights(model), !src.isEmpty {
             s += "## Source\n\n| source weights | bytes | sha256 |\n|---|---:|---|\n"
-            for f in src { s += "| \(f.path) | \(f.size) | `\(f.sha256)` |\n" }
+            for f in src { s += "| \(cell(f.path)) | \(f.size) | `\(cell(f.sha256))` |\n" }
             s += "\n"
         }
         return s
@@ -197,6 +197,23 @@ public enum ModelCard {
         return try Artifact.sourceFiles(of: model).filter { isWeights($0.path) }
     }
 
+    /// Text for one cell of a GitHub-flavoured Markdown table: `|` escaped (unescaped it ends the cell, so a label
+    /// such as "max |Δlogit|" would lose its value), line breaks as spaces.
+    static func cell(_ text: String) -> String {
+        var out = ""
+        for c in text {
+            switch c {
+            case "|": out += "\\|"
+            case "\n", "\r\n", "\r": out += " "
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+
+    /// A share in [0, 1] as a percentage: 1 -> "100 %", 0.96667 -> "96.67 %".
+    static func percent(_ share: Double) -> String { String(format: "%.4g %%", share * 100) }
+
     /// The verify summary as a table: the known figures by name, any other scalar field as it is.
     static func verifyTable(_ summary: JSONValue) -> String {
         func num(_ v: JSONValue?, _ digits: Int = 4) -> String? {
@@ -212,20 +229,65 @@ public enum ModelCard {
             ("ranked_lists", "Ranked lists"), ("min_spearman", "min Spearman"), ("min_kendall_tau", "min Kendall τ"),
             ("top1_agreement", "Top-1 agreement"), ("mean_ndcg_at_10", "mean NDCG@10"),
         ]
+        // Fields that are shares of lists or pairs, shown as percentages.
+        let shares: Set<String> = ["top1_agreement", "label_agreement", "mean_topk_overlap"]
+        func value(_ k: String, _ v: JSONValue?) -> String? {
+            if shares.contains(k), let d = v?.doubleValue { return percent(d) }
+            return num(v)
+        }
         var s = "| figure | value |\n|---|---|\n"
-        if let p = summary["profile"]?["name"]?.stringValue { s += "| Tolerance profile | \(p) |\n" }
-        for (k, label) in known { if let v = num(summary[k]) { s += "| \(label) | \(v) |\n" } }
+        if let p = summary["profile"]?["name"]?.stringValue { s += "| Tolerance profile | \(cell(p)) |\n" }
+        for (k, label) in known { if let v = value(k, summary[k]) { s += "| \(cell(label)) | \(cell(v)) |\n" } }
         if let same = summary["token_ids_identical"]?.intValue, let checked = summary["token_ids_checked"]?.intValue, checked > 0 {
             s += "| Token ids identical | \(same) / \(checked) |\n"
         }
-        let skip = Set(known.map(\.0) + ["profile", "model", "token_ids_identical", "token_ids_checked"])
+        if let digest = summary["model_weights_sha256"]?.stringValue { s += "| Verified weights (sha256) | `\(cell(digest))` |\n" }
+        let skip = Set(known.map(\.0) + ["profile", "model", "model_weights_sha256", "token_ids_identical", "token_ids_checked"])
         for (k, v) in summary.objectValue ?? [] where !skip.contains(k) {
-            if let text = num(v) { s += "| \(k.replacingOccurrences(of: "_", with: " ")) | \(text) |\n" }
+            if let text = value(k, v) { s += "| \(cell(k.replacingOccurrences(of: "_", with: " "))) | \(cell(text)) |\n" }
         }
         return s
     }
 
+    /// Refuses a `cetool verify` report that is not about `model`: its `summary.model_weights_sha256` must equal
+    /// the model's `weightsSHA256()` (reports written before that field existed are refused too).
+    public static func checkReport(_ report: JSONValue, path: String, model: ImportedModel) throws {
+        guard report["format"]?.stringValue == "cetool-verify-report", case .object = report["summary"] else {
+            throw ModelCardError.notAVerifyReport(path: path)
+        }
+        guard let recorded = report["summary"]?["model_weights_sha256"]?.stringValue else {
+            throw ModelCardError.reportWithoutWeightsDigest(path: path)
+        }
+        let actual = try model.weightsSHA256()
+        guard recorded == actual else {
+            throw ModelCardError.reportForAnotherModel(path: path, reportModel: report["summary"]?["model"]?.stringValue ?? "?",
+                                                       reportSHA256: recorded, modelSHA256: actual)
+        }
+    }
+
     static func megabytes(_ n: Int) -> String { String(format: "%.1f MB (%d bytes)", Double(n) / 1e6, n) }
+}
+
+public enum ModelCardError: Error, Equatable, CustomStringConvertible {
+    case notAVerifyReport(path: String)
+    case reportWithoutWeightsDigest(path: String)
+    case reportForAnotherModel(path: String, reportModel: String, reportSHA256: String, modelSHA256: String)
+    /// `--report` with `--dtype`: the report measured the weights before this save quantizes them.
+    case reportBeforeQuantization(path: String)
+
+    public var description: String {
+        switch self {
+        case .notAVerifyReport(let p): return "\(p) is not a `cetool verify --report` file (format cetool-verify-report with a summary)"
+        case .reportWithoutWeightsDigest(let p):
+            return "\(p) does not say which weights it verified (no summary.model_weights_sha256); run `cetool verify MODEL … --report` again with this cetool"
+        case .reportForAnotherModel(let p, let m, let r, let a):
+            return "\(p) verified other weights (\(m), sha256 \(r)); the model being saved has weights sha256 \(a). "
+                + "Verify this model and pass that report"
+        case .reportBeforeQuantization(let p):
+            return "\(p) verified the model before --dtype quantizes it, so its figures do not describe what is saved. "
+                + "Convert first (`cetool convert --dtype …`), verify the result, then save that with --report"
+        }
+    }
 }
 
 private extension Substring {

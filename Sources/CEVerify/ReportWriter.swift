@@ -28,8 +28,9 @@ extension ToleranceProfile {
 }
 
 extension Verifier.Report {
-    /// The JSON report (formats/verify-report.md): `summary` first, then one entry per set.
-    public func json() -> String {
+    /// The JSON report (formats/verify-report.md): `summary` first, then one entry per set. `modelWeightsSHA256`:
+    /// the checked model's `ImportedModel.weightsSHA256()`, which `save-pretrained --report` matches.
+    public func json(modelWeightsSHA256: String? = nil) -> String {
         func d(_ x: Double?) -> JSONValue { x.map { $0.isFinite ? .double($0) : .null } ?? .null }
         func f(_ x: Float) -> JSONValue { .double(Double(x)) }
         let setsJSON: [JSONValue] = sets.map { s in
@@ -74,8 +75,10 @@ extension Verifier.Report {
         let nearTieLists = Int64(sets.map { $0.listsPassingAsNearTies(profile).count }.reduce(0, +))
         let beyondNearTie = Int64(allLists.map(\.beyondNearTie).reduce(0, +))
         let failingLists = Int64(allLists.filter { !$0.rankingPasses(profile) }.count)
+        let weightsDigest: JSONValue = modelWeightsSHA256.map { .string($0) } ?? .null
         let summary: JSONValue = .object([
-            ("passed", .bool(passed)), ("model", .string(model)), ("precision", .string(precision)), ("profile", profile.json),
+            ("passed", .bool(passed)), ("model", .string(model)),
+            ("model_weights_sha256", weightsDigest), ("precision", .string(precision)), ("profile", profile.json),
             ("integrity", integrityFailure.map { .string($0) } ?? .string("ok")),
             ("pairs", .int(Int64(all.count))),
             ("max_abs_delta_logit", f(all.map(\.maxLogitDelta).max() ?? 0)),

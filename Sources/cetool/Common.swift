@@ -7,7 +7,7 @@ import Foundation
 
 /// Options every scoring command takes.
 struct ModelOptions: ParsableArguments {
-    @Argument(help: "HuggingFace model directory (config.json, model.safetensors, tokenizer files).")
+    @Argument(help: "HuggingFace model directory (config.json, model.safetensors, tokenizer files), cetool artifact, or ORG/NAME[@REVISION] in the HuggingFace cache.")
     var modelDirectory: String
 
     @Option(parsing: .unconditional, help: "Tokens per pair after truncation, at least 1 (default: the model's own limit).")
@@ -33,7 +33,7 @@ struct ModelOptions: ParsableArguments {
     }
 
     func load() throws -> CrossEncoder {
-        let ce = try CrossEncoder(modelDirectory: URL(fileURLWithPath: modelDirectory), maxLength: maxLength, threads: threads)
+        let ce = try CrossEncoder(modelDirectory: URL(fileURLWithPath: try resolveModelPath(modelDirectory)), maxLength: maxLength, threads: threads)
         if let t = tokensPerPass { ce.executor.tokensPerPass = t }
         // A command scores and exits: the model is left for the process's end to reclaim rather than torn
         // down entry by entry (the vocabulary alone is tens of thousands of allocations).
@@ -208,4 +208,13 @@ func writeOutput(_ text: String, to path: String) throws {
     try w.write(text)
     try w.finish()
     try staged.commit()
+}
+
+/// A model argument as a path: itself when a file or folder is there; else, shaped as `ORG/NAME[@REVISION]`, the
+/// snapshot folder in the local HuggingFace cache (offline; `HubCache.resolve`); else itself, for the loader to
+/// say what is missing.
+func resolveModelPath(_ argument: String) throws -> String {
+    if FileManager.default.fileExists(atPath: argument) { return argument }
+    guard let reference = HubCache.Reference(argument) else { return argument }
+    return try HubCache.resolve(reference).path
 }

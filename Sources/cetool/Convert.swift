@@ -87,8 +87,9 @@ struct Convert: ParsableCommand {
     }
 
     func run() throws {
-        let source = URL(fileURLWithPath: modelDirectory)
-        let target = URL(fileURLWithPath: output ?? (source.standardizedFileURL.path + "-" + dtype.rawValue))
+        let source = URL(fileURLWithPath: try resolveModelPath(modelDirectory))
+        // The default output sits beside the folder named (for a hub id, beside its name in the current folder).
+        let target = URL(fileURLWithPath: output ?? (URL(fileURLWithPath: modelDirectory).standardizedFileURL.path + "-" + dtype.rawValue))
         try createParents(of: target.path)
         var options = Conversion.Options(precision: dtype)
         options.plan.activations = activations

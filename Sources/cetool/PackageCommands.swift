@@ -78,6 +78,9 @@ struct Install: ParsableCommand {
 
     @OptionGroup var replace: ReplaceOptions
 
+    @Flag(help: "Print the summary as JSON: {\"outcome\": installed|replaced|unchanged, \"path\"}.")
+    var json = false
+
     func run() throws {
         var limits = ModelPackage.Limits()
         limits.maxTotalSize = maxSize
@@ -88,10 +91,18 @@ struct Install: ParsableCommand {
         let r = try ModelPackage.install(archive: URL(fileURLWithPath: archive), into: intoURL, expectedSHA256: sha256,
                                          requireChecksum: requireChecksum, force: replace.force,
                                          replacing: replace.replacePath.map { URL(fileURLWithPath: $0) }, limits: limits)
+        let (outcome, url): (String, URL)
         switch r {
-        case .installed(let u): write("installed \(u.path)\n")
-        case .replaced(let u): write("replaced \(u.path)\n")
-        case .unchanged(let u): write("\(u.path) is already installed with the same content; nothing changed\n")
+        case .installed(let u): (outcome, url) = ("installed", u)
+        case .replaced(let u): (outcome, url) = ("replaced", u)
+        case .unchanged(let u): (outcome, url) = ("unchanged", u)
+        }
+        if json {
+            write(JSONWriter.write(.object([("outcome", .string(outcome)), ("path", .string(url.path))])) + "\n")
+        } else if outcome == "unchanged" {
+            write("\(url.path) is already installed with the same content; nothing changed\n")
+        } else {
+            write("\(outcome) \(url.path)\n")
         }
     }
 }
@@ -102,11 +113,14 @@ struct Push: ParsableCommand {
         abstract: "Put a model folder into a local hub folder with the HuggingFace cache layout.",
         discussion: """
         Writes <hub-dir>/models--ORG--NAME/{blobs,snapshots/<commit>,refs/<revision>} so that sentence-transformers with \
-        HF_HUB_OFFLINE=1 and HF_HUB_CACHE=<hub-dir> loads ORG/NAME. The commit id is derived from the content. \
-        An existing revision is never overwritten; pushing the same content again changes nothing. See formats/package.md.
+        HF_HUB_OFFLINE=1 and HF_HUB_CACHE=<hub-dir> loads ORG/NAME, and so does cetool (HF_HUB_CACHE=<hub-dir> \
+        cetool predict ORG/NAME …). Push a HuggingFace folder (`cetool save-pretrained` output, fp32/fp16/bf16). \
+        A cetool artifact (e.g. int8) is refused: no HuggingFace library reads it; --cetool-only pushes it for cetool \
+        alone. The commit id is derived from the content. An existing revision is never overwritten; pushing the same \
+        content again changes nothing. See formats/package.md.
         """)
 
-    @Argument(help: "The model folder (e.g. save-pretrained output).")
+    @Argument(help: "The model folder (save-pretrained output).")
     var modelDirectory: String
 
     @Option(help: "The hub cache folder (HF_HUB_CACHE).")
@@ -118,11 +132,30 @@ struct Push: ParsableCommand {
     @Option(help: "Revision (branch) name.")
     var revision: String = "main"
 
+    @Flag(help: "Push a cetool artifact, which only cetool loads by id (sentence-transformers cannot).")
+    var cetoolOnly = false
+
+    @Flag(help: "Print the summary as JSON.")
+    var json = false
+
     func run() throws {
-        let r = try HubCache.push(URL(fileURLWithPath: modelDirectory), hub: URL(fileURLWithPath: hubDir), repoID: repoID, revision: revision)
+        let r = try HubCache.push(URL(fileURLWithPath: modelDirectory), hub: URL(fileURLWithPath: hubDir), repoID: repoID,
+                                  revision: revision, allowArtifact: cetoolOnly)
+        let (outcome, commit): (String, String)
         switch r.outcome {
-        case .pushed(let c): write("\(repoID)@\(r.revision) -> \(c): \(r.files.count) files in \(r.repoFolder.path)\n")
-        case .unchanged(let c): write("\(repoID)@\(r.revision) already is \(c); nothing changed\n")
+        case .pushed(let c): (outcome, commit) = ("pushed", c)
+        case .unchanged(let c): (outcome, commit) = ("unchanged", c)
+        }
+        if json {
+            write(JSONWriter.write(.object([
+                ("outcome", .string(outcome)), ("repo_id", .string(repoID)), ("revision", .string(r.revision)), ("commit", .string(commit)),
+                ("repo_folder", .string(r.repoFolder.path)), ("snapshot", .string(r.snapshot.path)),
+                ("files", .int(Int64(r.files.count))), ("bytes", .int(Int64(r.files.reduce(0) { $0 + $1.size }))),
+            ])) + "\n")
+        } else if outcome == "pushed" {
+            write("\(repoID)@\(r.revision) -> \(commit): \(r.files.count) files in \(r.repoFolder.path)\n")
+        } else {
+            write("\(repoID)@\(r.revision) already is \(commit); nothing changed\n")
         }
     }
 }

@@ -20,7 +20,7 @@ struct SavePretrainedCommand: ParsableCommand {
         """,
         aliases: ["save"])
 
-    @Argument(help: "The model: a HuggingFace model directory or a cetool artifact.")
+    @Argument(help: "The model: a HuggingFace model directory, a cetool artifact, or ORG/NAME[@REVISION] in the HuggingFace cache.")
     var modelDirectory: String
 
     @Option(help: "Output folder.")
@@ -38,7 +38,7 @@ struct SavePretrainedCommand: ParsableCommand {
     @Option(help: "Card front matter license (default: the source card's).")
     var license: String?
 
-    @Option(help: "A `cetool verify --report` JSON whose figures go into the card.")
+    @Option(help: "A `cetool verify --report` JSON of this model (its summary.model_weights_sha256 must match the weights) whose figures go into the card.")
     var report: String?
 
     @Option(help: "A `cetool verify --plot` SVG, copied into the folder and shown in the card.")
@@ -50,8 +50,15 @@ struct SavePretrainedCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        var model = try ModelDirectory.load(URL(fileURLWithPath: modelDirectory))
+        var model = try ModelDirectory.load(URL(fileURLWithPath: try resolveModelPath(modelDirectory)))
+        var card = ModelCard.Info(name: name, baseModel: baseModel, license: license)
         let stored = SavePretrained.storage(of: model.graph).0
+        if let report {
+            if let dtype, dtype != stored { throw ModelCardError.reportBeforeQuantization(path: report) }
+            let r = try JSONFile.load(path: report, limit: 64 << 20)
+            try ModelCard.checkReport(r, path: report, model: model)
+            card.report = r
+        }
         if let dtype, dtype != stored {
             guard stored == .fp32 else {
                 if dtype == .fp32 { throw CLIError.cannotWiden(path: modelDirectory, from: stored.rawValue, to: dtype.rawValue) }
@@ -60,8 +67,6 @@ struct SavePretrainedCommand: ParsableCommand {
             // The same calibration and rounding as `cetool convert` with its defaults.
             model.graph = try Conversion.quantize(model, options: Conversion.Options(precision: dtype)).graph
         }
-        var card = ModelCard.Info(name: name, baseModel: baseModel, license: license)
-        if let report { card.report = try JSONFile.load(path: report, limit: 64 << 20) }
         if let plot { card.plot = Array(try readInput(plot)) }
         let target = URL(fileURLWithPath: output)
         try createParents(of: target.path)

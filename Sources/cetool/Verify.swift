@@ -20,13 +20,13 @@ struct Verify: ParsableCommand {
 
     enum ProfileChoice: String, ExpressibleByArgument, CaseIterable { case auto, fp32, fp16, bf16, int8 }
 
-    @Argument(help: "The model to check: a cetool artifact or a HuggingFace model directory.")
+    @Argument(help: "The model to check: a cetool artifact, a HuggingFace model directory, or ORG/NAME[@REVISION] in the HuggingFace cache.")
     var model: String
 
     @Option(parsing: .singleValue, help: "Golden file, or a folder whose golden*.json files are all used. Repeatable.")
     var golden: [String] = []
 
-    @Option(help: "The original model directory, to compare against on --pairs.")
+    @Option(help: "The original model (directory or cached ORG/NAME[@REVISION]), to compare against on --pairs.")
     var original: String?
 
     @Option(help: "JSON lines of pairs for --original, as for predict (LF or CRLF; blank lines skipped).")
@@ -63,7 +63,7 @@ struct Verify: ParsableCommand {
 
     func check() throws {
         for path in [report, plot].compactMap({ $0 }) { try createParents(of: path) }
-        let url = URL(fileURLWithPath: model)
+        let url = URL(fileURLWithPath: try resolveModelPath(model))
         var integrityFailure: String?
         if ArtifactFormat.isArtifact(url) {
             do { try ArtifactFormat.checkManifest(url) } catch let e as ArtifactError { integrityFailure = e.description }
@@ -89,15 +89,16 @@ struct Verify: ParsableCommand {
             if let original, let pairs {
                 let input = try parsePairs(try readInput(pairs))
                 guard !input.isEmpty else { throw CLIError.noInput(what: "pairs") }
-                let orig = try CrossEncoder(modelDirectory: URL(fileURLWithPath: original), threads: threads)
+                let orig = try CrossEncoder(modelDirectory: URL(fileURLWithPath: try resolveModelPath(original)), threads: threads)
                 let ref = try Verifier.reference(original: orig, pairs: input, name: "\(original) on \(pairs)", batchSize: batchSize)
                 sets.append(try Verifier.compare(try candidate(orig.maxLength), reference: ref, profile: p, batchSize: batchSize))
             }
         }
         let r = Verifier.Report(model: model, precision: precision, profile: p, sets: sets, integrityFailure: integrityFailure)
-        if let report { try writeOutput(r.json(), to: report) }
+        let digest = report != nil || json ? try base.model.weightsSHA256() : nil
+        if let report { try writeOutput(r.json(modelWeightsSHA256: digest), to: report) }
         if let plot { try writeOutput(r.svg(), to: plot) }
-        if json { write(r.json()) } else { write(r.text()) }
+        if json { write(r.json(modelWeightsSHA256: digest)) } else { write(r.text()) }
         if !r.passed { throw ExitCode(1) }
     }
 

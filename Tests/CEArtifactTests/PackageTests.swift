@@ -368,4 +368,64 @@ final class PackageTests: XCTestCase {
             XCTAssertThrowsError(try HubCache.push(model, hub: hub, repoID: "acme/tiny-rerank", revision: bad), bad)
         }
     }
+
+    // MARK: - loading by hub id
+
+    func testCacheDirectoryFollowsHuggingFaceHubsOrder() {
+        let home = ["HOME": "/home/u"]
+        XCTAssertEqual(HubCache.cacheDirectory(environment: home).path, "/home/u/.cache/huggingface/hub")
+        XCTAssertEqual(HubCache.cacheDirectory(environment: home.merging(["XDG_CACHE_HOME": "/xdg"]) { $1 }).path, "/xdg/huggingface/hub")
+        XCTAssertEqual(HubCache.cacheDirectory(environment: home.merging(["XDG_CACHE_HOME": "/xdg", "HF_HOME": "~/hf"]) { $1 }).path,
+                       "/home/u/hf/hub")
+        XCTAssertEqual(HubCache.cacheDirectory(environment: home.merging(["HF_HOME": "/hf", "HUGGINGFACE_HUB_CACHE": "/old"]) { $1 }).path, "/old")
+        XCTAssertEqual(HubCache.cacheDirectory(environment: home.merging(["HF_HOME": "/hf", "HUGGINGFACE_HUB_CACHE": "/old",
+                                                                          "HF_HUB_CACHE": "/new"]) { $1 }).path, "/new")
+    }
+
+    func testReferenceShape() {
+        XCTAssertEqual(HubCache.Reference("acme/tiny"), HubCache.Reference(repoID: "acme/tiny", revision: "main"))
+        XCTAssertEqual(HubCache.Reference("acme/tiny@v2")?.revision, "v2")
+        XCTAssertEqual(HubCache.Reference("acme/tiny@refs/pr/1")?.revision, "refs/pr/1")
+        for notAnID in ["tiny", "a/b/c", "./x", "../x", "/abs/x", "a--b/c", ".a/b", "a/b c", "-a/b", "a/"] {
+            XCTAssertNil(HubCache.Reference(notAnID), notAnID)
+        }
+    }
+
+    func testResolveFindsTheSnapshotOfARefOrCommit() throws {
+        let model = try makeModel()
+        let hub = dir.appendingPathComponent("hub")
+        try FileManager.default.createDirectory(at: hub, withIntermediateDirectories: true)
+        let r = try HubCache.push(model, hub: hub, repoID: "acme/tiny-rerank", revision: "v1")
+        guard case .pushed(let commit) = r.outcome else { return XCTFail("\(r.outcome)") }
+        let byRef = try HubCache.resolve(XCTUnwrap(HubCache.Reference("acme/tiny-rerank@v1")), hub: hub)
+        XCTAssertEqual(byRef.path, r.snapshot.path)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: byRef.appendingPathComponent("config.json").path))
+        XCTAssertEqual(try HubCache.resolve(XCTUnwrap(HubCache.Reference("acme/tiny-rerank@" + commit)), hub: hub).path, r.snapshot.path)
+
+        XCTAssertThrowsError(try HubCache.resolve(XCTUnwrap(HubCache.Reference("acme/tiny-rerank")), hub: hub)) {
+            XCTAssertEqual($0 as? HubCacheError, .revisionNotCached(repoID: "acme/tiny-rerank", revision: "main",
+                                                                    repoFolder: r.repoFolder.path, cached: ["v1"]))
+        }
+        XCTAssertThrowsError(try HubCache.resolve(XCTUnwrap(HubCache.Reference("acme/other")), hub: hub)) {
+            XCTAssertEqual($0 as? HubCacheError, .repoNotCached(repoID: "acme/other", hub: hub.path))
+        }
+        try Data("../../x".utf8).write(to: r.repoFolder.appendingPathComponent("refs/bad"))
+        XCTAssertThrowsError(try HubCache.resolve(XCTUnwrap(HubCache.Reference("acme/tiny-rerank@bad")), hub: hub)) {
+            guard case .invalidRef = $0 as? HubCacheError else { return XCTFail("\($0)") }
+        }
+    }
+
+    func testPushRefusesAnArtifactUnlessAllowed() throws {
+        let artifact = dir.appendingPathComponent("artifact")
+        try FileManager.default.createDirectory(at: artifact, withIntermediateDirectories: true)
+        try Data("{\"format\": \"cetool-artifact\", \"format_version\": 1, \"precision\": \"int8\", \"files\": []}\n".utf8)
+            .write(to: artifact.appendingPathComponent("cetool.json"))
+        let hub = dir.appendingPathComponent("hub")
+        try FileManager.default.createDirectory(at: hub, withIntermediateDirectories: true)
+        XCTAssertThrowsError(try HubCache.push(artifact, hub: hub, repoID: "acme/a")) {
+            XCTAssertEqual($0 as? HubCacheError, .artifactNotLoadable(path: artifact.path, precision: "int8"))
+        }
+        XCTAssertEqual(try listing(hub), [])
+        XCTAssertNoThrow(try HubCache.push(artifact, hub: hub, repoID: "acme/a", allowArtifact: true))
+    }
 }

@@ -17,10 +17,17 @@ struct CLIRunner {
     }
 
     /// `fileSizeLimit`: the child runs under RLIMIT_FSIZE of that many bytes (prlimit) with SIGXFSZ ignored, so a
-    /// write past it fails with EFBIG, as one on a full file system fails with ENOSPC.
-    func run(_ args: [String], stdin: String? = nil, fileSizeLimit: Int? = nil, in directory: URL? = nil) throws -> Result {
+    /// write past it fails with EFBIG, as one on a full file system fails with ENOSPC. `environment`: variables set
+    /// (a nil value removes one) over this process's environment. `directory`: the child's working folder.
+    func run(_ args: [String], stdin: String? = nil, fileSizeLimit: Int? = nil, environment: [String: String?] = [:],
+             in directory: URL? = nil) throws -> Result {
         let p = Process()
         if let directory { p.currentDirectoryURL = directory }
+        if !environment.isEmpty {
+            var env = ProcessInfo.processInfo.environment
+            for (k, v) in environment { env[k] = v }
+            p.environment = env
+        }
         if let fileSizeLimit {
             // Ignored signals stay ignored across exec; Process itself resets handlers, so the shell sets it.
             p.executableURL = URL(fileURLWithPath: "/bin/sh")
