@@ -62,34 +62,15 @@ final class ArchitectureVariantTests: XCTestCase {
     }
 
     /// RoBERTa and DistilBERT (the construct fine-tuned in DistilBERT's layout, golden/train_minilm_rr_distilbert.py):
-    /// fp32 and fp16 pass their profiles. int8 with convert's defaults (weight groups of 64) misses the int8 profile
-    /// on one list each: RoBERTa's rr-19 (Spearman 0.9893: a document moved two places, past one 0.042 from it in the
-    /// reference's logits), DistilBERT's rr-12 (0.9857: three reordered pairs, one of them beyond the bound, 0.047 apart).
-    /// Which list fails is the calibration draw (formats/quantization.md, bench/int8_spread.py). What holds is asserted:
-    /// top-1 100 %, every list's Spearman ≥ 0.985, at most one list failing its ranking check and by at most two pairs
-    /// beyond the near-tie bound, mean |Δlogit| < 0.025 (0.0135 and 0.0174 measured; 0.022 and 0.029 with one scale per
-    /// output channel).
-    func testRobertaAndDistilbertPassFP32AndFP16AndInt8MissesByOnePair() throws {
+    /// fp32, fp16 and int8 (convert's defaults) each pass their profile.
+    func testRobertaAndDistilbertPassEveryProfile() throws {
         for arch in ["roberta", "distilbert"] {
             let src = try model(arch)
             let dir = try makeTemporaryDirectory("cetool-variant")
             defer { try? FileManager.default.removeItem(at: dir) }
-            try checkPasses(src, arch, "fp32")
-            try checkPasses(try convert(src, "fp16", into: dir), arch, "fp16")
-
-            let (_, f8, t8) = try verify(try convert(src, "int8", into: dir), arch)
-            print("variant \(arch) int8: \(figures(f8))")
-            XCTAssertEqual(f8["token_ids_identical"] as? Int, 377)
-            XCTAssertEqual(f8["top1_agreement"] as? Double, 1, t8)
-            XCTAssertGreaterThanOrEqual(try XCTUnwrap(f8["min_spearman"] as? Double), 0.985, t8)
-            XCTAssertLessThanOrEqual(try XCTUnwrap(f8["lists_failing_ranking"] as? Int), 1, t8)
-            let lists = try XCTUnwrap(((try JSONSerialization.jsonObject(with: Data(t8.utf8)) as? [String: Any])?["sets"] as? [[String: Any]])?
-                .first?["lists"] as? [[String: Any]])
-            XCTAssertEqual(lists.count, 29)
-            for l in lists where l["ranking_passes"] as? Bool == false {
-                XCTAssertLessThanOrEqual(try XCTUnwrap(l["reordered_beyond_near_tie"] as? Int), 2, "\(arch) \(l)")
+            for (folder, precision) in [(src, "fp32"), (try convert(src, "fp16", into: dir), "fp16"), (try convert(src, "int8", into: dir), "int8")] {
+                try checkPasses(folder, arch, precision)
             }
-            XCTAssertLessThan(try XCTUnwrap(f8["mean_abs_delta_logit"] as? Double), 0.025, t8)
         }
     }
 }
