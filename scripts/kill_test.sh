@@ -9,10 +9,12 @@
 #
 #   bash scripts/kill_test.sh [N]        # needs .build/release/cetool (make build) and .models/minilm-l6-ce (make models)
 #   CETOOL=… MODEL=… bash scripts/kill_test.sh
+#   CONVERT_DTYPE=fp32 bash scripts/kill_test.sh 4   # the bounded run `make test` does (KillTests): fp32 converts in ~1 s
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 N=${1:-50}
+CONVERT_DTYPE=${CONVERT_DTYPE:-int8}
 CETOOL=${CETOOL:-.build/release/cetool}
 MODEL=${MODEL:-.models/minilm-l6-ce}
 [ -x "$CETOOL" ] || { echo "missing $CETOOL: make build" >&2; exit 2; }
@@ -24,7 +26,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/cetool-kill.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
 # Reference ("new") and older ("old") outputs of every command, from uninterrupted runs.
-"$CETOOL" convert "$MODEL" --dtype int8 --output "$WORK/convert.new" >/dev/null
+"$CETOOL" convert "$MODEL" --dtype "$CONVERT_DTYPE" --output "$WORK/convert.new" >/dev/null
 "$CETOOL" convert "$MODEL" --dtype fp16 --output "$WORK/convert.old" >/dev/null
 "$CETOOL" save-pretrained "$MODEL" --output "$WORK/save-pretrained.new" >/dev/null
 "$CETOOL" save-pretrained "$MODEL" --dtype fp16 --output "$WORK/save-pretrained.old" >/dev/null
@@ -64,7 +66,7 @@ run_kills() {
   rm -rf "$out"; mkdir -p "$out"
   local cmd_new
   case $name in
-    convert) cmd_new=("$CETOOL" convert "$MODEL" --dtype int8 --output "$out/target" --force) ;;
+    convert) cmd_new=("$CETOOL" convert "$MODEL" --dtype "$CONVERT_DTYPE" --output "$out/target" --force) ;;
     save-pretrained) cmd_new=("$CETOOL" save-pretrained "$MODEL" --output "$out/target" --force) ;;
     package) cmd_new=("$CETOOL" package "$WORK/save-pretrained.new" --name acme/kill-test --output "$out" --force) ;;
   esac

@@ -220,6 +220,9 @@ public enum Verifier {
             }
         }
         rules += listRules(lists, profile: profile)
+        if cases.isEmpty && lists.isEmpty {
+            rules.append(Rule(name: "pairs", passed: false, detail: "the reference holds no pair and no ranked list: nothing was compared"))
+        }
         return SetReport(name: reference.name, cases: cases, lists: lists, rules: rules)
     }
 
@@ -235,7 +238,7 @@ public enum Verifier {
             rules.append(Rule(name: "token ids", passed: differ.isEmpty,
                               detail: "identical on \(checked.count - differ.count) of \(checked.count) pairs" + (differ.first.map { " (first differing: \($0.id))" } ?? "")))
         }
-        if profile.logitRelative.isFinite || profile.logitAbsolute.isFinite {
+        if !cases.isEmpty, profile.logitRelative.isFinite || profile.logitAbsolute.isFinite {
             var out = 0, total = 0
             var worstRatio: Float = 0, worst = ""
             for c in cases {
@@ -255,16 +258,16 @@ public enum Verifier {
                 }
             }
             let bound = profile.logitAbsolute.isFinite ? "≤ \(profile.logitAbsolute)" : "≤ \(profile.logitRelative) · max(1, |reference|)"
-            rules.append(Rule(name: "each logit", passed: out == 0 && total > 0,
+            rules.append(Rule(name: "each logit", passed: out == 0,
                               detail: "|Δlogit| \(bound): \(out) of \(total) outside; worst \(worst) at \(f(Double(worstRatio)))× its bound"))
         }
-        if profile.scoreRelative.isFinite {
+        if !cases.isEmpty, profile.scoreRelative.isFinite {
             var out = 0, total = 0
             for c in cases { for (o, r) in zip(c.scores, c.referenceScores) { total += 1; if !(abs(o - r) <= profile.scoreBound(r)) { out += 1 } } }
             rules.append(Rule(name: "each score", passed: out == 0,
                               detail: "|Δscore| ≤ \(profile.scoreRelative) · max(1, |reference|): \(out) of \(total) outside"))
         }
-        if let k = profile.maxMeanLogitDeltaPerStd {
+        if let k = profile.maxMeanLogitDeltaPerStd, !cases.isEmpty {
             let refs = cases.flatMap { $0.referenceLogits.map(Double.init) }
             let deltas = cases.flatMap { c in zip(c.logits, c.referenceLogits).map { Double(abs($0 - $1)) } }
             let m = mean(refs)

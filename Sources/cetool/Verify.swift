@@ -15,7 +15,7 @@ struct Verify: ParsableCommand {
         the reference is the original folder run by cetool's fp32 runtime; pairs sharing a query form ranked lists. \
         The tolerance profile follows the model's precision (fp32, fp16, bf16, int8) unless --profile is given. \
         An artifact's manifest (sizes and sha256 of its files) is checked first. \
-        Exit status: 0 pass, 1 fail, 2 input error (a file that cannot be read, parsed or written), 64 usage error.
+        Exit status: 0 pass, 1 fail, 2 usage or input error (bad flags; a model, golden or pairs file that cannot be read or parsed), 3 a write the file system refused.
         """)
 
     enum ProfileChoice: String, ExpressibleByArgument, CaseIterable { case auto, fp32, fp16, bf16, int8 }

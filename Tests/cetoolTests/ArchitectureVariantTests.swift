@@ -9,14 +9,7 @@ import XCTest
 final class ArchitectureVariantTests: XCTestCase {
     let cli = CLIRunner()
 
-    func model(_ arch: String) throws -> String {
-        let path = cli.root.appendingPathComponent(".models/minilm-l6-rr-\(arch)").path
-        guard FileManager.default.fileExists(atPath: path + "/model.safetensors") else {
-            if ProcessInfo.processInfo.environment["CETOOL_REQUIRE_MODELS"] == "1" { XCTFail("\(path) missing: make models") }
-            throw XCTSkip("\(path) missing: make models")
-        }
-        return path
-    }
+    func model(_ arch: String) throws -> String { try cli.realModel("minilm-l6-rr-\(arch)") }
 
     func golden(_ arch: String) -> String { cli.root.appendingPathComponent("golden/minilm-l6-rr-\(arch)/golden.json").path }
 

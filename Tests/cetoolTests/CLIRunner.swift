@@ -1,5 +1,6 @@
 import CETestSupport
 import Foundation
+import XCTest
 
 /// Runs the built `cetool` binary with arguments and standard input.
 struct CLIRunner {
@@ -8,6 +9,16 @@ struct CLIRunner {
     let root = repositoryRoot()
     var tinyOne: String { root.appendingPathComponent("golden/models/tiny-bert-l1").path }
     var tinyThree: String { root.appendingPathComponent("golden/models/tiny-bert-l3").path }
+
+    /// `.models/<name>` (made by `make models`): a failure under CETOOL_REQUIRE_MODELS=1 (make test, CI), else a skip.
+    func realModel(_ name: String) throws -> String {
+        let path = root.appendingPathComponent(".models/\(name)").path
+        guard FileManager.default.fileExists(atPath: path + "/config.json") else {
+            if ProcessInfo.processInfo.environment["CETOOL_REQUIRE_MODELS"] == "1" { XCTFail("\(path) missing: make models") }
+            throw XCTSkip("\(path) missing: make models")
+        }
+        return path
+    }
 
     /// swift test builds the executable beside the test bundle.
     var binary: URL {

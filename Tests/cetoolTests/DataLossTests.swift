@@ -109,11 +109,7 @@ final class DataLossTests: XCTestCase {
     /// SIGINT and SIGTERM while the artifact is being written: the process dies of the signal and its staging
     /// folder is gone. The real-size fp32 conversion spends long enough hashing and writing 90 MB to be caught.
     func testAnInterruptedConvertLeavesNoStaging() throws {
-        let source = repositoryRoot().appendingPathComponent(".models/minilm-l6-ce")
-        guard FileManager.default.fileExists(atPath: source.appendingPathComponent("config.json").path) else {
-            if ProcessInfo.processInfo.environment["CETOOL_REQUIRE_MODELS"] == "1" { XCTFail("missing \(source.path): make models") }
-            throw XCTSkip("needs .models/minilm-l6-ce (make models)")
-        }
+        let source = URL(fileURLWithPath: try cli.realModel("minilm-l6-ce"))
         for signal in [SIGINT, SIGTERM] {
             let dir = try makeTemporaryDirectory("cetool-signal")
             defer { try? FileManager.default.removeItem(at: dir) }
