@@ -20,6 +20,7 @@ let package = Package(
         // Writes the artifact and package seeds with cetool's own writers (scripts/fuzz.sh runs it).
         .executableTarget(name: "FuzzSeeds", dependencies: [
             "FuzzEntries", .product(name: "CEQuant", package: "cetool"), .product(name: "CEArtifact", package: "cetool"),
+            .product(name: "CEConvert", package: "cetool"),
         ]),
     ] + targets.map { .executableTarget(name: $0, dependencies: ["FuzzEntries"]) }
 )

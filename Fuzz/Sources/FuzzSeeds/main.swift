@@ -1,4 +1,5 @@
 import CEArtifact
+import CEConvert
 import CECore
 import CEFormats
 import CEGraph
@@ -82,14 +83,13 @@ func writeSeeds(_ out: URL) throws {
     let model = try ModelDirectory.load(hf)
     var smoothing: [String: [Float]] = [:]
     for (name, t) in model.graph.weights where t.shape.rank == 2 { smoothing[name] = (0..<t.shape.dims[1]).map { 0.5 + Float($0) } }
-    let variants: [(String, Quantize.Precision, [String: [Float]]?)] = [
-        ("fp32", .fp32, nil), ("fp16", .fp16, nil), ("bf16", .bf16, nil), ("int8", .int8, nil), ("int8-smooth", .int8, smoothing),
-    ]
-    for (name, precision, activationMax) in variants {
-        let graph = try Quantize.apply(precision, to: model.graph, plan: .all, activationMax: activationMax, alpha: 0.5)
-        _ = try Artifact.write(model: model, graph: graph, precision: precision, plan: .all,
-                               to: out.appendingPathComponent("art-" + name), force: false)
+    // The four precisions as `cetool convert` writes them (one library call, its defaults); int8 with synthetic
+    // smoothing vectors besides, so the seeds hold `_smooth` tensors of known values.
+    for precision in [Quantize.Precision.fp32, .fp16, .bf16, .int8] {
+        try Conversion.run(source: hf, to: out.appendingPathComponent("art-" + precision.rawValue), options: Conversion.Options(precision: precision))
     }
+    let smoothed = try Quantize.apply(.int8, to: model.graph, plan: .all, activationMax: smoothing, alpha: 0.5)
+    _ = try Artifact.write(model: model, graph: smoothed, precision: .int8, plan: .all, to: out.appendingPathComponent("art-int8-smooth"), force: false)
     let pkg = out.appendingPathComponent("pkg")
     try fm.createDirectory(at: pkg, withIntermediateDirectories: true)
     _ = try ModelPackage.create(from: out.appendingPathComponent("art-int8"), name: "acme/tiny", output: pkg, force: false)
