@@ -28,7 +28,7 @@ final class FullDiskTests: XCTestCase {
                             file: StaticString = #filePath, line: UInt = #line) throws {
         let before = try targets.map { try treeSnapshot($0) }
         let r = try cli.run(args, fileSizeLimit: Self.limit)
-        XCTAssertNotEqual(r.status, 0, "the command succeeded under a \(Self.limit)-byte limit", file: file, line: line)
+        XCTAssertEqual(r.status, 3, "exit status 3: the file system refused a write (\(r.stderr))", file: file, line: line)
         XCTAssertTrue(r.stderr.contains("cannot write \(failingFile): File too large"), r.stderr, file: file, line: line)
         XCTAssertFalse(r.stderr.contains("cetool-staging"), "the error names the staging path: \(r.stderr)", file: file, line: line)
         for (t, old) in zip(targets, before) {

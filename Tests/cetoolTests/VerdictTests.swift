@@ -154,6 +154,15 @@ final class VerdictTests: XCTestCase {
         }
         let pass = try cli.run(["verify", cli.tinyOne, "--golden", golden])
         XCTAssertEqual(pass.status, 0, pass.stdout + pass.stderr)
+        // install and eval: the same statuses.
+        let notAnArchive = dir.appendingPathComponent("x.tar.gz")
+        try Data("not gzip".utf8).write(to: notAnArchive)
+        let install = try cli.run(["install", notAnArchive.path, "--into", dir.appendingPathComponent("models").path])
+        XCTAssertEqual(install.status, 2, install.stderr)
+        let badData = dir.appendingPathComponent("data.jsonl")
+        try Data("{\"texts\": [\"a\"], \"label\": 1}\n".utf8).write(to: badData)
+        let eval = try cli.run(["eval", cli.tinyOne, "--task", "correlation", "--data", badData.path])
+        XCTAssertEqual(eval.status, 2, eval.stderr)
         let help = try cli.run(["verify", "--help"])
         XCTAssertEqual(help.status, 0)
         XCTAssertTrue(help.stdout.contains("2 usage or input"), help.stdout)
