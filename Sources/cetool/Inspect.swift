@@ -69,14 +69,9 @@ struct Inspect: ParsableCommand {
         case .table:
             var out = "format: \(checkpoint.format.rawValue)\nfiles: \(checkpoint.files.joined(separator: ", "))\narchitecture: \(architectureName)\n"
             out += "tensors: \(rows.count), \(total) bytes\n\n"
-            let w = max(4, rows.map(\.name.count).max() ?? 0)
-            out += "name".padding(toLength: w, withPad: " ", startingAt: 0) + "  dtype  shape                 bytes       canonical\n"
-            for r in rows {
-                out += r.name.padding(toLength: w, withPad: " ", startingAt: 0) + "  "
-                    + r.dtype.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0) + "  "
-                    + r.shape.description.padding(toLength: 20, withPad: " ", startingAt: 0) + "  "
-                    + String(r.bytes).padding(toLength: 10, withPad: " ", startingAt: 0) + "  " + r.canonical + "\n"
-            }
+            out += formatTable(header: ["name", "dtype", "shape", "bytes", "canonical"],
+                               rows: rows.map { [$0.name, $0.dtype.rawValue, $0.shape.description, String($0.bytes), $0.canonical] },
+                               right: [3])
             write(out)
         }
     }
@@ -170,15 +165,12 @@ struct ArtifactInspection {
         out += "activation: \(meta("cetool.activation") ?? "?") (\(meta("cetool.activation_source") ?? "?")), max length \(meta("cetool.max_length") ?? "?")\n"
         out += "tensors: \(rows.count), \(totalBytes) bytes (+ \(paddingBytes) bytes of alignment padding): "
         out += byDType.map { "\($0.1) \($0.0.rawValue) (\($0.2) bytes)" }.joined(separator: ", ") + "\n\n"
-        let w = max(4, rows.map(\.name.count).max() ?? 0)
-        out += "name".padding(toLength: w, withPad: " ", startingAt: 0) + "  dtype  shape                 bytes       role\n"
-        for r in rows {
-            out += r.name.padding(toLength: w, withPad: " ", startingAt: 0) + "  "
-                + r.dtype.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0) + "  "
-                + r.shape.description.padding(toLength: 20, withPad: " ", startingAt: 0) + "  "
-                + String(r.bytes).padding(toLength: 10, withPad: " ", startingAt: 0) + "  " + r.role
-                + (r.range.map { String(format: " %.4g…%.4g", $0.0, $0.1) } ?? "") + "\n"
-        }
+        out += formatTable(header: ["name", "dtype", "shape", "bytes", "role"],
+                           rows: rows.map { r in
+                               [r.name, r.dtype.rawValue, r.shape.description, String(r.bytes),
+                                r.role + (r.range.map { String(format: " %.4g…%.4g", $0.0, $0.1) } ?? "")]
+                           },
+                           right: [3])
         return out
     }
 }
