@@ -28,7 +28,7 @@ let package = Package(
         // C kernels chosen at run time by CPU feature (int8 GEMM, f16 widening), each with a scalar reference.
         .target(name: "CEKernels"),
         // POSIX calls Swift's Glibc module does not expose (renameat2).
-        .target(name: "CSystem"),
+        .target(name: "CPosix"),
         .target(name: "CEFormats", dependencies: ["CECore"]),
         .target(name: "CETokenizers", dependencies: ["CECore"]),
         .target(name: "CEGraph", dependencies: ["CECore"]),
@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "CEQuant", dependencies: ["CECore", "CEGraph", "COpenBLAS"]),
         .target(name: "CERuntime", dependencies: ["CECore", "CEGraph", "CETokenizers", "CEImport", "COpenBLAS", "CEKernels"]),
         .target(name: "CEVerify", dependencies: ["CECore", "CERuntime"]),
-        .target(name: "CEArtifact", dependencies: ["CECore", "CEFormats", "CEGraph", "CEImport", "CEQuant", "CSystem", "CArchive"]),
+        .target(name: "CEArtifact", dependencies: ["CECore", "CEFormats", "CEGraph", "CEImport", "CEQuant", "CPosix", "CArchive"]),
         // calibrate -> quantize -> write: `cetool convert` as one library call.
         .target(name: "CEConvert", dependencies: ["CECore", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEArtifact"]),
         .target(name: "CETestSupport", dependencies: ["CECore", "CEFormats"]),
