@@ -1,4 +1,5 @@
 import CECore
+import CEImport
 import CERuntime
 import Foundation
 
@@ -17,7 +18,7 @@ enum ServeInfo {
         var o: [(String, JSONValue)] = [
             ("model", .string(name)), ("model_path", .string(m.directory.path)),
             ("architecture", .string(m.graph.architecture.rawValue)),
-            ("precision", .string(m.artifact?.precision ?? "fp32")),
+            ("precision", .string(precision(m))),
             ("artifact", .bool(m.artifact != nil)),
             ("max_length", .int(Int64(ce.maxLength))), ("num_labels", .int(Int64(ce.numLabels))),
             ("labels", .array(labelNames(ce).map { .string($0) })), ("activation", .string(ce.activation.rawValue)),
@@ -31,6 +32,17 @@ enum ServeInfo {
         ]
         o += extra
         return .object(o)
+    }
+
+    /// The artifact's precision; for a HuggingFace folder the narrowest weight dtype (an fp16 save-pretrained folder
+    /// is "fp16").
+    static func precision(_ m: ImportedModel) -> String {
+        if let p = m.artifact?.precision { return p }
+        let dtypes = Set(m.graph.weights.values.map(\.dtype))
+        if dtypes.contains(.i8) { return "int8" }
+        if dtypes.contains(.f16) { return "fp16" }
+        if dtypes.contains(.bf16) { return "bf16" }
+        return "fp32"
     }
 
     /// Files a verify report (`cetool verify --report`) is looked for in the model folder, in this order.

@@ -203,6 +203,33 @@ final class ServeTests: XCTestCase {
         XCTAssertEqual(try server.post("/rerank", ["query": "q", "texts": ["a"]]).status, 503, "a lone request waits 3 s too")
     }
 
+    func testInfoDescribesTheModelAndItsVerifyReport() throws {
+        // A copy of the tiny model with a `cetool verify --report` beside its files.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("serve-info-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: cli.tinyOne), to: dir)
+        let v = try cli.run(["verify", dir.path, "--golden", cli.root.appendingPathComponent("golden/tiny-bert-l1").path,
+                             "--report", dir.appendingPathComponent("verify-report.json").path])
+        XCTAssertEqual(v.status, 0, v.stderr)
+        for (model, verified) in [(cli.tinyOne, false), (dir.path, true)] {
+            let server = try ServerProcess(model)
+            defer { XCTAssertEqual(server.stop(), 0) }
+            let info = try XCTUnwrap(try server.request("/info", method: "GET").json as? [String: Any])
+            XCTAssertEqual(info["precision"] as? String, "fp32")
+            XCTAssertEqual(info["max_length"] as? Int, 128)
+            XCTAssertEqual(info["labels"] as? [String], ["LABEL_0"])
+            XCTAssertEqual(info["activation"] as? String, "sigmoid")
+            XCTAssertEqual(info["threads"] as? Int, 1)
+            if verified {
+                let summary = try XCTUnwrap(info["verify"] as? [String: Any])
+                XCTAssertEqual(summary["file"] as? String, "verify-report.json")
+                XCTAssertEqual(summary["passed"] as? Bool, true)
+            } else {
+                XCTAssertTrue(info["verify"] is NSNull, "no report: null")
+            }
+        }
+    }
+
     func testCPUQuotaReadsCgroupV2CPUMax() {
         XCTAssertEqual(CPUQuota.parseCPUMax("150000 100000\n"), 2)
         XCTAssertEqual(CPUQuota.parseCPUMax("100000 100000"), 1)
