@@ -125,6 +125,8 @@ final class ServeTests: XCTestCase {
             ("document without text", "/v1/rerank", Data(#"{"query": "q", "documents": [{"txt": "a"}]}"#.utf8), 422, "documents[0].text"),
             ("pair of three", "/predict", Data(#"{"pairs": [["a", "b", "c"]]}"#.utf8), 422, "pairs[0]"),
             ("unknown activation", "/predict", Data(#"{"pairs": [["a", "b"]], "activation": "relu"}"#.utf8), 422, "activation"),
+            ("too long with truncate false", "/rerank", Data(("{\"query\": \"q\", \"texts\": [\"" + String(repeating: "word ", count: 400) + "\"], \"truncate\": false}").utf8), 422, "texts[0]"),
+            ("truncation_direction left", "/rerank", Data(#"{"query": "q", "texts": ["a"], "truncation_direction": "left"}"#.utf8), 422, "truncation_direction"),
             ("empty texts", "/rerank", Data(#"{"query": "q", "texts": []}"#.utf8), 400, "texts"),
             ("empty documents", "/v1/rerank", Data(#"{"query": "q", "documents": []}"#.utf8), 400, "documents"),
             ("empty pairs", "/predict", Data(#"{"pairs": []}"#.utf8), 400, "pairs"),
