@@ -89,11 +89,12 @@ struct Serve: ParsableCommand {
         Task.detached {
             do {
                 try await Server.run(service, host: host, port: port, logger: logger) { h, p in
+                    outcome.listening()
                     let shown = h.contains(":") ? "[\(h)]" : h
                     FileHandle.standardOutput.write(Data("listening on http://\(shown):\(p)\n".utf8))
                 }
             } catch {
-                outcome.fail(error)
+                outcome.fail(outcome.isListening ? error : CLIError.refused("cannot listen on \(host):\(port): \(error)"))
             }
             outcome.done.signal()
         }
@@ -104,7 +105,11 @@ struct Serve: ParsableCommand {
     /// The server task's end, handed to the waiting main thread.
     final class Outcome: @unchecked Sendable {
         let done = DispatchSemaphore(value: 0)
+        private let lock = NSLock()
+        private var bound = false
         private(set) var error: Error?
-        func fail(_ e: Error) { error = e }
+        func fail(_ e: Error) { lock.lock(); error = e; lock.unlock() }
+        func listening() { lock.lock(); bound = true; lock.unlock() }
+        var isListening: Bool { lock.lock(); defer { lock.unlock() }; return bound }
     }
 }

@@ -232,6 +232,15 @@ final class ServeTests: XCTestCase {
         }
     }
 
+    func testABusyPortExitsTwoNamingTheAddress() throws {
+        let server = try ServerProcess(cli.tinyOne)
+        defer { XCTAssertEqual(server.stop(), 0) }
+        let r = try cli.run(["serve", cli.tinyOne, "--host", "127.0.0.1", "--port", "\(server.port)"])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("cannot listen on 127.0.0.1:\(server.port)"), r.stderr)
+        XCTAssertEqual(r.stdout, "", "no listening line")
+    }
+
     func testCPUQuotaReadsCgroupV2CPUMax() {
         XCTAssertEqual(CPUQuota.parseCPUMax("150000 100000\n"), 2)
         XCTAssertEqual(CPUQuota.parseCPUMax("100000 100000"), 1)
