@@ -10,12 +10,17 @@ CLIENTS=${CLIENTS:-8}; DOCS=${DOCS:-10}; REQUESTS=${REQUESTS:-300}; SECONDS_MAX=
 INFINITY_VENV=${INFINITY_VENV:-/tmp/venv-infinity}
 LOAD=(python3 bench/serve_load.py --clients "$CLIENTS" --docs "$DOCS" --requests "$REQUESTS" --seconds "$SECONDS_MAX" --output "$OUT")
 
+# Servers still running when the script ends (a failed load run under set -e) are stopped.
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done' EXIT
+
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 run_cetool() {  # label, model
     local log; log=$(mktemp)
     "$CETOOL" serve "$2" --host 127.0.0.1 --port 0 > "$log" 2>&1 &
     local pid=$!
+    PIDS+=("$pid")
     until grep -q '^listening on ' "$log"; do kill -0 "$pid"; sleep 0.2; done
     local url; url=$(head -1 "$log" | sed 's/^listening on //')
     "${LOAD[@]}" --url "$url" --api tei --pid "$pid" --label "$1"
@@ -40,6 +45,7 @@ if [ -x "$INFINITY_VENV/bin/infinity_emb" ]; then
     HF_HUB_OFFLINE=1 DO_NOT_TRACK=1 "$INFINITY_VENV/bin/infinity_emb" v2 --model-id "$MODEL" --engine torch --device cpu \
         --host 127.0.0.1 --port "$port" > "$log" 2>&1 &
     pid=$!
+    PIDS+=("$pid")
     until curl -sf "http://127.0.0.1:$port/models" > /dev/null; do kill -0 "$pid"; sleep 1; done
     id=$(curl -s "http://127.0.0.1:$port/models" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])')
     "${LOAD[@]}" --url "http://127.0.0.1:$port" --api cohere --path /rerank --model "$id" --pid "$pid" --label infinity-torch
