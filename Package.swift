@@ -18,6 +18,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
@@ -28,7 +31,7 @@ let package = Package(
         // C kernels chosen at run time by CPU feature (int8 GEMM, f16 widening), each with a scalar reference.
         .target(name: "CEKernels"),
         // POSIX calls Swift's Glibc module does not expose (renameat2).
-        .target(name: "CSystem"),
+        .target(name: "CPosix"),
         .target(name: "CEFormats", dependencies: ["CECore"]),
         .target(name: "CETokenizers", dependencies: ["CECore"]),
         .target(name: "CEGraph", dependencies: ["CECore"]),
@@ -36,13 +39,21 @@ let package = Package(
         .target(name: "CEQuant", dependencies: ["CECore", "CEGraph", "COpenBLAS"]),
         .target(name: "CERuntime", dependencies: ["CECore", "CEGraph", "CETokenizers", "CEImport", "COpenBLAS", "CEKernels"]),
         .target(name: "CEVerify", dependencies: ["CECore", "CERuntime"]),
-        .target(name: "CEArtifact", dependencies: ["CECore", "CEFormats", "CEGraph", "CEImport", "CEQuant", "CSystem", "CArchive"]),
+        .target(name: "CEArtifact", dependencies: ["CECore", "CEFormats", "CEGraph", "CEImport", "CEQuant", "CPosix", "CArchive"]),
         // calibrate -> quantize -> write: `cetool convert` as one library call.
         .target(name: "CEConvert", dependencies: ["CECore", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEArtifact"]),
+        // `cetool serve`: HTTP handlers that translate JSON <-> CrossEncoder calls, and the batching queue between them.
+        .target(name: "CEServe", dependencies: [
+            "CECore", "CERuntime", "CEImport",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "CETestSupport", dependencies: ["CECore", "CEFormats"]),
         .executableTarget(name: "cetool", dependencies: [
-            "CECore", "CEFormats", "CETokenizers", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEVerify", "CEArtifact", "CEConvert",
+            "CECore", "CEFormats", "CETokenizers", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEVerify", "CEArtifact", "CEConvert", "CEServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "CECoreTests", dependencies: ["CECore", "CETestSupport"]),
         .testTarget(name: "CEFormatsTests", dependencies: ["CEFormats", "CETestSupport"], exclude: ["Fixtures"]),
@@ -54,6 +65,6 @@ let package = Package(
         // Hostile-file corpus (scripts/make_hostile_corpus.py) and replayed fuzzer findings (Fuzz/, scripts/fuzz.sh).
         .testTarget(name: "HostileCorpusTests", dependencies: ["CEFormats", "CETokenizers", "CEImport", "CEArtifact", "CETestSupport"],
                     exclude: ["Corpus", "manifest.json", "FuzzRegressions"]),
-        .testTarget(name: "cetoolTests", dependencies: ["CETestSupport", "cetool", "CEVerify", "CEArtifact", "CEConvert", "CEImport", "CEQuant", "CEGraph", "CECore"]),
+        .testTarget(name: "cetoolTests", dependencies: ["CETestSupport", "cetool", "CEServe", "CEVerify", "CEArtifact", "CEConvert", "CEImport", "CEQuant", "CEGraph", "CECore"]),
     ]
 )

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import CECore
-import CSystem
+import CPosix
 import Foundation
 
 public enum StagingError: Error, Equatable, CustomStringConvertible {
