@@ -6,6 +6,8 @@ import CEKernels
 // B sequences, C hidden, E embedding size, F intermediate, H heads of D = C / H, L labels. Buffers are the
 // Workspace's; every op reads and writes the residual stream x (N, C) in place, the pooling ops fill pooled (B, C)
 // and `classify` the logits (B, L). A backward pass adds `…Backward` beside each `…Forward`, with the same weights.
+// The kernels they call are specified by their scalar twins in KernelsReference.swift (linear, layerNorm, gelu,
+// softmaxRows, attention with and without a window, rotary, gatedGelu), which KernelTests compare them against.
 
 /// The state of one pass through the op list: the batch, the planned weights, the workspace.
 struct Pass {
