@@ -278,7 +278,8 @@ public enum TensorName {
     }
 }
 
-/// The closed op set of the canonical graph. Every architecture is a sequence of these.
+/// The closed op set of the canonical graph. Every architecture is a sequence of these (`Graph.ops`), which the
+/// runtime executes in order, one forward function per op (formats/graph.md, the op table).
 public enum Op: Sendable, Equatable {
     /// x[b,s,:] = token_embd[ids] + pos_embd[positions] + type_embd[typeIDs], then LayerNorm(embd_norm).
     /// Positions and type rows follow the architecture (Graph.position(of:…), Architecture.usesTokenTypeIDs).

@@ -11,11 +11,8 @@ public enum Kernels {
     public static func linear(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                               _ y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int) {
         guard m > 0, n > 0 else { return }
-        let (xa, wa, ba, ya) = (Int(bitPattern: x), Int(bitPattern: w), Int(bitPattern: bias), Int(bitPattern: y))
         parallelRows(m, minRows: 4) { r0, r1 in
-            let x = UnsafePointer<Float>(bitPattern: xa)! + r0 * k, w = UnsafePointer<Float>(bitPattern: wa)!
-            let y = UnsafeMutablePointer<Float>(bitPattern: ya)! + r0 * n
-            let bias = UnsafePointer<Float>(bitPattern: ba)
+            let x = x + r0 * k, y = y + r0 * n
             if let bias { for r in 0..<(r1 - r0) { (y + r * n).update(from: bias, count: n) } }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r1 - r0), Int32(n), Int32(k),
                         1, x, Int32(k), w, Int32(k), bias == nil ? 0 : 1, y, Int32(n))
@@ -43,55 +40,60 @@ public enum Kernels {
 
     /// y = x · wᵀ + bias for an fp32 or int8 weight. int8: x is quantized per row (symmetric, dynamic),
     /// multiplied exactly in int32, and y[i, j] = acc[i, j] · sx[i] · sw[j] + bias[j].
+    static func linear(_ x: UnsafePointer<Float>, _ l: Linear, _ y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int,
+                       scratch: Int8Scratch) {
+        linear(x, l.weight, l.bias, y, m: m, n: n, k: k, scratch: scratch)
+    }
+
     static func linear(_ x: UnsafePointer<Float>, _ w: LinearWeight, _ bias: UnsafePointer<Float>?,
                        _ y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, scratch: Int8Scratch) {
         switch w {
-        case .f32(let wp):
-            linear(x, wp, bias, y, m: m, n: n, k: k)
-        case .i8(let qw, let ws, let smooth, let packed, let qmax, let group):
-            // Each worker quantizes, multiplies and rescales its own rows.
-            let (xa, qa, sa, wa, ca, swa, ba, ya) = (Int(bitPattern: x), Int(bitPattern: scratch.qx), Int(bitPattern: scratch.xScales),
-                                                   Int(bitPattern: qw), Int(bitPattern: scratch.acc), Int(bitPattern: ws),
-                                                   Int(bitPattern: bias), Int(bitPattern: y))
-            let sma = Int(bitPattern: smooth), pka = Int(bitPattern: packed), a16a = Int(bitPattern: scratch.a16)
-            let k2 = (k + 1) & ~1
-            parallelRows(m, minRows: 2) { r0, r1 in
-                let rows = Int32(r1 - r0)
-                let qx = UnsafeMutablePointer<Int8>(bitPattern: qa)! + r0 * k
-                let sx = UnsafeMutablePointer<Float>(bitPattern: sa)! + r0
-                let acc = UnsafeMutablePointer<Int32>(bitPattern: ca)! + r0 * n
-                func packedProduct(_ a16: UnsafeMutablePointer<Int16>, _ pk: UnsafePointer<Int8>, rows: Int32, r0: Int) {
-                    let sw = UnsafePointer<Float>(bitPattern: swa)!, b = UnsafePointer<Float>(bitPattern: ba)
-                    let out = UnsafeMutablePointer<Float>(bitPattern: ya)! + r0 * n
-                    if group > 0 {
-                        ce_qgemm_packed_grouped_f32(a16, pk, rows, Int32(n), Int32(k), group, sx, sw, b, out)
-                    } else {
-                        ce_qgemm_packed_f32(a16, pk, rows, Int32(n), Int32(k), sx, sw, b, out)
-                    }
-                }
-                if qmax > 0, let pk = UnsafePointer<Int8>(bitPattern: pka) {
-                    // int16 activations: quantized straight into the kernel's int16 rows.
-                    let a16 = UnsafeMutablePointer<Int16>(bitPattern: a16a)! + r0 * k2
-                    ce_quantize_rows_s16(UnsafePointer<Float>(bitPattern: xa)! + r0 * k, UnsafePointer<Float>(bitPattern: sma),
-                                         a16, sx, rows, Int32(k), qmax)
-                    packedProduct(a16, pk, rows: rows, r0: r0)
-                    return
-                }
-                if let sm = UnsafePointer<Float>(bitPattern: sma) {
-                    ce_quantize_rows_s8_smooth(UnsafePointer<Float>(bitPattern: xa)! + r0 * k, sm, qx, sx, rows, Int32(k))
+        case .f32(let wp): linear(x, wp, bias, y, m: m, n: n, k: k)
+        case .int8RowMajor(let w): int8RowMajorLinear(x, w, bias, y, m: m, n: n, k: k, scratch: scratch)
+        case .int8Packed(let w): int8PackedLinear(x, w, bias, y, m: m, n: n, k: k, scratch: scratch)
+        }
+    }
+
+    /// x[m, k] quantized per row to int8 (after ·smooth) into qx, sx; ce_qgemm_s8 into acc; ce_dequant_f32 into y.
+    /// Each worker quantizes, multiplies and rescales its own rows.
+    static func int8RowMajorLinear(_ x: UnsafePointer<Float>, _ w: Int8RowMajor, _ bias: UnsafePointer<Float>?,
+                                   _ y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, scratch: Int8Scratch) {
+        let (qx, sx, acc) = (scratch.qx, scratch.xScales, scratch.acc)
+        parallelRows(m, minRows: 2) { r0, r1 in
+            let rows = Int32(r1 - r0), qx = qx + r0 * k, sx = sx + r0, acc = acc + r0 * n
+            if let sm = w.smooth {
+                ce_quantize_rows_s8_smooth(x + r0 * k, sm, qx, sx, rows, Int32(k))
+            } else {
+                ce_quantize_rows_s8(x + r0 * k, qx, sx, rows, Int32(k))
+            }
+            ce_qgemm_s8(qx, w.q, acc, rows, Int32(n), Int32(k))
+            ce_dequant_f32(acc, sx, w.scales, bias, y + r0 * n, rows, Int32(n))
+        }
+    }
+
+    /// x[m, k] quantized per row to int16 rows (qmax > 0) or to int8 then widened to int16 (a16 [m, k rounded up to
+    /// even], sx [m]); ce_qgemm_packed_f32 (or its grouped form) rescales into y with the bias.
+    static func int8PackedLinear(_ x: UnsafePointer<Float>, _ w: Int8Packed, _ bias: UnsafePointer<Float>?,
+                                 _ y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, scratch: Int8Scratch) {
+        let (qx, sx, a16) = (scratch.qx, scratch.xScales, scratch.a16)
+        let k2 = (k + 1) & ~1
+        parallelRows(m, minRows: 2) { r0, r1 in
+            let rows = Int32(r1 - r0), sx = sx + r0, a16 = a16 + r0 * k2
+            if w.qmax > 0 {
+                ce_quantize_rows_s16(x + r0 * k, w.smooth, a16, sx, rows, Int32(k), w.qmax)
+            } else {
+                let qx = qx + r0 * k
+                if let sm = w.smooth {
+                    ce_quantize_rows_s8_smooth(x + r0 * k, sm, qx, sx, rows, Int32(k))
                 } else {
-                    ce_quantize_rows_s8(UnsafePointer<Float>(bitPattern: xa)! + r0 * k, qx, sx, rows, Int32(k))
+                    ce_quantize_rows_s8(x + r0 * k, qx, sx, rows, Int32(k))
                 }
-                if let pk = UnsafePointer<Int8>(bitPattern: pka) {
-                    let a16 = UnsafeMutablePointer<Int16>(bitPattern: a16a)! + r0 * k2
-                    ce_widen_rows_s8(qx, a16, rows, Int32(k))
-                    packedProduct(a16, pk, rows: rows, r0: r0)
-                    return
-                }
-                precondition(group == 0, "a grouped int8 weight is always packed")
-                ce_qgemm_s8(qx, UnsafePointer<Int8>(bitPattern: wa)!, acc, rows, Int32(n), Int32(k))
-                ce_dequant_f32(acc, sx, UnsafePointer<Float>(bitPattern: swa)!, UnsafePointer<Float>(bitPattern: ba),
-                               UnsafeMutablePointer<Float>(bitPattern: ya)! + r0 * n, rows, Int32(n))
+                ce_widen_rows_s8(qx, a16, rows, Int32(k))
+            }
+            if w.group > 0 {
+                ce_qgemm_packed_grouped_f32(a16, w.panels, rows, Int32(n), Int32(k), w.group, sx, w.scales, bias, y + r0 * n)
+            } else {
+                ce_qgemm_packed_f32(a16, w.panels, rows, Int32(n), Int32(k), sx, w.scales, bias, y + r0 * n)
             }
         }
     }
@@ -114,13 +116,12 @@ public enum Kernels {
         let next = UnsafeMutablePointer<Int>.allocate(capacity: 1)
         next.initialize(to: 0)
         defer { next.deallocate() }
-        let nextAddress = Int(bitPattern: next)
+        let counter = UncheckedSendable(next)
         withoutActuallyEscaping(body) { body in
             let box = UncheckedSendable(body)
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                let counter = UnsafeMutablePointer<Int>(bitPattern: nextAddress)!
                 while true {
-                    let t = ce_atomic_fetch_add(counter, 1)
+                    let t = ce_atomic_fetch_add(counter.value, 1)
                     if t >= count { break }
                     box.value(t, worker)
                 }
@@ -132,26 +133,23 @@ public enum Kernels {
     /// biased variance, as torch.nn.LayerNorm.
     public static func layerNorm(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int,
                                  gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, eps: Float) {
-        let xa = Int(bitPattern: x)
         parallelRows(rows, minRows: 16) { r0, r1 in
-            ce_layernorm_f32(UnsafeMutablePointer<Float>(bitPattern: xa)! + r0 * n, nil, Int32(r1 - r0), Int32(n), gamma, beta, eps)
+            ce_layernorm_f32(x + r0 * n, nil, Int32(r1 - r0), Int32(n), gamma, beta, eps)
         }
     }
 
     /// x += r, then LayerNorm in place. The residual step of a post-norm block.
     public static func addLayerNorm(_ x: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>, rows: Int, n: Int,
                                     gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, eps: Float) {
-        let (xa, ra) = (Int(bitPattern: x), Int(bitPattern: r))
         parallelRows(rows, minRows: 16) { r0, r1 in
-            ce_layernorm_f32(UnsafeMutablePointer<Float>(bitPattern: xa)! + r0 * n, UnsafePointer<Float>(bitPattern: ra)! + r0 * n,
+            ce_layernorm_f32(x + r0 * n, r + r0 * n,
                              Int32(r1 - r0), Int32(n), gamma, beta, eps)
         }
     }
 
     /// GELU with erf, in place: 0.5·x·(1 + erf(x/√2)). torch.nn.functional.gelu(approximate="none").
     public static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        let xa = Int(bitPattern: x)
-        parallelRows(count, minRows: 4096) { a, b in ce_gelu_f32(UnsafeMutablePointer<Float>(bitPattern: xa)! + a, b - a) }
+        parallelRows(count, minRows: 4096) { a, b in ce_gelu_f32(x + a, b - a) }
     }
 
     /// GELU, tanh approximation, in place. transformers "gelu_new" / "gelu_pytorch_tanh".
@@ -235,9 +233,7 @@ public enum Kernels {
     /// The gated feed-forward activation (ModernBERT's GLU): for each of `rows` rows of `up` = [u | g]
     /// (2·n columns), out[r, j] = act(u[r, j]) · g[r, j]. `up`'s first halves are overwritten with act(u).
     static func gated(_ up: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, n: Int, act: HiddenActivation) {
-        let (ua, oa) = (Int(bitPattern: up), Int(bitPattern: out))
         parallelRows(rows, minRows: 16) { r0, r1 in
-            let up = UnsafeMutablePointer<Float>(bitPattern: ua)!, out = UnsafeMutablePointer<Float>(bitPattern: oa)!
             for r in r0..<r1 {
                 let u = up + r * 2 * n, o = out + r * n
                 switch act {
@@ -309,6 +305,11 @@ extension Kernels {
         public let n: Int, k: Int, group: Int
         private let qmax: Int32
         public var packed: Bool { packedBox != nil }
+        private var weight: LinearWeight {
+            guard let box = packedBox else { return .int8RowMajor(Int8RowMajor(q: q, scales: scales, smooth: nil)) }
+            return .int8Packed(Int8Packed(panels: box.pointer.assumingMemoryBound(to: Int8.self), scales: scales, smooth: nil,
+                                          qmax: qmax, group: Int32(group)))
+        }
 
         /// `group` > 0: `scales` holds one scale per output column and group of `group` inputs, [n, ceil(k / group)].
         public init(weights: [Int8], scales s: [Float], n: Int, k: Int, group: Int = 0, int16Activations: Bool = false) {
@@ -333,10 +334,7 @@ extension Kernels {
         /// y[m, n] = x[m, k] · wᵀ through the int8 path.
         public func run(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, m: Int) {
             if scratch == nil || scratch!.rows < m { scratch = Int8Scratch(rows: m, maxK: k, maxN: n) }
-            let w = LinearWeight.i8(UnsafePointer(q), scales: UnsafePointer(scales), smooth: nil,
-                                    packed: packedBox.map { UnsafePointer($0.pointer.assumingMemoryBound(to: Int8.self)) },
-                                    qmax: qmax, group: Int32(group))
-            Kernels.linear(x, w, nil, y, m: m, n: n, k: k, scratch: scratch!)
+            Kernels.linear(x, weight, nil, y, m: m, n: n, k: k, scratch: scratch!)
         }
     }
 
