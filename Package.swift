@@ -15,6 +15,7 @@ let package = Package(
         // For the fuzz seeds' writer (Fuzz/Sources/FuzzSeeds).
         .library(name: "CEQuant", targets: ["CEQuant"]),
         .library(name: "CEConvert", targets: ["CEConvert"]),
+        .library(name: "CERetrieve", targets: ["CERetrieve"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,6 +40,9 @@ let package = Package(
         .target(name: "CEArtifact", dependencies: ["CECore", "CEFormats", "CEGraph", "CEImport", "CEQuant", "CSystem", "CArchive"]),
         // calibrate -> quantize -> write: `cetool convert` as one library call.
         .target(name: "CEConvert", dependencies: ["CECore", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEArtifact"]),
+        // Bi-encoders without the encoder: semantic_search, quantize_embeddings, pooling/Dense/Normalize, the
+        // SentenceTransformer folder reader and the embedding index (formats/index.md).
+        .target(name: "CERetrieve", dependencies: ["CECore", "CEFormats", "COpenBLAS"]),
         .target(name: "CETestSupport", dependencies: ["CECore", "CEFormats"]),
         .executableTarget(name: "cetool", dependencies: [
             "CECore", "CEFormats", "CETokenizers", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEVerify", "CEArtifact", "CEConvert",
@@ -52,6 +56,7 @@ let package = Package(
         .testTarget(name: "CEVerifyTests", dependencies: ["CEVerify", "CERuntime", "CECore", "CETestSupport"]),
         .testTarget(name: "CEArtifactTests", dependencies: ["CEArtifact", "CEImport", "CEQuant", "CERuntime", "CEConvert", "CEVerify", "CETestSupport"]),
         // Hostile-file corpus (scripts/make_hostile_corpus.py) and replayed fuzzer findings (Fuzz/, scripts/fuzz.sh).
+        .testTarget(name: "CERetrieveTests", dependencies: ["CERetrieve", "CECore", "CETestSupport"]),
         .testTarget(name: "HostileCorpusTests", dependencies: ["CEFormats", "CETokenizers", "CEImport", "CEArtifact", "CETestSupport"],
                     exclude: ["Corpus", "manifest.json", "FuzzRegressions"]),
         .testTarget(name: "cetoolTests", dependencies: ["CETestSupport", "cetool", "CEVerify", "CEArtifact", "CEConvert", "CEImport", "CEQuant", "CEGraph", "CECore"]),
