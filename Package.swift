@@ -15,6 +15,7 @@ let package = Package(
         // For the fuzz seeds' writer (Fuzz/Sources/FuzzSeeds).
         .library(name: "CEQuant", targets: ["CEQuant"]),
         .library(name: "CEConvert", targets: ["CEConvert"]),
+        .library(name: "CERetrieve", targets: ["CERetrieve"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -49,6 +50,9 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Bi-encoders without the encoder: semantic_search, quantize_embeddings, pooling/Dense/Normalize, the
+        // SentenceTransformer folder reader and the embedding index (formats/index.md).
+        .target(name: "CERetrieve", dependencies: ["CECore", "CEFormats", "COpenBLAS"]),
         .target(name: "CETestSupport", dependencies: ["CECore", "CEFormats"]),
         .executableTarget(name: "cetool", dependencies: [
             "CECore", "CEFormats", "CETokenizers", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEVerify", "CEArtifact", "CEConvert", "CEServe",
@@ -62,6 +66,7 @@ let package = Package(
         .testTarget(name: "CERuntimeTests", dependencies: ["CERuntime", "CEVerify", "CEQuant", "CETestSupport"]),
         .testTarget(name: "CEVerifyTests", dependencies: ["CEVerify", "CERuntime", "CECore", "CETestSupport"]),
         .testTarget(name: "CEArtifactTests", dependencies: ["CEArtifact", "CEImport", "CEQuant", "CERuntime", "CEConvert", "CEVerify", "CETestSupport"]),
+        .testTarget(name: "CERetrieveTests", dependencies: ["CERetrieve", "CECore", "CETestSupport"]),
         // Hostile-file corpus (scripts/make_hostile_corpus.py) and replayed fuzzer findings (Fuzz/, scripts/fuzz.sh).
         .testTarget(name: "HostileCorpusTests", dependencies: ["CEFormats", "CETokenizers", "CEImport", "CEArtifact", "CETestSupport"],
                     exclude: ["Corpus", "manifest.json", "FuzzRegressions"]),

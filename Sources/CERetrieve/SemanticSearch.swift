@@ -1,0 +1,158 @@
+import COpenBLAS
+
+/// Row-major float32 embeddings: `count` rows of `dimension` values.
+public struct Embeddings: Equatable, Sendable {
+    public var count: Int
+    public var dimension: Int
+    /// [count, dimension]
+    public var values: [Float]
+
+    public init(count: Int, dimension: Int, values: [Float]) throws {
+        let n = count.multipliedReportingOverflow(by: dimension)
+        guard count >= 0, dimension >= 0, !n.overflow, n.partialValue == values.count else {
+            throw RetrieveError.shapeMismatch(what: "embeddings", expected: "\(count) x \(dimension)", got: values.count)
+        }
+        self.count = count
+        self.dimension = dimension
+        self.values = values
+    }
+
+    public func row(_ i: Int) -> ArraySlice<Float> { values[i * dimension..<(i + 1) * dimension] }
+}
+
+/// One search result: a 0-based corpus row and its score.
+public struct SearchHit: Equatable, Sendable {
+    public var corpusID: Int
+    public var score: Float
+    public init(corpusID: Int, score: Float) { self.corpusID = corpusID; self.score = score }
+}
+
+/// sentence-transformers' score functions. `cos`: util.cos_sim (rows L2-normalized with torch's eps 1e-12, then
+/// dot); `dot`: util.dot_score.
+public enum ScoreFunction: String, Sendable, CaseIterable {
+    case cos, dot
+}
+
+/// util.semantic_search (sentence-transformers 6.2), reproduced: for each corpus chunk (outer loop) and each query
+/// chunk, scores of the chunk pair, torch.topk(min(top_k, chunk), sorted=False) per query, pushed into a heapq of
+/// (score, corpus_id) tuples kept at top_k; at the end each query's heap sorted by score, descending and stable.
+public enum SemanticSearch {
+    /// Query rows scored at once against a corpus chunk: bounds the score buffer at this many × corpusChunkSize;
+    /// per-query results do not depend on it.
+    static let queryBlock = 16
+
+    public static func search(queries: Embeddings, corpus: Embeddings, topK: Int = 10, scoreFunction: ScoreFunction = .cos,
+                              queryChunkSize: Int = 100, corpusChunkSize: Int = 500_000) throws -> [[SearchHit]] {
+        try run(queries: queries, corpus: corpus, topK: topK, scoreFunction: scoreFunction, queryChunkSize: queryChunkSize,
+                corpusChunkSize: corpusChunkSize, scores: scoresBLAS)
+    }
+
+    /// The same search with the scores computed by scalar loops (the naive twin of `search`).
+    public static func searchReference(queries: Embeddings, corpus: Embeddings, topK: Int = 10, scoreFunction: ScoreFunction = .cos,
+                                       queryChunkSize: Int = 100, corpusChunkSize: Int = 500_000) throws -> [[SearchHit]] {
+        try run(queries: queries, corpus: corpus, topK: topK, scoreFunction: scoreFunction, queryChunkSize: queryChunkSize,
+                corpusChunkSize: corpusChunkSize, scores: scoresReference)
+    }
+
+    /// scores[q, c] = dot(queries row q, corpus row c); q: [nq, d], c: [nc, d], out: [nq, nc].
+    typealias ScoreKernel = (_ q: UnsafePointer<Float>, _ nq: Int, _ c: UnsafePointer<Float>, _ nc: Int, _ d: Int,
+                             _ out: UnsafeMutablePointer<Float>) -> Void
+
+    static func scoresBLAS(_ q: UnsafePointer<Float>, _ nq: Int, _ c: UnsafePointer<Float>, _ nc: Int, _ d: Int,
+                           _ out: UnsafeMutablePointer<Float>) {
+        guard nq > 0, nc > 0 else { return }
+        if d == 0 { out.update(repeating: 0, count: nq * nc); return }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nc), Int32(d), 1, q, Int32(d), c, Int32(d), 0, out, Int32(nc))
+    }
+
+    static func scoresReference(_ q: UnsafePointer<Float>, _ nq: Int, _ c: UnsafePointer<Float>, _ nc: Int, _ d: Int,
+                                _ out: UnsafeMutablePointer<Float>) {
+        for i in 0..<nq {
+            for j in 0..<nc {
+                var s: Float = 0
+                for t in 0..<d { s += q[i * d + t] * c[j * d + t] }
+                out[i * nc + j] = s
+            }
+        }
+    }
+
+    /// torch.nn.functional.normalize(x, p=2, dim=-1): each row / max(‖row‖₂, 1e-12), in place; rows of length d.
+    public static func normalizeRows(_ x: UnsafeMutableBufferPointer<Float>, dimension d: Int) {
+        guard d > 0 else { return }
+        for r in 0..<(x.count / d) {
+            var ss: Double = 0
+            for t in 0..<d { let v = Double(x[r * d + t]); ss += v * v }
+            let norm = max(Float(ss.squareRoot()), 1e-12)
+            for t in 0..<d { x[r * d + t] /= norm }
+        }
+    }
+
+    static func validate(_ queries: Embeddings, _ corpus: Embeddings, _ topK: Int, _ qcs: Int, _ ccs: Int) throws {
+        guard queries.count == 0 || corpus.count == 0 || queries.dimension == corpus.dimension else {
+            throw RetrieveError.dimensionMismatch(queries: queries.dimension, corpus: corpus.dimension)
+        }
+        guard topK >= 0 else { throw RetrieveError.invalidArgument(name: "top_k", value: topK) }
+        guard qcs >= 1 else { throw RetrieveError.invalidArgument(name: "query_chunk_size", value: qcs) }
+        guard ccs >= 1 else { throw RetrieveError.invalidArgument(name: "corpus_chunk_size", value: ccs) }
+        guard corpus.count <= Int(Int32.max) else { throw RetrieveError.invalidArgument(name: "corpus rows", value: corpus.count) }
+    }
+
+    static func run(queries: Embeddings, corpus: Embeddings, topK: Int, scoreFunction: ScoreFunction, queryChunkSize: Int,
+                    corpusChunkSize: Int, scores kernel: ScoreKernel) throws -> [[SearchHit]] {
+        try validate(queries, corpus, topK, queryChunkSize, corpusChunkSize)
+        var q = queries.values
+        if scoreFunction == .cos { q.withUnsafeMutableBufferPointer { normalizeRows($0, dimension: queries.dimension) } }
+        var heaps = [ScoreHeap](repeating: ScoreHeap(), count: queries.count)
+        try corpus.values.withUnsafeBufferPointer { c in
+            try scan(queries: q, nq: queries.count, corpus: c, nc: corpus.count, d: corpus.dimension, topK: topK,
+                     normalizeCorpus: scoreFunction == .cos, queryChunkSize: queryChunkSize, corpusChunkSize: corpusChunkSize,
+                     kernel: kernel, heaps: &heaps)
+        }
+        return heaps.map { $0.sortedDescending().map { SearchHit(corpusID: $0.id, score: $0.score) } }
+    }
+
+    /// The loops of util.semantic_search over a corpus given as rows [nc, d] (an array or a mapped index).
+    /// `queries` [nq, d] are already normalized when `normalizeCorpus`.
+    static func scan(queries q: [Float], nq: Int, corpus c: UnsafeBufferPointer<Float>, nc: Int, d: Int, topK: Int,
+                     normalizeCorpus: Bool, queryChunkSize: Int, corpusChunkSize: Int, kernel: ScoreKernel,
+                     heaps: inout [ScoreHeap]) throws {
+        guard nq > 0, nc > 0 else { return }
+        var chunk = [Float]()
+        var scores = [Float]()
+        var scratch = [TorchTopK.Element]()
+        var cs = 0
+        while cs < nc {
+            let ce = min(cs + corpusChunkSize, nc), n = ce - cs
+            if normalizeCorpus {
+                chunk = Array(c[(cs * d)..<(ce * d)])
+                chunk.withUnsafeMutableBufferPointer { normalizeRows($0, dimension: d) }
+            }
+            let k = min(topK, n)
+            scores = [Float](repeating: 0, count: min(queryBlock, nq) * n)
+            var qs = 0
+            while qs < nq {
+                let qe = min(qs + queryBlock, nq), rows = qe - qs
+                q.withUnsafeBufferPointer { qp in
+                    scores.withUnsafeMutableBufferPointer { sp in
+                        if normalizeCorpus {
+                            chunk.withUnsafeBufferPointer { kernel(qp.baseAddress! + qs * d, rows, $0.baseAddress!, n, d, sp.baseAddress!) }
+                        } else {
+                            kernel(qp.baseAddress! + qs * d, rows, c.baseAddress! + cs * d, n, d, sp.baseAddress!)
+                        }
+                    }
+                }
+                for r in 0..<rows {
+                    let top = scores.withUnsafeBufferPointer {
+                        TorchTopK.select(UnsafeBufferPointer(rebasing: $0[(r * n)..<((r + 1) * n)]), k: k, scratch: &scratch)
+                    }
+                    for e in top {
+                        let item = ScoreHeap.Item(score: e.value, id: cs + Int(e.index))
+                        if heaps[qs + r].items.count < topK { heaps[qs + r].push(item) } else { heaps[qs + r].pushPop(item) }
+                    }
+                }
+                qs = qe
+            }
+            cs = ce
+        }
+    }
+}
