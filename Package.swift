@@ -66,6 +66,8 @@ let package = Package(
         .testTarget(name: "CERuntimeTests", dependencies: ["CERuntime", "CEVerify", "CEQuant", "CETestSupport"]),
         .testTarget(name: "CEVerifyTests", dependencies: ["CEVerify", "CERuntime", "CECore", "CETestSupport"]),
         .testTarget(name: "CEArtifactTests", dependencies: ["CEArtifact", "CEImport", "CEQuant", "CERuntime", "CEConvert", "CEVerify", "CETestSupport"]),
+        .testTarget(name: "CEGraphTests", dependencies: ["CEGraph", "CECore"]),
+        .testTarget(name: "CEQuantTests", dependencies: ["CEQuant", "CEGraph", "CECore", "CETestSupport"]),
         .testTarget(name: "CERetrieveTests", dependencies: ["CERetrieve", "CECore", "CETestSupport"]),
         // Hostile-file corpus (scripts/make_hostile_corpus.py) and replayed fuzzer findings (Fuzz/, scripts/fuzz.sh).
         .testTarget(name: "HostileCorpusTests", dependencies: ["CEFormats", "CETokenizers", "CEImport", "CEArtifact", "CETestSupport"],
