@@ -88,26 +88,39 @@ public enum SemanticSearch {
     }
 
     static func validate(_ queries: Embeddings, _ corpus: Embeddings, _ topK: Int, _ qcs: Int, _ ccs: Int) throws {
-        guard queries.count == 0 || corpus.count == 0 || queries.dimension == corpus.dimension else {
-            throw RetrieveError.dimensionMismatch(queries: queries.dimension, corpus: corpus.dimension)
+        try validate(queries, corpusCount: corpus.count, dimension: corpus.dimension, topK, qcs, ccs)
+    }
+
+    static func validate(_ queries: Embeddings, corpusCount: Int, dimension: Int, _ topK: Int, _ qcs: Int, _ ccs: Int) throws {
+        guard queries.count == 0 || corpusCount == 0 || queries.dimension == dimension else {
+            throw RetrieveError.dimensionMismatch(queries: queries.dimension, corpus: dimension)
         }
         guard topK >= 0 else { throw RetrieveError.invalidArgument(name: "top_k", value: topK) }
         guard qcs >= 1 else { throw RetrieveError.invalidArgument(name: "query_chunk_size", value: qcs) }
         guard ccs >= 1 else { throw RetrieveError.invalidArgument(name: "corpus_chunk_size", value: ccs) }
-        guard corpus.count <= Int(Int32.max) else { throw RetrieveError.invalidArgument(name: "corpus rows", value: corpus.count) }
+        guard corpusCount <= Int(Int32.max) else { throw RetrieveError.invalidArgument(name: "corpus rows", value: corpusCount) }
     }
 
     static func run(queries: Embeddings, corpus: Embeddings, topK: Int, scoreFunction: ScoreFunction, queryChunkSize: Int,
                     corpusChunkSize: Int, scores kernel: ScoreKernel) throws -> [[SearchHit]] {
-        try validate(queries, corpus, topK, queryChunkSize, corpusChunkSize)
+        try corpus.values.withUnsafeBufferPointer { c in
+            try run(queries: queries, rows: c, count: corpus.count, dimension: corpus.dimension, topK: topK, scoreFunction: scoreFunction,
+                    queryChunkSize: queryChunkSize, corpusChunkSize: corpusChunkSize, scores: kernel)
+        }
+    }
+
+    /// The search over corpus rows given as a buffer of count × dimension floats (an array or a mapped index).
+    static func run(queries: Embeddings, rows c: UnsafeBufferPointer<Float>, count nc: Int, dimension d: Int, topK: Int,
+                    scoreFunction: ScoreFunction, queryChunkSize: Int, corpusChunkSize: Int,
+                    scores kernel: ScoreKernel) throws -> [[SearchHit]] {
+        try validate(queries, corpusCount: nc, dimension: d, topK, queryChunkSize, corpusChunkSize)
+        precondition(c.count >= nc * d)
         var q = queries.values
         if scoreFunction == .cos { q.withUnsafeMutableBufferPointer { normalizeRows($0, dimension: queries.dimension) } }
         var heaps = [ScoreHeap](repeating: ScoreHeap(), count: queries.count)
-        try corpus.values.withUnsafeBufferPointer { c in
-            try scan(queries: q, nq: queries.count, corpus: c, nc: corpus.count, d: corpus.dimension, topK: topK,
-                     normalizeCorpus: scoreFunction == .cos, queryChunkSize: queryChunkSize, corpusChunkSize: corpusChunkSize,
-                     kernel: kernel, heaps: &heaps)
-        }
+        try scan(queries: q, nq: queries.count, corpus: c, nc: nc, d: d, topK: topK,
+                 normalizeCorpus: scoreFunction == .cos, queryChunkSize: queryChunkSize, corpusChunkSize: corpusChunkSize,
+                 kernel: kernel, heaps: &heaps)
         return heaps.map { $0.sortedDescending().map { SearchHit(corpusID: $0.id, score: $0.score) } }
     }
 
