@@ -283,17 +283,13 @@ public enum Verifier {
             }
         }
         if let minAgree = profile.minLabelAgreement, let first = cases.first, first.logits.count > 1 {
-            // A changed arg-max counts as agreeing when the two labels are a near-tie in the reference, as a changed
-            // top document does in a ranked list.
             let agree = cases.filter { c in
-                guard c.logits.count == c.referenceLogits.count, c.logits.allSatisfy(\.isFinite) else { return false }
-                let a = c.referenceLogits[argmax(c.logits)], b = c.referenceLogits[argmax(c.referenceLogits)]
-                return abs(a - b) <= profile.nearTieBound(a) + profile.nearTieBound(b)
+                c.logits.count == c.referenceLogits.count && c.logits.allSatisfy(\.isFinite) && argmax(c.logits) == argmax(c.referenceLogits)
             }
             let share = Double(agree.count) / Double(cases.count)
             let firstOff = cases.first { c in !agree.contains { $0.id == c.id } }
             rules.append(Rule(name: "arg-max label", passed: share >= minAgree,
-                              detail: "agrees on \(agree.count) of \(cases.count) pairs (\(f(100 * share)) %, near-ties counted as agreeing; at least \(f(100 * minAgree)) % asked)"
+                              detail: "agrees on \(agree.count) of \(cases.count) pairs (\(f(100 * share)) %, at least \(f(100 * minAgree)) % asked)"
                                 + (firstOff.map { "; first differing: \($0.id)" } ?? "")))
         }
         return rules
