@@ -22,13 +22,15 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive",
                        providers: [.apt(["libarchive-dev"])]),
-        .target(name: "CECore"),
+        // SHA-256 / SHA-1 from swift-crypto (Digests.swift).
+        .target(name: "CECore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // C kernels chosen at run time by CPU feature (int8 GEMM, f16 widening), each with a scalar reference.
         .target(name: "CEKernels"),
         // POSIX calls Swift's Glibc module does not expose (renameat2).
