@@ -132,14 +132,38 @@ public enum TorchZip {
     /// storage record present, `numel × element size` bytes long, and covering the tensor's view; checksums
     /// when `options.verifyChecksums`.
     public static func readCheckpoint(_ bytes: UnsafeRawBufferPointer, options: Options = .init()) throws -> Checkpoint {
+        try checkContainer(bytes)
+        let (dir, prefix) = try prefixedDirectory(bytes, options: options)
+        let records = Records(bytes: bytes, directory: dir, folder: prefix + "/")
+        let byteOrder = try records.text("byteorder")
+        if let bo = byteOrder, bo != "little" { throw TorchZipError.unsupportedByteOrder(bo.debugEscaped) }
+        let version = try records.version()
+        let formatVersion = try records.integer(".format_version", 1...1_000)
+        let alignment = try records.integer(".storage_alignment", 1...(1 << 30))
+        let entries = try tensorEntries(records, options: options)
+        if options.verifyChecksums {
+            for e in dir.entries {
+                do { try ZipArchive.verifyChecksum(of: e, in: bytes) } catch let z as ZipError { throw TorchZipError.zip(z) }
+            }
+        }
+        return Checkpoint(prefix: prefix, version: version, formatVersion: formatVersion, storageAlignment: alignment,
+                          byteOrder: byteOrder, entries: entries, directory: dir)
+    }
+
+    /// A zip; any other container (legacy pickle or tar, a bare pickle, a Git LFS pointer) is refused by name.
+    static func checkContainer(_ bytes: UnsafeRawBufferPointer) throws {
         switch detect(bytes) {
-        case .zip: break
+        case .zip: return
         case .legacyPickle: throw TorchZipError.legacyPickleCheckpoint
         case .barePickle: throw TorchZipError.barePickle
         case .legacyTar: throw TorchZipError.legacyTarCheckpoint
         case .gitLFSPointer: throw TorchZipError.gitLFSPointer
         case .unknown: throw TorchZipError.notACheckpoint(firstBytes: Array(bytes.prefix(8)))
         }
+    }
+
+    /// The zip directory and the prefix folder every entry shares; no TorchScript entries, every entry stored.
+    static func prefixedDirectory(_ bytes: UnsafeRawBufferPointer, options: Options) throws -> (ZipArchive.Directory, String) {
         let dir: ZipArchive.Directory
         do {
             dir = try ZipArchive.readDirectory(bytes, limits: options.zipLimits)
@@ -161,18 +185,29 @@ public enum TorchZip {
         for e in dir.entries where !e.isStored {
             throw TorchZipError.compressedRecord(name: e.name, method: e.method)
         }
+        return (dir, prefix)
+    }
+
+    /// The archive's records under its prefix folder.
+    struct Records {
+        let bytes: UnsafeRawBufferPointer
+        let directory: ZipArchive.Directory
+        /// The prefix folder with its slash.
+        let folder: String
 
         func data(_ e: ZipArchive.Entry) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[e.dataRange]) }
+
         /// A record of at most 64 bytes of UTF-8 ("3\n", "little", "64"), as written.
-        func smallRecord(_ name: String) throws -> String? {
-            guard let e = dir.entry(named: folder + name) else { return nil }
+        func text(_ name: String) throws -> String? {
+            guard let e = directory.entry(named: folder + name) else { return nil }
             guard e.compressedSize <= 64, let s = String(validating: data(e), as: UTF8.self) else {
                 throw TorchZipError.invalidRecord(name: e.name, reason: "not a short UTF-8 text")
             }
             return s
         }
-        func integerRecord(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
-            guard let s = try smallRecord(name) else { return nil }
+
+        func integer(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let s = try text(name) else { return nil }
             let t = s.trimmingASCIIWhitespace
             guard !t.isEmpty, t.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let v = Int(t), range.contains(v) else {
                 throw TorchZipError.invalidRecord(name: folder + name, reason: "\"\(s.debugEscaped)\" is not an integer in \(range.lowerBound)...\(range.upperBound)")
@@ -180,42 +215,40 @@ public enum TorchZip {
             return v
         }
 
-        let byteOrder = try smallRecord("byteorder")
-        if let bo = byteOrder, bo != "little" { throw TorchZipError.unsupportedByteOrder(bo.debugEscaped) }
-        guard let versionText = try smallRecord("version") ?? smallRecord(".data/version") else {
-            throw TorchZipError.recordMissing(name: folder + "version")
+        /// `version` (or `.data/version`), an integer torch reads.
+        func version() throws -> Int {
+            guard let versionText = try text("version") ?? text(".data/version") else {
+                throw TorchZipError.recordMissing(name: folder + "version")
+            }
+            let vt = versionText.trimmingASCIIWhitespace
+            guard !vt.isEmpty, vt.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let version = Int(vt) else {
+                throw TorchZipError.invalidRecord(name: folder + "version", reason: "\"\(versionText.debugEscaped)\" is not an integer")
+            }
+            guard supportedVersions.contains(version) else { throw TorchZipError.unsupportedVersion(version) }
+            return version
         }
-        let vt = versionText.trimmingASCIIWhitespace
-        guard !vt.isEmpty, vt.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let version = Int(vt) else {
-            throw TorchZipError.invalidRecord(name: folder + "version", reason: "\"\(versionText.debugEscaped)\" is not an integer")
-        }
-        guard supportedVersions.contains(version) else { throw TorchZipError.unsupportedVersion(version) }
-        let formatVersion = try integerRecord(".format_version", 1...1_000)
-        let alignment = try integerRecord(".storage_alignment", 1...(1 << 30))
+    }
 
-        guard let pkl = dir.entry(named: folder + "data.pkl") else { throw TorchZipError.recordMissing(name: folder + "data.pkl") }
+    /// data.pkl unpickled into a state dict, each tensor's storage record present and covering its view.
+    static func tensorEntries(_ records: Records, options: Options) throws -> [Entry] {
+        guard let pkl = records.directory.entry(named: records.folder + "data.pkl") else {
+            throw TorchZipError.recordMissing(name: records.folder + "data.pkl")
+        }
         let items: [(name: String, record: TensorRecord)]
         do {
-            items = try Unpickler.readStateDict(data(pkl), limits: options.pickleLimits)
+            items = try Unpickler.readStateDict(records.data(pkl), limits: options.pickleLimits)
         } catch let e as UnpicklerError {
             throw TorchZipError.pickle(e)
         }
-
         var entries: [Entry] = []
         entries.reserveCapacity(items.count)
         for (name, r) in items {
-            let storageName = folder + "data/" + r.storageKey
-            guard let s = dir.entry(named: storageName) else { throw TorchZipError.storageMissing(key: r.storageKey) }
+            let storageName = records.folder + "data/" + r.storageKey
+            guard let s = records.directory.entry(named: storageName) else { throw TorchZipError.storageMissing(key: r.storageKey) }
             try validate(name: name, r, storageBytes: s.uncompressedSize)
             entries.append(Entry(name: name, record: r, storageEntryName: storageName))
         }
-        if options.verifyChecksums {
-            for e in dir.entries {
-                do { try ZipArchive.verifyChecksum(of: e, in: bytes) } catch let z as ZipError { throw TorchZipError.zip(z) }
-            }
-        }
-        return Checkpoint(prefix: prefix, version: version, formatVersion: formatVersion, storageAlignment: alignment,
-                          byteOrder: byteOrder, entries: entries, directory: dir)
+        return entries
     }
 
     /// Archive format versions torch reads (caffe2/serialize/versions.h: kMin/kMaxSupportedFileFormatVersion).

@@ -84,96 +84,104 @@ public enum ZipArchive {
     /// (`invalidName`), encryption, uniqueness; each local header inside the file and matching its entry;
     /// data ending before the central directory; no two entries' [local header, data end) overlapping.
     public static func readDirectory(_ bytes: UnsafeRawBufferPointer, limits: Limits = .default) throws -> Directory {
-        let size = bytes.count
-        guard size >= fixedEndSize else { throw ZipError.tooSmall(size: size) }
+        guard bytes.count >= fixedEndSize else { throw ZipError.tooSmall(size: bytes.count) }
+        let end = try endRecords(bytes, endAt: try findEndRecord(bytes))
+        guard end.entriesOnDisk == end.totalEntries else { throw ZipError.multiDisk }
+        guard end.totalEntries <= UInt64(limits.maxEntryCount) else {
+            throw ZipError.tooManyEntries(count: end.totalEntries, limit: limits.maxEntryCount)
+        }
+        guard end.cdOffset <= UInt64(end.cdEndLimit), end.cdSize == UInt64(end.cdEndLimit) - end.cdOffset else {
+            throw ZipError.invalidEndRecord(reason: "central directory [\(end.cdOffset), +\(end.cdSize)) does not end where the end records begin (\(end.cdEndLimit))")
+        }
+        let count = Int(end.totalEntries)
+        let cdStart = Int(end.cdOffset)
+        let cdEnd = end.cdEndLimit
+        // Every entry needs at least its fixed part: refuses a huge count before allocating for it.
+        let (minBytes, o) = count.multipliedReportingOverflow(by: fixedCentralSize)
+        guard !o, minBytes <= cdEnd - cdStart else {
+            throw ZipError.invalidEndRecord(reason: "\(count) entries cannot fit in a \(cdEnd - cdStart)-byte central directory")
+        }
+        let entries = try centralEntries(bytes, count: count, cdStart: cdStart, cdEnd: cdEnd)
+        return Directory(entries: entries, centralDirectoryOffset: cdStart, centralDirectorySize: cdEnd - cdStart, isZip64: end.isZip64)
+    }
 
-        // End of central directory: the last signature whose comment length reaches the end exactly.
-        var endAt = -1
+    /// The end-of-central-directory record: the last signature whose comment length reaches the end exactly.
+    private static func findEndRecord(_ bytes: UnsafeRawBufferPointer) throws -> Int {
+        let size = bytes.count
         var p = size - fixedEndSize
         let lowest = max(0, size - maxEndRecordSearch)
         while p >= lowest {
-            if bytes.le32(p) == endSignature, Int(bytes.le16(p + 20)) == size - p - fixedEndSize {
-                endAt = p
-                break
-            }
+            if bytes.le32(p) == endSignature, Int(bytes.le16(p + 20)) == size - p - fixedEndSize { return p }
             p -= 1
         }
-        guard endAt >= 0 else { throw ZipError.endRecordNotFound }
+        throw ZipError.endRecordNotFound
+    }
 
+    /// What the end records say of the central directory.
+    private struct EndRecords {
+        var entriesOnDisk: UInt64
+        var totalEntries: UInt64
+        var cdSize: UInt64
+        var cdOffset: UInt64
+        /// Where the central directory must end: the zip64 record, else the end record.
+        var cdEndLimit: Int
+        var isZip64: Bool
+    }
+
+    /// The end record at `endAt` and, when its locator precedes it, the zip64 end record it points to.
+    private static func endRecords(_ bytes: UnsafeRawBufferPointer, endAt: Int) throws -> EndRecords {
         let diskNumber = bytes.le16(endAt + 4)
         let cdDisk = bytes.le16(endAt + 6)
         let entriesOnDisk16 = bytes.le16(endAt + 8)
         let totalEntries16 = bytes.le16(endAt + 10)
         let cdSize32 = bytes.le32(endAt + 12)
         let cdOffset32 = bytes.le32(endAt + 16)
-
-        var totalEntries = UInt64(totalEntries16)
-        var entriesOnDisk = UInt64(entriesOnDisk16)
-        var cdSize = UInt64(cdSize32)
-        var cdOffset = UInt64(cdOffset32)
-        // Where the central directory must end: the zip64 record, else the end record.
-        var cdEndLimit = endAt
-        var isZip64 = false
-
         let locatorAt = endAt - locatorSize
-        if locatorAt >= 0, bytes.le32(locatorAt) == zip64LocatorSignature {
-            isZip64 = true
-            let recordDisk = bytes.le32(locatorAt + 4)
-            let recordOffset64 = bytes.le64(locatorAt + 8)
-            let diskCount = bytes.le32(locatorAt + 16)
-            guard recordDisk == 0, diskCount <= 1 else { throw ZipError.multiDisk }
-            guard recordOffset64 <= UInt64(locatorAt), Int(recordOffset64) + fixedZip64EndSize <= locatorAt else {
-                throw ZipError.invalidEndRecord(reason: "zip64 end record offset \(recordOffset64) is not before the locator at \(locatorAt)")
-            }
-            let r = Int(recordOffset64)
-            guard bytes.le32(r) == zip64EndSignature else {
-                throw ZipError.invalidEndRecord(reason: "no zip64 end record signature at \(r)")
-            }
-            // The size field counts the bytes after itself (12 bytes of signature and size).
-            let recordSize = bytes.le64(r + 4)
-            guard recordSize >= UInt64(fixedZip64EndSize - 12), recordSize == UInt64(locatorAt - r - 12) else {
-                throw ZipError.invalidEndRecord(reason: "zip64 end record size \(recordSize) does not reach the locator")
-            }
-            guard bytes.le32(r + 16) == 0, bytes.le32(r + 20) == 0 else { throw ZipError.multiDisk }
-            let z64OnDisk = bytes.le64(r + 24)
-            let z64Total = bytes.le64(r + 32)
-            let z64Size = bytes.le64(r + 40)
-            let z64Offset = bytes.le64(r + 48)
-            // Fields of the 32-bit record that are not the 0xFFFF… sentinel must agree with the zip64 record.
-            guard (entriesOnDisk16 == 0xFFFF || UInt64(entriesOnDisk16) == z64OnDisk),
-                  (totalEntries16 == 0xFFFF || UInt64(totalEntries16) == z64Total),
-                  (cdSize32 == 0xFFFF_FFFF || UInt64(cdSize32) == z64Size),
-                  (cdOffset32 == 0xFFFF_FFFF || UInt64(cdOffset32) == z64Offset) else {
-                throw ZipError.invalidEndRecord(reason: "end record and zip64 end record disagree")
-            }
-            guard diskNumber == 0 || diskNumber == 0xFFFF, cdDisk == 0 || cdDisk == 0xFFFF else { throw ZipError.multiDisk }
-            entriesOnDisk = z64OnDisk
-            totalEntries = z64Total
-            cdSize = z64Size
-            cdOffset = z64Offset
-            cdEndLimit = r
-        } else {
+        guard locatorAt >= 0, bytes.le32(locatorAt) == zip64LocatorSignature else {
             guard diskNumber == 0, cdDisk == 0 else { throw ZipError.multiDisk }
             guard entriesOnDisk16 != 0xFFFF, totalEntries16 != 0xFFFF, cdSize32 != 0xFFFF_FFFF, cdOffset32 != 0xFFFF_FFFF else {
                 throw ZipError.invalidEndRecord(reason: "end record has zip64 sentinels but no zip64 locator")
             }
+            return EndRecords(entriesOnDisk: UInt64(entriesOnDisk16), totalEntries: UInt64(totalEntries16), cdSize: UInt64(cdSize32),
+                              cdOffset: UInt64(cdOffset32), cdEndLimit: endAt, isZip64: false)
         }
-        guard entriesOnDisk == totalEntries else { throw ZipError.multiDisk }
-        guard totalEntries <= UInt64(limits.maxEntryCount) else {
-            throw ZipError.tooManyEntries(count: totalEntries, limit: limits.maxEntryCount)
+        let z = try zip64EndRecord(bytes, locatorAt: locatorAt)
+        // Fields of the 32-bit record that are not the 0xFFFF… sentinel must agree with the zip64 record.
+        guard (entriesOnDisk16 == 0xFFFF || UInt64(entriesOnDisk16) == z.entriesOnDisk),
+              (totalEntries16 == 0xFFFF || UInt64(totalEntries16) == z.totalEntries),
+              (cdSize32 == 0xFFFF_FFFF || UInt64(cdSize32) == z.cdSize),
+              (cdOffset32 == 0xFFFF_FFFF || UInt64(cdOffset32) == z.cdOffset) else {
+            throw ZipError.invalidEndRecord(reason: "end record and zip64 end record disagree")
         }
-        guard cdOffset <= UInt64(cdEndLimit), cdSize == UInt64(cdEndLimit) - cdOffset else {
-            throw ZipError.invalidEndRecord(reason: "central directory [\(cdOffset), +\(cdSize)) does not end where the end records begin (\(cdEndLimit))")
-        }
-        let count = Int(totalEntries)
-        let cdStart = Int(cdOffset)
-        let cdEnd = cdEndLimit
-        // Every entry needs at least its fixed part: refuses a huge count before allocating for it.
-        let (minBytes, o) = count.multipliedReportingOverflow(by: fixedCentralSize)
-        guard !o, minBytes <= cdEnd - cdStart else {
-            throw ZipError.invalidEndRecord(reason: "\(count) entries cannot fit in a \(cdEnd - cdStart)-byte central directory")
-        }
+        guard diskNumber == 0 || diskNumber == 0xFFFF, cdDisk == 0 || cdDisk == 0xFFFF else { throw ZipError.multiDisk }
+        return z
+    }
 
+    /// The zip64 end record the locator at `locatorAt` points to, checked to reach the locator exactly.
+    private static func zip64EndRecord(_ bytes: UnsafeRawBufferPointer, locatorAt: Int) throws -> EndRecords {
+        let recordDisk = bytes.le32(locatorAt + 4)
+        let recordOffset64 = bytes.le64(locatorAt + 8)
+        let diskCount = bytes.le32(locatorAt + 16)
+        guard recordDisk == 0, diskCount <= 1 else { throw ZipError.multiDisk }
+        guard recordOffset64 <= UInt64(locatorAt), Int(recordOffset64) + fixedZip64EndSize <= locatorAt else {
+            throw ZipError.invalidEndRecord(reason: "zip64 end record offset \(recordOffset64) is not before the locator at \(locatorAt)")
+        }
+        let r = Int(recordOffset64)
+        guard bytes.le32(r) == zip64EndSignature else {
+            throw ZipError.invalidEndRecord(reason: "no zip64 end record signature at \(r)")
+        }
+        // The size field counts the bytes after itself (12 bytes of signature and size).
+        let recordSize = bytes.le64(r + 4)
+        guard recordSize >= UInt64(fixedZip64EndSize - 12), recordSize == UInt64(locatorAt - r - 12) else {
+            throw ZipError.invalidEndRecord(reason: "zip64 end record size \(recordSize) does not reach the locator")
+        }
+        guard bytes.le32(r + 16) == 0, bytes.le32(r + 20) == 0 else { throw ZipError.multiDisk }
+        return EndRecords(entriesOnDisk: bytes.le64(r + 24), totalEntries: bytes.le64(r + 32), cdSize: bytes.le64(r + 40),
+                          cdOffset: bytes.le64(r + 48), cdEndLimit: r, isZip64: true)
+    }
+
+    /// The `count` central entries filling [cdStart, cdEnd) exactly, names unique, no two overlapping.
+    private static func centralEntries(_ bytes: UnsafeRawBufferPointer, count: Int, cdStart: Int, cdEnd: Int) throws -> [Entry] {
         var entries: [Entry] = []
         entries.reserveCapacity(count)
         var seen = Set<String>()
@@ -187,14 +195,25 @@ public enum ZipArchive {
         guard at == cdEnd else {
             throw ZipError.invalidCentralDirectory(offset: at, reason: "\(cdEnd - at) bytes after the last of \(count) entries")
         }
-
         // Entries occupy [local header, data end); sorted by header offset each must end before the next begins.
         let order = entries.indices.sorted { entries[$0].localHeaderOffset < entries[$1].localHeaderOffset }
         for k in order.indices.dropFirst() {
             let a = entries[order[k - 1]], b = entries[order[k]]
             if a.dataRange.upperBound > b.localHeaderOffset { throw ZipError.overlappingEntries(a.name, b.name) }
         }
-        return Directory(entries: entries, centralDirectoryOffset: cdStart, centralDirectorySize: cdEnd - cdStart, isZip64: isZip64)
+        return entries
+    }
+
+    /// A central header's fields, sizes and offset widened by its zip64 block.
+    private struct CentralFields {
+        var flags: UInt16
+        var method: UInt16
+        var crc: UInt32
+        var compressedSize: UInt64
+        var uncompressedSize: UInt64
+        var localHeaderOffset: UInt64
+        var name: String
+        var nameBytes: UnsafeRawBufferPointer
     }
 
     /// One central entry at `at`, its local header checked. Returns the entry and the offset after it.
@@ -205,31 +224,49 @@ public enum ZipArchive {
         guard bytes.le32(at) == centralHeaderSignature else {
             throw ZipError.invalidCentralDirectory(offset: at, reason: "entry \(index) has no central header signature")
         }
-        let flags = bytes.le16(at + 8)
-        let method = bytes.le16(at + 10)
-        let crc = bytes.le32(at + 16)
-        let csize32 = bytes.le32(at + 20)
-        let usize32 = bytes.le32(at + 24)
         let nameLength = Int(bytes.le16(at + 28))
         let extraLength = Int(bytes.le16(at + 30))
         let commentLength = Int(bytes.le16(at + 32))
-        let diskStart = bytes.le16(at + 34)
-        let local32 = bytes.le32(at + 42)
         let next = at + fixedCentralSize + nameLength + extraLength + commentLength
         guard next <= end else {
             throw ZipError.invalidCentralDirectory(offset: at, reason: "entry \(index) name, extra field and comment run past the central directory")
         }
         let nameBytes = UnsafeRawBufferPointer(rebasing: bytes[(at + fixedCentralSize)..<(at + fixedCentralSize + nameLength)])
         let name = try entryName(nameBytes)
+        let f = try centralFields(bytes, at: at, name: name, nameBytes: nameBytes)
+        // Local headers and data live before the central directory.
+        guard f.localHeaderOffset <= UInt64(cdStart) else {
+            throw ZipError.entryOutOfBounds(name: name, end: Int(clamping: f.localHeaderOffset), limit: cdStart)
+        }
+        guard f.uncompressedSize <= UInt64(Int.max) else {
+            throw ZipError.invalidCentralDirectory(offset: at, reason: "entry \"\(name)\" size \(f.uncompressedSize) overflows")
+        }
+        if f.method == 0, f.compressedSize != f.uncompressedSize {
+            throw ZipError.invalidCentralDirectory(offset: at, reason: "stored entry \"\(name)\" has compressed size \(f.compressedSize) and size \(f.uncompressedSize)")
+        }
+        let dataOffset = try checkLocalHeader(bytes, f, cdStart: cdStart)
+        let entry = Entry(name: name, method: f.method, flags: f.flags, crc32: f.crc, compressedSize: Int(f.compressedSize),
+                          uncompressedSize: Int(f.uncompressedSize), localHeaderOffset: Int(f.localHeaderOffset), dataOffset: dataOffset)
+        return (entry, next)
+    }
 
+    /// The central header's fields at `at`, refusing encryption and other disks, sizes widened by the zip64 block.
+    private static func centralFields(_ bytes: UnsafeRawBufferPointer, at: Int, name: String,
+                                      nameBytes: UnsafeRawBufferPointer) throws -> CentralFields {
+        let flags = bytes.le16(at + 8)
+        let method = bytes.le16(at + 10)
         guard flags & encryptionFlags == 0, method != aesMethod else { throw ZipError.encryptedEntry(name: name) }
-
-        var usize = UInt64(usize32), csize = UInt64(csize32), local = UInt64(local32)
+        let csize32 = bytes.le32(at + 20)
+        let usize32 = bytes.le32(at + 24)
+        let diskStart = bytes.le16(at + 34)
+        let local32 = bytes.le32(at + 42)
+        var f = CentralFields(flags: flags, method: method, crc: bytes.le32(at + 16), compressedSize: UInt64(csize32),
+                              uncompressedSize: UInt64(usize32), localHeaderOffset: UInt64(local32), name: name, nameBytes: nameBytes)
         var disk = UInt32(diskStart)
-        let extraStart = at + fixedCentralSize + nameLength
+        let extraStart = at + fixedCentralSize + nameBytes.count
+        let extraEnd = extraStart + Int(bytes.le16(at + 30))
         var sawZip64 = false
         var e = extraStart
-        let extraEnd = extraStart + extraLength
         while e < extraEnd {
             guard extraEnd - e >= 4 else { throw ZipError.invalidExtraField(name: name, reason: "\(extraEnd - e) stray bytes") }
             let id = bytes.le16(e)
@@ -246,9 +283,9 @@ public enum ZipArchive {
                     defer { q += 8 }
                     return bytes.le64(q)
                 }
-                if usize32 == 0xFFFF_FFFF { usize = try take8() }
-                if csize32 == 0xFFFF_FFFF { csize = try take8() }
-                if local32 == 0xFFFF_FFFF { local = try take8() }
+                if usize32 == 0xFFFF_FFFF { f.uncompressedSize = try take8() }
+                if csize32 == 0xFFFF_FFFF { f.compressedSize = try take8() }
+                if local32 == 0xFFFF_FFFF { f.localHeaderOffset = try take8() }
                 if diskStart == 0xFFFF {
                     guard qEnd - q >= 4 else { throw ZipError.invalidExtraField(name: name, reason: "zip64 block too short") }
                     disk = bytes.le32(q)
@@ -261,32 +298,30 @@ public enum ZipArchive {
             throw ZipError.invalidExtraField(name: name, reason: "zip64 sentinel without a zip64 block")
         }
         guard disk == 0 else { throw ZipError.multiDisk }
-        // Local headers and data live before the central directory.
-        guard local <= UInt64(cdStart) else { throw ZipError.entryOutOfBounds(name: name, end: Int(clamping: local), limit: cdStart) }
-        guard usize <= UInt64(Int.max) else { throw ZipError.invalidCentralDirectory(offset: at, reason: "entry \"\(name)\" size \(usize) overflows") }
-        if method == 0, csize != usize {
-            throw ZipError.invalidCentralDirectory(offset: at, reason: "stored entry \"\(name)\" has compressed size \(csize) and size \(usize)")
-        }
-        let l = Int(local)
+        return f
+    }
+
+    /// The local header of `f` inside the file before the central directory and agreeing with it; returns the
+    /// data offset, checked so the data also ends before the central directory.
+    private static func checkLocalHeader(_ bytes: UnsafeRawBufferPointer, _ f: CentralFields, cdStart: Int) throws -> Int {
+        let name = f.name
+        let l = Int(f.localHeaderOffset)
         guard cdStart - l >= fixedLocalSize else {
             throw ZipError.entryOutOfBounds(name: name, end: l + fixedLocalSize, limit: cdStart)
         }
         guard bytes.le32(l) == localHeaderSignature else { throw ZipError.localHeaderMismatch(name: name, field: "signature") }
         let lFlags = bytes.le16(l + 6)
-        let lMethod = bytes.le16(l + 8)
-        let lCRC = bytes.le32(l + 14)
-        let lCSize = bytes.le32(l + 18)
-        let lUSize = bytes.le32(l + 22)
         let lNameLength = Int(bytes.le16(l + 26))
         let lExtraLength = Int(bytes.le16(l + 28))
         let dataOffset = l + fixedLocalSize + lNameLength + lExtraLength
         guard dataOffset <= cdStart else { throw ZipError.entryOutOfBounds(name: name, end: dataOffset, limit: cdStart) }
         let lName = UnsafeRawBufferPointer(rebasing: bytes[(l + fixedLocalSize)..<(l + fixedLocalSize + lNameLength)])
-        guard lName.elementsEqual(nameBytes) else { throw ZipError.localHeaderMismatch(name: name, field: "name") }
-        guard lMethod == method else { throw ZipError.localHeaderMismatch(name: name, field: "method") }
+        guard lName.elementsEqual(f.nameBytes) else { throw ZipError.localHeaderMismatch(name: name, field: "name") }
+        guard bytes.le16(l + 8) == f.method else { throw ZipError.localHeaderMismatch(name: name, field: "method") }
         guard lFlags & encryptionFlags == 0 else { throw ZipError.encryptedEntry(name: name) }
         if lFlags & dataDescriptorFlag == 0 {
-            guard lCRC == crc else { throw ZipError.localHeaderMismatch(name: name, field: "crc-32") }
+            guard bytes.le32(l + 14) == f.crc else { throw ZipError.localHeaderMismatch(name: name, field: "crc-32") }
+            let lCSize = bytes.le32(l + 18), lUSize = bytes.le32(l + 22)
             var lc = UInt64(lCSize), lu = UInt64(lUSize)
             if lCSize == 0xFFFF_FFFF || lUSize == 0xFFFF_FFFF {
                 // The local zip64 block holds both sizes, uncompressed first.
@@ -296,15 +331,13 @@ public enum ZipArchive {
                 lu = sizes.0
                 lc = sizes.1
             }
-            guard lc == csize, lu == usize else { throw ZipError.localHeaderMismatch(name: name, field: "sizes") }
+            guard lc == f.compressedSize, lu == f.uncompressedSize else { throw ZipError.localHeaderMismatch(name: name, field: "sizes") }
         }
-        guard csize <= UInt64(cdStart - dataOffset) else {
-            let (sum, o) = UInt64(dataOffset).addingReportingOverflow(csize)
+        guard f.compressedSize <= UInt64(cdStart - dataOffset) else {
+            let (sum, o) = UInt64(dataOffset).addingReportingOverflow(f.compressedSize)
             throw ZipError.entryOutOfBounds(name: name, end: Int(clamping: o ? UInt64.max : sum), limit: cdStart)
         }
-        let entry = Entry(name: name, method: method, flags: flags, crc32: crc, compressedSize: Int(csize),
-                          uncompressedSize: Int(usize), localHeaderOffset: l, dataOffset: dataOffset)
-        return (entry, next)
+        return dataOffset
     }
 
     private static func localZip64Sizes(_ bytes: UnsafeRawBufferPointer, from start: Int, count: Int) -> (UInt64, UInt64)? {
