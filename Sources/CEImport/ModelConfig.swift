@@ -54,90 +54,21 @@ public struct ModelConfig: Sendable {
     public init(json: JSONValue) throws {
         raw = json
         guard case .object = json else { throw ImportError.invalidConfig(key: "(root)", reason: "not a JSON object") }
-        let archs = json["architectures"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        guard let name = archs.first else {
-            let mt = json["model_type"]?.stringValue ?? "unknown"
-            throw ImportError.unsupportedArchitecture(name: "(no architectures; model_type \(mt))", supported: Self.supported.keys.sorted())
-        }
-        guard let arch = Self.supported[name] else {
-            throw ImportError.unsupportedArchitecture(name: name, supported: Self.supported.keys.sorted())
-        }
-        architectureName = name
-        architecture = arch
-
-        func int(_ name: String, default d: Int? = nil) throws -> Int {
-            let key = Self.key(name, arch)
-            guard let v = json[key] else {
-                if let d { return d }
-                throw ImportError.invalidConfig(key: key, reason: "missing")
-            }
-            guard let i = v.intValue else { throw ImportError.invalidConfig(key: key, reason: "not an integer") }
-            let cap = Self.limits[name] ?? Int.max
-            guard i >= 1, i <= cap else { throw ImportError.invalidConfig(key: key, reason: "\(i) is outside 1...\(cap)") }
-            return i
-        }
-
-        // labels: id2label decides num_labels when present, as transformers' PretrainedConfig does.
-        var labels: [String] = []
-        if let id2label = json["id2label"]?.objectValue, !id2label.isEmpty {
-            guard id2label.count <= Self.limits["num_labels"]! else { throw ImportError.invalidConfig(key: "id2label", reason: "too many labels") }
-            var byID: [Int: String] = [:]
-            for (k, v) in id2label {
-                guard let id = Int(k), id >= 0, id < id2label.count, let s = v.stringValue else {
-                    throw ImportError.invalidConfig(key: "id2label", reason: "entry \"\(k)\" is not id -> name for ids 0..<\(id2label.count)")
-                }
-                byID[id] = s
-            }
-            labels = (0..<id2label.count).map { byID[$0] ?? "LABEL_\($0)" }
-        }
-        let numLabels: Int
-        if json["num_labels"] != nil {
-            numLabels = try int("num_labels")
-            if labels.count != numLabels { labels = (0..<numLabels).map { "LABEL_\($0)" } }
-        } else if !labels.isEmpty {
-            numLabels = labels.count
-        } else {
-            numLabels = 2 // transformers' PretrainedConfig default
-            labels = ["LABEL_0", "LABEL_1"]
-        }
-
-        let actKey = Self.key("hidden_act", arch)
-        let act: HiddenActivation
-        if arch == .modernbert {
-            act = try ModernBERTConfig.hiddenActivation(json)
-        } else {
-            let actName = json[actKey]?.stringValue ?? "gelu"
-            switch actName {
-            case "gelu": act = .gelu
-            case "relu": act = .relu
-            case "gelu_new", "gelu_pytorch_tanh": act = .geluTanh
-            default: throw ImportError.invalidConfig(key: actKey, reason: "\"\(actName)\" is not supported (gelu, relu, gelu_new, gelu_pytorch_tanh)")
-            }
-        }
-        if let pe = json["position_embedding_type"]?.stringValue, pe != "absolute" {
-            throw ImportError.invalidConfig(key: "position_embedding_type", reason: "\"\(pe)\" is not supported (absolute)")
-        }
-        // DistilBERT's LayerNorms are built with eps=1e-12 whatever the config says; ModernBERT's default is 1e-5.
-        let epsKey = Self.key("layer_norm_eps", arch)
-        let eps = arch == .distilbert ? 1e-12 : json[epsKey]?.doubleValue ?? (arch == .modernbert ? 1e-5 : 1e-12)
-        guard eps > 0, eps < 1 else { throw ImportError.invalidConfig(key: epsKey, reason: "\(eps) is outside (0, 1)") }
-        // ModernBERT's pad_token_id (default 50283) only marks the embedding's padding row, which inference never
-        // treats differently; null (no padding row) is accepted as 0.
-        let pad: Int
-        if arch == .modernbert {
-            pad = json["pad_token_id"].map { $0.isNull ? 0 : $0.intValue ?? -1 } ?? 50283
-        } else {
-            pad = json["pad_token_id"]?.intValue ?? (arch == .roberta ? 1 : 0)
-        }
-        let hidden = try int("hidden_size")
+        (architectureName, architecture) = try Self.architecture(json)
+        let arch = architecture
+        let (labels, numLabels) = try Self.labels(json, arch)
+        let act = try Self.hiddenActivation(json, arch)
+        let eps = try Self.layerNormEps(json, arch)
+        let pad = Self.padTokenID(json, arch)
+        let hidden = try Self.int(json, "hidden_size", arch)
         // ELECTRA: embedding_size (ElectraConfig default 128); the others embed at hidden_size.
-        let embeddingSize = arch == .electra ? try int("embedding_size", default: 128) : hidden
+        let embeddingSize = arch == .electra ? try Self.int(json, "embedding_size", arch, default: 128) : hidden
         // DistilBERT and ModernBERT have no token type table (a placeholder of 1 keeps the hyperparameters total).
-        let typeVocab = arch == .distilbert || arch == .modernbert ? 1 : try int("type_vocab_size", default: 2)
-        let vocab = try int("vocab_size")
-        let layers = try int("num_hidden_layers"), heads = try int("num_attention_heads")
-        let intermediate = try int("intermediate_size")
-        let maxPositions = try int("max_position_embeddings", default: arch == .modernbert ? 8192 : 512)
+        let typeVocab = arch == .distilbert || arch == .modernbert ? 1 : try Self.int(json, "type_vocab_size", arch, default: 2)
+        let vocab = try Self.int(json, "vocab_size", arch)
+        let layers = try Self.int(json, "num_hidden_layers", arch), heads = try Self.int(json, "num_attention_heads", arch)
+        let intermediate = try Self.int(json, "intermediate_size", arch)
+        let maxPositions = try Self.int(json, "max_position_embeddings", arch, default: arch == .modernbert ? 8192 : 512)
         guard hidden % heads == 0 else {
             throw ImportError.invalidConfig(key: Self.key("num_attention_heads", arch), reason: "hidden_size \(hidden) is not divisible by \(heads)")
         }
@@ -154,5 +85,87 @@ public struct ModelConfig: Sendable {
         }
         hyperparameters = h
         self.labels = labels
+    }
+
+    /// config.json `architectures[0]`, which must be one cetool imports.
+    static func architecture(_ json: JSONValue) throws -> (String, Architecture) {
+        let archs = json["architectures"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        guard let name = archs.first else {
+            let mt = json["model_type"]?.stringValue ?? "unknown"
+            throw ImportError.unsupportedArchitecture(name: "(no architectures; model_type \(mt))", supported: supported.keys.sorted())
+        }
+        guard let arch = supported[name] else {
+            throw ImportError.unsupportedArchitecture(name: name, supported: supported.keys.sorted())
+        }
+        return (name, arch)
+    }
+
+    /// A size under its config.json key for `arch`, an integer in 1...its limit; `d` when the key is absent.
+    static func int(_ json: JSONValue, _ name: String, _ arch: Architecture, default d: Int? = nil) throws -> Int {
+        let key = key(name, arch)
+        guard let v = json[key] else {
+            if let d { return d }
+            throw ImportError.invalidConfig(key: key, reason: "missing")
+        }
+        guard let i = v.intValue else { throw ImportError.invalidConfig(key: key, reason: "not an integer") }
+        let cap = limits[name] ?? Int.max
+        guard i >= 1, i <= cap else { throw ImportError.invalidConfig(key: key, reason: "\(i) is outside 1...\(cap)") }
+        return i
+    }
+
+    /// Label names and count: id2label decides num_labels when present, as transformers' PretrainedConfig does;
+    /// an explicit num_labels that disagrees renames them LABEL_i; neither means PretrainedConfig's default of 2.
+    static func labels(_ json: JSONValue, _ arch: Architecture) throws -> ([String], Int) {
+        var labels: [String] = []
+        if let id2label = json["id2label"]?.objectValue, !id2label.isEmpty {
+            guard id2label.count <= limits["num_labels"]! else { throw ImportError.invalidConfig(key: "id2label", reason: "too many labels") }
+            var byID: [Int: String] = [:]
+            for (k, v) in id2label {
+                guard let id = Int(k), id >= 0, id < id2label.count, let s = v.stringValue else {
+                    throw ImportError.invalidConfig(key: "id2label", reason: "entry \"\(k)\" is not id -> name for ids 0..<\(id2label.count)")
+                }
+                byID[id] = s
+            }
+            labels = (0..<id2label.count).map { byID[$0] ?? "LABEL_\($0)" }
+        }
+        if json["num_labels"] != nil {
+            let numLabels = try int(json, "num_labels", arch)
+            if labels.count != numLabels { labels = (0..<numLabels).map { "LABEL_\($0)" } }
+            return (labels, numLabels)
+        }
+        if !labels.isEmpty { return (labels, labels.count) }
+        return (["LABEL_0", "LABEL_1"], 2)
+    }
+
+    /// The feed-forward activation (hidden_act, DistilBERT's activation, ModernBERT's hidden_activation); only
+    /// absolute position embeddings are accepted.
+    static func hiddenActivation(_ json: JSONValue, _ arch: Architecture) throws -> HiddenActivation {
+        if let pe = json["position_embedding_type"]?.stringValue, pe != "absolute" {
+            throw ImportError.invalidConfig(key: "position_embedding_type", reason: "\"\(pe)\" is not supported (absolute)")
+        }
+        if arch == .modernbert { return try ModernBERTConfig.hiddenActivation(json) }
+        let actKey = key("hidden_act", arch)
+        let actName = json[actKey]?.stringValue ?? "gelu"
+        switch actName {
+        case "gelu": return .gelu
+        case "relu": return .relu
+        case "gelu_new", "gelu_pytorch_tanh": return .geluTanh
+        default: throw ImportError.invalidConfig(key: actKey, reason: "\"\(actName)\" is not supported (gelu, relu, gelu_new, gelu_pytorch_tanh)")
+        }
+    }
+
+    /// DistilBERT's LayerNorms are built with eps=1e-12 whatever the config says; ModernBERT's default is 1e-5.
+    static func layerNormEps(_ json: JSONValue, _ arch: Architecture) throws -> Double {
+        let epsKey = key("layer_norm_eps", arch)
+        let eps = arch == .distilbert ? 1e-12 : json[epsKey]?.doubleValue ?? (arch == .modernbert ? 1e-5 : 1e-12)
+        guard eps > 0, eps < 1 else { throw ImportError.invalidConfig(key: epsKey, reason: "\(eps) is outside (0, 1)") }
+        return eps
+    }
+
+    /// ModernBERT's pad_token_id (default 50283) only marks the embedding's padding row, which inference never
+    /// treats differently; null (no padding row) is accepted as 0. RoBERTa's default is 1, the others' 0.
+    static func padTokenID(_ json: JSONValue, _ arch: Architecture) -> Int {
+        if arch == .modernbert { return json["pad_token_id"].map { $0.isNull ? 0 : $0.intValue ?? -1 } ?? 50283 }
+        return json["pad_token_id"]?.intValue ?? (arch == .roberta ? 1 : 0)
     }
 }
