@@ -16,13 +16,13 @@ public enum Artifact {
     /// What `write` produced.
     public struct Summary: Sendable {
         public var directory: URL
-        public var files: [(path: String, size: Int, sha256: String)]
+        public var files: [ArtifactFormat.ManifestEntry]
         public var weightsBytes: Int
         public var sourceWeightsBytes: Int
     }
 
     /// The provenance of a model directory: every file the import read, with size and sha256, in name order.
-    public static func sourceFiles(of model: ImportedModel) throws -> [(path: String, size: Int, sha256: String)] {
+    public static func sourceFiles(of model: ImportedModel) throws -> [ArtifactFormat.ManifestEntry] {
         var paths = model.weightFiles
         for name in ArtifactFormat.copiedFiles {
             let p = model.directory.appendingPathComponent(name).path
@@ -33,7 +33,7 @@ public enum Artifact {
             let m = try MappedFile(path: p)
             var rel = URL(fileURLWithPath: p).standardizedFileURL.path
             if rel.hasPrefix(base + "/") { rel.removeFirst(base.count + 1) }
-            return (rel, m.count, SHA256.hex(m.bytes))
+            return ArtifactFormat.ManifestEntry(path: rel, size: m.count, sha256: SHA256.hex(m.bytes))
         }
     }
 
@@ -49,7 +49,7 @@ public enum Artifact {
         let staged = try StagedOutput(target: target, kind: .directory,
                                       policy: ReplacePolicy(force: force, protecting: [model.directory], foreign: replaceForeign))
         let provenance = try sourceFiles(of: model)
-        var files: [(path: String, size: Int, sha256: String)] = []
+        var files = RecordedFiles(staged)
 
         // Tensors in canonical order: the order TensorName.required lists them, scales after their weight.
         var tensors: [(String, Tensor)] = []
@@ -68,36 +68,20 @@ public enum Artifact {
             maxLength: model.defaultMaxLength,
             provenance: .object([
                 ("checkpoint_format", .string(model.checkpointFormat.rawValue)),
-                ("source_files", .array(provenance.map {
-                    .object([("path", .string($0.path)), ("size", .int(Int64($0.size))), ("sha256", .string($0.sha256))])
-                })),
+                ("source_files", .array(provenance.map(\.json))),
             ]))
-        let w = try staged.file(weightsFile)
-        let layout = try Safetensors.write(tensors, metadata: metadata.pairs(), alignment: 64, padTensors: true, to: w)
-        files.append((weightsFile, layout.fileSize, try w.finish()))
-
-        for name in ArtifactFormat.copiedFiles {
-            let src = model.directory.appendingPathComponent(name)
-            guard FileManager.default.fileExists(atPath: src.path) else { continue }
-            let m = try MappedFile(path: src.path)
-            let out = try staged.file(name)
-            try out.write(m.bytes)
-            files.append((name, m.count, try out.finish()))
+        let weights = try files.add(weightsFile) {
+            try Safetensors.write(tensors, metadata: metadata.pairs(), alignment: 64, padTensors: true, to: $0)
         }
+        for name in ArtifactFormat.copiedFiles { try files.copyIfPresent(name, from: model.directory) }
         for (name, bytes) in extraFiles {
-            guard name != manifestFile, !files.contains(where: { $0.path == name }) else { throw StagingError.invalidRelativePath(name) }
-            let out = try staged.file(name)
-            try out.write(bytes)
-            files.append((name, bytes.count, try out.finish()))
+            guard name != manifestFile, !files.contains(name) else { throw StagingError.invalidRelativePath(name) }
+            try files.add(name, bytes)
         }
-        files.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
-        let manifest = ArtifactFormat.manifest(precision: precision.rawValue, files: files)
-        let mw = try staged.file(manifestFile)
-        try mw.write(manifest)
-        try mw.finish()
+        try files.writeManifest(precision: precision.rawValue)
         try staged.commit()
         let sourceWeights = provenance.filter { p in model.weightFiles.contains { $0.hasSuffix("/" + p.path) || $0 == p.path } }.reduce(0) { $0 + $1.size }
-        return Summary(directory: target, files: files, weightsBytes: layout.fileSize, sourceWeightsBytes: sourceWeights)
+        return Summary(directory: target, files: files.sorted, weightsBytes: weights.size, sourceWeightsBytes: sourceWeights)
     }
 
     /// The plan as written into the metadata: what is stored at `precision`, what stays fp32. `weightGroupSize`

@@ -77,18 +77,26 @@ public enum ModelCard {
     /// The card text. `files` are the folder's other files (path, size, sha256); `weightsBytes` the
     /// weights file's size when known.
     public static func render(model: ImportedModel, precision: Quantize.Precision, plan: JSONValue?, layout: SavePretrained.Layout,
-                              files: [(path: String, size: Int, sha256: String)], weightsBytes: Int?, info: Info) throws -> String {
+                              files: [ArtifactFormat.ManifestEntry], weightsBytes: Int?, info: Info) throws -> String {
         var sourceCard: [String: [String]] = [:]
         if let text = try? String(contentsOf: model.directory.appendingPathComponent("README.md"), encoding: .utf8) {
             sourceCard = frontMatter(text)
         }
-        let h = model.graph.hyperparameters
         let name = info.name ?? model.directory.standardizedFileURL.lastPathComponent
         let baseModel = info.baseModel ?? sourceCard["base_model"]?.first
-        let license = info.license ?? sourceCard["license"]?.first
         let hf = layout == .huggingFace
+        return frontMatterSection(precision: precision, hf: hf, baseModel: baseModel, quantizedFrom: info.baseModel != nil,
+                                  license: info.license ?? sourceCard["license"]?.first)
+            + summarySection(name: name, precision: precision, hf: hf)
+            + detailsSection(model, precision: precision, hf: hf, weightsBytes: weightsBytes, baseModel: baseModel)
+            + planSection(plan, precision: precision)
+            + verificationSection(info)
+            + usageSection(name: name, hf: hf)
+            + filesSection(files, source: (try? sourceWeights(model)) ?? [])
+    }
 
-        // Front matter.
+    static func frontMatterSection(precision: Quantize.Precision, hf: Bool, baseModel: String?, quantizedFrom: Bool,
+                                   license: String?) -> String {
         var s = "---\n"
         s += "library_name: \(hf ? "sentence-transformers" : "cetool")\n"
         s += "pipeline_tag: text-ranking\n"
@@ -96,13 +104,14 @@ public enum ModelCard {
         for t in (hf ? ["sentence-transformers"] : []) + ["cross-encoder", "reranker", "cetool", precision.rawValue] { s += "- \(yaml(t))\n" }
         if let baseModel {
             s += "base_model: \(yaml(baseModel))\n"
-            if precision != .fp32, info.baseModel != nil { s += "base_model_relation: quantized\n" }
+            if precision != .fp32, quantizedFrom { s += "base_model_relation: quantized\n" }
         }
         if let license { s += "license: \(yaml(license))\n" }
-        s += "---\n\n"
+        return s + "---\n\n"
+    }
 
-        // Summary.
-        s += "# \(name)\n\n"
+    static func summarySection(name: String, precision: Quantize.Precision, hf: Bool) -> String {
+        var s = "# \(name)\n\n"
         s += "A cross-encoder (reranker): it scores (query, document) pairs; higher means more relevant. "
         if hf {
             s += "A HuggingFace model directory in the sentence-transformers CrossEncoder layout, \(precision.rawValue) weights"
@@ -111,9 +120,13 @@ public enum ModelCard {
             s += "A cetool artifact (formats/artifact.md) with \(precision.rawValue) weights, written by `cetool save-pretrained`; "
             s += "int8 weights have no HuggingFace form, so it runs with cetool (Swift), not with sentence-transformers.\n\n"
         }
+        return s
+    }
 
-        // Details.
-        s += "## Model details\n\n| | |\n|---|---|\n"
+    static func detailsSection(_ model: ImportedModel, precision: Quantize.Precision, hf: Bool, weightsBytes: Int?,
+                               baseModel: String?) -> String {
+        let h = model.graph.hyperparameters
+        var s = "## Model details\n\n| | |\n|---|---|\n"
         s += "| Architecture | \(cell(model.config.architectureName)) |\n"
         s += "| Layers / hidden / heads / FFN | \(h.numHiddenLayers) / \(h.hiddenSize) / \(h.numAttentionHeads) / \(h.intermediateSize) |\n"
         s += "| Vocabulary | \(h.vocabSize) |\n"
@@ -123,32 +136,31 @@ public enum ModelCard {
         s += "| Weights | \(precision.rawValue)\(hf ? ", config.json dtype \(SavePretrained.torchDType(precision))" : "") |\n"
         if let weightsBytes { s += "| Weights file | \(megabytes(weightsBytes)) |\n" }
         if let baseModel { s += "| Base model | \(cell(baseModel)) |\n" }
-        s += "\n"
+        return s + "\n"
+    }
 
-        // Plan.
-        s += "## Quantization plan\n\n"
-        if let plan, precision != .fp32 {
-            let groups = [("token_embedding", "token embedding"), ("attention", "attention Q/K/V/output linears"),
-                          ("ffn_up", "feed-forward up linears"), ("ffn_down", "feed-forward down linears")]
-            let at = groups.filter { plan[$0.0]?.boolValue == true }.map(\.1)
-            s += "- stored as \(precision.rawValue): \(at.isEmpty ? "none" : at.joined(separator: ", "))\n"
-            if let fp32 = plan["fp32"]?.arrayValue?.compactMap(\.stringValue), !fp32.isEmpty {
-                s += "- kept in fp32: \(fp32.map { $0.replacingOccurrences(of: "_", with: " ") }.joined(separator: ", "))\n"
-            }
-            if precision == .int8 {
-                if let w = plan["int8_weights"]?.stringValue { s += "- int8 weights: \(w)\n" }
-                if let a = plan["int8_activations"]?.stringValue { s += "- int8 activations: \(a)\n" }
-            } else {
-                s += "- computed in fp32 by cetool; transformers loads the model as \(SavePretrained.torchDType(precision)) by default "
-                s += "(pass `model_kwargs={\"dtype\": \"float32\"}` to compute in fp32)\n"
-            }
-        } else {
-            s += "None: every weight is fp32.\n"
+    static func planSection(_ plan: JSONValue?, precision: Quantize.Precision) -> String {
+        var s = "## Quantization plan\n\n"
+        guard let plan, precision != .fp32 else { return s + "None: every weight is fp32.\n\n" }
+        let groups = [("token_embedding", "token embedding"), ("attention", "attention Q/K/V/output linears"),
+                      ("ffn_up", "feed-forward up linears"), ("ffn_down", "feed-forward down linears")]
+        let at = groups.filter { plan[$0.0]?.boolValue == true }.map(\.1)
+        s += "- stored as \(precision.rawValue): \(at.isEmpty ? "none" : at.joined(separator: ", "))\n"
+        if let fp32 = plan["fp32"]?.arrayValue?.compactMap(\.stringValue), !fp32.isEmpty {
+            s += "- kept in fp32: \(fp32.map { $0.replacingOccurrences(of: "_", with: " ") }.joined(separator: ", "))\n"
         }
-        s += "\n"
+        if precision == .int8 {
+            if let w = plan["int8_weights"]?.stringValue { s += "- int8 weights: \(w)\n" }
+            if let a = plan["int8_activations"]?.stringValue { s += "- int8 activations: \(a)\n" }
+        } else {
+            s += "- computed in fp32 by cetool; transformers loads the model as \(SavePretrained.torchDType(precision)) by default "
+            s += "(pass `model_kwargs={\"dtype\": \"float32\"}` to compute in fp32)\n"
+        }
+        return s + "\n"
+    }
 
-        // Verification.
-        s += "## Verification\n\n"
+    static func verificationSection(_ info: Info) -> String {
+        var s = "## Verification\n\n"
         if let summary = info.report?["summary"], case .object = summary {
             s += verifyTable(summary)
             if let plotFile = info.plotFile { s += "\n![reference vs converted logits, and the Δlogit histogram](\(plotFile))\n" }
@@ -157,10 +169,11 @@ public enum ModelCard {
             s += "`cetool save-pretrained MODEL --report report.json --plot plot.svg` puts the figures here.\n"
             if let plotFile = info.plotFile { s += "\n![verify plot](\(plotFile))\n" }
         }
-        s += "\n"
+        return s + "\n"
+    }
 
-        // Usage.
-        s += "## Usage\n\n"
+    static func usageSection(name: String, hf: Bool) -> String {
+        var s = "## Usage\n\n"
         if hf {
             s += "```python\nfrom sentence_transformers import CrossEncoder\n\n"
             s += "model = CrossEncoder(\(JSONWriter.quote(name)))\n"
@@ -169,29 +182,32 @@ public enum ModelCard {
         s += "```\ncetool rank MODEL_DIR --query \"How many people live in Berlin?\" --documents docs.txt --top-k 3\n```\n\n"
         s += "```swift\nlet model = try CrossEncoder(modelDirectory: URL(fileURLWithPath: \"MODEL_DIR\"))\n"
         s += "let ranking = try model.rank(query: q, documents: docs, topK: 3)\n```\n\n"
+        return s
+    }
 
-        // Files.
+    /// The folder's files, then the source weights the model came from (provenance).
+    static func filesSection(_ files: [ArtifactFormat.ManifestEntry], source: [ArtifactFormat.ManifestEntry]) -> String {
+        var s = ""
         if !files.isEmpty {
             s += "## Files\n\n| file | bytes | sha256 |\n|---|---:|---|\n"
             for f in files { s += "| \(cell(f.path)) | \(f.size) | `\(f.sha256)` |\n" }
             s += "\n"
         }
-        // Provenance.
-        if let src = try? sourceWeights(model), !src.isEmpty {
+        if !source.isEmpty {
             s += "## Source\n\n| source weights | bytes | sha256 |\n|---|---:|---|\n"
-            for f in src { s += "| \(cell(f.path)) | \(f.size) | `\(cell(f.sha256))` |\n" }
+            for f in source { s += "| \(cell(f.path)) | \(f.size) | `\(cell(f.sha256))` |\n" }
             s += "\n"
         }
         return s
     }
 
     /// The source checkpoint files (an artifact's recorded provenance, else the files just read).
-    static func sourceWeights(_ model: ImportedModel) throws -> [(path: String, size: Int, sha256: String)] {
+    static func sourceWeights(_ model: ImportedModel) throws -> [ArtifactFormat.ManifestEntry] {
         func isWeights(_ p: String) -> Bool { p.hasSuffix(".safetensors") || p.hasSuffix(".bin") }
         if let meta = model.artifact {
             return (meta.provenance["source_files"]?.arrayValue ?? []).compactMap { f in
                 guard let p = f["path"]?.stringValue, isWeights(p), let n = f["size"]?.intValue, let d = f["sha256"]?.stringValue else { return nil }
-                return (p, n, d)
+                return ArtifactFormat.ManifestEntry(path: p, size: n, sha256: d)
             }
         }
         return try Artifact.sourceFiles(of: model).filter { isWeights($0.path) }

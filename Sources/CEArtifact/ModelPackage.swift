@@ -51,11 +51,8 @@ public enum ModelPackage {
     public static let formatVersion = 1
     public static let manifestSuffix = ".cetool-package.json"
 
-    public struct File: Sendable, Equatable {
-        public var path: String
-        public var size: Int
-        public var sha256: String
-    }
+    /// One packaged file: the same record an artifact manifest lists.
+    public typealias File = ArtifactFormat.ManifestEntry
 
     public struct Manifest: Sendable, Equatable {
         public var name: String
@@ -71,7 +68,7 @@ public enum ModelPackage {
                 ("format", .string("cetool-package")), ("format_version", .int(Int64(formatVersion))),
                 ("name", .string(name)), ("root", .string(root)), ("layout", .string(layout)),
                 ("total_size", .int(Int64(totalSize))), ("file_count", .int(Int64(files.count))),
-                ("files", .array(files.map { .object([("path", .string($0.path)), ("size", .int(Int64($0.size))), ("sha256", .string($0.sha256))]) })),
+                ("files", .array(files.map(\.json))),
             ])) + "\n"
         }
     }

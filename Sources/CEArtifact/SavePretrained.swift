@@ -59,7 +59,7 @@ public enum SavePretrained {
         public var directory: URL
         public var layout: Layout
         public var precision: Quantize.Precision
-        public var files: [(path: String, size: Int, sha256: String)]
+        public var files: [ArtifactFormat.ManifestEntry]
         public var weightsBytes: Int
     }
 
@@ -104,12 +104,8 @@ public enum SavePretrained {
         if precision == .int8 { return try writeArtifact(model, precision: precision, plan: plan, to: target, policy: policy, card: card) }
 
         let staged = try StagedOutput(target: target, kind: .directory, policy: policy)
-        var files: [(path: String, size: Int, sha256: String)] = []
-        func add(_ name: String, _ bytes: [UInt8]) throws {
-            let w = try staged.file(name)
-            try w.write(bytes)
-            files.append((name, bytes.count, try w.finish()))
-        }
+        var files = RecordedFiles(staged)
+        func add(_ name: String, _ bytes: [UInt8]) throws { try files.add(name, bytes) }
 
         // Weights under HF names.
         var tensors: [(String, Tensor)] = []
@@ -125,9 +121,7 @@ public enum SavePretrained {
         tensors.sort { a, b in
             rank(a.1.dtype) != rank(b.1.dtype) ? rank(a.1.dtype) < rank(b.1.dtype) : a.0.utf8.lexicographicallyPrecedes(b.0.utf8)
         }
-        let w = try staged.file(weightsFile)
-        let layout = try Safetensors.write(tensors, metadata: [("format", "pt")], alignment: 8, to: w)
-        files.append((weightsFile, layout.fileSize, try w.finish()))
+        let weights = try files.add(weightsFile) { try Safetensors.write(tensors, metadata: [("format", "pt")], alignment: 8, to: $0) }
 
         // Configs.
         let activationPath = activationPath(model.scorePolicy.activation)
@@ -140,15 +134,8 @@ public enum SavePretrained {
         try add("sentence_bert_config.json", Array((JSONWriter.pretty(sentenceBertConfig(model), indent: 4) + "\n").utf8))
 
         // Tokenizer.
-        for name in tokenizerFiles {
-            let src = model.directory.appendingPathComponent(name)
-            guard FileManager.default.fileExists(atPath: src.path) else { continue }
-            let m = try MappedFile(path: src.path)
-            let out = try staged.file(name)
-            try out.write(m.bytes)
-            files.append((name, m.count, try out.finish()))
-        }
-        if !files.contains(where: { $0.path == "special_tokens_map.json" }), let map = try specialTokensMap(model) {
+        for name in tokenizerFiles { try files.copyIfPresent(name, from: model.directory) }
+        if !files.contains("special_tokens_map.json"), let map = try specialTokensMap(model) {
             try add("special_tokens_map.json", Array((JSONWriter.pretty(map) + "\n").utf8))
         }
 
@@ -158,13 +145,11 @@ public enum SavePretrained {
             try add(plotFile, plot)
             info.plotFile = plotFile
         }
-        files.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
         let text = try ModelCard.render(model: model, precision: precision, plan: precision == .fp32 ? nil : Artifact.planJSON(plan, precision: precision),
-                                        layout: .huggingFace, files: files, weightsBytes: layout.fileSize, info: info)
+                                        layout: .huggingFace, files: files.sorted, weightsBytes: weights.size, info: info)
         try add(cardFile, Array(text.utf8))
-        files.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
         try staged.commit()
-        return Summary(directory: target, layout: .huggingFace, precision: precision, files: files, weightsBytes: layout.fileSize)
+        return Summary(directory: target, layout: .huggingFace, precision: precision, files: files.sorted, weightsBytes: weights.size)
     }
 
     /// int8: a cetool artifact with the card. An artifact source is copied file by file.
@@ -190,7 +175,7 @@ public enum SavePretrained {
             throw SavePretrainedError.artifactManifest("\(ArtifactFormat.manifestFile) is missing or has no file list")
         }
         let staged = try StagedOutput(target: target, kind: .directory, policy: policy)
-        var files: [(path: String, size: Int, sha256: String)] = []
+        var files = RecordedFiles(staged)
         var weightsBytes = 0
         let replaced = Set(extra.map(\.name) + [cardFile])
         for f in listed {
@@ -201,28 +186,18 @@ public enum SavePretrained {
             if replaced.contains(name) { continue }
             let m = try MappedFile(path: model.directory.appendingPathComponent(name).path)
             guard m.count == size else { throw SavePretrainedError.artifactManifest("\(name): size \(m.count), manifest says \(size)") }
-            let out = try staged.file(name)
-            try out.write(m.bytes)
-            let got = try out.finish()
-            guard got == digest else { throw SavePretrainedError.artifactManifest("\(name): sha256 differs from the manifest") }
-            files.append((name, size, got))
+            let got = try files.add(name) { try $0.write(m.bytes) }
+            guard got.sha256 == digest else { throw SavePretrainedError.artifactManifest("\(name): sha256 differs from the manifest") }
             if name == ArtifactFormat.weightsFile { weightsBytes = size }
         }
         let planJSON = model.artifact?.plan ?? Artifact.planJSON(plan, precision: precision)
-        let text = try ModelCard.render(model: model, precision: precision, plan: planJSON, layout: .artifact, files: files,
+        let text = try ModelCard.render(model: model, precision: precision, plan: planJSON, layout: .artifact, files: files.sorted,
                                         weightsBytes: weightsBytes, info: info)
         extra.append((cardFile, Array(text.utf8)))
-        for (name, bytes) in extra {
-            let out = try staged.file(name)
-            try out.write(bytes)
-            files.append((name, bytes.count, try out.finish()))
-        }
-        files.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
-        let mw = try staged.file(ArtifactFormat.manifestFile)
-        try mw.write(ArtifactFormat.manifest(precision: precision.rawValue, files: files))
-        try mw.finish()
+        for (name, bytes) in extra { try files.add(name, bytes) }
+        try files.writeManifest(precision: precision.rawValue)
         try staged.commit()
-        return Summary(directory: target, layout: .artifact, precision: precision, files: files, weightsBytes: weightsBytes)
+        return Summary(directory: target, layout: .artifact, precision: precision, files: files.sorted, weightsBytes: weightsBytes)
     }
 
     // MARK: - Config files

@@ -139,13 +139,13 @@ public enum ArtifactFormat {
     }
 
     /// The manifest text: keys in a fixed order, files sorted by path bytes.
-    public static func manifest(precision: String, files: [(path: String, size: Int, sha256: String)]) -> String {
+    public static func manifest(precision: String, files: [ManifestEntry]) -> String {
         JSONWriter.write(.object([
             ("format", .string("cetool-artifact")),
             ("format_version", .int(Int64(version))),
             ("precision", .string(precision)),
             ("weights", .string(weightsFile)),
-            ("files", .array(files.map { .object([("path", .string($0.path)), ("size", .int(Int64($0.size))), ("sha256", .string($0.sha256))]) })),
+            ("files", .array(files.map(\.json))),
         ])) + "\n"
     }
 
@@ -155,10 +155,23 @@ public enum ArtifactFormat {
     }
 
     /// One file a manifest lists.
+    /// The record of one written file (path relative to its folder, bytes, lowercase hex sha256): what artifact
+    /// and package manifests list, what the model card's Files table and every writer's summary show.
     public struct ManifestEntry: Sendable, Equatable {
         public var path: String
         public var size: Int
         public var sha256: String
+
+        public init(path: String, size: Int, sha256: String) {
+            self.path = path
+            self.size = size
+            self.sha256 = sha256
+        }
+
+        /// `{"path": …, "size": …, "sha256": …}`, keys in that order.
+        public var json: JSONValue {
+            .object([("path", .string(path)), ("size", .int(Int64(size))), ("sha256", .string(sha256))])
+        }
     }
 
     /// Parses manifest bytes (`cetool.json`, named `path` in errors): a JSON file within `JSONFile`'s cap,

@@ -88,7 +88,7 @@ func conversionSummary(_ s: Artifact.Summary, target: URL, precision: Quantize.P
             ("output", .string(target.path)), ("precision", .string(precision.rawValue)),
             ("weights_bytes", .int(Int64(s.weightsBytes))), ("source_weights_bytes", .int(Int64(s.sourceWeightsBytes))),
             ("size_ratio", .double(ratio)), ("seconds", .double(seconds)),
-            ("files", .array(s.files.map { .object([("path", .string($0.path)), ("size", .int(Int64($0.size))), ("sha256", .string($0.sha256))]) })),
+            ("files", .array(s.files.map(\.json))),
         ])) + "\n"
     }
     return String(format: "%@: %@ artifact, weights %.1f MB (%.1f %% of the source's %.1f MB), %d files, %.1f s\n",

@@ -77,7 +77,7 @@ struct SavePretrainedCommand: ParsableCommand {
             write(JSONWriter.write(.object([
                 ("output", .string(target.path)), ("layout", .string(s.layout.rawValue)), ("precision", .string(s.precision.rawValue)),
                 ("weights_bytes", .int(Int64(s.weightsBytes))),
-                ("files", .array(s.files.map { .object([("path", .string($0.path)), ("size", .int(Int64($0.size))), ("sha256", .string($0.sha256))]) })),
+                ("files", .array(s.files.map(\.json))),
             ])) + "\n")
         } else {
             let kind = s.layout == .huggingFace ? "HuggingFace model directory" : "cetool artifact (int8 has no HuggingFace form)"
