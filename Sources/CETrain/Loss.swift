@@ -24,6 +24,7 @@ public enum Loss: Sendable, Equatable {
         case .meanSquaredError:
             guard numLabels == 1 else { throw TrainError.invalidOption(name: "--loss mse", reason: "needs a one-label model; this one has \(numLabels)") }
         case .crossEntropy:
+            guard numLabels >= 2 else { throw TrainError.invalidOption(name: "--loss ce", reason: "needs a model with several labels; this one has 1") }
             guard label == label.rounded(), label >= 0, label < Double(numLabels) else {
                 throw TrainError.invalidLabel(index: index, reason: "label \(label) is not a class id in 0..<\(numLabels)")
             }

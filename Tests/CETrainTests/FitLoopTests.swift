@@ -28,9 +28,9 @@ final class FitLoopTests: XCTestCase {
             let refBefore = g["held_logits_before"]!.arrayValue!.flatMap { $0.arrayValue!.map { $0.doubleValue! } }
             for (a, b) in zip(before, refBefore) { XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(b)), "\(name) before") }
             var losses: [Double] = []
-            try Fit.run(model, examples: zip(train, labels).map { TrainExample(sequence: $0, label: $1) }, options: options) { event in
+            try Fit.run(model, examples: zip(train, labels).map { TrainExample(sequence: $0, label: $1) }, options: options, callback: { event in
                 if case .step(_, let total, _, let loss, _, _) = event { losses.append(loss); XCTAssertEqual(total, o["steps"]!.intValue!) }
-            }
+            })
             let refLosses = g["losses"]!.arrayValue!.map { $0.doubleValue! }
             XCTAssertEqual(losses.count, refLosses.count)
             for (a, b) in zip(losses, refLosses) { XCTAssertEqual(a, b, accuracy: TrainTolerance.fitLogitRelative * max(1, b), "\(name) loss") }
@@ -100,7 +100,11 @@ final class FitLoopTests: XCTestCase {
         var ce = FitOptions()
         ce.loss = .crossEntropy
         XCTAssertThrowsError(try Fit.run(model, examples: [TrainExample(sequence: seq, label: 0)], options: ce)) {
-            XCTAssertEqual($0 as? TrainError, .invalidLabel(index: 0, reason: "label 0.0 is not a class id in 0..<1"))
+            XCTAssertEqual($0 as? TrainError, .invalidOption(name: "--loss ce", reason: "needs a model with several labels; this one has 1"))
+        }
+        let three = try TrainModel<Float>(graph: try ModelGradientTests.graph("tiny-bert-l3"))
+        XCTAssertThrowsError(try Fit.run(three, examples: [TrainExample(sequence: seq, label: 1), TrainExample(sequence: seq, label: 3)], options: FitOptions())) {
+            XCTAssertEqual($0 as? TrainError, .invalidLabel(index: 1, reason: "label 3.0 is not a class id in 0..<3"))
         }
         // A NaN weight makes the loss NaN at the first step: training stops and names it.
         model.parameters.values[0] = model.parameters.values[0].map { _ in Float.nan }

@@ -64,15 +64,20 @@ final class ModelGradientTests: XCTestCase {
             let ref = g["parameters"]!
             XCTAssertEqual(ref.objectValue!.count, grads.names.count, "\(name): every PyTorch parameter has one canonical tensor")
             var worst = 0.0, worstName = ""
+            let largestNorm = ref.objectValue!.map { $0.1["norm"]!.doubleValue! }.max()!
             for (t, canonical) in grads.names.enumerated() {
                 let hf = try XCTUnwrap(ModelDirectory.huggingFaceName(forCanonical: canonical, architecture: graph.architecture))
                 let p = try XCTUnwrap(ref[hf], "\(name): \(hf) not in the golden")
                 let mine = grads.values[t].map(Double.init)
                 let norm = mine.reduce(0) { $0 + $1 * $1 }.squareRoot(), refNorm = p["norm"]!.doubleValue!, scale = p["max_abs"]!.doubleValue!
-                var err = abs(norm - refNorm) / max(refNorm, 1e-30)
-                if refNorm == 0 { err = norm }
+                if canonical.hasPrefix("blk."), canonical.hasSuffix(".attn_k.bias") {
+                    XCTAssertLessThan(refNorm, TrainTolerance.zeroGradientBound * largestNorm, "\(name) \(hf) (PyTorch)")
+                    XCTAssertLessThan(norm, TrainTolerance.zeroGradientBound * largestNorm, "\(name) \(hf)")
+                    continue
+                }
+                var err = abs(norm - refNorm) / refNorm
                 for (i, v) in zip(p["indices"]!.arrayValue!, p["values"]!.arrayValue!) {
-                    err = max(err, abs(mine[i.intValue!] - v.doubleValue!) / max(scale, 1e-30))
+                    err = max(err, abs(mine[i.intValue!] - v.doubleValue!) / scale)
                 }
                 if err > worst { worst = err; worstName = hf }
             }
