@@ -56,8 +56,10 @@ let package = Package(
         // SentenceTransformer folder reader and the embedding index (formats/index.md).
         .target(name: "CERetrieve", dependencies: ["CECore", "CEFormats", "COpenBLAS"]),
         .target(name: "CETestSupport", dependencies: ["CECore", "CEFormats"]),
+        // Training: a backward beside each op's forward, losses, AdamW, schedulers, fit's loop.
+        .target(name: "CETrain", dependencies: ["CECore", "CEGraph", "COpenBLAS"]),
         .executableTarget(name: "cetool", dependencies: [
-            "CECore", "CEFormats", "CETokenizers", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEVerify", "CEArtifact", "CEConvert", "CEServe",
+            "CECore", "CEFormats", "CETokenizers", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEVerify", "CEArtifact", "CEConvert", "CEServe", "CETrain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -70,6 +72,7 @@ let package = Package(
         .testTarget(name: "CEArtifactTests", dependencies: ["CEArtifact", "CEImport", "CEQuant", "CERuntime", "CEConvert", "CEVerify", "CETestSupport"]),
         .testTarget(name: "CEGraphTests", dependencies: ["CEGraph", "CECore"]),
         .testTarget(name: "CEQuantTests", dependencies: ["CEQuant", "CEGraph", "CECore", "CETestSupport"]),
+        .testTarget(name: "CETrainTests", dependencies: ["CETrain", "CEImport", "CEGraph", "CECore", "CETestSupport"]),
         .testTarget(name: "CERetrieveTests", dependencies: ["CERetrieve", "CECore", "CETestSupport"]),
         // Hostile-file corpus (scripts/make_hostile_corpus.py) and replayed fuzzer findings (Fuzz/, scripts/fuzz.sh).
         .testTarget(name: "HostileCorpusTests", dependencies: ["CEFormats", "CETokenizers", "CEImport", "CEArtifact", "CETestSupport"],
