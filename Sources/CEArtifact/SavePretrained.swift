@@ -68,7 +68,7 @@ public enum SavePretrained {
     public static func storage(of graph: Graph) -> (Quantize.Precision, Quantize.Plan) {
         let h = graph.hyperparameters
         func dtype(_ name: String) -> DType { graph.weights[name]?.dtype ?? .f32 }
-        let groups: [(WritableKeyPath<Quantize.Plan, Bool>, [String])] = [
+        let groups: [(WritableKeyPath<Quantize.Plan, Bool>, [Layer])] = [
             (\.attention, (0..<h.numHiddenLayers).flatMap { TensorName.attentionInputs(graph.architecture, $0) + [TensorName.attnOut($0)] }),
             (\.ffnUp, (0..<h.numHiddenLayers).map { TensorName.ffnUp($0) }),
             (\.ffnDown, (0..<h.numHiddenLayers).map { TensorName.ffnDown($0) }),
@@ -77,7 +77,7 @@ public enum SavePretrained {
         var plan = Quantize.Plan(attention: false, ffnUp: false, ffnDown: false, tokenEmbedding: false)
         var precision = Quantize.Precision.fp32
         for (key, names) in groups {
-            let reduced = names.map { dtype($0 + ".weight") }.filter { $0 != .f32 }
+            let reduced = names.map { dtype($0.weight) }.filter { $0 != .f32 }
             guard let first = reduced.first else { continue }
             plan[keyPath: key] = true
             if precision == .fp32 {

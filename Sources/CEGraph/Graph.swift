@@ -185,34 +185,60 @@ public struct Hyperparameters: Sendable, Codable, Equatable {
     public var headDim: Int { hiddenSize / numAttentionHeads }
 }
 
+/// A canonical layer: its gguf-like base name (`blk.3.attn_q`) and the tensors it owns, `.weight` and `.bias`
+/// (an int8 weight's companions are `TensorName.scale(of:)` and `TensorName.smooth(of:)` of the weight).
+public struct Layer: Hashable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
+    public let name: String
+
+    public init(_ name: String) { self.name = name }
+    public init(stringLiteral name: String) { self.name = name }
+
+    /// `<name>.weight`: a linear's (out, in) matrix, an embedding table, a LayerNorm's gamma.
+    public var weight: String { name + ".weight" }
+    /// `<name>.bias`: a linear's or a LayerNorm's shift.
+    public var bias: String { name + ".bias" }
+    public var description: String { name }
+}
+
 /// Canonical tensor names (formats/graph.md). The only list of them.
 public enum TensorName {
-    public static let tokenEmbedding = "token_embd"          // [vocab, hidden]
-    public static let positionEmbedding = "pos_embd"         // [maxPositions, hidden]
-    public static let typeEmbedding = "type_embd"            // [typeVocab, hidden]
-    public static let embeddingNorm = "embd_norm"            // [hidden] .weight / .bias
-    public static let embeddingProjection = "embd_proj"      // [hidden, embeddingSize], ELECTRA only
-    public static func attnQ(_ i: Int) -> String { "blk.\(i).attn_q" }        // [hidden, hidden]
-    public static func attnK(_ i: Int) -> String { "blk.\(i).attn_k" }        // [hidden, hidden]
-    public static func attnV(_ i: Int) -> String { "blk.\(i).attn_v" }        // [hidden, hidden]
+    public static let tokenEmbedding: Layer = "token_embd"          // [vocab, hidden]
+    public static let positionEmbedding: Layer = "pos_embd"         // [maxPositions, hidden]
+    public static let typeEmbedding: Layer = "type_embd"            // [typeVocab, hidden]
+    public static let embeddingNorm: Layer = "embd_norm"            // [hidden] .weight / .bias
+    public static let embeddingProjection: Layer = "embd_proj"      // [hidden, embeddingSize], ELECTRA only
+    public static func attnQ(_ i: Int) -> Layer { Layer("blk.\(i).attn_q") }        // [hidden, hidden]
+    public static func attnK(_ i: Int) -> Layer { Layer("blk.\(i).attn_k") }        // [hidden, hidden]
+    public static func attnV(_ i: Int) -> Layer { Layer("blk.\(i).attn_v") }        // [hidden, hidden]
     /// ModernBERT's fused Wqkv: rows [0, hidden) Q, [hidden, 2·hidden) K, [2·hidden, 3·hidden) V, heads in order within each.
-    public static func attnQKV(_ i: Int) -> String { "blk.\(i).attn_qkv" }   // [3·hidden, hidden]
-    public static func attnOut(_ i: Int) -> String { "blk.\(i).attn_out" }    // [hidden, hidden]
-    public static func attnNorm(_ i: Int) -> String { "blk.\(i).attn_norm" }  // [hidden]
+    public static func attnQKV(_ i: Int) -> Layer { Layer("blk.\(i).attn_qkv") }   // [3·hidden, hidden]
+    public static func attnOut(_ i: Int) -> Layer { Layer("blk.\(i).attn_out") }    // [hidden, hidden]
+    public static func attnNorm(_ i: Int) -> Layer { Layer("blk.\(i).attn_norm") }  // [hidden]
     /// [intermediate, hidden]; ModernBERT's mlp.Wi is [2·intermediate, hidden]: rows [0, intermediate) go through
     /// the activation, rows [intermediate, 2·intermediate) are the gate they are multiplied by.
-    public static func ffnUp(_ i: Int) -> String { "blk.\(i).ffn_up" }
-    public static func ffnDown(_ i: Int) -> String { "blk.\(i).ffn_down" }    // [hidden, intermediate]
-    public static func ffnNorm(_ i: Int) -> String { "blk.\(i).ffn_norm" }    // [hidden]
-    public static let outputNorm = "output_norm"             // [hidden], ModernBERT's final_norm
-    public static let classifierPool = "cls.pool"            // [hidden, hidden], then the architecture's PoolActivation
-    public static let classifierPoolNorm = "cls.pool_norm"   // [hidden], ModernBERT's head.norm after the activation
-    public static let classifierOut = "cls.out"              // [numLabels, hidden]
+    public static func ffnUp(_ i: Int) -> Layer { Layer("blk.\(i).ffn_up") }
+    public static func ffnDown(_ i: Int) -> Layer { Layer("blk.\(i).ffn_down") }    // [hidden, intermediate]
+    public static func ffnNorm(_ i: Int) -> Layer { Layer("blk.\(i).ffn_norm") }    // [hidden]
+    public static let outputNorm: Layer = "output_norm"             // [hidden], ModernBERT's final_norm
+    public static let classifierPool: Layer = "cls.pool"            // [hidden, hidden], then the architecture's PoolActivation
+    public static let classifierPoolNorm: Layer = "cls.pool_norm"   // [hidden], ModernBERT's head.norm after the activation
+    public static let classifierOut: Layer = "cls.out"              // [numLabels, hidden]
 
     /// The encoder linears that read block i's attention input (one fused linear, so one smoothing vector and one
     /// set of calibration statistics, stored under the first name).
-    public static func attentionInputs(_ a: Architecture, _ i: Int) -> [String] {
+    public static func attentionInputs(_ a: Architecture, _ i: Int) -> [Layer] {
         a == .modernbert ? [attnQKV(i)] : [attnQ(i), attnK(i), attnV(i)]
+    }
+
+    /// Weights that read the same input as another (block i's attn_k and attn_v read attn_q's) -> that first
+    /// weight, whose activation statistics stand for the group.
+    public static func sharedInputs(_ a: Architecture, _ h: Hyperparameters) -> [String: String] {
+        var shared: [String: String] = [:]
+        for i in 0..<h.numHiddenLayers {
+            let group = attentionInputs(a, i)
+            for l in group.dropFirst() { shared[l.weight] = group[0].weight }
+        }
+        return shared
     }
 
     /// The per-output-channel scale tensor of an int8 weight: F32 [out].
@@ -227,24 +253,24 @@ public enum TensorName {
         if a == .modernbert { return requiredModernBERT(h, h.modernBERT ?? .transformersDefaults(numHiddenLayers: h.numHiddenLayers)) }
         let d = h.hiddenSize, f = h.intermediateSize, e = h.embeddingSize
         var out: [(String, Shape)] = [
-            (tokenEmbedding + ".weight", [h.vocabSize, e]),
-            (positionEmbedding + ".weight", [h.maxPositionEmbeddings, e]),
+            (tokenEmbedding.weight, [h.vocabSize, e]),
+            (positionEmbedding.weight, [h.maxPositionEmbeddings, e]),
         ]
-        if a.hasTypeEmbedding { out.append((typeEmbedding + ".weight", [h.typeVocabSize, e])) }
-        out += [(embeddingNorm + ".weight", [e]), (embeddingNorm + ".bias", [e])]
-        if e != d { out += [(embeddingProjection + ".weight", [d, e]), (embeddingProjection + ".bias", [d])] }
+        if a.hasTypeEmbedding { out.append((typeEmbedding.weight, [h.typeVocabSize, e])) }
+        out += [(embeddingNorm.weight, Shape([e])), (embeddingNorm.bias, Shape([e]))]
+        if e != d { out += [(embeddingProjection.weight, Shape([d, e])), (embeddingProjection.bias, Shape([d]))] }
         for i in 0..<h.numHiddenLayers {
             for n in [attnQ(i), attnK(i), attnV(i), attnOut(i)] {
-                out.append((n + ".weight", [d, d])); out.append((n + ".bias", [d]))
+                out.append((n.weight, [d, d])); out.append((n.bias, [d]))
             }
-            out.append((attnNorm(i) + ".weight", [d])); out.append((attnNorm(i) + ".bias", [d]))
-            out.append((ffnUp(i) + ".weight", [f, d])); out.append((ffnUp(i) + ".bias", [f]))
-            out.append((ffnDown(i) + ".weight", [d, f])); out.append((ffnDown(i) + ".bias", [d]))
-            out.append((ffnNorm(i) + ".weight", [d])); out.append((ffnNorm(i) + ".bias", [d]))
+            out.append((attnNorm(i).weight, [d])); out.append((attnNorm(i).bias, [d]))
+            out.append((ffnUp(i).weight, [f, d])); out.append((ffnUp(i).bias, [f]))
+            out.append((ffnDown(i).weight, [d, f])); out.append((ffnDown(i).bias, [d]))
+            out.append((ffnNorm(i).weight, [d])); out.append((ffnNorm(i).bias, [d]))
         }
         // Every architecture's head starts with a [hidden, hidden] linear on the first token.
-        out.append((classifierPool + ".weight", [d, d])); out.append((classifierPool + ".bias", [d]))
-        out.append((classifierOut + ".weight", [h.numLabels, d])); out.append((classifierOut + ".bias", [h.numLabels]))
+        out.append((classifierPool.weight, [d, d])); out.append((classifierPool.bias, [d]))
+        out.append((classifierOut.weight, [h.numLabels, d])); out.append((classifierOut.bias, [h.numLabels]))
         return out
     }
 
@@ -252,14 +278,14 @@ public enum TensorName {
     /// `nn.LayerNorm(bias=False)`, an identity shift). Layer 0 has no attn_norm (transformers: nn.Identity).
     static func requiredModernBERT(_ h: Hyperparameters, _ m: ModernBERTParameters) -> [(String, Shape)] {
         let d = h.hiddenSize, f = h.intermediateSize
-        var out: [(String, Shape)] = [(tokenEmbedding + ".weight", [h.vocabSize, d])]
-        func norm(_ n: String) {
-            out.append((n + ".weight", [d]))
-            if m.normBias { out.append((n + ".bias", [d])) }
+        var out: [(String, Shape)] = [(tokenEmbedding.weight, [h.vocabSize, d])]
+        func norm(_ n: Layer) {
+            out.append((n.weight, [d]))
+            if m.normBias { out.append((n.bias, [d])) }
         }
-        func linear(_ n: String, _ rows: Int, _ cols: Int, bias: Bool) {
-            out.append((n + ".weight", [rows, cols]))
-            if bias { out.append((n + ".bias", [rows])) }
+        func linear(_ n: Layer, _ rows: Int, _ cols: Int, bias: Bool) {
+            out.append((n.weight, [rows, cols]))
+            if bias { out.append((n.bias, [rows])) }
         }
         norm(embeddingNorm)
         for i in 0..<h.numHiddenLayers {
@@ -401,7 +427,7 @@ public struct Graph: Sendable {
             guard let t = weights[name] else { throw GraphError.missingWeight(name: name) }
             guard t.shape == shape else { throw GraphError.shapeMismatch(name: name, expected: shape, actual: t.shape) }
             names.remove(name)
-            if t.dtype == .i8, shape.rank == 2, !name.hasPrefix(TensorName.positionEmbedding), !name.hasPrefix(TensorName.typeEmbedding) {
+            if t.dtype == .i8, shape.rank == 2, name != TensorName.positionEmbedding.weight, name != TensorName.typeEmbedding.weight {
                 // int8 linear weight or token embedding table: needs its F32 [rows] scales, or in a graph with weight
                 // groups [rows, groups] (artifacts written before the token embedding had groups keep its [rows]).
                 let s = TensorName.scale(of: name)
@@ -428,11 +454,11 @@ public struct Graph: Sendable {
         if let extra = names.sorted().first { throw GraphError.unexpectedWeight(name: extra) }
         // Q, K and V run as one fused linear over one input: their smoothing must be one vector.
         for i in 0..<hyperparameters.numHiddenLayers where architecture != .modernbert {
-            let vs = [TensorName.attnQ(i), TensorName.attnK(i), TensorName.attnV(i)].map { weights[TensorName.smooth(of: $0 + ".weight")] }
+            let vs = [TensorName.attnQ(i), TensorName.attnK(i), TensorName.attnV(i)].map { weights[TensorName.smooth(of: $0.weight)] }
             let present = vs.compactMap { $0 }
             if !present.isEmpty {
                 guard present.count == 3, Set(present.map { Array($0.storage.bytes) }).count == 1 else {
-                    throw GraphError.invalidHyperparameter(name: TensorName.smooth(of: TensorName.attnQ(i) + ".weight"),
+                    throw GraphError.invalidHyperparameter(name: TensorName.smooth(of: TensorName.attnQ(i).weight),
                                                            reason: "attn_q, attn_k and attn_v must carry the same smoothing vector")
                 }
             }

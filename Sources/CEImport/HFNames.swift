@@ -9,24 +9,24 @@ struct HFNames: Sendable {
     /// Trunk-relative source tensors that carry nothing the graph uses; skipped on purpose.
     let ignored: Set<String>
     /// Trunk-relative module name -> canonical base name (embeddings, pooler).
-    let trunk: [(hf: String, canonical: String)]
+    let trunk: [(hf: String, canonical: Layer)]
     /// Module name outside the trunk (the classification head) -> canonical base name.
-    let head: [(hf: String, canonical: String)]
+    let head: [(hf: String, canonical: Layer)]
     /// Trunk-relative prefix of layer i's modules, before the index: `encoder.layer.`, `transformer.layer.`.
     let layerPrefix: String
     /// Module name inside a layer -> canonical base name of block i.
-    let layer: [(hf: String, canonical: @Sendable (Int) -> String)]
+    let layer: [(hf: String, canonical: @Sendable (Int) -> Layer)]
 
     typealias T = TensorName
 
     /// BertModel / RobertaModel / ElectraModel layer modules (BertLayer and its copies).
-    static let bertLayer: [(hf: String, canonical: @Sendable (Int) -> String)] = [
+    static let bertLayer: [(hf: String, canonical: @Sendable (Int) -> Layer)] = [
         ("attention.self.query", T.attnQ), ("attention.self.key", T.attnK), ("attention.self.value", T.attnV),
         ("attention.output.dense", T.attnOut), ("attention.output.LayerNorm", T.attnNorm),
         ("intermediate.dense", T.ffnUp), ("output.dense", T.ffnDown), ("output.LayerNorm", T.ffnNorm),
     ]
     /// BertEmbeddings and its copies (RobertaEmbeddings, ElectraEmbeddings).
-    static let bertEmbeddings: [(hf: String, canonical: String)] = [
+    static let bertEmbeddings: [(hf: String, canonical: Layer)] = [
         ("embeddings.word_embeddings", T.tokenEmbedding), ("embeddings.position_embeddings", T.positionEmbedding),
         ("embeddings.token_type_embeddings", T.typeEmbedding), ("embeddings.LayerNorm", T.embeddingNorm),
     ]
@@ -87,7 +87,7 @@ struct HFNames: Sendable {
     }
 
     /// Trunk-relative module name (weight/bias suffix removed) -> canonical base name.
-    func canonicalTrunkBase(_ hf: String) -> String? {
+    func canonicalTrunkBase(_ hf: String) -> Layer? {
         if let e = trunk.first(where: { $0.hf == hf }) { return e.canonical }
         guard hf.hasPrefix(layerPrefix) else { return nil }
         // {i}.<rest>
@@ -99,14 +99,14 @@ struct HFNames: Sendable {
     /// Full HF name -> canonical name, or nil when unknown. TF-era LayerNorm `gamma`/`beta` are read as
     /// `weight`/`bias`, as transformers does on load.
     func canonical(_ name: String) -> String? {
-        let suffixes = [(".weight", ".weight"), (".bias", ".bias"), (".gamma", ".weight"), (".beta", ".bias")]
-        for (s, canonicalSuffix) in suffixes where name.hasSuffix(s) {
+        let suffixes: [(String, KeyPath<Layer, String>)] = [(".weight", \.weight), (".bias", \.bias), (".gamma", \.weight), (".beta", \.bias)]
+        for (s, tensor) in suffixes where name.hasSuffix(s) {
             let base = String(name.dropLast(s.count))
             if base.hasPrefix(trunkPrefix) {
-                if let c = canonicalTrunkBase(String(base.dropFirst(trunkPrefix.count))) { return c + canonicalSuffix }
+                if let c = canonicalTrunkBase(String(base.dropFirst(trunkPrefix.count))) { return c[keyPath: tensor] }
                 continue
             }
-            if let c = head.first(where: { $0.hf == base })?.canonical ?? canonicalTrunkBase(base) { return c + canonicalSuffix }
+            if let c = head.first(where: { $0.hf == base })?.canonical ?? canonicalTrunkBase(base) { return c[keyPath: tensor] }
         }
         return nil
     }
@@ -118,13 +118,13 @@ struct HFNames: Sendable {
         let suffix: String
         if canonical.hasSuffix(".weight") { suffix = ".weight" } else if canonical.hasSuffix(".bias") { suffix = ".bias" } else { return nil }
         let base = String(canonical.dropLast(suffix.count))
-        if let h = head.first(where: { $0.canonical == base }) { return h.hf + suffix }
+        if let h = head.first(where: { $0.canonical.name == base }) { return h.hf + suffix }
         // LayerNorms are saved as weight/bias, never as the TF-era gamma/beta the reader also accepts.
-        if let t = trunk.first(where: { $0.canonical == base }) { return trunkPrefix + t.hf + suffix }
+        if let t = trunk.first(where: { $0.canonical.name == base }) { return trunkPrefix + t.hf + suffix }
         // blk.{i}.<part>
         let parts = base.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "blk", let i = Int(parts[1]), i >= 0, String(i) == parts[1],
-              let l = layer.first(where: { $0.canonical(i) == base }) else { return nil }
+              let l = layer.first(where: { $0.canonical(i).name == base }) else { return nil }
         return trunkPrefix + layerPrefix + "\(i)." + l.hf + suffix
     }
 

@@ -18,7 +18,7 @@ public struct CalibrationStats: Sendable {
         }
         activationMax[name] = m
         // Block 0's first linear sees every calibration token once (attn_q, or ModernBERT's fused attn_qkv).
-        if name == TensorName.attnQ(0) + ".weight" || name == TensorName.attnQKV(0) + ".weight" { tokens += rows }
+        if name == TensorName.attnQ(0).weight || name == TensorName.attnQKV(0).weight { tokens += rows }
     }
 }
 

@@ -49,12 +49,12 @@ public enum Quantize {
         /// attn_qkv linear; its ffn_up holds the activation's input and the gate).
         public func linears(_ a: Architecture, _ h: Hyperparameters) -> [String] {
             (0..<h.numHiddenLayers).flatMap { i -> [String] in
-                var names: [String] = []
+                var names: [Layer] = []
                 if attention { names += TensorName.attentionInputs(a, i) + [TensorName.attnOut(i)] }
                 if ffnUp { names.append(TensorName.ffnUp(i)) }
                 if ffnDown { names.append(TensorName.ffnDown(i)) }
-                return names.map { $0 + ".weight" }
-            } + (tokenEmbedding ? [TensorName.tokenEmbedding + ".weight"] : [])
+                return names.map { $0.weight }
+            } + (tokenEmbedding ? [TensorName.tokenEmbedding.weight] : [])
         }
     }
 
@@ -143,12 +143,12 @@ public enum Quantize {
         var smoothing: [String: [Float]] = [:]
         if precision == .int8, let activationMax {
             for i in 0..<graph.hyperparameters.numHiddenLayers {
-                var groups: [[String]] = []
+                var groups: [[Layer]] = []
                 if plan.attention { groups += [TensorName.attentionInputs(graph.architecture, i), [TensorName.attnOut(i)]] }
                 if plan.ffnUp { groups.append([TensorName.ffnUp(i)]) }
                 if plan.ffnDown { groups.append([TensorName.ffnDown(i)]) }
                 for group in groups {
-                    let names = group.map { $0 + ".weight" }
+                    let names = group.map { $0.weight }
                     guard let a = activationMax[names[0]] else { continue }
                     let ws = try names.map { n -> Tensor in
                         guard let t = graph.weights[n] else { throw GraphError.missingWeight(name: n) }
@@ -163,6 +163,7 @@ public enum Quantize {
             }
         }
         var inverseFactors: [String: [Double]] = [:]
+        let sharedInput = TensorName.sharedInputs(graph.architecture, graph.hyperparameters)
         let planned = plan.linears(graph.architecture, graph.hyperparameters)
         for (done, name) in planned.enumerated() {
             defer { progress?(done + 1, planned.count) }
@@ -180,7 +181,7 @@ public enum Quantize {
                 g.weights[name] = Tensor(dtype: precision == .fp16 ? .f16 : .bf16, shape: t.shape, storage: storage)
             case .int8:
                 // Q, K and V share one input: attn_q's statistics stand for all three.
-                let key = name.replacingOccurrences(of: ".attn_k.", with: ".attn_q.").replacingOccurrences(of: ".attn_v.", with: ".attn_q.")
+                let key = sharedInput[name] ?? name
                 var u: [Double]? = inverseFactors[key]
                 if u == nil, let h = gram?[key], h.count == cols * cols {
                     var hs = h

@@ -113,14 +113,14 @@ struct Pass {
     /// x = LN(x + act(x·ffn_upᵀ + b) (N, F) · ffn_downᵀ + b).
     func postNormBlockForward(_ i: Int) {
         let blk = w.blocks[i], n = batch.total, d = h.hiddenSize, f = h.intermediateSize, eps = h.layerNormEps
-        observer?(TensorName.attnQ(i) + ".weight", ws.x, n, d)
+        observer?(TensorName.attnQ(i).weight, ws.x, n, d)
         Kernels.linear(ws.x, blk.qkv, ws.qkv, m: n, n: 3 * d, k: d, scratch: ws.int8)
         attentionForward(window: nil)
-        observer?(TensorName.attnOut(i) + ".weight", ws.ctx, n, d)
+        observer?(TensorName.attnOut(i).weight, ws.ctx, n, d)
         Kernels.linear(ws.ctx, blk.out, ws.tmp, m: n, n: d, k: d, scratch: ws.int8)
         let attnNorm = blk.attnNorm!
         Kernels.addLayerNorm(ws.x, ws.tmp, rows: n, n: d, gamma: attnNorm.gamma, beta: attnNorm.beta, eps: eps)
-        observer?(TensorName.ffnUp(i) + ".weight", ws.x, n, d)
+        observer?(TensorName.ffnUp(i).weight, ws.x, n, d)
         // In row chunks: ffn (rows, F) is the widest activation of the block, and only a chunk of it is resident.
         for r0 in stride(from: 0, to: n, by: ffnChunkRows) {
             let rows = min(ffnChunkRows, n - r0)
@@ -130,7 +130,7 @@ struct Pass {
             case .geluTanh: Kernels.geluTanh(ws.ffn, count: rows * f)
             case .relu: Kernels.relu(ws.ffn, count: rows * f)
             }
-            observer?(TensorName.ffnDown(i) + ".weight", ws.ffn, rows, f)
+            observer?(TensorName.ffnDown(i).weight, ws.ffn, rows, f)
             Kernels.linear(ws.ffn, blk.down, ws.tmp + r0 * d, m: rows, n: d, k: f, scratch: ws.int8)
         }
         Kernels.addLayerNorm(ws.x, ws.tmp, rows: n, n: d, gamma: blk.ffnNorm.gamma, beta: blk.ffnNorm.beta, eps: eps)
@@ -143,11 +143,11 @@ struct Pass {
         // h = attn_norm(x) in tmp (N, C)
         ws.tmp.update(from: ws.x, count: n * d)
         if let norm = blk.attnNorm { Kernels.layerNorm(ws.tmp, rows: n, n: d, gamma: norm.gamma, beta: norm.beta, eps: eps) }
-        observer?(TensorName.attnQKV(i) + ".weight", ws.tmp, n, d)
+        observer?(TensorName.attnQKV(i).weight, ws.tmp, n, d)
         Kernels.linear(ws.tmp, blk.qkv, ws.qkv, m: n, n: 3 * d, k: d, scratch: ws.int8)
         rotaryForward(rotary[span]!)
         attentionForward(window: span == .local ? h.modernBERT!.halfWindow : nil)
-        observer?(TensorName.attnOut(i) + ".weight", ws.ctx, n, d)
+        observer?(TensorName.attnOut(i).weight, ws.ctx, n, d)
         Kernels.linear(ws.ctx, blk.out, ws.tmp, m: n, n: d, k: d, scratch: ws.int8)
         Kernels.add(ws.x, ws.tmp, count: n * d)
         gatedFeedForward(i, blk)
@@ -159,12 +159,12 @@ struct Pass {
         let n = batch.total, d = h.hiddenSize, f = h.intermediateSize
         ws.tmp.update(from: ws.x, count: n * d)
         Kernels.layerNorm(ws.tmp, rows: n, n: d, gamma: blk.ffnNorm.gamma, beta: blk.ffnNorm.beta, eps: h.layerNormEps)
-        observer?(TensorName.ffnUp(i) + ".weight", ws.tmp, n, d)
+        observer?(TensorName.ffnUp(i).weight, ws.tmp, n, d)
         for r0 in stride(from: 0, to: n, by: ffnChunkRows) {
             let rows = min(ffnChunkRows, n - r0)
             Kernels.linear(ws.tmp + r0 * d, blk.up, ws.ffn, m: rows, n: 2 * f, k: d, scratch: ws.int8)
             Kernels.gated(ws.ffn, ws.gatedOut, rows: rows, n: f, act: h.hiddenAct)
-            observer?(TensorName.ffnDown(i) + ".weight", ws.gatedOut, rows, f)
+            observer?(TensorName.ffnDown(i).weight, ws.gatedOut, rows, f)
             Kernels.linear(ws.gatedOut, blk.down, ws.ctx + r0 * d, m: rows, n: d, k: f, scratch: ws.int8)
         }
         Kernels.add(ws.x, ws.ctx, count: n * d)

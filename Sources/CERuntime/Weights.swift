@@ -65,12 +65,12 @@ struct EmbeddingWeights {
     init(_ p: WeightPlanner) throws {
         typealias T = TensorName
         let a = p.graph.architecture, h = p.graph.hyperparameters
-        tokens = try p.embeddingTable(T.tokenEmbedding + ".weight")
-        positions = a.hasPositionEmbedding ? try p.floats([T.positionEmbedding + ".weight"]) : nil
-        types = a.hasTypeEmbedding ? try p.floats([T.typeEmbedding + ".weight"]) : nil
+        tokens = try p.embeddingTable(T.tokenEmbedding.weight)
+        positions = a.hasPositionEmbedding ? try p.floats([T.positionEmbedding.weight]) : nil
+        types = a.hasTypeEmbedding ? try p.floats([T.typeEmbedding.weight]) : nil
         norm = try p.norm(T.embeddingNorm)
         projection = h.embeddingSize == h.hiddenSize ? nil
-            : (try p.floats([T.embeddingProjection + ".weight"]), try p.floats([T.embeddingProjection + ".bias"]))
+            : (try p.floats([T.embeddingProjection.weight]), try p.floats([T.embeddingProjection.bias]))
     }
 }
 
@@ -88,11 +88,11 @@ struct BlockWeights {
     init(_ p: WeightPlanner, block i: Int) throws {
         typealias T = TensorName
         let qkv = T.attentionInputs(p.graph.architecture, i)
-        let qkvBiases = qkv.map { $0 + ".bias" }
-        self.qkv = Linear(weight: try p.linear(qkv.map { $0 + ".weight" }),
+        let qkvBiases = qkv.map { $0.bias }
+        self.qkv = Linear(weight: try p.linear(qkv.map { $0.weight }),
                           bias: p.graph.weights[qkvBiases[0]] == nil ? nil : try p.floats(qkvBiases))
         out = try p.linear(named: T.attnOut(i))
-        attnNorm = p.graph.weights[T.attnNorm(i) + ".weight"] == nil ? nil : try p.norm(T.attnNorm(i))
+        attnNorm = p.graph.weights[T.attnNorm(i).weight] == nil ? nil : try p.norm(T.attnNorm(i))
         up = try p.linear(named: T.ffnUp(i))
         down = try p.linear(named: T.ffnDown(i))
         ffnNorm = try p.norm(T.ffnNorm(i))
@@ -108,8 +108,8 @@ struct HeadWeights {
 
     init(_ p: WeightPlanner) throws {
         typealias T = TensorName
-        pool = (try p.floats([T.classifierPool + ".weight"]), try p.optional(T.classifierPool + ".bias"))
-        classifier = (try p.floats([T.classifierOut + ".weight"]), try p.floats([T.classifierOut + ".bias"]))
+        pool = (try p.floats([T.classifierPool.weight]), try p.optional(T.classifierPool.bias))
+        classifier = (try p.floats([T.classifierOut.weight]), try p.floats([T.classifierOut.bias]))
         let modern = p.graph.architecture == .modernbert
         outputNorm = modern ? try p.norm(T.outputNorm) : nil
         poolNorm = modern ? try p.norm(T.classifierPoolNorm) : nil
@@ -197,10 +197,10 @@ final class WeightPlanner {
     func optional(_ name: String) throws -> UnsafePointer<Float>? { graph.weights[name] == nil ? nil : try floats([name]) }
 
     /// `name`.weight and `name`.bias (zeros when the graph has none).
-    func norm(_ name: String) throws -> Norm { Norm(gamma: try floats([name + ".weight"]), beta: try optional(name + ".bias") ?? zero) }
+    func norm(_ name: Layer) throws -> Norm { Norm(gamma: try floats([name.weight]), beta: try optional(name.bias) ?? zero) }
 
     /// `name`.weight and its optional `name`.bias.
-    func linear(named name: String) throws -> Linear { Linear(weight: try linear([name + ".weight"]), bias: try optional(name + ".bias")) }
+    func linear(named name: Layer) throws -> Linear { Linear(weight: try linear([name.weight]), bias: try optional(name.bias)) }
 
     /// Input positions per scale of an int8 weight: the graph's group size when its scales are [out, groups], else 0.
     private func group(of names: [String]) throws -> Int {

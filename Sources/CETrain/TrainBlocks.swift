@@ -6,7 +6,7 @@ extension TrainPass {
     /// [attn_q; attn_k; attn_v] (3C, C) and their biases (3C): one linear for the three.
     func fusedQKV(_ i: Int) -> (w: [T], b: [T]) {
         let names = [TensorName.attnQ(i), TensorName.attnK(i), TensorName.attnV(i)]
-        return (names.flatMap { p[$0 + ".weight"] }, names.flatMap { p[$0 + ".bias"] })
+        return (names.flatMap { p[$0.weight] }, names.flatMap { p[$0.bias] })
     }
 
     /// `encoderBlock(i)`: x0 (N, C) -> qkv (N, 3C) -> ctx (N, C); x1 = LN(x0 + drop(ctx·attn_outᵀ + b));
@@ -51,10 +51,10 @@ extension TrainPass {
         var dw3 = [T](repeating: 0, count: 3 * c * c), db3 = [T](repeating: 0, count: 3 * c)
         var dx0 = linearBackward(dqkv, k.input, fusedQKV(i).w, m: n, n: 3 * c, k: c, dw: &dw3, db: &db3)
         for (s, name) in [TensorName.attnQ(i), TensorName.attnK(i), TensorName.attnV(i)].enumerated() {
-            var w = grads.take(name + ".weight"), b = grads.take(name + ".bias")
+            var w = grads.take(name.weight), b = grads.take(name.bias)
             for j in 0..<(c * c) { w[j] += dw3[s * c * c + j] }
             for j in 0..<c { b[j] += db3[s * c + j] }
-            grads.put(name + ".weight", w); grads.put(name + ".bias", b)
+            grads.put(name.weight, w); grads.put(name.bias, b)
         }
         for j in 0..<dx0.count { dx0[j] += dr1[j] }
         blocks[i] = nil
@@ -146,7 +146,7 @@ extension TrainPass {
 
     /// `poolFirstToken(act)` / `poolHead(pooling, act)`: x (N, C) -> first (B, C) (first token, or mean over the
     /// sequence) -> [drop] -> act(first·cls.poolᵀ + b) -> [LN(cls.pool_norm)] -> drop -> pooled (B, C).
-    func poolForward(_ pooling: Pooling, _ act: Activation, norm: String?, rng: inout SeededGenerator?) {
+    func poolForward(_ pooling: Pooling, _ act: Activation, norm: Layer?, rng: inout SeededGenerator?) {
         let c = h.hiddenSize, bs = sequences.count, drop = model.dropout
         var first = [T](repeating: 0, count: bs * c)
         for (b, s) in sequences.enumerated() {
@@ -169,7 +169,7 @@ extension TrainPass {
     }
 
     /// dpooled (B, C) -> dx (N, C), non-zero only in the rows the pooling read.
-    func poolBackward(_ pooling: Pooling, _ act: Activation, norm: String?, _ grads: inout Parameters<T>) {
+    func poolBackward(_ pooling: Pooling, _ act: Activation, norm: Layer?, _ grads: inout Parameters<T>) {
         let c = h.hiddenSize, bs = sequences.count, k = poolCache!
         var dy = dpooled
         applyMask(&dy, k.outMask)

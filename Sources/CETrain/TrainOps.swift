@@ -45,8 +45,8 @@ extension TrainPass {
     /// `embedTokens` (ModernBERT): the token row only.
     func embedForward(rng: inout SeededGenerator?) {
         let e = h.embeddingSize, a = model.graph.architecture
-        let tok = p[TensorName.tokenEmbedding + ".weight"], pos = p[TensorName.positionEmbedding + ".weight"]
-        let typ = p[TensorName.typeEmbedding + ".weight"]
+        let tok = p[TensorName.tokenEmbedding.weight], pos = p[TensorName.positionEmbedding.weight]
+        let typ = p[TensorName.typeEmbedding.weight]
         var emb = [T](repeating: 0, count: total * e), positions: [Int] = []
         for (b, s) in sequences.enumerated() {
             let ps = model.graph.positions(of: s.ids)
@@ -71,8 +71,8 @@ extension TrainPass {
         let e = h.embeddingSize, a = model.graph.architecture, c = embedCache!, pad = h.padTokenID
         applyMask(&dx, c.mask)
         let d = layerNormBack(dx, c.norm, TensorName.embeddingNorm, rows: total, width: e, &grads)
-        var tok = grads.take(TensorName.tokenEmbedding + ".weight"), pos = grads.take(TensorName.positionEmbedding + ".weight")
-        var typ = grads.take(TensorName.typeEmbedding + ".weight")
+        var tok = grads.take(TensorName.tokenEmbedding.weight), pos = grads.take(TensorName.positionEmbedding.weight)
+        var typ = grads.take(TensorName.typeEmbedding.weight)
         for (b, s) in sequences.enumerated() {
             for t in 0..<s.ids.count {
                 let r = (offsets[b] + t) * e, id = Int(s.ids[t]), position = c.positions[offsets[b] + t]
@@ -84,8 +84,8 @@ extension TrainPass {
                 }
             }
         }
-        grads.put(TensorName.tokenEmbedding + ".weight", tok); grads.put(TensorName.positionEmbedding + ".weight", pos)
-        grads.put(TensorName.typeEmbedding + ".weight", typ)
+        grads.put(TensorName.tokenEmbedding.weight, tok); grads.put(TensorName.positionEmbedding.weight, pos)
+        grads.put(TensorName.typeEmbedding.weight, typ)
         dx = []
     }
 

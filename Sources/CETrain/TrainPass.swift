@@ -131,25 +131,25 @@ public final class TrainPass<T: TrainScalar> {
     }
 
     /// linear backward on parameters `name`.weight / `name`.bias (absent bias: none).
-    func linearBack(_ dy: [T], _ input: [T], _ name: String, m: Int, n: Int, k: Int, _ grads: inout Parameters<T>) -> [T] {
-        var dw = grads.take(name + ".weight"), db = grads.take(name + ".bias")
-        let dx = linearBackward(dy, input, p[name + ".weight"], m: m, n: n, k: k, dw: &dw, db: &db)
-        grads.put(name + ".weight", dw); grads.put(name + ".bias", db)
+    func linearBack(_ dy: [T], _ input: [T], _ name: Layer, m: Int, n: Int, k: Int, _ grads: inout Parameters<T>) -> [T] {
+        var dw = grads.take(name.weight), db = grads.take(name.bias)
+        let dx = linearBackward(dy, input, p[name.weight], m: m, n: n, k: k, dw: &dw, db: &db)
+        grads.put(name.weight, dw); grads.put(name.bias, db)
         return dx
     }
 
-    func linear(_ input: [T], _ name: String, m: Int, n: Int, k: Int) -> [T] {
-        linearForward(input, p[name + ".weight"], p[name + ".bias"], m: m, n: n, k: k)
+    func linear(_ input: [T], _ name: Layer, m: Int, n: Int, k: Int) -> [T] {
+        linearForward(input, p[name.weight], p[name.bias], m: m, n: n, k: k)
     }
 
-    func layerNorm(_ input: [T], _ name: String, rows: Int, width: Int) -> ([T], LayerNormCache<T>) {
-        layerNormForward(input, p[name + ".weight"], p[name + ".bias"], rows: rows, width: width, eps: T(h.layerNormEps))
+    func layerNorm(_ input: [T], _ name: Layer, rows: Int, width: Int) -> ([T], LayerNormCache<T>) {
+        layerNormForward(input, p[name.weight], p[name.bias], rows: rows, width: width, eps: T(h.layerNormEps))
     }
 
-    func layerNormBack(_ dy: [T], _ cache: LayerNormCache<T>, _ name: String, rows: Int, width: Int, _ grads: inout Parameters<T>) -> [T] {
-        var dg = grads.take(name + ".weight"), db = grads.take(name + ".bias")
-        let dx = layerNormBackward(dy, cache, p[name + ".weight"], rows: rows, width: width, dgamma: &dg, dbeta: &db)
-        grads.put(name + ".weight", dg); grads.put(name + ".bias", db)
+    func layerNormBack(_ dy: [T], _ cache: LayerNormCache<T>, _ name: Layer, rows: Int, width: Int, _ grads: inout Parameters<T>) -> [T] {
+        var dg = grads.take(name.weight), db = grads.take(name.bias)
+        let dx = layerNormBackward(dy, cache, p[name.weight], rows: rows, width: width, dgamma: &dg, dbeta: &db)
+        grads.put(name.weight, dg); grads.put(name.bias, db)
         return dx
     }
 }

@@ -50,13 +50,13 @@ enum FreshHead {
             let u1 = max(Double(rng.next() >> 11) * 0x1p-53, 1e-300), u2 = Double(rng.next() >> 11) * 0x1p-53
             return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2) * range)
         }
-        var head: [(String, Shape, String)] = [(TensorName.classifierPool + ".weight", [hidden, hidden], "normal"),
-                                               (TensorName.classifierOut + ".weight", [numLabels, hidden], "normal"),
-                                               (TensorName.classifierOut + ".bias", [numLabels], "zero")]
-        if arch != .modernbert || flag("classifier_bias") { head.append((TensorName.classifierPool + ".bias", [hidden], "zero")) }
+        var head: [(String, Shape, String)] = [(TensorName.classifierPool.weight, [hidden, hidden], "normal"),
+                                               (TensorName.classifierOut.weight, [numLabels, hidden], "normal"),
+                                               (TensorName.classifierOut.bias, [numLabels], "zero")]
+        if arch != .modernbert || flag("classifier_bias") { head.append((TensorName.classifierPool.bias, [hidden], "zero")) }
         if arch == .modernbert {
-            head.append((TensorName.classifierPoolNorm + ".weight", [hidden], "one"))
-            if flag("norm_bias") { head.append((TensorName.classifierPoolNorm + ".bias", [hidden], "zero")) }
+            head.append((TensorName.classifierPoolNorm.weight, [hidden], "one"))
+            if flag("norm_bias") { head.append((TensorName.classifierPoolNorm.bias, [hidden], "zero")) }
         }
         for (canonical, shape, initial) in head {
             guard let hf = ModelDirectory.huggingFaceName(forCanonical: canonical, architecture: arch) else { continue }

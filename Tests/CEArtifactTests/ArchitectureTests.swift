@@ -65,8 +65,8 @@ final class ArchitectureTests: XCTestCase {
                 XCTAssertNil(h.modernBERT, name)
             }
             XCTAssertEqual(m.graph.ops, ops, name)
-            XCTAssertEqual(m.graph.weights[TensorName.typeEmbedding + ".weight"] != nil, arch != .distilbert && arch != .modernbert, name)
-            XCTAssertEqual(m.graph.weights[TensorName.positionEmbedding + ".weight"] != nil, arch != .modernbert, name)
+            XCTAssertEqual(m.graph.weights[TensorName.typeEmbedding.weight] != nil, arch != .distilbert && arch != .modernbert, name)
+            XCTAssertEqual(m.graph.weights[TensorName.positionEmbedding.weight] != nil, arch != .modernbert, name)
             if arch == .electra { XCTAssertNotEqual(h.embeddingSize, h.hiddenSize, "tiny-electra must exercise embeddings_project") }
             if arch == .roberta {
                 // create_position_ids_from_input_ids: positions from pad + 1; the table has max_seq_length + pad + 1 rows.
@@ -93,11 +93,11 @@ final class ArchitectureTests: XCTestCase {
         XCTAssertEqual([a.classifierActivation, b.classifierActivation], [.gelu, .tanh])
         XCTAssertEqual(mean.graph.hyperparameters.headDim % 8, 4, "head_dim 12 takes the portable attention path")
         XCTAssertEqual(mean.graph.labels, ["contradiction", "entailment", "neutral"])
-        XCTAssertNil(cls.graph.weights[TensorName.attnNorm(0) + ".weight"], "layer 0's attn_norm is nn.Identity")
-        XCTAssertNotNil(cls.graph.weights[TensorName.attnNorm(1) + ".weight"])
-        XCTAssertNil(cls.graph.weights[TensorName.embeddingNorm + ".bias"])
-        XCTAssertNotNil(mean.graph.weights[TensorName.embeddingNorm + ".bias"])
-        XCTAssertEqual(cls.graph.weights[TensorName.ffnUp(0) + ".weight"]?.shape, [2 * cls.graph.hyperparameters.intermediateSize, 32])
+        XCTAssertNil(cls.graph.weights[TensorName.attnNorm(0).weight], "layer 0's attn_norm is nn.Identity")
+        XCTAssertNotNil(cls.graph.weights[TensorName.attnNorm(1).weight])
+        XCTAssertNil(cls.graph.weights[TensorName.embeddingNorm.bias])
+        XCTAssertNotNil(mean.graph.weights[TensorName.embeddingNorm.bias])
+        XCTAssertEqual(cls.graph.weights[TensorName.ffnUp(0).weight]?.shape, [2 * cls.graph.hyperparameters.intermediateSize, 32])
         // sentence-transformers: min(model_max_length, max_position_embeddings), 8192 and 512.
         XCTAssertEqual([cls.defaultMaxLength, mean.defaultMaxLength], [8192, 512])
         let longest = try golden("tiny-modernbert").cases.map(\.inputIDs.count).max() ?? 0
@@ -362,9 +362,9 @@ final class ArchitectureTests: XCTestCase {
             for act in [Quantize.Plan.Activations.int8, .fp32] {
                 let ce = try CrossEncoder(modelDirectory: try convert(src, .int8, name: name, activations: act))
                 XCTAssertEqual(ce.model.artifact?.precision, "int8")
-                let attention = TensorName.attentionInputs(ce.model.graph.architecture, 0)[0] + ".weight"
+                let attention = TensorName.attentionInputs(ce.model.graph.architecture, 0)[0].weight
                 XCTAssertEqual(ce.model.graph.weights[attention]?.dtype, .i8)
-                XCTAssertEqual(ce.model.graph.weights[TensorName.ffnUp(0) + ".weight"]?.dtype, .i8)
+                XCTAssertEqual(ce.model.graph.weights[TensorName.ffnUp(0).weight]?.dtype, .i8)
                 let r = try report(ce, g, .int8)
                 XCTAssertEqual(r.tokenIdentical, r.tokenChecked, "\(name) int8: token ids")
                 rows.append(String(format: "%@ activations: max |Δlogit| %.3g (mean %.3g), min Spearman %.4f, top-1 %.2f", act.rawValue,

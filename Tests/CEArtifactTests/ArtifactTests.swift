@@ -53,7 +53,7 @@ final class ArtifactTests: XCTestCase {
             }
             // The stored bytes are the reference quantizer's.
             let expected = try Quantize.apply(p, to: source.graph)
-            for name in [TensorName.attnQ(0) + ".weight", TensorName.tokenEmbedding + ".weight"] {
+            for name in [TensorName.attnQ(0).weight, TensorName.tokenEmbedding.weight] {
                 XCTAssertEqual(Array(try file.tensor(name).storage.bytes), Array(expected.weights[name]!.storage.bytes), "\(p) \(name)")
             }
             let ce = try CrossEncoder(modelDirectory: out)
@@ -99,17 +99,17 @@ final class ArtifactTests: XCTestCase {
         let source = try ModelDirectory.load(tiny)
         let plain = try Quantize.apply(.int8, to: source.graph)
         XCTAssertEqual(plain.weightGroupSize, 0)
-        XCTAssertEqual(plain.weights[TensorName.ffnDown(0) + ".weight_scale"]?.shape, [32])
+        XCTAssertEqual(plain.weights[TensorName.scale(of: TensorName.ffnDown(0).weight)]?.shape, [32])
         for activations in [Quantize.Plan.Activations.int16, .fp32] {
             var plan = Quantize.Plan.all
             plan.weightGroupSize = 16
             plan.activations = activations
             let graph = try Quantize.apply(.int8, to: source.graph, plan: plan)
             XCTAssertEqual(graph.weightGroupSize, 16)
-            XCTAssertEqual(graph.weights[TensorName.ffnDown(0) + ".weight_scale"]?.shape, [32, 4])
-            XCTAssertEqual(graph.weights[TensorName.attnQ(0) + ".weight_scale"]?.shape, [32, 2])
+            XCTAssertEqual(graph.weights[TensorName.scale(of: TensorName.ffnDown(0).weight)]?.shape, [32, 4])
+            XCTAssertEqual(graph.weights[TensorName.scale(of: TensorName.attnQ(0).weight)]?.shape, [32, 2])
             // The token embedding (32 columns) has the same groups as the linears.
-            XCTAssertEqual(graph.weights[TensorName.tokenEmbedding + ".weight_scale"]?.shape, [graph.hyperparameters.vocabSize, 2])
+            XCTAssertEqual(graph.weights[TensorName.scale(of: TensorName.tokenEmbedding.weight)]?.shape, [graph.hyperparameters.vocabSize, 2])
             let out = try convert(tiny, .int8, plan: plan, into: dir, name: "g16-\(activations.rawValue)")
             let ce = try CrossEncoder(modelDirectory: out)
             XCTAssertEqual(ce.model.graph.weightGroupSize, 16)
@@ -138,17 +138,17 @@ final class ArtifactTests: XCTestCase {
         // An artifact written before the token embedding had groups (one scale per token) still loads and scores as
         // its table widened row by row.
         var older = try Quantize.apply(.int8, to: source.graph, plan: Quantize.Plan(weightGroupSize: 16))
-        let table = source.graph.weights[TensorName.tokenEmbedding + ".weight"]!
+        let table = source.graph.weights[TensorName.tokenEmbedding.weight]!
         let rows = table.shape.dims[0], cols = table.shape.dims[1]
         let (q, sc) = Quantize.int8PerChannel(table.floatValues()!, rows: rows, cols: cols)
-        older.weights[TensorName.tokenEmbedding + ".weight"] = Tensor(dtype: .i8, shape: table.shape, storage: q.withUnsafeBytes { TensorStorage(copying: $0) })
-        older.weights[TensorName.tokenEmbedding + ".weight_scale"] = Tensor(floats: sc, shape: [rows])
+        older.weights[TensorName.tokenEmbedding.weight] = Tensor(dtype: .i8, shape: table.shape, storage: q.withUnsafeBytes { TensorStorage(copying: $0) })
+        older.weights[TensorName.scale(of: TensorName.tokenEmbedding.weight)] = Tensor(floats: sc, shape: [rows])
         XCTAssertNoThrow(try older.validate())
         var olderModel = source, widenedModel = source
         olderModel.graph = older
         widenedModel.graph = older
-        widenedModel.graph.weights[TensorName.tokenEmbedding + ".weight"] = Tensor(floats: (0..<rows * cols).map { Float(q[$0]) * sc[$0 / cols] }, shape: table.shape)
-        widenedModel.graph.weights[TensorName.tokenEmbedding + ".weight_scale"] = nil
+        widenedModel.graph.weights[TensorName.tokenEmbedding.weight] = Tensor(floats: (0..<rows * cols).map { Float(q[$0]) * sc[$0 / cols] }, shape: table.shape)
+        widenedModel.graph.weights[TensorName.scale(of: TensorName.tokenEmbedding.weight)] = nil
         XCTAssertEqual(try CrossEncoder(model: olderModel).logits(pairs), try CrossEncoder(model: widenedModel).logits(pairs))
         // Scales that do not fit the graph's group size are refused by name.
         var bad = try Quantize.apply(.int8, to: source.graph, plan: Quantize.Plan(weightGroupSize: 16))
@@ -156,7 +156,7 @@ final class ArtifactTests: XCTestCase {
         XCTAssertThrowsError(try bad.validate()) {
             // The token embedding comes first in the graph's tensor order.
             let vocab = source.graph.hyperparameters.vocabSize
-            XCTAssertEqual($0 as? GraphError, .shapeMismatch(name: TensorName.tokenEmbedding + ".weight_scale", expected: [vocab, 1], actual: [vocab, 2]))
+            XCTAssertEqual($0 as? GraphError, .shapeMismatch(name: TensorName.scale(of: TensorName.tokenEmbedding.weight), expected: [vocab, 1], actual: [vocab, 2]))
         }
         bad.weightGroupSize = 0
         XCTAssertThrowsError(try bad.validate()) { XCTAssertTrue("\($0)".contains("weight_scale"), "\($0)") }

@@ -143,7 +143,7 @@ final class SavePretrainedTests: XCTestCase {
     }
 
     func testHuggingFaceFormRefusesInt8TensorsByName() {
-        XCTAssertNil(ModelDirectory.huggingFaceName(forCanonical: TensorName.scale(of: TensorName.attnQ(0) + ".weight"), architecture: .bert))
+        XCTAssertNil(ModelDirectory.huggingFaceName(forCanonical: TensorName.scale(of: TensorName.attnQ(0).weight), architecture: .bert))
         XCTAssertEqual(SavePretrainedError.noHuggingFaceName(canonical: "blk.0.attn_q.weight_scale").description.contains("cetool artifact"), true)
     }
 

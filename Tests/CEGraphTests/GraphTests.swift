@@ -46,7 +46,7 @@ final class GraphTests: XCTestCase {
 
     func testValidateRefusesMissingExtraAndMisshapenWeights() throws {
         var g = complete(.bert, hyperparameters())
-        let q = TensorName.attnQ(1) + ".weight"
+        let q = TensorName.attnQ(1).weight
         let kept = try XCTUnwrap(g.weights.removeValue(forKey: q))
         XCTAssertThrowsError(try g.validate()) { XCTAssertEqual($0 as? GraphError, .missingWeight(name: q)) }
         g.weights[q] = Tensor(floats: [Float](repeating: 0, count: 8 * 9), shape: [8, 9])

@@ -231,13 +231,13 @@ final class QuantKernelTests: XCTestCase {
         XCTAssertEqual(stats.activationMax.count, 4 * model.graph.hyperparameters.numHiddenLayers)
         var m = model
         m.graph = try Quantize.apply(.int8, to: model.graph, activationMax: stats.activationMax)
-        let q = m.graph.weights[TensorName.smooth(of: TensorName.attnQ(0) + ".weight")]!
-        XCTAssertEqual(Array(q.storage.bytes), Array(m.graph.weights[TensorName.smooth(of: TensorName.attnV(0) + ".weight")]!.storage.bytes))
+        let q = m.graph.weights[TensorName.smooth(of: TensorName.attnQ(0).weight)]!
+        XCTAssertEqual(Array(q.storage.bytes), Array(m.graph.weights[TensorName.smooth(of: TensorName.attnV(0).weight)]!.storage.bytes))
         let smoothed = try CrossEncoder(model: m).logits(pairs)
         for (a, b) in zip(smoothed, reference) { XCTAssertEqual(a[0], b[0], accuracy: 0.05 * max(1, abs(b[0]))) }
         // Different vectors for Q and K are refused.
         var bad = m.graph
-        bad.weights[TensorName.smooth(of: TensorName.attnK(0) + ".weight")] = Tensor(floats: [Float](repeating: 1, count: q.shape.dims[0]), shape: q.shape)
+        bad.weights[TensorName.smooth(of: TensorName.attnK(0).weight)] = Tensor(floats: [Float](repeating: 1, count: q.shape.dims[0]), shape: q.shape)
         XCTAssertThrowsError(try bad.validate())
     }
 }

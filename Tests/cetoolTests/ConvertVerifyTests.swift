@@ -70,7 +70,7 @@ final class ConvertVerifyTests: XCTestCase {
         let model = try ModelDirectory.load(URL(fileURLWithPath: tiny))
         var g = try Quantize.apply(.fp16, to: model.graph)
         // Swap two query rows' worth of weights in layer 0 by replacing attn_q with attn_k.
-        g.weights[TensorName.attnQ(0) + ".weight"] = g.weights[TensorName.attnK(0) + ".weight"]
+        g.weights[TensorName.attnQ(0).weight] = g.weights[TensorName.attnK(0).weight]
         let out = dir.appendingPathComponent("bad")
         _ = try Artifact.write(model: model, graph: g, precision: .fp16, plan: .all, to: out, force: false)
         let v = try cli.run(["verify", out.path, "--golden", golden, "--json"])
