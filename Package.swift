@@ -39,7 +39,7 @@ let package = Package(
         // POSIX calls Swift's Glibc module does not expose (renameat2).
         .target(name: "CPosix"),
         .target(name: "CEFormats", dependencies: ["CECore"]),
-        .target(name: "CETokenizers", dependencies: ["CECore"]),
+        .target(name: "CETokenizers", dependencies: ["CECore", "CSentencePieceProto", "CProtobufC"]),
         .target(name: "CEGraph", dependencies: ["CECore"]),
         .target(name: "CEImport", dependencies: ["CECore", "CEFormats", "CETokenizers", "CEGraph"]),
         .target(name: "CEQuant", dependencies: ["CECore", "CEGraph", "COpenBLAS"]),
