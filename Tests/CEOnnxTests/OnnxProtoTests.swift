@@ -7,8 +7,9 @@ final class OnnxProtoTests: XCTestCase {
         let model = Onnx.Model(irVersion: 8, opsets: [("", 17)], producerName: "p", producerVersion: "v", graphName: "g",
                                nodes: [], initializers: [], inputs: [], outputs: [], metadata: [])
         let bytes = OnnxProto.encode(model)
-        // ir_version (1, varint 8); opset_import (8: {version (2): 17}); producer_name (2); producer_version (3); graph (7: {name (2)}).
+        // In field-number order: ir_version (1, varint 8), producer_name (2, "p"), producer_version (3, "v"),
+        // graph (7: {name (2): "g"}), opset_import (8: {domain (1): "", version (2): 17}).
         let expected: [UInt8] = [0x08, 0x08, 0x12, 0x01, 0x70, 0x1A, 0x01, 0x76, 0x3A, 0x03, 0x12, 0x01, 0x67, 0x42, 0x04, 0x0A, 0x00, 0x10, 0x11]
-        XCTAssertEqual(bytes.count, expected.count)
+        XCTAssertEqual(bytes, expected)
     }
 }
