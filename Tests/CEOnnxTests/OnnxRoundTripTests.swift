@@ -21,11 +21,11 @@ final class OnnxRoundTripTests: XCTestCase {
         let golden = try JSONFile.load(path: Self.root.appendingPathComponent("golden/roundtrip/onnx.json").path, limit: 256 << 20)
         let sets = try XCTUnwrap(golden["sets"]?.arrayValue)
         // The tiny models of every architecture (BERT, RoBERTa, XLM-R ×2, CamemBERT, DistilBERT, ELECTRA, ModernBERT cls
-        // and mean) × fp32, fp16, then MiniLM-L6 (real size) as far as the recorded run got (formats/onnx.md).
-        XCTAssertGreaterThanOrEqual(sets.count, 18)
-        XCTAssertEqual(Set(sets.compactMap { $0["model"]?.stringValue }).intersection(
-            ["tiny-bert-l1", "tiny-roberta", "tiny-xlmr", "tiny-xlmr-spm", "tiny-camembert", "tiny-distilbert", "tiny-electra",
-             "tiny-modernbert", "tiny-modernbert-mean"]).count, 9)
+        // and mean) and MiniLM-L6 (real size), each at fp32 and fp16.
+        XCTAssertEqual(sets.count, 20)
+        XCTAssertEqual(Set(sets.compactMap { $0["model"]?.stringValue }),
+                       ["tiny-bert-l1", "tiny-roberta", "tiny-xlmr", "tiny-xlmr-spm", "tiny-camembert", "tiny-distilbert", "tiny-electra",
+                        "tiny-modernbert", "tiny-modernbert-mean", "minilm-l6-ce"])
         var checked = 0
         for s in sets {
             let model = try XCTUnwrap(s["model"]?.stringValue), precision = try XCTUnwrap(s["precision"]?.stringValue)
