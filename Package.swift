@@ -29,6 +29,11 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive",
                        providers: [.apt(["libarchive-dev"])]),
+        // libprotobuf-c's runtime; the code protoc-c generated from the upstream .proto files (scripts/gen_protobuf.sh).
+        .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c",
+                       providers: [.apt(["libprotobuf-c-dev"])]),
+        .target(name: "COnnxProto", dependencies: ["CProtobufC"]),
+        .target(name: "CSentencePieceProto", dependencies: ["CProtobufC"]),
         // SHA-256 / SHA-1 from swift-crypto (Digests.swift).
         .target(name: "CECore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // C kernels chosen at run time by CPU feature (int8 GEMM, f16 widening), each with a scalar reference.
@@ -36,7 +41,7 @@ let package = Package(
         // POSIX calls Swift's Glibc module does not expose (renameat2).
         .target(name: "CPosix"),
         .target(name: "CEFormats", dependencies: ["CECore"]),
-        .target(name: "CETokenizers", dependencies: ["CECore"]),
+        .target(name: "CETokenizers", dependencies: ["CECore", "CSentencePieceProto", "CProtobufC"]),
         .target(name: "CEGraph", dependencies: ["CECore"]),
         .target(name: "CEImport", dependencies: ["CECore", "CEFormats", "CETokenizers", "CEGraph"]),
         .target(name: "CEQuant", dependencies: ["CECore", "CEGraph", "COpenBLAS"]),
@@ -55,11 +60,13 @@ let package = Package(
         // Bi-encoders without the encoder: semantic_search, quantize_embeddings, pooling/Dense/Normalize, the
         // SentenceTransformer folder reader and the embedding index (formats/index.md).
         .target(name: "CERetrieve", dependencies: ["CECore", "CEFormats", "COpenBLAS"]),
+        // `cetool export-onnx`: the canonical graph as an ONNX model in a sentence-transformers folder (formats/onnx.md).
+        .target(name: "CEOnnx", dependencies: ["CECore", "CEGraph", "CEImport", "CEQuant", "CEArtifact", "COnnxProto", "CProtobufC"]),
         .target(name: "CETestSupport", dependencies: ["CECore", "CEFormats"]),
         // Training: a backward beside each op's forward, losses, AdamW, schedulers, fit's loop.
         .target(name: "CETrain", dependencies: ["CECore", "CEGraph", "COpenBLAS"]),
         .executableTarget(name: "cetool", dependencies: [
-            "CECore", "CEFormats", "CETokenizers", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEVerify", "CEArtifact", "CEConvert", "CEServe", "CETrain",
+            "CECore", "CEFormats", "CETokenizers", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEVerify", "CEArtifact", "CEConvert", "CEServe", "CETrain", "CEOnnx",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -73,6 +80,7 @@ let package = Package(
         .testTarget(name: "CEGraphTests", dependencies: ["CEGraph", "CECore"]),
         .testTarget(name: "CEQuantTests", dependencies: ["CEQuant", "CEGraph", "CECore", "CETestSupport"]),
         .testTarget(name: "CETrainTests", dependencies: ["CETrain", "CEImport", "CEGraph", "CECore", "CETestSupport"]),
+        .testTarget(name: "CEOnnxTests", dependencies: ["CEOnnx", "CEVerify", "CERuntime", "CEFormats", "CEImport", "CEArtifact", "CEConvert", "CEQuant", "CEGraph", "CECore", "CETestSupport"]),
         .testTarget(name: "CERetrieveTests", dependencies: ["CERetrieve", "CECore", "CETestSupport"]),
         // Hostile-file corpus (scripts/make_hostile_corpus.py) and replayed fuzzer findings (Fuzz/, scripts/fuzz.sh).
         .testTarget(name: "HostileCorpusTests", dependencies: ["CEFormats", "CETokenizers", "CEImport", "CEArtifact", "CETestSupport"],

@@ -34,10 +34,14 @@ PY_SYSTEMS = {
     "ort-int8": ("int8", "ONNX Runtime CPU EP, model-int8.onnx (quantize_dynamic, QInt8 weights)"),
     "ort-fused-fp32": ("fp32", "ONNX Runtime CPU EP, model-fused.onnx (eager export + ORT transformer fusions)"),
     "ort-fused-int8": ("int8", "ONNX Runtime CPU EP, model-fused-int8.onnx"),
+    "ort-cetool-fp32": ("fp32", "ONNX Runtime CPU EP, onnx/model.onnx of `cetool export-onnx` (--cetool-onnx fp32=DIR)"),
+    "ort-cetool-fp16": ("fp16", "ONNX Runtime CPU EP, onnx/model.onnx of `cetool export-onnx --dtype fp16` (--cetool-onnx fp16=DIR)"),
 }
 DEFAULT_SYSTEMS = ["pytorch-fp32", "ort-fp32", "ort-int8"]
 ONNX_FILES = {"ort-fp32": "model.onnx", "ort-int8": "model-int8.onnx", "ort-fused-fp32": "model-fused.onnx",
-              "ort-fused-int8": "model-fused-int8.onnx"}
+              "ort-fused-int8": "model-fused-int8.onnx",
+              # cetool's exports: replaced by --cetool-onnx LABEL=DIR (DIR/onnx/model.onnx)
+              "ort-cetool-fp32": "cetool-fp32/onnx/model.onnx", "ort-cetool-fp16": "cetool-fp16/onnx/model.onnx"}
 REFERENCE_SYSTEM = "pytorch-fp32"
 
 
@@ -505,6 +509,9 @@ def parent_main(args) -> int:
     notes: list[str] = []
     onnx_dir = Path(args.onnx_dir) if args.onnx_dir else Path(".models/onnx") / model_dir.resolve().name
     onnx = {s: onnx_dir / f for s, f in ONNX_FILES.items()}
+    for spec in args.cetool_onnx:
+        label, _, path = spec.partition("=")
+        onnx[f"ort-cetool-{label}"] = Path(path) / "onnx" / "model.onnx"
     artifacts = {"pytorch-fp32": dir_bytes(model_dir)}
     for s, p in onnx.items():
         if p.exists():
@@ -726,6 +733,8 @@ def parse_args(argv=None):
     ap.add_argument("--cetool", default=".build/release/cetool", help="cetool binary")
     ap.add_argument("--cetool-model", action="append", default=[], metavar="LABEL=DIR",
                     help="a model directory for cetool (repeatable), e.g. fp32=.models/minilm-l6-ce")
+    ap.add_argument("--cetool-onnx", action="append", default=[], metavar="LABEL=DIR",
+                    help="a `cetool export-onnx` folder run as system ort-cetool-LABEL (fp32, fp16)")
     ap.add_argument("--results-dir", default="bench/results")
     ap.add_argument("--no-save", action="store_true", help="do not write bench/results/<timestamp>.json")
     ap.add_argument("--one", help=argparse.SUPPRESS)

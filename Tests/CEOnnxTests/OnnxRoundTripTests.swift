@@ -1,0 +1,120 @@
+import CECore
+import CEConvert
+import CEFormats
+import CEGraph
+import CEImport
+import CERuntime
+import CETestSupport
+import Foundation
+import XCTest
+@testable import CEOnnx
+@testable import CEVerify
+
+/// export-onnx -> ONNX Runtime / sentence-transformers: what the reference loaders computed from the folders cetool
+/// exported (golden/roundtrip/onnx.json, made by golden/roundtrip_onnx.py). Each model is exported again here and
+/// must give the recorded bytes; the recorded logits and rankings must hold the set's profile against the model's
+/// reference golden (PyTorch + sentence-transformers).
+final class OnnxRoundTripTests: XCTestCase {
+    static let root = repositoryRoot()
+
+    func testExportsAreTheRecordedBytesAndTheirScoresHoldTheProfile() throws {
+        let golden = try JSONFile.load(path: Self.root.appendingPathComponent("golden/roundtrip/onnx.json").path, limit: 256 << 20)
+        let sets = try XCTUnwrap(golden["sets"]?.arrayValue)
+        // The tiny models of every architecture (BERT, RoBERTa, XLM-R ×2, CamemBERT, DistilBERT, ELECTRA, ModernBERT cls
+        // and mean) and MiniLM-L6 (real size), each at fp32 and fp16.
+        XCTAssertEqual(sets.count, 20)
+        XCTAssertEqual(Set(sets.compactMap { $0["model"]?.stringValue }),
+                       ["tiny-bert-l1", "tiny-roberta", "tiny-xlmr", "tiny-xlmr-spm", "tiny-camembert", "tiny-distilbert", "tiny-electra",
+                        "tiny-modernbert", "tiny-modernbert-mean", "minilm-l6-ce"])
+        var checked = 0
+        for s in sets {
+            let model = try XCTUnwrap(s["model"]?.stringValue), precision = try XCTUnwrap(s["precision"]?.stringValue)
+            let source = Self.root.appendingPathComponent(try XCTUnwrap(s["source_dir"]?.stringValue))
+            guard FileManager.default.fileExists(atPath: source.appendingPathComponent("config.json").path) else {
+                if ProcessInfo.processInfo.environment["CETOOL_REQUIRE_MODELS"] == "1" { XCTFail("model \(model) missing at \(source.path): run `make models`") }
+                continue
+            }
+            var m = try ModelDirectory.load(source)
+            if precision != "fp32" { m.graph = try Conversion.quantize(m, options: Conversion.Options(precision: XCTUnwrap(.init(rawValue: precision)))).graph }
+            let bytes = try OnnxExport.modelBytes(m)
+            XCTAssertEqual(bytes.count, s["onnx_bytes"]?.intValue, "\(model) \(precision)")
+            XCTAssertEqual(SHA256.hex(bytes), s["onnx_sha256"]?.stringValue, "\(model) \(precision): the export is not the one recorded")
+
+            let g = try GoldenSet.load(path: Self.root.appendingPathComponent(try XCTUnwrap(s["golden"]?.stringValue)).path)
+            let profile = try XCTUnwrap(ToleranceProfile.named(precision))
+            let loaders = try XCTUnwrap(s["loaders"]?.objectValue)
+            XCTAssertTrue(loaders.contains { $0.0 == "onnxruntime" })
+            for (loader, rec) in loaders {
+                if let e = rec["error"]?.stringValue {
+                    // Recorded when the loader itself failed (sentence-transformers 5.7's transformers 4.57 cannot read
+                    // every tokenizer transformers 5 wrote); ONNX Runtime's record must be there for every set.
+                    XCTAssertNotEqual(loader, "onnxruntime", "\(model) \(precision): \(e)")
+                    print("onnx round trip \(model) \(precision) \(loader): not recorded: \(e)")
+                    continue
+                }
+                let rules = try Self.rules(rec, golden: g, profile: profile)
+                for r in rules where !r.passed { XCTFail("\(model) \(precision) \(loader): \(r.name): \(r.detail)") }
+                XCTAssertFalse(rules.isEmpty)
+                print("onnx round trip \(model) \(precision) \(loader): " + rules.map { "\($0.name) \($0.passed ? "✓" : "✗")" }.joined(separator: ", "))
+            }
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 0)
+    }
+
+    /// The profile's rules on one loader's record against the reference golden: each logit (and score), the set's
+    /// means, and each ranked list (near-ties as CEVerify.Verifier judges them).
+    static func rules(_ rec: JSONValue, golden g: GoldenSet, profile: ToleranceProfile) throws -> [Verifier.Rule] {
+        let byID = Dictionary(uniqueKeysWithValues: g.cases.map { ($0.id, $0) })
+        let recorded = rec["cases"]?.arrayValue ?? []
+        guard recorded.count == g.cases.count else { throw ValidationFailure("\(recorded.count) cases recorded, the golden has \(g.cases.count)") }
+        let cases = try recorded.map { c -> Verifier.CaseResult in
+            let id = c["id"]?.stringValue ?? ""
+            guard let ref = byID[id] else { throw ValidationFailure("case \(id) is not in the golden") }
+            return Verifier.CaseResult(id: id, referenceLogits: ref.logits, logits: floats(c["logits"]), referenceScores: ref.scores,
+                                       scores: floats(c["scores"]), tokensIdentical: nil)
+        }
+        let activation = ScoreActivation(rawValue: g.activation) ?? .identity
+        var refLogit: [String: Float] = [:]
+        for c in g.cases where c.logits.count == 1 { refLogit[c.query + "\u{0}" + c.document] = c.logits[0] }
+        let recordedLists = Dictionary(uniqueKeysWithValues: (rec["rankings"]?.arrayValue ?? []).compactMap { r in r["id"]?.stringValue.map { ($0, r) } })
+        var lists: [Verifier.ListResult] = []
+        for l in g.rankings {
+            guard let r = recordedLists[l.id] else { throw ValidationFailure("ranking \(l.id) not recorded") }
+            func scores(_ result: [(Int, Float)]) -> [Double] {
+                var s = [Double](repeating: .nan, count: l.documents.count)
+                for (i, v) in result where i >= 0 && i < s.count { s[i] = Double(v) }
+                return s
+            }
+            let ours = scores((r["result"]?.arrayValue ?? []).compactMap { e in
+                guard let i = e["corpus_id"]?.intValue, let v = e["score"]?.doubleValue else { return nil }
+                return (i, Float(v))
+            })
+            let ref = scores(l.result)
+            let refLogits = l.documents.enumerated().map { i, d in refLogit[l.query + "\u{0}" + d] ?? Scoring.inverse(activation, of: Float(ref[i])) }
+            func nearTie(_ i: Int, _ j: Int) -> Bool {
+                guard ours[i].isFinite, ours[j].isFinite, let a = refLogits[i], let b = refLogits[j] else { return false }
+                return abs(a - b) <= profile.nearTieBound(a) + profile.nearTieBound(b)
+            }
+            let dis = RankMetrics.disagreements(reference: ref, candidate: ours)
+            let oursOrder = RankMetrics.order(ours), refOrder = RankMetrics.order(ref)
+            let top1 = oursOrder.first == refOrder.first
+            var lr = Verifier.ListResult(id: l.id, size: l.documents.count, spearman: RankMetrics.spearman(ours, ref) ?? (ours == ref ? 1 : 0),
+                                         kendall: RankMetrics.kendallTauB(ours, ref) ?? 0, top1: top1,
+                                         topKOverlap: RankMetrics.topKOverlap(reference: ref, candidate: ours, k: min(3, ref.count)), k: min(3, ref.count),
+                                         ndcg10: RankMetrics.ndcg(reference: ref, candidate: ours, k: 10))
+            lr.disagreements = dis.count
+            lr.beyondNearTie = dis.filter { !nearTie($0.0, $0.1) }.count
+            lr.top1NearTie = !top1 && !oursOrder.isEmpty && nearTie(oursOrder[0], refOrder[0])
+            lists.append(lr)
+        }
+        return Verifier.valueRules(cases, profile: profile) + Verifier.listRules(lists, profile: profile)
+    }
+
+    static func floats(_ v: JSONValue?) -> [Float] { (v?.arrayValue ?? []).compactMap { $0.doubleValue.map(Float.init) } }
+}
+
+struct ValidationFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
