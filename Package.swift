@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "CEQuant", targets: ["CEQuant"]),
         .library(name: "CEConvert", targets: ["CEConvert"]),
         .library(name: "CERetrieve", targets: ["CERetrieve"]),
+        .library(name: "CEBiEncoder", targets: ["CEBiEncoder"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -53,9 +54,11 @@ let package = Package(
         // Bi-encoders without the encoder: semantic_search, quantize_embeddings, pooling/Dense/Normalize, the
         // SentenceTransformer folder reader and the embedding index (formats/index.md).
         .target(name: "CERetrieve", dependencies: ["CECore", "CEFormats", "COpenBLAS"]),
+        // SentenceTransformer: the runtime's encoder hook + CERetrieve's Pooling/Dense/Normalize; encode, index, search.
+        .target(name: "CEBiEncoder", dependencies: ["CECore", "CEFormats", "CEGraph", "CEImport", "CETokenizers", "CERuntime", "CERetrieve"]),
         .target(name: "CETestSupport", dependencies: ["CECore", "CEFormats"]),
         .executableTarget(name: "cetool", dependencies: [
-            "CECore", "CEFormats", "CETokenizers", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEVerify", "CEArtifact", "CEConvert", "CEServe",
+            "CECore", "CEFormats", "CETokenizers", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEVerify", "CEArtifact", "CEConvert", "CEServe", "CEBiEncoder",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -69,9 +72,10 @@ let package = Package(
         .testTarget(name: "CEGraphTests", dependencies: ["CEGraph", "CECore"]),
         .testTarget(name: "CEQuantTests", dependencies: ["CEQuant", "CEGraph", "CECore", "CETestSupport"]),
         .testTarget(name: "CERetrieveTests", dependencies: ["CERetrieve", "CECore", "CETestSupport"]),
+        .testTarget(name: "CEBiEncoderTests", dependencies: ["CEBiEncoder", "CERetrieve", "CERuntime", "CEImport", "CEGraph", "CECore", "CETestSupport"]),
         // Hostile-file corpus (scripts/make_hostile_corpus.py) and replayed fuzzer findings (Fuzz/, scripts/fuzz.sh).
         .testTarget(name: "HostileCorpusTests", dependencies: ["CEFormats", "CETokenizers", "CEImport", "CEArtifact", "CETestSupport"],
                     exclude: ["Corpus", "manifest.json", "FuzzRegressions"]),
-        .testTarget(name: "cetoolTests", dependencies: ["CETestSupport", "cetool", "CEServe", "CEVerify", "CEArtifact", "CEConvert", "CEImport", "CEQuant", "CEGraph", "CECore"]),
+        .testTarget(name: "cetoolTests", dependencies: ["CETestSupport", "cetool", "CEBiEncoder", "CERetrieve", "CEServe", "CEVerify", "CEArtifact", "CEConvert", "CEImport", "CEQuant", "CEGraph", "CECore"]),
     ]
 )

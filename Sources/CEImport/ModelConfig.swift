@@ -21,6 +21,13 @@ public struct ModelConfig: Sendable {
         "ModernBertForSequenceClassification": .modernbert,
     ]
 
+    /// Bare encoders (no classification head; a SentenceTransformer's Transformer module): imported with
+    /// numLabels 0, their graph ending with the last hidden states (Graph.isEncoderOnly).
+    public static let bareEncoders: [String: Architecture] = [
+        "BertModel": .bert, "RobertaModel": .roberta, "XLMRobertaModel": .roberta, "CamembertModel": .roberta,
+        "DistilBertModel": .distilbert, "ElectraModel": .electra, "ModernBertModel": .modernbert,
+    ]
+
     /// config.json key of each hyperparameter for an architecture: DistilBertConfig keeps its own names
     /// (`dim`, `n_layers`, …; transformers' attribute_map), ModernBertConfig a few (`hidden_activation`,
     /// `norm_eps`), the others BertConfig's.
@@ -59,9 +66,10 @@ public struct ModelConfig: Sendable {
             let mt = json["model_type"]?.stringValue ?? "unknown"
             throw ImportError.unsupportedArchitecture(name: "(no architectures; model_type \(mt))", supported: Self.supported.keys.sorted())
         }
-        guard let arch = Self.supported[name] else {
+        guard let arch = Self.supported[name] ?? Self.bareEncoders[name] else {
             throw ImportError.unsupportedArchitecture(name: name, supported: Self.supported.keys.sorted())
         }
+        let bare = Self.bareEncoders[name] != nil
         architectureName = name
         architecture = arch
 
@@ -91,7 +99,10 @@ public struct ModelConfig: Sendable {
             labels = (0..<id2label.count).map { byID[$0] ?? "LABEL_\($0)" }
         }
         let numLabels: Int
-        if json["num_labels"] != nil {
+        if bare {
+            numLabels = 0 // no head: id2label / num_labels describe nothing the model computes
+            labels = []
+        } else if json["num_labels"] != nil {
             numLabels = try int("num_labels")
             if labels.count != numLabels { labels = (0..<numLabels).map { "LABEL_\($0)" } }
         } else if !labels.isEmpty {
