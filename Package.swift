@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "CEGraphTests", dependencies: ["CEGraph", "CECore"]),
         .testTarget(name: "CEQuantTests", dependencies: ["CEQuant", "CEGraph", "CECore", "CETestSupport"]),
         .testTarget(name: "CERetrieveTests", dependencies: ["CERetrieve", "CECore", "CETestSupport"]),
-        .testTarget(name: "CEBiEncoderTests", dependencies: ["CEBiEncoder", "CERetrieve", "CERuntime", "CEImport", "CEGraph", "CECore", "CETestSupport"]),
+        .testTarget(name: "CEBiEncoderTests", dependencies: ["CEBiEncoder", "CEConvert", "CEQuant", "CERetrieve", "CERuntime", "CEImport", "CEGraph", "CECore", "CETestSupport"]),
         // Hostile-file corpus (scripts/make_hostile_corpus.py) and replayed fuzzer findings (Fuzz/, scripts/fuzz.sh).
         .testTarget(name: "HostileCorpusTests", dependencies: ["CEFormats", "CETokenizers", "CEImport", "CEArtifact", "CETestSupport"],
                     exclude: ["Corpus", "manifest.json", "FuzzRegressions"]),
