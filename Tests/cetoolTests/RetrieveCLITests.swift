@@ -164,6 +164,25 @@ final class RetrieveCLITests: XCTestCase {
         XCTAssertEqual(rr2.stdout, rr.stdout)
     }
 
+    /// verify for bi-encoders: against sentence-transformers' golden (fp32 profile), against another model (fails, exit 1).
+    func testVerifyBiEncoder() throws {
+        let ok = try run(["verify", tiny("dense"), "--golden", root.appendingPathComponent("golden/bi/tiny-bi-dense/golden.json").path, "--json"])
+        XCTAssertEqual(ok.status, 0, ok.stdout + ok.stderr)
+        let r = try JSONParser.parse(Array(ok.stdout.utf8))
+        XCTAssertEqual(r["passed"]?.boolValue, true)
+        let set = r["sets"]!.arrayValue![0]
+        XCTAssertEqual(set["texts"]!.intValue!, 60)
+        XCTAssertGreaterThanOrEqual(set["min_cosine"]!.doubleValue!, 0.99999)
+        XCTAssertEqual(set["recall"]!.doubleValue!, 1.0)
+        let texts = try jsonl("t.jsonl", try golden("tiny-bi-mean/golden.json")["texts"]!.arrayValue!.map { $0.stringValue! })
+        let other = try run(["verify", tiny("mean"), "--original", tiny("cls"), "--texts", texts])
+        XCTAssertEqual(other.status, 1, other.stdout + other.stderr)
+        XCTAssertTrue(other.stdout.contains("FAIL") && other.stdout.contains("✗ cosine"), other.stdout)
+        assertRefused(try run(["verify", cli.tinyOne, "--original", cli.tinyOne, "--texts", texts]), "--texts is for bi-encoders")
+        let notGolden = try jsonl("ng.json", ["x"])
+        assertRefused(try run(["verify", tiny("mean"), "--golden", notGolden]), "not an embeddings golden")
+    }
+
     func testBadInputIsRefusedWithExitTwo() throws {
         let empty = try jsonl("empty.jsonl", [])
         let blank = dir.appendingPathComponent("blank.txt").path
