@@ -1,19 +1,27 @@
 import ArgumentParser
 import CEBiEncoder
 import CECore
+import CEFormats
 import CERetrieve
 import Foundation
 
 extension Verify {
     /// A SentenceTransformer folder or bi-encoder artifact: modules.json with a Pooling module.
     func isBiEncoder(_ url: URL) -> Bool {
-        FileManager.default.fileExists(atPath: url.appendingPathComponent("modules.json").path)
-            && (try? SentenceTransformerFolder.load(path: url.path)) != nil
+        guard let list = try? JSONFile.loadIfPresent(path: url.appendingPathComponent("modules.json").path, limit: 1 << 20)?.arrayValue else { return false }
+        return list.contains { $0["type"]?.stringValue?.hasSuffix(".Pooling") == true }
     }
 
     /// verify for bi-encoders: embeddings of --texts (or a golden's texts) against --original's (or the golden's),
     /// cosine per embedding and recall@10 of each text's neighbours (BiEncoderVerification).
     func checkBiEncoder(_ url: URL, integrityFailure: String?) throws {
+        // A tampered artifact fails on its manifest before any of its files is read.
+        if let integrityFailure {
+            let r = JSONWriter.write(.object([("model", .string(model)), ("passed", .bool(false)), ("integrity_failure", .string(integrityFailure))])) + "\n"
+            if let path = self.report { try writeOutput(r, to: path) }
+            write(json ? r : "\(model): bi-encoder: FAIL\n✗ manifest: \(integrityFailure)\n")
+            throw ExitCode(1)
+        }
         let m = try SentenceTransformer(modelDirectory: url, threads: threads)
         let precision = m.model.artifact?.precision ?? "fp32"
         let p = profile == .auto ? (BiEncoderVerification.Profile.named(precision) ?? .fp32) : BiEncoderVerification.Profile.named(profile.rawValue)!

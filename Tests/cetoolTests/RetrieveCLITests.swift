@@ -179,6 +179,17 @@ final class RetrieveCLITests: XCTestCase {
         XCTAssertEqual(other.status, 1, other.stdout + other.stderr)
         XCTAssertTrue(other.stdout.contains("FAIL") && other.stdout.contains("✗ cosine"), other.stdout)
         assertRefused(try run(["verify", cli.tinyOne, "--original", cli.tinyOne, "--texts", texts]), "--texts is for bi-encoders")
+        // a converted bi-encoder: its manifest lists the module folders' files and checks; fp16 passes its profile
+        let fp16 = dir.appendingPathComponent("dense-fp16").path
+        let c = try run(["convert", tiny("dense"), "--dtype", "fp16", "--output", fp16])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        let v = try run(["verify", fp16, "--original", tiny("dense"), "--texts", texts, "--json"])
+        XCTAssertEqual(v.status, 0, v.stdout + v.stderr)
+        XCTAssertEqual(try JSONParser.parse(Array(v.stdout.utf8))["profile"]?.stringValue, "fp16")
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: fp16 + "/1_Pooling/config.json"))
+        let tampered = try run(["verify", fp16, "--original", tiny("dense"), "--texts", texts])
+        XCTAssertEqual(tampered.status, 1, tampered.stdout + tampered.stderr)
+        XCTAssertTrue(tampered.stdout.contains("manifest"), tampered.stdout)
         let notGolden = try jsonl("ng.json", ["x"])
         assertRefused(try run(["verify", tiny("mean"), "--golden", notGolden]), "not an embeddings golden")
     }
