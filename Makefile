@@ -19,11 +19,9 @@ build: deps
 edge: deps
 	swift build -c release --static-swift-stdlib --build-path .build-edge
 
-# Builds cetool and ranks the seed example with the real-size MiniLM-L6 cross-encoder.
+# Builds cetool and runs the seed's Retrieve & Re-Rank example on real text (scripts/demo.sh says what each model is).
 demo: deps models build
-	python3 scripts/seed_documents.py > .models/seed-docs.txt
-	.build/release/cetool rank $(MODEL) --query "How many people live in Berlin?" \
-	    --documents .models/seed-docs.txt --return-documents --format table
+	MODEL=$(MODEL) bash scripts/demo.sh
 
 # Every test, incl. the real-size model's goldens (CETOOL_REQUIRE_MODELS makes a missing model a failure).
 test: deps models

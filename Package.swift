@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "CEQuant", targets: ["CEQuant"]),
         .library(name: "CEConvert", targets: ["CEConvert"]),
         .library(name: "CERetrieve", targets: ["CERetrieve"]),
+        .library(name: "CEBiEncoder", targets: ["CEBiEncoder"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -62,11 +63,13 @@ let package = Package(
         .target(name: "CERetrieve", dependencies: ["CECore", "CEFormats", "COpenBLAS"]),
         // `cetool export-onnx`: the canonical graph as an ONNX model in a sentence-transformers folder (formats/onnx.md).
         .target(name: "CEOnnx", dependencies: ["CECore", "CEGraph", "CEImport", "CEQuant", "CEArtifact", "COnnxProto", "CProtobufC"]),
+        // SentenceTransformer: the runtime's encoder hook + CERetrieve's Pooling/Dense/Normalize; encode, index, search.
+        .target(name: "CEBiEncoder", dependencies: ["CECore", "CEFormats", "CEGraph", "CEImport", "CETokenizers", "CERuntime", "CERetrieve"]),
         .target(name: "CETestSupport", dependencies: ["CECore", "CEFormats"]),
         // Training: a backward beside each op's forward, losses, AdamW, schedulers, fit's loop.
         .target(name: "CETrain", dependencies: ["CECore", "CEGraph", "COpenBLAS"]),
         .executableTarget(name: "cetool", dependencies: [
-            "CECore", "CEFormats", "CETokenizers", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEVerify", "CEArtifact", "CEConvert", "CEServe", "CETrain", "CEOnnx",
+            "CECore", "CEFormats", "CETokenizers", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEVerify", "CEArtifact", "CEConvert", "CEServe", "CETrain", "CEOnnx", "CEBiEncoder",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -82,9 +85,10 @@ let package = Package(
         .testTarget(name: "CETrainTests", dependencies: ["CETrain", "CEImport", "CEGraph", "CECore", "CETestSupport"]),
         .testTarget(name: "CEOnnxTests", dependencies: ["CEOnnx", "CEVerify", "CERuntime", "CEFormats", "CEImport", "CEArtifact", "CEConvert", "CEQuant", "CEGraph", "CECore", "CETestSupport"]),
         .testTarget(name: "CERetrieveTests", dependencies: ["CERetrieve", "CECore", "CETestSupport"]),
+        .testTarget(name: "CEBiEncoderTests", dependencies: ["CEBiEncoder", "CEConvert", "CEQuant", "CERetrieve", "CERuntime", "CEImport", "CEGraph", "CECore", "CETestSupport"]),
         // Hostile-file corpus (scripts/make_hostile_corpus.py) and replayed fuzzer findings (Fuzz/, scripts/fuzz.sh).
         .testTarget(name: "HostileCorpusTests", dependencies: ["CEFormats", "CETokenizers", "CEImport", "CEArtifact", "CETestSupport"],
                     exclude: ["Corpus", "manifest.json", "FuzzRegressions"]),
-        .testTarget(name: "cetoolTests", dependencies: ["CETestSupport", "cetool", "CEServe", "CEVerify", "CEArtifact", "CEConvert", "CEImport", "CEQuant", "CEGraph", "CECore"]),
+        .testTarget(name: "cetoolTests", dependencies: ["CETestSupport", "cetool", "CEBiEncoder", "CERetrieve", "CEServe", "CEVerify", "CEArtifact", "CEConvert", "CEImport", "CEQuant", "CEGraph", "CECore"]),
     ]
 )

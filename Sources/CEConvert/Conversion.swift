@@ -78,16 +78,21 @@ public enum Conversion {
         if options.calibrates {
             let pairs = options.calibration ?? Calibration.defaultPairs
             guard !pairs.isEmpty else { throw ConversionError.noCalibrationPairs }
-            let ce = try CrossEncoder(model: model, threads: options.threads)
             var stats = CalibrationStats()
             var inputs = InputGram()
             let wantGram = options.rounding == .gptq
-            ce.executor.observer = { name, x, rows, cols in
+            let observer: (String, UnsafePointer<Float>, Int, Int) -> Void = { name, x, rows, cols in
                 stats.observe(name, x, rows: rows, cols: cols)
                 if wantGram { inputs.observe(name, x, rows: rows, cols: cols) }
             }
-            _ = try ce.logits(pairs, batchSize: 8, showProgressBar: options.showProgress)
-            ce.executor.observer = nil
+            if model.graph.isEncoderOnly {
+                try calibrateEncoder(model, texts: pairs.flatMap { [$0.0, $0.1] }, threads: options.threads, observer: observer)
+            } else {
+                let ce = try CrossEncoder(model: model, threads: options.threads)
+                ce.executor.observer = observer
+                _ = try ce.logits(pairs, batchSize: 8, showProgressBar: options.showProgress)
+                ce.executor.observer = nil
+            }
             activationMax = options.smoothingAlpha > 0 ? stats.activationMax : nil
             gram = wantGram ? inputs.gram : nil
             record = calibrationRecord(options, pairs: pairs.count, tokens: stats.tokens)
@@ -107,9 +112,12 @@ public enum Conversion {
                            replaceForeign: Bool = false) throws -> Artifact.Summary {
         try options.validate()
         let model = try ModelDirectory.load(source)
+        // A bi-encoder's Transformer module: its Pooling / Dense / Normalize folders travel with the artifact.
+        let moduleFiles = model.graph.isEncoderOnly ? try sentenceTransformerModuleFiles(source) : []
         let q = try quantize(model, options: options)
         return try Artifact.write(model: model, graph: q.graph, precision: options.precision, plan: options.plan,
-                                  calibration: q.calibration, to: target, force: force, replaceForeign: replaceForeign)
+                                  calibration: q.calibration, to: target, force: force, replaceForeign: replaceForeign,
+                                  extraFiles: moduleFiles)
     }
 
     /// What the artifact's plan records of calibration (formats/quantization.md).

@@ -268,7 +268,8 @@ public enum TensorName {
             out.append((ffnDown(i).weight, [d, f])); out.append((ffnDown(i).bias, [d]))
             out.append((ffnNorm(i).weight, [d])); out.append((ffnNorm(i).bias, [d]))
         }
-        // Every architecture's head starts with a [hidden, hidden] linear on the first token.
+        // A bare encoder (numLabels 0) ends here. Every architecture's head starts with a [hidden, hidden] linear on the first token.
+        if h.numLabels == 0 { return out }
         out.append((classifierPool.weight, [d, d])); out.append((classifierPool.bias, [d]))
         out.append((classifierOut.weight, [h.numLabels, d])); out.append((classifierOut.bias, [h.numLabels]))
         return out
@@ -297,6 +298,7 @@ public enum TensorName {
             linear(ffnDown(i), d, f, bias: m.mlpBias)
         }
         norm(outputNorm)
+        if h.numLabels == 0 { return out }
         linear(classifierPool, d, d, bias: m.classifierBias)
         norm(classifierPoolNorm)
         linear(classifierOut, h.numLabels, d, bias: true)
@@ -358,14 +360,19 @@ public struct Graph: Sendable {
     /// int8 kernel), at most 2¹⁶.
     public static func isValidWeightGroupSize(_ group: Int) -> Bool { group > 0 && group % 2 == 0 && group <= 65_536 }
 
+    /// A bare encoder (transformers' BertModel, RobertaModel, …: numLabels 0) has no head: its ops end with the
+    /// last hidden states (B, T, C), the Transformer module's token embeddings of a SentenceTransformer.
+    public var isEncoderOnly: Bool { hyperparameters.numLabels == 0 }
+
     public var ops: [Op] {
         if architecture == .modernbert, let m = hyperparameters.modernBERT {
             return [.embedTokens] + m.layerTypes.enumerated().map { .preNormBlock($0.offset, $0.element) }
-                + [.outputNorm, .poolHead(m.classifierPooling, m.classifierActivation), .classify]
+                + (isEncoderOnly ? [.outputNorm] : [.outputNorm, .poolHead(m.classifierPooling, m.classifierActivation), .classify])
         }
         var ops: [Op] = [.embed]
         if hyperparameters.embeddingSize != hyperparameters.hiddenSize { ops.append(.projectEmbeddings) }
         for i in 0..<hyperparameters.numHiddenLayers { ops.append(.encoderBlock(i)) }
+        if isEncoderOnly { return ops }
         ops.append(.poolFirstToken(architecture.poolActivation))
         ops.append(.classify)
         return ops

@@ -175,8 +175,15 @@ public enum ArtifactFormat {
     }
 
     /// Parses manifest bytes (`cetool.json`, named `path` in errors): a JSON file within `JSONFile`'s cap,
-    /// format `cetool-artifact` at this version, and a list of files, each a plain name listed once.
+    /// format `cetool-artifact` at this version, and a list of files, each a plain name or `folder/name` listed once.
     /// Touches no disk; `checkManifest` compares the result with a folder.
+    /// A plain name, or one module folder and a name in it (a bi-encoder's `1_Pooling/config.json`); never `.`, `..`,
+    /// an empty part or a deeper path.
+    static func isManifestPath(_ name: String) -> Bool {
+        let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count <= 2 && parts.allSatisfy { !$0.isEmpty && $0 != ".." && $0 != "." } && !name.utf8.contains(0)
+    }
+
     public static func readManifest(_ bytes: UnsafeRawBufferPointer, path: String) throws -> [ManifestEntry] {
         let json = try JSONFile.read(bytes, path: path)
         guard json["format"]?.stringValue == "cetool-artifact", json["format_version"]?.intValue == version,
@@ -188,7 +195,7 @@ public enum ArtifactFormat {
         entries.reserveCapacity(files.count)
         for f in files {
             guard let name = f["path"]?.stringValue, let size = f["size"]?.intValue, let digest = f["sha256"]?.stringValue,
-                  !name.contains("/"), name != "..", name != ".", listed.insert(name).inserted else {
+                  isManifestPath(name), listed.insert(name).inserted else {
                 throw ArtifactError.invalidManifest(reason: "a file entry is malformed or repeated", path: path)
             }
             entries.append(ManifestEntry(path: name, size: size, sha256: digest))
@@ -214,7 +221,17 @@ public enum ArtifactFormat {
             guard SHA256.hex(m.bytes) == e.sha256 else { throw ArtifactError.manifestMismatch(file: e.path, reason: "sha256 differs from the manifest") }
         }
         let listed = Set(entries.map(\.path))
-        let present = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0 != manifestFile }
+        // Files of the folder and of its subfolders (one level: a bi-encoder's module folders).
+        var present: [String] = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where name != manifestFile {
+            var isDir: ObjCBool = false
+            let sub = directory.appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: sub.path, isDirectory: &isDir), isDir.boolValue {
+                present += try FileManager.default.contentsOfDirectory(atPath: sub.path).map { name + "/" + $0 }
+            } else {
+                present.append(name)
+            }
+        }
         if let extra = present.sorted().first(where: { !listed.contains($0) }) {
             throw ArtifactError.manifestMismatch(file: extra, reason: "not listed in the manifest")
         }

@@ -21,6 +21,13 @@ public struct ModelConfig: Sendable {
         "ModernBertForSequenceClassification": .modernbert,
     ]
 
+    /// Bare encoders (no classification head; a SentenceTransformer's Transformer module): imported with
+    /// numLabels 0, their graph ending with the last hidden states (Graph.isEncoderOnly).
+    public static let bareEncoders: [String: Architecture] = [
+        "BertModel": .bert, "RobertaModel": .roberta, "XLMRobertaModel": .roberta, "CamembertModel": .roberta,
+        "DistilBertModel": .distilbert, "ElectraModel": .electra, "ModernBertModel": .modernbert,
+    ]
+
     /// config.json key of each hyperparameter for an architecture: DistilBertConfig keeps its own names
     /// (`dim`, `n_layers`, …; transformers' attribute_map), ModernBertConfig a few (`hidden_activation`,
     /// `norm_eps`), the others BertConfig's.
@@ -56,7 +63,7 @@ public struct ModelConfig: Sendable {
         guard case .object = json else { throw ImportError.invalidConfig(key: "(root)", reason: "not a JSON object") }
         (architectureName, architecture) = try Self.architecture(json)
         let arch = architecture
-        let (labels, numLabels) = try Self.labels(json, arch)
+        let (labels, numLabels) = try Self.labels(json, arch, bare: Self.bareEncoders[architectureName] != nil)
         let act = try Self.hiddenActivation(json, arch)
         let eps = try Self.layerNormEps(json, arch)
         let pad = Self.padTokenID(json, arch)
@@ -94,7 +101,7 @@ public struct ModelConfig: Sendable {
             let mt = json["model_type"]?.stringValue ?? "unknown"
             throw ImportError.unsupportedArchitecture(name: "(no architectures; model_type \(mt))", supported: supported.keys.sorted())
         }
-        guard let arch = supported[name] else {
+        guard let arch = supported[name] ?? bareEncoders[name] else {
             throw ImportError.unsupportedArchitecture(name: name, supported: supported.keys.sorted())
         }
         return (name, arch)
@@ -115,7 +122,9 @@ public struct ModelConfig: Sendable {
 
     /// Label names and count: id2label decides num_labels when present, as transformers' PretrainedConfig does;
     /// an explicit num_labels that disagrees renames them LABEL_i; neither means PretrainedConfig's default of 2.
-    static func labels(_ json: JSONValue, _ arch: Architecture) throws -> ([String], Int) {
+    static func labels(_ json: JSONValue, _ arch: Architecture, bare: Bool) throws -> ([String], Int) {
+        // A bare encoder has no head: id2label / num_labels describe nothing the model computes.
+        if bare { return ([], 0) }
         var labels: [String] = []
         if let id2label = json["id2label"]?.objectValue, !id2label.isEmpty {
             guard id2label.count <= limits["num_labels"]! else { throw ImportError.invalidConfig(key: "id2label", reason: "too many labels") }

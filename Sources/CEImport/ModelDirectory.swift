@@ -117,6 +117,8 @@ public enum ModelDirectory {
         for name in names.sorted() {
             if table.isIgnored(name) { continue }
             guard let c = table.canonical(name) else { throw ImportError.unmappedTensor(name: name) }
+            // A bare encoder's pooler (BertModel pooler.dense) is unused: sentence embeddings read the last hidden states.
+            if hyperparameters.numLabels == 0, c.hasPrefix("cls.") { continue }
             if let prev = sourceOf[c] { throw ImportError.duplicateTensor(canonical: c, sources: [prev, name]) }
             let t = try tensor(name)
             guard [.f32, .f16, .bf16].contains(t.dtype) else { throw ImportError.unsupportedDType(name: name, dtype: t.dtype) }

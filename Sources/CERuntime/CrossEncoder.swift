@@ -9,6 +9,8 @@ public enum CrossEncoderError: Error, Equatable, CustomStringConvertible {
     case multiLabelModel(numLabels: Int, operation: String)
     case invalidBatchSize(Int)
     case invalidTopK(Int)
+    /// A bare encoder (BertModel, a SentenceTransformer's Transformer) has no head to score pairs with.
+    case encoderWithoutHead(architecture: String)
 
     public var description: String {
         switch self {
@@ -16,6 +18,8 @@ public enum CrossEncoderError: Error, Equatable, CustomStringConvertible {
         case .multiLabelModel(let n, let op): return "\(op) needs a model with one label; this model has \(n) (use predictLabels)"
         case .invalidBatchSize(let b): return "batch size \(b) must be at least 1"
         case .invalidTopK(let k): return "top_k \(k) must be at least 1"
+        case .encoderWithoutHead(let a):
+            return "\(a) is an encoder without a classification head: it embeds texts (cetool embed, SentenceTransformer), it does not score pairs"
         }
     }
 }
@@ -48,6 +52,7 @@ public final class CrossEncoder: @unchecked Sendable {
         if let threads { Kernels.setThreads(threads) }
         var executor: Executor?
         let model = try ModelDirectory.load(modelDirectory, maxLength: maxLength) { graph, artifact in
+            if graph.isEncoderOnly { throw CrossEncoderError.encoderWithoutHead(architecture: graph.architecture.rawValue) }
             executor = try Executor(graph: graph, activations: try CrossEncoder.activationMode(artifact))
         }
         self.init(model: model, executor: executor!)
@@ -56,6 +61,7 @@ public final class CrossEncoder: @unchecked Sendable {
     /// An imported model, possibly transformed first (e.g. its linears quantized by CEQuant).
     public convenience init(model: ImportedModel, threads: Int? = nil) throws {
         if let threads { Kernels.setThreads(threads) }
+        if model.graph.isEncoderOnly { throw CrossEncoderError.encoderWithoutHead(architecture: model.graph.architecture.rawValue) }
         self.init(model: model, executor: try Executor(graph: model.graph, activations: try CrossEncoder.activationMode(model.artifact)))
     }
 

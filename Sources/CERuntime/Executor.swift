@@ -51,7 +51,7 @@ public final class Executor: @unchecked Sendable {
     /// it is multiplied; for calibration. Nil in normal runs.
     public var observer: ((String, UnsafePointer<Float>, Int, Int) -> Void)?
     let workspace: Workspace
-    private let lock = NSLock()
+    let lock = NSLock()
 
     /// `int8Activations` false runs int8 linears as weight-only quantization (weights widened to fp32 at
     /// load); true (default) quantizes their inputs per row to int8 at run time.
@@ -64,7 +64,7 @@ public final class Executor: @unchecked Sendable {
         try graph.validate()
         self.graph = graph
         ops = graph.ops
-        weights = try PlannedWeights(graph: graph, activations: activations)
+        weights = try PlannedWeights(graph: graph.isEncoderOnly ? graph.withPlaceholderHead() : graph, activations: activations)
         PhaseTrace.mark("weights planned")
         workspace = Workspace(hidden: graph.hyperparameters.hiddenSize, intermediate: graph.hyperparameters.intermediateSize,
                               embedding: graph.hyperparameters.embeddingSize, gated: graph.architecture == .modernbert)

@@ -19,7 +19,8 @@ struct CETool: ParsableCommand {
         version: version,
         subcommands: [Predict.self, Rank.self, Eval.self, Convert.self, Verify.self, SavePretrainedCommand.self, Package.self, Install.self, Push.self,
                       Inspect.self, Bench.self, BenchKernels.self, Serve.self,
-                      FitCommand.self, ExportOnnx.self])
+                      FitCommand.self, ExportOnnx.self,
+                      Embed.self, Search.self, Index.self, RetrieveRerank.self])
 
     /// ParsableCommand.main with cetool's exit statuses (the discussion above): a verdict exits by throwing
     /// ExitCode after printing it; any other error is printed and mapped by `exitStatus(for:)`.

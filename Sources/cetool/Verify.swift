@@ -1,4 +1,5 @@
 import ArgumentParser
+import CEBiEncoder
 import CECore
 import CEImport
 import CERuntime
@@ -32,6 +33,9 @@ struct Verify: ParsableCommand {
     @Option(help: "JSON lines of pairs for --original, as for predict (LF or CRLF; blank lines skipped).")
     var pairs: String?
 
+    @Option(help: "Bi-encoders: texts (JSON lines or one per line) embedded by the model and --original.")
+    var texts: String?
+
     @Option(help: "Tolerance profile (default: from the model's precision).")
     var profile: ProfileChoice = .auto
 
@@ -52,7 +56,11 @@ struct Verify: ParsableCommand {
 
     func validate() throws {
         guard !golden.isEmpty || original != nil else { throw ValidationError("give --golden and/or --original with --pairs") }
-        guard (original == nil) == (pairs == nil) else { throw ValidationError("--original and --pairs go together") }
+        if texts != nil {
+            guard original != nil, pairs == nil else { throw ValidationError("--texts goes with --original (a bi-encoder), not with --pairs") }
+        } else {
+            guard (original == nil) == (pairs == nil) else { throw ValidationError("--original and --pairs go together") }
+        }
         try requireAtLeast(1, batchSize, "--batch-size")
         try requireAtLeast(1, threads, "--threads")
     }
@@ -68,6 +76,8 @@ struct Verify: ParsableCommand {
         if ArtifactFormat.isArtifact(url) {
             do { try ArtifactFormat.checkManifest(url) } catch let e as ArtifactError { integrityFailure = e.description }
         }
+        if isBiEncoder(url) { return try checkBiEncoder(url, integrityFailure: integrityFailure) }
+        if texts != nil { throw CLIError.refused("--texts is for bi-encoders (a SentenceTransformer folder); give a cross-encoder --pairs") }
         var loaded: [Int?: CrossEncoder] = [:]
         func candidate(_ maxLength: Int?) throws -> CrossEncoder {
             if let c = loaded[maxLength] { return c }

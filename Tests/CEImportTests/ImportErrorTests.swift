@@ -82,9 +82,12 @@ final class ImportErrorTests: XCTestCase {
                          "ElectraForSequenceClassification",
                          "ModernBertForSequenceClassification", "RobertaForSequenceClassification", "XLMRobertaForSequenceClassification"]
         XCTAssertEqual(ModelConfig.supported.keys.sorted(), supported)
-        // Encoders cetool has no graph for (relative-position attention, other heads, no head) are refused by name.
-        for name in ["GPT2LMHeadModel", "BertModel", "ModernBertForMaskedLM", "ModernBertModel", "DebertaV2ForSequenceClassification",
-                     "DebertaForSequenceClassification", "CamembertModel", "RobertaModel"] {
+        // Encoders cetool has no graph for (relative-position attention, other heads) are refused by name; bare
+        // encoders (BertModel, RobertaModel, …) are read without a head (ModelConfig.bareEncoders).
+        XCTAssertEqual(ModelConfig.bareEncoders.keys.sorted(), ["BertModel", "CamembertModel", "DistilBertModel", "ElectraModel",
+                                                                "ModernBertModel", "RobertaModel", "XLMRobertaModel"])
+        for name in ["GPT2LMHeadModel", "BertForMaskedLM", "ModernBertForMaskedLM", "DebertaV2Model", "DebertaV2ForSequenceClassification",
+                     "DebertaForSequenceClassification", "RobertaForMaskedLM"] {
             try write("config.json", config.replacingOccurrences(of: "BertForSequenceClassification", with: name))
             expectImport(.unsupportedArchitecture(name: name, supported: supported))
         }
