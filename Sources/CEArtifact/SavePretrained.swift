@@ -171,24 +171,22 @@ public enum SavePretrained {
         }
         // Copy the artifact's own files (as its manifest lists them, each checked while copied), then the card.
         let manifestPath = model.directory.appendingPathComponent(ArtifactFormat.manifestFile).path
-        guard let manifest = try JSONFile.loadIfPresent(path: manifestPath), let listed = manifest["files"]?.arrayValue else {
-            throw SavePretrainedError.artifactManifest("\(ArtifactFormat.manifestFile) is missing or has no file list")
+        let listed: [ArtifactFormat.ManifestEntry]
+        do {
+            listed = try ArtifactFormat.readManifest(try MappedFile(path: manifestPath).bytes, path: manifestPath)
+        } catch {
+            throw SavePretrainedError.artifactManifest("\(ArtifactFormat.manifestFile) is missing or unreadable: \(error)")
         }
         let staged = try StagedOutput(target: target, kind: .directory, policy: policy)
         var files = RecordedFiles(staged)
         var weightsBytes = 0
         let replaced = Set(extra.map(\.name) + [cardFile])
-        for f in listed {
-            guard let name = f["path"]?.stringValue, let size = f["size"]?.intValue, let digest = f["sha256"]?.stringValue,
-                  !name.contains("/"), name != ".", name != ".." else {
-                throw SavePretrainedError.artifactManifest("a file entry is malformed")
-            }
-            if replaced.contains(name) { continue }
-            let m = try MappedFile(path: model.directory.appendingPathComponent(name).path)
-            guard m.count == size else { throw SavePretrainedError.artifactManifest("\(name): size \(m.count), manifest says \(size)") }
-            let got = try files.add(name) { try $0.write(m.bytes) }
-            guard got.sha256 == digest else { throw SavePretrainedError.artifactManifest("\(name): sha256 differs from the manifest") }
-            if name == ArtifactFormat.weightsFile { weightsBytes = size }
+        for f in listed where !replaced.contains(f.path) {
+            let m = try MappedFile(path: model.directory.appendingPathComponent(f.path).path)
+            guard m.count == f.size else { throw SavePretrainedError.artifactManifest("\(f.path): size \(m.count), manifest says \(f.size)") }
+            let got = try files.add(f.path) { try $0.write(m.bytes) }
+            guard got.sha256 == f.sha256 else { throw SavePretrainedError.artifactManifest("\(f.path): sha256 differs from the manifest") }
+            if f.path == ArtifactFormat.weightsFile { weightsBytes = f.size }
         }
         let planJSON = model.artifact?.plan ?? Artifact.planJSON(plan, precision: precision)
         let text = try ModelCard.render(model: model, precision: precision, plan: planJSON, layout: .artifact, files: files.sorted,
