@@ -13,7 +13,8 @@ import CEVerify
 /// 2. linears in order of sensitivity (least first, ties in plan order); the longest prefix on int8 whose artifact
 ///    still meets `margin` (the int8 profile with every bound halved) against the fp32 model on every calibration pair,
 ///    found by bisection (a prefix meeting it is assumed to stay met by a shorter one);
-/// 3. none when even all-int16 misses the margin: the artifact is then convert's former default.
+/// 3. none when even all-int16 misses the margin (checked first, so then nothing else runs): int16 everywhere, as
+///    `--activations int16` (convert's default).
 enum ActivationChoice {
     /// The verifier's int8 profile (formats/golden.md) with each bound halved: calibration pairs are not held out from
     /// the weight rounding, and the goldens are other text.
@@ -45,27 +46,29 @@ enum ActivationChoice {
             let ce = try CrossEncoder(model: model, activationPlan: ActivationPlan(perLinear: modes), threads: threads)
             return try Verifier.compare(ce, reference: ref, profile: profile, batchSize: 32)
         }
+        let record = { (n: Int) -> JSONValue in .object([
+            ("method", .string("per linear: sensitivity (mean |Δlogit| against the fp32 model with that linear alone on int8 inputs) on every \(probeStride)th calibration list, then the longest least-sensitive prefix on int8 whose artifact meets the int8 profile with every bound halved against the fp32 model on every calibration pair")),
+            ("int8_linears", .int(Int64(n))), ("linears", .int(Int64(linears.count))),
+        ]) }
+        // All-int16 missing the margin leaves nothing to choose: no sensitivities are measured.
+        guard try run([], reference, margin).passed else {
+            return Result(plan: linears.map { .init(linear: $0, activations: .int16) }, record: record(0))
+        }
         let probe = probeSet(reference)
         let base = try run([], probe, margin).meanLogitDelta
         var sensitivity: [(linear: String, delta: Double, index: Int)] = []
         for (i, l) in linears.enumerated() { sensitivity.append((l, try run([l], probe, margin).meanLogitDelta - base, i)) }
         let order = sensitivity.sorted { ($0.delta, $0.index) < ($1.delta, $1.index) }.map(\.linear)
-        // Bisection on the prefix length: lo meets the margin (or is 0), hi does not (or is count + 1).
-        var lo = 0, hi = order.count + 1
-        if try !run([], reference, margin).passed { hi = 1 }
-        else if try run(Set(order), reference, margin).passed { lo = order.count }
-        else { hi = order.count }
+        // Bisection on the prefix length: lo meets the margin (0 does, checked above), hi does not (unless lo = hi = count).
+        var lo = 0, hi = order.count
+        if try run(Set(order), reference, margin).passed { lo = order.count }
         while hi - lo > 1 {
             let mid = (lo + hi) / 2
             if try run(Set(order.prefix(mid)), reference, margin).passed { lo = mid } else { hi = mid }
         }
         let chosen = Set(order.prefix(lo))
         let plan = linears.map { Quantize.Plan.LinearActivations(linear: $0, activations: chosen.contains($0) ? .int8 : .int16) }
-        let record: JSONValue = .object([
-            ("method", .string("per linear: sensitivity (mean |Δlogit| against the fp32 model with that linear alone on int8 inputs) on every \(probeStride)th calibration list, then the longest least-sensitive prefix on int8 whose artifact meets the int8 profile with every bound halved against the fp32 model on every calibration pair")),
-            ("int8_linears", .int(Int64(chosen.count))), ("linears", .int(Int64(linears.count))),
-        ])
-        return Result(plan: plan, record: record)
+        return Result(plan: plan, record: record(chosen.count))
     }
 
     /// Every `probeStride`-th list of `r` with the cases of its pairs (every case when `r` has no lists).

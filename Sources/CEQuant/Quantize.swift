@@ -47,7 +47,7 @@ public enum Quantize {
         public static let defaultWeightGroupSize = 64
 
         public init(attention: Bool = true, ffnUp: Bool = true, ffnDown: Bool = true, tokenEmbedding: Bool = true,
-                    activations: Activations = .auto, weightGroupSize: Int = Plan.defaultWeightGroupSize) {
+                    activations: Activations = .int16, weightGroupSize: Int = Plan.defaultWeightGroupSize) {
             self.attention = attention
             self.ffnUp = ffnUp
             self.ffnDown = ffnDown

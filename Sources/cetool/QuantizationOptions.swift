@@ -21,7 +21,7 @@ struct QuantizationOptions: ParsableArguments {
     var smoothingAlpha: Float?
 
     @Option(name: .customLong("activations"),
-            help: "int8 compute: auto (per linear, int8 inputs where the calibration pairs keep the int8 profile with margin, else int16; the default), int16 (every input quantized per row to int16 at run time), int8 (every input to int8: the u8 x s8 kernel, coarser) or fp32 (weight-only: int8 weights widened at load, fp32 speed).")
+            help: "int8 compute: int16 (every input quantized per row to int16 at run time; the default), auto (per linear: int8 inputs where the calibration pairs keep the int8 profile with every bound halved, else int16), int8 (every input to int8: the u8 x s8 kernel, coarser) or fp32 (weight-only: int8 weights widened at load, fp32 speed).")
     var activations: Quantize.Plan.Activations?
 
     @Option(name: .customLong("group-size"), parsing: .unconditional,
@@ -61,7 +61,7 @@ struct QuantizationOptions: ParsableArguments {
     /// The library's options for `dtype`, with convert's defaults where nothing was given.
     func conversionOptions(_ dtype: Quantize.Precision) throws -> Conversion.Options {
         var o = Conversion.Options(precision: dtype)
-        o.plan.activations = activations ?? .auto
+        o.plan.activations = activations ?? .int16
         o.plan.weightGroupSize = groupSize ?? Quantize.Plan.defaultWeightGroupSize
         o.plan.attention = !keep.contains("attention")
         o.plan.ffnUp = !keep.contains("ffn_up")

@@ -56,13 +56,14 @@ final class ActivationPlanArtifactTests: XCTestCase {
         XCTAssertEqual(Artifact.planJSON(.all, precision: .int8)["activations"]?.stringValue, "int16", "auto with nothing chosen")
     }
 
-    /// convert's default chooses per linear: every int8 linear is named in plan order, the choice is recorded with
+    /// `--activations auto` chooses per linear: every int8 linear is named in plan order, the choice is recorded with
     /// its count, the artifact loads, and --threads 1 and 2 give the same bytes (the choice runs the model many times).
     func testConvertChoosesActivationsPerLinear() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         var options = Conversion.Options(precision: .int8)
-        XCTAssertEqual(options.plan.activations, .auto, "convert's default")
+        XCTAssertEqual(options.plan.activations, .int16, "convert's default")
+        options.plan.activations = .auto
         options.threads = 2
         let a = dir.appendingPathComponent("a"), b = dir.appendingPathComponent("b")
         try Conversion.run(source: tiny, to: a, options: options)
