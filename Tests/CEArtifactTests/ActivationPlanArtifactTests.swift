@@ -25,7 +25,7 @@ final class ActivationPlanArtifactTests: XCTestCase {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let model = try ModelDirectory.load(tiny)
-        var plan = Quantize.Plan(weightGroupSize: 16)
+        var plan = Quantize.Plan(activations: .auto, weightGroupSize: 16)
         let linears = plan.runtimeLinears(model.graph.architecture, model.graph.hyperparameters)
         plan.linearActivations = linears.enumerated().map { .init(linear: $1, activations: $0 % 2 == 0 ? .int8 : .int16) }
         let g = try Quantize.apply(.int8, to: model.graph, plan: plan)
