@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "CEVerify", dependencies: ["CECore", "CERuntime"]),
         .target(name: "CEArtifact", dependencies: ["CECore", "CEFormats", "CEGraph", "CEImport", "CEQuant", "CPosix", "CArchive"]),
         // calibrate -> quantize -> write: `cetool convert` as one library call.
-        .target(name: "CEConvert", dependencies: ["CECore", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEArtifact"]),
+        .target(name: "CEConvert", dependencies: ["CECore", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEArtifact", "CEVerify"]),
         // `cetool serve`: HTTP handlers that translate JSON <-> CrossEncoder calls, and the batching queue between them.
         .target(name: "CEServe", dependencies: [
             "CECore", "CERuntime", "CEImport",

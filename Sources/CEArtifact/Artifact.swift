@@ -96,13 +96,19 @@ public enum Artifact {
         let int8Weights = grouped
             ? "symmetric per output channel and group of \(weightGroupSize) input positions, the token embedding per row and group of \(weightGroupSize) columns (per row where a tensor has no more), round half to even, [-127, 127]"
             : "symmetric per output channel (per row for the token embedding), round half to even, [-127, 127]"
-        let int8Activations: String
-        switch plan.activations {
-        case .int8: int8Activations = "symmetric per row to int8, dynamic at run time"
-        case .int16: int8Activations = grouped
+        let int8Rule = "symmetric per row to int8, dynamic at run time"
+        let int16Rule = grouped
             ? "symmetric per row to int16 (|a| <= floor((2^31-1)/(127*k)), at most 32767, k = min(in-features, weight_group_size) rounded up to even), dynamic at run time"
             : "symmetric per row to int16 (|a| <= floor((2^31-1)/(127*k)), at most 32767), dynamic at run time"
-        case .fp32: int8Activations = "none: int8 weights widened to fp32 at load"
+        // `auto`, chosen: per_linear (formats/artifact.md); with no int8 linear to choose for, int16.
+        let perLinear = plan.activations == .auto && !plan.linearActivations.isEmpty
+        let activations = perLinear ? "per_linear" : plan.activations == .auto ? "int16" : plan.activations.rawValue
+        let int8Activations: String
+        switch activations {
+        case "int8": int8Activations = int8Rule
+        case "per_linear": int8Activations = "per linear (linear_activations): int8 \(int8Rule); int16 \(int16Rule)"
+        case "fp32": int8Activations = "none: int8 weights widened to fp32 at load"
+        default: int8Activations = int16Rule
         }
         var fields: [(String, JSONValue)] = [
             ("weights", .string(precision.rawValue)),
@@ -112,8 +118,9 @@ public enum Artifact {
             ("int8_weights", .string(int8Weights)),
         ]
         if grouped { fields.append(("weight_group_size", .int(Int64(weightGroupSize)))) }
-        fields += [("activations", .string(plan.activations.rawValue)), ("int8_activations", .string(int8Activations)),
-                   ("smoothing", calibration ?? .null)]
+        fields.append(("activations", .string(activations)))
+        if perLinear { fields.append(("linear_activations", .object(plan.linearActivations.map { ($0.linear, .string($0.activations.rawValue)) }))) }
+        fields += [("int8_activations", .string(int8Activations)), ("smoothing", calibration ?? .null)]
         return .object(fields)
     }
 }

@@ -152,6 +152,12 @@ public enum ModelCard {
         if precision == .int8 {
             if let w = plan["int8_weights"]?.stringValue { s += "- int8 weights: \(w)\n" }
             if let a = plan["int8_activations"]?.stringValue { s += "- int8 activations: \(a)\n" }
+            if let linears = plan["linear_activations"]?.objectValue {
+                for mode in ["int8", "int16"] {
+                    let names = linears.filter { $0.1.stringValue == mode }.map(\.0)
+                    s += "- \(mode) inputs (\(names.count) of \(linears.count) linears): \(names.isEmpty ? "none" : names.map { "`\($0)`" }.joined(separator: ", "))\n"
+                }
+            }
         } else {
             s += "- computed in fp32 by cetool; transformers loads the model as \(SavePretrained.torchDType(precision)) by default "
             s += "(pass `model_kwargs={\"dtype\": \"float32\"}` to compute in fp32)\n"

@@ -4,6 +4,7 @@ import CEGraph
 import CEImport
 import CEQuant
 import CERuntime
+import CEVerify
 import Foundation
 
 public enum ConversionError: Error, Equatable, CustomStringConvertible {
@@ -58,13 +59,17 @@ public enum Conversion {
             if let t = threads, t < 1 { throw ConversionError.invalidOption(name: "threads", reason: "must be at least 1; got \(t)") }
         }
 
-        /// Whether calibration runs: int8 with smoothing or error-compensating rounding.
-        var calibrates: Bool { precision == .int8 && (smoothingAlpha > 0 || rounding == .gptq) }
+        /// Whether calibration runs: int8 with smoothing, error-compensating rounding or activations chosen per linear.
+        var calibrates: Bool { precision == .int8 && (smoothingAlpha > 0 || rounding == .gptq || choosesActivations) }
+        /// int8 with `activations` auto: the calibration pairs choose int8 or int16 inputs per linear (ActivationChoice).
+        var choosesActivations: Bool { precision == .int8 && plan.activations == .auto }
     }
 
-    /// The graph convert writes, and the calibration record the artifact's plan keeps (nil without calibration).
+    /// The graph convert writes, the plan (with `auto` activations chosen per linear), and the calibration record the
+    /// artifact's plan keeps (nil without calibration).
     public struct Quantized {
         public var graph: Graph
+        public var plan: Quantize.Plan
         public var calibration: JSONValue?
     }
 
@@ -75,8 +80,9 @@ public enum Conversion {
         var activationMax: [String: [Float]]?
         var gram: [String: [Double]]?
         var record: JSONValue?
+        var fp32: CrossEncoder?
+        let pairs = options.calibration ?? Calibration.defaultPairs
         if options.calibrates {
-            let pairs = options.calibration ?? Calibration.defaultPairs
             guard !pairs.isEmpty else { throw ConversionError.noCalibrationPairs }
             var stats = CalibrationStats()
             var inputs = InputGram()
@@ -89,6 +95,7 @@ public enum Conversion {
                 try calibrateEncoder(model, texts: pairs.flatMap { [$0.0, $0.1] }, threads: options.threads, observer: observer)
             } else {
                 let ce = try CrossEncoder(model: model, threads: options.threads)
+                fp32 = ce
                 ce.executor.observer = observer
                 _ = try ce.logits(pairs, batchSize: 8, showProgressBar: options.showProgress)
                 ce.executor.observer = nil
@@ -102,7 +109,23 @@ public enum Conversion {
         let graph = try Quantize.apply(options.precision, to: model.graph, plan: options.plan, activationMax: activationMax,
                                        alpha: options.smoothingAlpha, gram: gram, progress: { done, _ in bar?.update(done: done) })
         bar?.finish()
-        return Quantized(graph: graph, calibration: record)
+        var plan = options.plan
+        if options.choosesActivations, let fp32 {
+            let linears = plan.runtimeLinears(graph.architecture, graph.hyperparameters)
+            if linears.isEmpty {
+                plan.activations = .int16
+            } else {
+                let reference = try Verifier.reference(original: fp32, pairs: pairs, name: "calibration", batchSize: 32)
+                var quantized = model
+                quantized.graph = graph
+                let choice = try ActivationChoice.choose(quantized, linears: linears, reference: reference, threads: options.threads)
+                plan.linearActivations = choice.plan
+                if case .object(var members)? = record { members.append(("activation_choice", choice.record)); record = .object(members) }
+            }
+        }
+        // A bi-encoder has no cross-encoder reference to choose against: its linears keep int16 inputs.
+        if options.choosesActivations, fp32 == nil { plan.activations = .int16 }
+        return Quantized(graph: graph, plan: plan, calibration: record)
     }
 
     /// The whole of `cetool convert`: loads `source`, quantizes it and writes the artifact at `target`, all or
@@ -115,7 +138,7 @@ public enum Conversion {
         // A bi-encoder's Transformer module: its Pooling / Dense / Normalize folders travel with the artifact.
         let moduleFiles = model.graph.isEncoderOnly ? try sentenceTransformerModuleFiles(source) : []
         let q = try quantize(model, options: options)
-        return try Artifact.write(model: model, graph: q.graph, precision: options.precision, plan: options.plan,
+        return try Artifact.write(model: model, graph: q.graph, precision: options.precision, plan: q.plan,
                                   calibration: q.calibration, to: target, force: force, replaceForeign: replaceForeign,
                                   extraFiles: moduleFiles)
     }

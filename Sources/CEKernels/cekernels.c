@@ -22,7 +22,14 @@ int ce_cpu_features(void) {
         __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
         zmm_state = (lo & 0xE6u) == 0xE6u;
     }
+    unsigned int a7, b7, c7, d7;
+    __asm__("cpuid" : "=a"(a7), "=b"(b7), "=c"(c7), "=d"(d7) : "a"(0), "c"(0));
+    if (a7 >= 7 && (f & CE_CPU_AVX2)) {
+        __asm__("cpuid" : "=a"(a7), "=b"(b7), "=c"(c7), "=d"(d7) : "a"(7), "c"(1));
+        if (a7 & (1u << 4)) f |= CE_CPU_AVXVNNI;
+    }
     if (zmm_state) {
+        if (__builtin_cpu_supports("avx512vl")) f |= CE_CPU_AVX512VL;
         if (__builtin_cpu_supports("avx512f")) f |= CE_CPU_AVX512F;
         if (__builtin_cpu_supports("avx512bw")) f |= CE_CPU_AVX512BW;
         if (__builtin_cpu_supports("avx512vnni")) f |= CE_CPU_AVX512VNNI;

@@ -19,15 +19,29 @@ public enum Quantize {
         public var ffnDown: Bool
         public var tokenEmbedding: Bool
         /// int8 compute: activations quantized per row at run time to int8 (`int8`) or to int16 (`int16`,
-        /// the range bounded so int32 sums cannot overflow), or the int8 weights widened to fp32 at load and
-        /// computed in fp32 (`fp32`: weight-only quantization, fp32 speed).
+        /// the range bounded so int32 sums cannot overflow), chosen per linear by convert from the calibration pass
+        /// (`auto`, the result in `linearActivations`), or the int8 weights widened to fp32 at load and computed in
+        /// fp32 (`fp32`: weight-only quantization, fp32 speed).
         public var activations: Activations
+        /// `auto`, once chosen: every int8 linear (its first weight's canonical name without ".weight") with int8 or
+        /// int16, in the order the plan lists the linears.
+        public var linearActivations: [LinearActivations] = []
         /// int8 encoder linears and token embedding: one scale per output row (token) and group of this many input
         /// positions (embedding columns) (even; 0 = one scale per row). A tensor with no more columns than this keeps
         /// one scale per row.
         public var weightGroupSize: Int
 
-        public enum Activations: String, Sendable, CaseIterable { case int8, int16, fp32 }
+        public enum Activations: String, Sendable, CaseIterable { case auto, int8, int16, fp32 }
+
+        /// One linear's run-time input precision in an `auto` plan.
+        public struct LinearActivations: Sendable, Equatable {
+            public var linear: String
+            public var activations: Activations
+            public init(linear: String, activations: Activations) {
+                self.linear = linear
+                self.activations = activations
+            }
+        }
 
         /// The default group size: 64 input positions per scale (formats/quantization.md, "Weight groups").
         public static let defaultWeightGroupSize = 64
@@ -44,6 +58,18 @@ public enum Quantize {
 
         /// Every encoder linear.
         public static let all = Plan()
+
+        /// The int8 linears as the runtime plans them, by their first weight's canonical name without ".weight": Q, K and
+        /// V share one input (attn_q names them), ModernBERT's attn_qkv is one; then attn_out, ffn_up, ffn_down per block.
+        public func runtimeLinears(_ a: Architecture, _ h: Hyperparameters) -> [String] {
+            (0..<h.numHiddenLayers).flatMap { i -> [String] in
+                var names: [String] = []
+                if attention { names += [TensorName.attentionInputs(a, i)[0], TensorName.attnOut(i)] }
+                if ffnUp { names.append(TensorName.ffnUp(i)) }
+                if ffnDown { names.append(TensorName.ffnDown(i)) }
+                return names
+            }
+        }
 
         /// The weights the plan stores at reduced precision, for architecture `a` (ModernBERT's attention is one fused
         /// attn_qkv linear; its ffn_up holds the activation's input and the gate).

@@ -53,7 +53,7 @@ public final class CrossEncoder: @unchecked Sendable {
         var executor: Executor?
         let model = try ModelDirectory.load(modelDirectory, maxLength: maxLength) { graph, artifact in
             if graph.isEncoderOnly { throw CrossEncoderError.encoderWithoutHead(architecture: graph.architecture.rawValue) }
-            executor = try Executor(graph: graph, activations: try CrossEncoder.activationMode(artifact))
+            executor = try Executor(graph: graph, activationPlan: try CrossEncoder.activationPlan(artifact))
         }
         self.init(model: model, executor: executor!)
     }
@@ -62,7 +62,14 @@ public final class CrossEncoder: @unchecked Sendable {
     public convenience init(model: ImportedModel, threads: Int? = nil) throws {
         if let threads { Kernels.setThreads(threads) }
         if model.graph.isEncoderOnly { throw CrossEncoderError.encoderWithoutHead(architecture: model.graph.architecture.rawValue) }
-        self.init(model: model, executor: try Executor(graph: model.graph, activations: try CrossEncoder.activationMode(model.artifact)))
+        self.init(model: model, executor: try Executor(graph: model.graph, activationPlan: try CrossEncoder.activationPlan(model.artifact)))
+    }
+
+    /// An imported model whose int8 linears compute as `activationPlan` says (convert's per-linear choice tries plans).
+    public convenience init(model: ImportedModel, activationPlan: ActivationPlan, threads: Int? = nil) throws {
+        if let threads { Kernels.setThreads(threads) }
+        if model.graph.isEncoderOnly { throw CrossEncoderError.encoderWithoutHead(architecture: model.graph.architecture.rawValue) }
+        self.init(model: model, executor: try Executor(graph: model.graph, activationPlan: activationPlan))
     }
 
     private init(model: ImportedModel, executor: Executor) {
@@ -73,10 +80,24 @@ public final class CrossEncoder: @unchecked Sendable {
 
     /// The artifact's plan says how its int8 linears compute (int8 when it does not say: artifacts older
     /// than the key); a graph quantized in memory computes as `Quantize.Plan`'s default, int16.
-    static func activationMode(_ artifact: ArtifactFormat.Metadata?) throws -> ActivationMode {
+    /// `per_linear`: `linear_activations` maps every int8 linear to int8 or int16 (formats/artifact.md).
+    public static func activationPlan(_ artifact: ArtifactFormat.Metadata?) throws -> ActivationPlan {
         let mode = artifact.map { $0.plan["activations"]?.stringValue ?? "int8" } ?? "int16"
+        if mode == "per_linear" {
+            guard let members = artifact?.plan["linear_activations"]?.objectValue else {
+                throw RuntimeError.invalidActivationPlan("activations is per_linear but linear_activations is not an object")
+            }
+            var perLinear: [String: ActivationMode] = [:]
+            for (name, value) in members {
+                guard let m = value.stringValue.flatMap(ActivationMode.init(rawValue:)), m != .fp32 else {
+                    throw RuntimeError.invalidActivationPlan("\(name): \(value) is not \"int8\" or \"int16\"")
+                }
+                guard perLinear.updateValue(m, forKey: name) == nil else { throw RuntimeError.invalidActivationPlan("\(name) is listed twice") }
+            }
+            return ActivationPlan(perLinear: perLinear)
+        }
         guard let activations = ActivationMode(rawValue: mode) else { throw RuntimeError.unknownActivationMode(mode) }
-        return activations
+        return ActivationPlan(activations)
     }
 
     /// Token ids / type ids / mask of each pair as the model sees them (unpadded).

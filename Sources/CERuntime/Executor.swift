@@ -10,6 +10,7 @@ public enum RuntimeError: Error, Equatable, CustomStringConvertible {
     case emptySequence(index: Int)
     case unsupportedWeightDType(name: String, dtype: DType)
     case unknownActivationMode(String)
+    case invalidActivationPlan(String)
 
     public var description: String {
         switch self {
@@ -19,7 +20,8 @@ public enum RuntimeError: Error, Equatable, CustomStringConvertible {
         case .emptySequence(let i): return "sequence \(i) has no tokens"
         case .unsupportedWeightDType(let n, let d): return "weight \(n) has dtype \(d.rawValue), which the fp32 runtime cannot widen"
         case .unknownActivationMode(let m):
-            return "the artifact's plan asks for activations \(displayEscaped(m)); this runtime knows int8, int16 and fp32"
+            return "the artifact's plan asks for activations \(displayEscaped(m)); this runtime knows int8, int16, fp32 and per_linear"
+        case .invalidActivationPlan(let r): return "the artifact's per-linear activation plan is invalid: \(displayEscaped(r))"
         }
     }
 }
@@ -60,11 +62,16 @@ public final class Executor: @unchecked Sendable {
     }
 
     /// `activations`: how int8 linears compute (ActivationMode); fp32 and fp16 weights ignore it.
-    public init(graph: Graph, activations: ActivationMode) throws {
+    public convenience init(graph: Graph, activations: ActivationMode) throws {
+        try self.init(graph: graph, activationPlan: ActivationPlan(activations))
+    }
+
+    /// `activationPlan`: how each int8 linear computes (ActivationPlan).
+    public init(graph: Graph, activationPlan: ActivationPlan) throws {
         try graph.validate()
         self.graph = graph
         ops = graph.ops
-        weights = try PlannedWeights(graph: graph.isEncoderOnly ? graph.withPlaceholderHead() : graph, activations: activations)
+        weights = try PlannedWeights(graph: graph.isEncoderOnly ? graph.withPlaceholderHead() : graph, activations: activationPlan)
         PhaseTrace.mark("weights planned")
         workspace = Workspace(hidden: graph.hyperparameters.hiddenSize, intermediate: graph.hyperparameters.intermediateSize,
                               embedding: graph.hyperparameters.embeddingSize, gated: graph.architecture == .modernbert)

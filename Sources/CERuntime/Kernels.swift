@@ -25,6 +25,7 @@ public enum Kernels {
         let xScales: UnsafeMutablePointer<Float>  // [rows]
         let acc: UnsafeMutablePointer<Int32>      // [rows, maxN]
         let a16: UnsafeMutablePointer<Int16>      // [rows, maxK rounded up to even]
+        let u8: UnsafeMutablePointer<UInt8>       // [rows, maxK rounded up to a multiple of 4]
         let k2: Int
         let rows: Int
         init(rows: Int, maxK: Int, maxN: Int) {
@@ -34,8 +35,9 @@ public enum Kernels {
             xScales = .allocate(capacity: max(1, rows))
             acc = .allocate(capacity: max(1, rows * maxN))
             a16 = .allocate(capacity: max(1, rows * k2))
+            u8 = .allocate(capacity: max(1, rows * ((maxK + 3) & ~3)))
         }
-        deinit { qx.deallocate(); xScales.deallocate(); acc.deallocate(); a16.deallocate() }
+        deinit { qx.deallocate(); xScales.deallocate(); acc.deallocate(); a16.deallocate(); u8.deallocate() }
     }
 
     /// y = x · wᵀ + bias for an fp32 or int8 weight. int8: x is quantized per row (symmetric, dynamic),
@@ -51,6 +53,20 @@ public enum Kernels {
         case .f32(let wp): linear(x, wp, bias, y, m: m, n: n, k: k)
         case .int8RowMajor(let w): int8RowMajorLinear(x, w, bias, y, m: m, n: n, k: k, scratch: scratch)
         case .int8Packed(let w): int8PackedLinear(x, w, bias, y, m: m, n: n, k: k, scratch: scratch)
+        case .int8Quads(let w): int8QuadLinear(x, w, bias, y, m: m, n: n, k: k, scratch: scratch)
+        }
+    }
+
+    /// x[m, k] quantized per row to int8 codes stored as u8 (code + 128; u [m, k rounded up to 4], sx [m]);
+    /// ce_qgemm_u8s8_f32 takes the shift back out with the weights' corrections and rescales into y with the bias.
+    static func int8QuadLinear(_ x: UnsafePointer<Float>, _ w: Int8Quads, _ bias: UnsafePointer<Float>?,
+                               _ y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, scratch: Int8Scratch) {
+        let (u8, sx) = (scratch.u8, scratch.xScales)
+        let k4 = (k + 3) & ~3
+        parallelRows(m, minRows: 2) { r0, r1 in
+            let rows = Int32(r1 - r0), sx = sx + r0, u = u8 + r0 * k4
+            ce_quantize_rows_u8(x + r0 * k, w.smooth, u, sx, rows, Int32(k))
+            ce_qgemm_u8s8_f32(u, w.panels, w.corrections, rows, Int32(n), Int32(k), w.group, sx, w.scales, bias, y + r0 * n)
         }
     }
 
@@ -297,21 +313,33 @@ extension Kernels {
     /// The packed int8 kernel this CPU runs: "AVX-512 VNNI", "AVX2" or "portable".
     public static var packedInt8Path: String { ["portable", "AVX2", "AVX-512 VNNI"][Int(ce_qgemm_packed_variant())] }
 
+    /// The u8 × s8 kernel this CPU runs for int8 activations.
+    public static var u8s8Path: String {
+        ["portable", "AVX2 vpmaddubsw", ce_qgemm_u8s8_ymm_encoding() == 1 ? "AVX-VNNI ymm vpdpbusd" : "AVX-512 VL ymm vpdpbusd",
+         "AVX-512 VNNI zmm vpdpbusd"][Int(ce_qgemm_u8s8_variant())]
+    }
+
     public final class Int8Linear {
         private let q: UnsafeMutablePointer<Int8>
         private let scales: UnsafeMutablePointer<Float>
-        private var packedBox: OwnedBytesBox?
+        private var panelsBox: OwnedBytesBox?
+        private var corrections: UnsafeMutablePointer<Int32>?
         private var scratch: Int8Scratch?
         public let n: Int, k: Int, group: Int
         private let qmax: Int32
-        public var packed: Bool { packedBox != nil }
+        /// Whether the weights are panels (u8 × s8 quads for int8 activations, int16 pairs for int16 ones).
+        public var packed: Bool { panelsBox != nil }
         private var weight: LinearWeight {
-            guard let box = packedBox else { return .int8RowMajor(Int8RowMajor(q: q, scales: scales, smooth: nil)) }
-            return .int8Packed(Int8Packed(panels: box.pointer.assumingMemoryBound(to: Int8.self), scales: scales, smooth: nil,
-                                          qmax: qmax, group: Int32(group)))
+            guard let box = panelsBox else { return .int8RowMajor(Int8RowMajor(q: q, scales: scales, smooth: nil)) }
+            let panels = UnsafePointer(box.pointer.assumingMemoryBound(to: Int8.self))
+            if let corrections {
+                return .int8Quads(Int8Quads(panels: panels, corrections: corrections, scales: scales, smooth: nil, group: Int32(group)))
+            }
+            return .int8Packed(Int8Packed(panels: panels, scales: scales, smooth: nil, qmax: qmax, group: Int32(group)))
         }
 
         /// `group` > 0: `scales` holds one scale per output column and group of `group` inputs, [n, ceil(k / group)].
+        /// int8 activations run the u8 × s8 kernel, as the executor does.
         public init(weights: [Int8], scales s: [Float], n: Int, k: Int, group: Int = 0, int16Activations: Bool = false) {
             precondition(weights.count == n * k && s.count == n * (group > 0 ? (k + group - 1) / group : 1) && group % 2 == 0)
             self.n = n
@@ -322,14 +350,21 @@ extension Kernels {
             q.initialize(from: weights, count: n * k)
             scales = .allocate(capacity: s.count)
             scales.initialize(from: s, count: s.count)
-            if ce_fp32_variant() == 1 || group > 0 || int16Activations {
+            if !int16Activations, ce_u8s8_supports_group(Int32(k), Int32(group)) == 1 {
+                let box = OwnedBytesBox(count: ce_qgemm_u8_packed_size(Int32(n), Int32(k)))
+                ce_qgemm_u8_pack_s8(q, box.pointer.assumingMemoryBound(to: Int8.self), Int32(n), Int32(k))
+                let c = UnsafeMutablePointer<Int32>.allocate(capacity: s.count)
+                ce_qgemm_u8_corrections(box.pointer.assumingMemoryBound(to: Int8.self), Int32(n), Int32(k), Int32(group), c)
+                corrections = c
+                panelsBox = box
+            } else if ce_fp32_variant() == 1 || group > 0 || int16Activations {
                 let box = OwnedBytesBox(count: ce_qgemm_packed_size(Int32(n), Int32(k)))
                 ce_qgemm_pack_s8(q, box.pointer.assumingMemoryBound(to: Int8.self), Int32(n), Int32(k))
-                packedBox = box
+                panelsBox = box
             }
         }
 
-        deinit { q.deallocate(); scales.deallocate() }
+        deinit { q.deallocate(); scales.deallocate(); corrections?.deallocate() }
 
         /// y[m, n] = x[m, k] · wᵀ through the int8 path.
         public func run(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, m: Int) {

@@ -10,6 +10,40 @@ enum LinearWeight {
     case int8RowMajor(Int8RowMajor)
     /// int8 panels for ce_qgemm_packed_f32 / ce_qgemm_packed_grouped_f32 (formats/quantization.md).
     case int8Packed(Int8Packed)
+    /// int8 quad panels for ce_qgemm_u8s8_f32: inputs quantized per row to int8, u8 × s8 (vpdpbusd where the CPU has it).
+    case int8Quads(Int8Quads)
+}
+
+/// The weights of a linear whose inputs are int8 (`ActivationMode.int8`), as the u8 × s8 kernel takes them.
+struct Int8Quads {
+    let panels: UnsafePointer<Int8>        // ce_qgemm_u8_packed_size(out, in) bytes
+    /// 128 · Σ w per output column (and group): [out] when `group` is 0, else [out, ceil(in / group)].
+    let corrections: UnsafePointer<Int32>
+    let scales: UnsafePointer<Float>       // as Int8Packed's
+    let smooth: UnsafePointer<Float>?      // [in]
+    let group: Int32
+}
+
+/// How each int8 linear's input is quantized at run time (the artifact plan's `activations`, formats/artifact.md):
+/// one mode for every linear, or one per linear. A linear is named by its first weight's canonical name without
+/// ".weight" (`blk.0.attn_q` stands for the fused Q, K, V; ModernBERT's `blk.0.attn_qkv`).
+public struct ActivationPlan: Sendable, Equatable {
+    /// The mode of every linear not in `perLinear`; nil: every int8 linear must be listed there.
+    public var base: ActivationMode?
+    public var perLinear: [String: ActivationMode]
+
+    public init(_ mode: ActivationMode) {
+        base = mode
+        perLinear = [:]
+    }
+
+    public init(perLinear: [String: ActivationMode]) {
+        base = nil
+        self.perLinear = perLinear
+    }
+
+    /// The mode of `linear`; nil when the plan has none for it.
+    public func mode(_ linear: String) -> ActivationMode? { perLinear[linear] ?? base }
 }
 
 /// Per-output-channel symmetric int8: w[r, c] = q[r, c]·scales[r]·smooth[c] (smooth 1 when nil).
@@ -124,11 +158,14 @@ final class PlannedWeights {
     /// Owners of every pointer above (mapped tensors, copies, the panel arena).
     private let keep: [AnyObject]
 
-    init(graph: Graph, activations: ActivationMode) throws {
+    init(graph: Graph, activations: ActivationPlan) throws {
         let p = WeightPlanner(graph: graph, activations: activations)
         embedding = try EmbeddingWeights(p)
         blocks = try (0..<graph.hyperparameters.numHiddenLayers).map { try BlockWeights(p, block: $0) }
         head = try HeadWeights(p)
+        if let unused = Set(activations.perLinear.keys).subtracting(p.plannedInt8Linears).sorted().first {
+            throw RuntimeError.invalidActivationPlan("\(unused) is not an int8 linear of this model")
+        }
         p.packAll()
         keep = p.keep
     }
@@ -138,25 +175,26 @@ final class PlannedWeights {
 /// otherwise, int8 panels queued and packed together by `packAll`.
 final class WeightPlanner {
     let graph: Graph
-    let activations: ActivationMode
+    let activations: ActivationPlan
     private(set) var keep: [AnyObject] = []
     private var packJobs: [PackJob] = []
-    /// Panels for the packed int8 kernel (formats/quantization.md) on AVX2 machines and for int16
-    /// activations; elsewhere the int8 activation path multiplies the row-major weights.
-    private let packs: Bool
+    /// The int8 linears planned so far, by the name ActivationPlan keys them with.
+    private(set) var plannedInt8Linears: Set<String> = []
     /// All panels in one arena (huge pages where the kernel gives them), reserved for every int8 matrix
     /// of the graph, each packed on its own: concatenated row blocks pad no more than that.
     private let arena: PageArena?
     /// [hidden] zeros: the β of a LayerNorm without bias.
     private let zero: UnsafePointer<Float>
 
-    init(graph: Graph, activations: ActivationMode) {
+    init(graph: Graph, activations: ActivationPlan) {
         self.graph = graph
         self.activations = activations
-        packs = ce_fp32_variant() == 1 || activations == .int16
+        // Room for either panel layout of every int8 matrix (quads pad k to 4, pairs to 2).
+        let packs = activations.base != .fp32 || activations.perLinear.values.contains { $0 != .fp32 }
         arena = packs ? PageArena(capacity: graph.weights.values.reduce(0) { total, t in
             guard t.dtype == .i8, t.shape.dims.count == 2 else { return total }
-            return total + ce_qgemm_packed_size(Int32(t.shape.dims[0]), Int32(t.shape.dims[1])) + 64
+            let n = Int32(t.shape.dims[0]), k = Int32(t.shape.dims[1])
+            return total + max(ce_qgemm_packed_size(n, k), ce_qgemm_u8_packed_size(n, k)) + 64
         }) : nil
         let d = graph.hyperparameters.hiddenSize
         let zeros = OwnedBytes(count: d * 4, alignment: 64)
@@ -231,18 +269,24 @@ final class WeightPlanner {
             return .f32(try floats(names))
         }
         let group = try group(of: names)
-        if activations == .fp32 { return .f32(widened(names, group: group)) }
+        let key = String(names[0].dropLast(".weight".count))
+        guard let mode = activations.mode(key) else {
+            throw RuntimeError.invalidActivationPlan("the plan names no activations for \(key)")
+        }
+        plannedInt8Linears.insert(key)
+        if mode == .fp32 { return .f32(widened(names, group: group)) }
         let scales = try floats(names.map(TensorName.scale(of:)))
         // Fused linears share one input, so one smoothing vector (the first's; validate() checks they agree).
         let smooth = try optional(TensorName.smooth(of: names[0]))
         let n = tensors.reduce(0) { $0 + $1.shape.dims[0] }, k = tensors[0].shape.dims[1]
-        if packs || group > 0 {
-            // Grouped weights only have the packed kernel. int16 activations: the bound that keeps one int32
-            // sum (a group's, for grouped weights) from overflowing.
-            let qmax = activations == .int16 ? ce_s16_qmax_grouped(Int32(k), Int32(group)) : 0
-            return .int8Packed(Int8Packed(panels: pack(tensors, n: n, k: k), scales: scales, smooth: smooth, qmax: qmax, group: Int32(group)))
+        if mode == .int8, ce_u8s8_supports_group(Int32(k), Int32(group)) == 1 {
+            let (panels, corrections) = packQuads(tensors, n: n, k: k, group: group)
+            return .int8Quads(Int8Quads(panels: panels, corrections: corrections, scales: scales, smooth: smooth, group: Int32(group)))
         }
-        return .int8RowMajor(Int8RowMajor(q: rowMajor(tensors), scales: scales, smooth: smooth))
+        // int16 activations (and int8 ones whose weight groups split quads, widened to int16: the same sums): the
+        // bound that keeps one int32 sum (a group's, for grouped weights) from overflowing, or 0 for int8 codes.
+        let qmax = mode == .int16 ? ce_s16_qmax_grouped(Int32(k), Int32(group)) : 0
+        return .int8Packed(Int8Packed(panels: pack(tensors, n: n, k: k), scales: scales, smooth: smooth, qmax: qmax, group: Int32(group)))
     }
 
     /// Weight-only int8: the weights widened to fp32 once, w = q·scale[row]·smooth[col]
@@ -267,27 +311,25 @@ final class WeightPlanner {
         return UnsafePointer(dst)
     }
 
-    /// The int8 row blocks as one [Σ out_i, in] matrix: a zero-copy view of a single block (e.g. into the mmapped
-    /// artifact), else a copy.
-    private func rowMajor(_ tensors: [Tensor]) -> UnsafePointer<Int8> {
-        if tensors.count == 1 {
-            keep.append(TensorBox(tensors[0]))
-            return tensors[0].storage.bytes.baseAddress!.assumingMemoryBound(to: Int8.self)
-        }
-        let total = tensors.reduce(0) { $0 + $1.storage.bytes.count }
-        let q = OwnedBytes(count: total, alignment: 64)
-        var at = 0
-        for t in tensors {
-            (q.pointer + at).copyMemory(from: t.storage.bytes.baseAddress!, byteCount: t.storage.bytes.count)
-            at += t.storage.bytes.count
-        }
-        keep.append(q)
-        return UnsafePointer(q.pointer.bindMemory(to: Int8.self, capacity: total))
-    }
-
     /// Room for the int8 panels of `tensors` (row blocks of one linear, [n, k] together), filled by `packAll`.
     private func pack(_ tensors: [Tensor], n: Int, k: Int) -> UnsafePointer<Int8> {
-        let size = ce_qgemm_packed_size(Int32(n), Int32(k))
+        let p = panelMemory(ce_qgemm_packed_size(Int32(n), Int32(k)))
+        packJobs.append(PackJob(tensors: tensors, packed: p, k: k, quads: nil))
+        return UnsafePointer(p)
+    }
+
+    /// Room for the quad panels of `tensors` and their corrections (Int8Quads), filled by `packAll`.
+    private func packQuads(_ tensors: [Tensor], n: Int, k: Int, group: Int) -> (UnsafePointer<Int8>, UnsafePointer<Int32>) {
+        let p = panelMemory(ce_qgemm_u8_packed_size(Int32(n), Int32(k)))
+        let groups = group > 0 && group < k ? (k + group - 1) / group : 1
+        let box = OwnedBytes(count: n * groups * 4, alignment: 64)
+        keep.append(box)
+        let corrections = box.pointer.bindMemory(to: Int32.self, capacity: n * groups)
+        packJobs.append(PackJob(tensors: tensors, packed: p, k: k, quads: (corrections, n, group)))
+        return (UnsafePointer(p), UnsafePointer(corrections))
+    }
+
+    private func panelMemory(_ size: Int) -> UnsafeMutablePointer<Int8> {
         let raw: UnsafeMutableRawPointer
         if let a = arena?.allocate(count: size) {
             raw = a
@@ -296,9 +338,7 @@ final class WeightPlanner {
             keep.append(box)
             raw = box.pointer
         }
-        let p = raw.bindMemory(to: Int8.self, capacity: size)
-        packJobs.append(PackJob(tensors: tensors, packed: p, k: k))
-        return UnsafePointer(p)
+        return raw.bindMemory(to: Int8.self, capacity: size)
     }
 
     /// Packs every queued linear. Packing is most of the load time of an int8 artifact; the linears are
@@ -314,7 +354,12 @@ final class WeightPlanner {
             let job = jobs.value[j]
             let blocks = job.tensors.map { $0.storage.bytes.baseAddress?.assumingMemoryBound(to: Int8.self) }
             let rows = job.tensors.map { Int32($0.shape.dims[0]) }
-            ce_qgemm_pack_s8_blocks(blocks, rows, Int32(rows.count), job.packed, Int32(job.k))
+            if let (corrections, n, group) = job.quads {
+                ce_qgemm_u8_pack_s8_blocks(blocks, rows, Int32(rows.count), job.packed, Int32(job.k))
+                ce_qgemm_u8_corrections(job.packed, Int32(n), Int32(job.k), Int32(group), corrections)
+            } else {
+                ce_qgemm_pack_s8_blocks(blocks, rows, Int32(rows.count), job.packed, Int32(job.k))
+            }
             for t in job.tensors { t.storage.releaseMappedPages() }
         }
         packJobs = []
@@ -325,6 +370,8 @@ private struct PackJob {
     let tensors: [Tensor]
     let packed: UnsafeMutablePointer<Int8>
     let k: Int
+    /// Quad panels: where their corrections go, the column count and the weight group.
+    let quads: (corrections: UnsafeMutablePointer<Int32>, n: Int, group: Int)?
 }
 
 private final class TensorBox {

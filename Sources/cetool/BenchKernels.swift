@@ -41,7 +41,7 @@ struct BenchKernels: ParsableCommand {
             let w = (0..<(n * k)).map { _ in Float.random(in: -1...1, using: &rng) }
             var y = [Float](repeating: 0, count: m * n)
             let fp32 = time { Kernels.linear(x, w, nil, &y, m: m, n: n, k: k) }
-            // int8: quantize + packed GEMM + epilogue, as the executor runs it.
+            // int8 activations: quantize to u8 rows + u8 × s8 GEMM + epilogue, as the executor runs it.
             let qw = (0..<(n * k)).map { _ in Int8.random(in: -127...127, using: &rng) }
             let scales = [Float](repeating: 0.01, count: n)
             let weight = Kernels.Int8Linear(weights: qw, scales: scales, n: n, k: k)
@@ -53,10 +53,12 @@ struct BenchKernels: ParsableCommand {
             let grouped = Kernels.Int8Linear(weights: qw, scales: [Float](repeating: 0.01, count: n * groups), n: n, k: k,
                                              group: group, int16Activations: true)
             let int16g = time { grouped.run(x, &y, m: m) }
+            let int8Grouped = Kernels.Int8Linear(weights: qw, scales: [Float](repeating: 0.01, count: n * groups), n: n, k: k, group: group)
+            let int8g = time { int8Grouped.run(x, &y, m: m) }
             let flop = 2.0 * Double(m * n * k)
-            write(String(format: "  %5d x %5d x %5d   fp32 %7.1f   int8 %7.1f   int16 act %7.1f   int16 act, groups of %d %7.1f%@\n",
-                         m, n, k, flop / fp32 / 1e9, flop / int8 / 1e9, flop / int16 / 1e9, group, flop / int16g / 1e9,
-                         weight.packed ? " (packed, \(Kernels.packedInt8Path))" : " (portable)"))
+            write(String(format: "  %5d x %5d x %5d   fp32 %7.1f   int8 act %7.1f   int8 act, groups %7.1f   int16 act %7.1f   int16 act, groups of %d %7.1f   (int8: %@; int16: %@)\n",
+                         m, n, k, flop / fp32 / 1e9, flop / int8 / 1e9, flop / int8g / 1e9, flop / int16 / 1e9, group, flop / int16g / 1e9,
+                         Kernels.u8s8Path, Kernels.packedInt8Path))
         }
     }
 

@@ -108,8 +108,17 @@ struct Verify: ParsableCommand {
         let digest = report != nil || json ? try base.model.weightsSHA256() : nil
         if let report { try writeOutput(r.json(modelWeightsSHA256: digest), to: report) }
         if let plot { try writeOutput(r.svg(), to: plot) }
-        if json { write(r.json(modelWeightsSHA256: digest)) } else { write(r.text()) }
+        if json { write(r.json(modelWeightsSHA256: digest)) } else { write(r.text() + activationLine(base.model.artifact?.plan)) }
         if !r.passed { throw ExitCode(1) }
+    }
+
+    /// The artifact's run-time input precision of its int8 linears, one line ("" for a model without int8 linears).
+    func activationLine(_ plan: JSONValue?) -> String {
+        guard let mode = plan?["activations"]?.stringValue, plan?["weights"]?.stringValue == "int8" else { return "" }
+        guard let linears = plan?["linear_activations"]?.objectValue else { return "int8 linears' inputs: \(mode)\n" }
+        let int16 = linears.filter { $0.1.stringValue == "int16" }.map(\.0)
+        return "int8 linears' inputs: per linear, int8 on \(linears.count - int16.count) of \(linears.count)"
+            + (int16.isEmpty ? "" : " (int16: \(int16.joined(separator: ", ")))") + "\n"
     }
 
     func goldenFiles() throws -> [String] {

@@ -12,6 +12,9 @@ enum {
     CE_CPU_AVX512BW = 1 << 4,
     CE_CPU_AVX512VNNI = 1 << 5,
     CE_CPU_AVX512BF16 = 1 << 6,
+    CE_CPU_AVX512VL = 1 << 7,
+    /// AVX-VNNI: VEX-encoded vpdpbusd on ymm (CPUID.(7,1):EAX[4]), for CPUs without AVX-512.
+    CE_CPU_AVXVNNI = 1 << 8,
 };
 int ce_cpu_features(void);
 
@@ -123,3 +126,42 @@ void ce_quantize_rows_s16(const float *x, const float *smooth, int16_t *a16, flo
 void ce_quantize_rows_s16_reference(const float *x, const float *smooth, int16_t *a16, float *scales, int rows, int k, int qmax);
 #endif
 
+#ifndef CEKERNELS_U8S8_H
+#define CEKERNELS_U8S8_H
+/// u8 x s8 int8 GEMM for int8 activations (formats/quantization.md, "The u8 x s8 kernel").
+/// Quad panels: panels of 16 output columns; within a panel, for each quad of input positions t = 4p ..< 4p + 4,
+/// 64 bytes: column c's four weights w[j][4p ..< 4p + 4] at bytes 4c ..< 4c + 4. Columns past n and positions past k
+/// are zero. Size in bytes: ce_qgemm_u8_packed_size(n, k) (k rounded up to a multiple of 4, n to whole panels).
+size_t ce_qgemm_u8_packed_size(int n, int k);
+void ce_qgemm_u8_pack_s8(const int8_t *w, int8_t *packed, int n, int k);
+/// The same for weights stored as `count` row blocks (block s: rows[s] rows of k weights at w[s]).
+void ce_qgemm_u8_pack_s8_blocks(const int8_t *const *w, const int *rows, int count, int8_t *packed, int k);
+/// Whether the kernel takes weights with one scale per `group` input positions: group ≤ 0 (one scale per column),
+/// group ≥ k (one group), or a multiple of 4 (a group is whole quads).
+int ce_u8s8_supports_group(int k, int group);
+/// corr[j·groups + g] = 128 · Σ_{t in group g} w[j][t] from quad panels; groups = ceil(k / group) when 0 < group < k,
+/// else 1. The shift identity: Σ a·w = Σ (a + 128)·w − corr.
+void ce_qgemm_u8_corrections(const int8_t *packed, int n, int k, int group, int32_t *corr);
+/// Activation rows: codes a as ce_quantize_rows_s8(_smooth) (y = x·smooth when smooth is not NULL, scale = max|y| / 127
+/// or 1 for an all-zero row, a = clamp(rint(y · (1/scale)), ±127)), stored as u = a + 128 with stride k rounded up
+/// to a multiple of 4, the tail 128 (a = 0).
+void ce_quantize_rows_u8(const float *x, const float *smooth, uint8_t *u, float *scales, int rows, int k);
+/// The portable loop ce_quantize_rows_u8 must equal byte for byte.
+void ce_quantize_rows_u8_reference(const float *x, const float *smooth, uint8_t *u, float *scales, int rows, int k);
+/// y[i, j] from the exact int32 sums acc = Σ_t u[i, t]·w[j, t] − corr (= Σ a·w): group ≤ 0, ce_dequant_f32's epilogue
+/// ((float)acc·sx[i])·sw[j] (+ bias[j]); group > 0, ce_qgemm_packed_grouped_f32's (S = Σ_g (float)acc_g·sw[j, g] in
+/// group order, y = S·sx[i] (+ bias[j]), each operation rounded to fp32 on its own). So the result equals int8
+/// activations widened to int16 through the packed kernels, bit for bit. group must satisfy ce_u8s8_supports_group.
+/// Variants: 3 zmm vpdpbusd (AVX-512 F + BW + VNNI), 2 ymm vpdpbusd (AVX-VNNI, else AVX-512 VL + VNNI), 1 AVX2
+/// (vpmaddubsw on |a| and w·sign(a): never saturates), 0 portable (the reference).
+void ce_qgemm_u8s8_f32(const uint8_t *u, const int8_t *packed, const int32_t *corr, int m, int n, int k, int group,
+                       const float *sx, const float *sw, const float *bias, float *y);
+void ce_qgemm_u8s8_f32_reference(const uint8_t *u, const int8_t *packed, const int32_t *corr, int m, int n, int k, int group,
+                                 const float *sx, const float *sw, const float *bias, float *y);
+/// The variant ce_qgemm_u8s8_f32 uses on this CPU (see above); ce_force_portable(1) makes it 0.
+int ce_qgemm_u8s8_variant(void);
+/// Caps ce_qgemm_u8s8_variant at the best variant ≤ max the CPU has (a negative value lifts the cap); for tests.
+void ce_limit_u8s8_variant(int max);
+/// Which encoding variant 2 runs: 1 VEX (AVX-VNNI), 2 EVEX (AVX-512 VL + VNNI).
+int ce_qgemm_u8s8_ymm_encoding(void);
+#endif

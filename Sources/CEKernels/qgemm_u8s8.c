@@ -1,0 +1,587 @@
+#include "cekernels.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+/* u8 x s8 int8 GEMM on quad panels (formats/quantization.md, "int8 activations: the u8 x s8 kernel").
+ * Activations a in [-127, 127] (ce_quantize_rows_s8's codes) are stored shifted, u = a + 128 in [1, 255], so
+ * vpdpbusd (u8 x s8, four products per int32 lane) can take them; Σ_t a·w = Σ_t u·w − corr with
+ * corr = 128·Σ_t w per output column (and group), an exact int32 identity. */
+
+static inline int quads(int k) { return (k + 3) & ~3; }
+static inline int groups_of(int k, int group) { return group > 0 && group < k ? (k + group - 1) / group : 1; }
+/* Quads per group: a group is group/4 whole quads; a single group covers every quad. */
+static inline int group_quads(int k, int group) { return group > 0 && group < k ? group / 4 : quads(k) / 4; }
+
+int ce_u8s8_supports_group(int k, int group) { return group <= 0 || group >= k || group % 4 == 0; }
+
+size_t ce_qgemm_u8_packed_size(int n, int k) { return (size_t)((n + 15) / 16) * (size_t)quads(k) * 16; }
+
+void ce_qgemm_u8_pack_s8_blocks(const int8_t *const *w, const int *rows, int count, int8_t *packed, int k) {
+    int k4 = quads(k), n = 0;
+    for (int s = 0; s < count; s++) n += rows[s];
+    memset(packed, 0, ce_qgemm_u8_packed_size(n, k));
+    int j = 0;
+    for (int s = 0; s < count; s++)
+        for (int r = 0; r < rows[s]; r++, j++) {
+            const int8_t *row = w[s] + (size_t)r * k;
+            int8_t *dst = packed + (size_t)(j / 16) * k4 * 16 + 4 * (j % 16);
+            /* position t goes to quad t/4, byte 4c + t%4 of its 64 */
+            for (int t = 0; t < k; t++) dst[(size_t)(t / 4) * 64 + t % 4] = row[t];
+        }
+}
+
+void ce_qgemm_u8_pack_s8(const int8_t *w, int8_t *packed, int n, int k) { ce_qgemm_u8_pack_s8_blocks(&w, &n, 1, packed, k); }
+
+void ce_qgemm_u8_corrections(const int8_t *packed, int n, int k, int group, int32_t *corr) {
+    int k4 = quads(k), groups = groups_of(k, group), gq = group_quads(k, group);
+    for (int j = 0; j < n; j++) {
+        const int8_t *panel = packed + (size_t)(j / 16) * k4 * 16 + 4 * (j % 16);
+        for (int g = 0; g < groups; g++) {
+            int32_t s = 0;
+            int p1 = (g + 1) * gq < k4 / 4 ? (g + 1) * gq : k4 / 4;
+            for (int p = g * gq; p < p1; p++)
+                for (int q = 0; q < 4; q++) s += panel[(size_t)p * 64 + q];
+            corr[(size_t)j * groups + g] = 128 * s;
+        }
+    }
+}
+
+/* ---- activation rows ---- */
+
+void ce_quantize_rows_u8_reference(const float *x, const float *smooth, uint8_t *u, float *scales, int rows, int k) {
+    int k4 = quads(k);
+    for (int r = 0; r < rows; r++) {
+        const float *p = x + (size_t)r * k;
+        uint8_t *o = u + (size_t)r * k4;
+        float mx = 0;
+        for (int t = 0; t < k; t++) { float v = fabsf(smooth ? p[t] * smooth[t] : p[t]); if (v > mx) mx = v; }
+        float scale = mx > 0 ? mx / 127.0f : 1.0f, inv = 1.0f / scale;
+        for (int t = 0; t < k; t++) {
+            float v = rintf((smooth ? p[t] * smooth[t] : p[t]) * inv); /* round half to even */
+            if (v > 127) v = 127;
+            if (v < -127) v = -127;
+            o[t] = (uint8_t)((int)v + 128);
+        }
+        for (int t = k; t < k4; t++) o[t] = 128;
+        scales[r] = scale;
+    }
+}
+
+#if defined(__x86_64__)
+#define AVX2 __attribute__((target("avx2,fma")))
+
+/* The same codes as the reference: the same products, max, inverse, round-half-even and clamp. */
+AVX2 static void quantize_rows_u8_avx2(const float *x, const float *smooth, uint8_t *u, float *scales, int rows, int k) {
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    const __m256 hi = _mm256_set1_ps(127.0f), lo = _mm256_set1_ps(-127.0f);
+    const __m128i flip = _mm_set1_epi8((char)0x80);
+    int k4 = quads(k);
+    for (int r = 0; r < rows; r++) {
+        const float *p = x + (size_t)r * k;
+        uint8_t *o = u + (size_t)r * k4;
+        __m256 vm = _mm256_setzero_ps();
+        int t = 0;
+        for (; t + 8 <= k; t += 8) {
+            __m256 v = _mm256_loadu_ps(p + t);
+            if (smooth) v = _mm256_mul_ps(v, _mm256_loadu_ps(smooth + t));
+            vm = _mm256_max_ps(vm, _mm256_and_ps(v, absmask));
+        }
+        float m8[8];
+        _mm256_storeu_ps(m8, vm);
+        float mx = 0;
+        for (int i = 0; i < 8; i++) if (m8[i] > mx) mx = m8[i];
+        for (; t < k; t++) { float v = fabsf(smooth ? p[t] * smooth[t] : p[t]); if (v > mx) mx = v; }
+        float scale = mx > 0 ? mx / 127.0f : 1.0f, inv = 1.0f / scale;
+        const __m256 vi = _mm256_set1_ps(inv);
+        for (t = 0; t + 16 <= k; t += 16) {
+            __m256 a = _mm256_loadu_ps(p + t), b = _mm256_loadu_ps(p + t + 8);
+            if (smooth) { a = _mm256_mul_ps(a, _mm256_loadu_ps(smooth + t)); b = _mm256_mul_ps(b, _mm256_loadu_ps(smooth + t + 8)); }
+            a = _mm256_round_ps(_mm256_mul_ps(a, vi), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            b = _mm256_round_ps(_mm256_mul_ps(b, vi), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            a = _mm256_min_ps(_mm256_max_ps(a, lo), hi);
+            b = _mm256_min_ps(_mm256_max_ps(b, lo), hi);
+            __m256i w = _mm256_packs_epi32(_mm256_cvtps_epi32(a), _mm256_cvtps_epi32(b)); /* lanes 0-3 a, 0-3 b, 4-7 a, 4-7 b */
+            w = _mm256_permute4x64_epi64(w, 0xD8);
+            __m128i bytes = _mm_packs_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
+            _mm_storeu_si128((__m128i *)(o + t), _mm_xor_si128(bytes, flip)); /* a + 128 as u8 */
+        }
+        for (; t < k; t++) {
+            float v = rintf((smooth ? p[t] * smooth[t] : p[t]) * inv);
+            if (v > 127) v = 127;
+            if (v < -127) v = -127;
+            o[t] = (uint8_t)((int)v + 128);
+        }
+        for (; t < k4; t++) o[t] = 128;
+        scales[r] = scale;
+    }
+}
+#endif
+
+void ce_quantize_rows_u8(const float *x, const float *smooth, uint8_t *u, float *scales, int rows, int k) {
+#if defined(__x86_64__)
+    if (ce_fp32_variant() == 1) { quantize_rows_u8_avx2(x, smooth, u, scales, rows, k); return; }
+#endif
+    ce_quantize_rows_u8_reference(x, smooth, u, scales, rows, k);
+}
+
+/* ---- the product: reference ---- */
+
+void ce_qgemm_u8s8_f32_reference(const uint8_t *u, const int8_t *packed, const int32_t *corr, int m, int n, int k, int group,
+                                 const float *sx, const float *sw, const float *bias, float *y) {
+    int k4 = quads(k), groups = groups_of(k, group), gq = group_quads(k, group);
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            const int8_t *panel = packed + (size_t)(j / 16) * k4 * 16 + 4 * (j % 16);
+            const uint8_t *a = u + (size_t)i * k4;
+            float v;
+            if (group <= 0) {
+                int32_t acc = -corr[j];
+                for (int t = 0; t < k4; t++) acc += (int32_t)a[t] * panel[(size_t)(t / 4) * 64 + t % 4];
+                v = (float)acc * sx[i];
+                v = v * sw[j];
+            } else {
+                float s = 0;
+                for (int g = 0; g < groups; g++) {
+                    int32_t acc = -corr[(size_t)j * groups + g];
+                    int p1 = (g + 1) * gq < k4 / 4 ? (g + 1) * gq : k4 / 4;
+                    for (int t = 4 * g * gq; t < 4 * p1; t++) acc += (int32_t)a[t] * panel[(size_t)(t / 4) * 64 + t % 4];
+                    float p = (float)acc * sw[(size_t)j * groups + g];
+                    s = s + p;
+                }
+                v = s * sx[i];
+            }
+            y[(size_t)i * n + j] = bias ? v + bias[j] : v;
+        }
+}
+
+#if defined(__x86_64__)
+/* ---- AVX2 (vpmaddubsw), no VNNI ----
+ * vpmaddubsw multiplies u8 by s8 and adds pairs into int16 with saturation: u·w pairs up to 2·255·127 would
+ * saturate. So this path takes the codes back (a = u ^ 0x80) and multiplies |a| (≤ 127, unsigned) by w·sign(a)
+ * (vpsignb, |·| ≤ 127): a pair sums to at most 2·127·127 = 32258 < 32767, never saturating. vpmaddwd with ones
+ * then adds pairs into the int32 lane of each column's quad: Σ a·w exactly, which is Σ u·w − corr. */
+AVX2 static inline void store16_u8(__m256i lo, __m256i hi, float sx, const float *sw, const float *bias, float *y, int cols) {
+    __m256 s = _mm256_set1_ps(sx);
+    __m256 a = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(lo), s), _mm256_loadu_ps(sw));
+    __m256 b = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(hi), s), _mm256_loadu_ps(sw + 8));
+    if (bias) { a = _mm256_add_ps(a, _mm256_loadu_ps(bias)); b = _mm256_add_ps(b, _mm256_loadu_ps(bias + 8)); }
+    if (cols == 16) { _mm256_storeu_ps(y, a); _mm256_storeu_ps(y + 8, b); return; }
+    float tmp[16];
+    _mm256_storeu_ps(tmp, a);
+    _mm256_storeu_ps(tmp + 8, b);
+    memcpy(y, tmp, (size_t)cols * sizeof(float));
+}
+
+/* acc[MR][2] += Σ over quads p0 ..< p1 of a·w for MR rows × the panel's 16 columns (two ymm of 8 columns × 4). */
+#define MADDUBS_QUADS(MR, p0, p1)                                                                          \
+    for (int p = (p0); p < (p1); p++) {                                                                   \
+        __m256i w0 = _mm256_loadu_si256((const __m256i *)(panel + (size_t)p * 64));                       \
+        __m256i w1 = _mm256_loadu_si256((const __m256i *)(panel + (size_t)p * 64 + 32));                  \
+        for (int r = 0; r < MR; r++) {                                                                    \
+            int32_t q4;                                                                                   \
+            memcpy(&q4, u + (size_t)r * k4 + 4 * p, 4);                                                   \
+            __m256i a = _mm256_xor_si256(_mm256_set1_epi32(q4), flip);                                    \
+            __m256i x = _mm256_abs_epi8(a);                                                               \
+            acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(x, _mm256_sign_epi8(w0, a)), ones)); \
+            acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(x, _mm256_sign_epi8(w1, a)), ones)); \
+        }                                                                                                 \
+    }
+
+#define U8_AVX2_TILE(MR)                                                                                   \
+AVX2 static void u8tile_avx2_##MR(const uint8_t *u, int k4, const int8_t *panel, const float *sx, const float *sw, \
+                                  const float *bias, float *y, int n, int cols) {                         \
+    const __m256i flip = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);                        \
+    __m256i acc[MR][2];                                                                                   \
+    for (int r = 0; r < MR; r++) { acc[r][0] = _mm256_setzero_si256(); acc[r][1] = _mm256_setzero_si256(); } \
+    MADDUBS_QUADS(MR, 0, k4 / 4)                                                                          \
+    for (int r = 0; r < MR; r++) store16_u8(acc[r][0], acc[r][1], sx[r], sw, bias, y + (size_t)r * n, cols); \
+}
+U8_AVX2_TILE(4)
+U8_AVX2_TILE(2)
+U8_AVX2_TILE(1)
+
+/* Grouped: the int32 sums restart per group and fold into fp32 sums with the group's 16 column scales. */
+#define U8_AVX2_GTILE(MR)                                                                                  \
+AVX2 static void u8gtile_avx2_##MR(const uint8_t *u, int k4, const int8_t *panel, int gq, int groups,    \
+                                   const float *swp, const float *sx, const float *bias, float *y, int n, int cols) { \
+    const __m256i flip = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);                        \
+    __m256 s[MR][2];                                                                                      \
+    for (int r = 0; r < MR; r++) { s[r][0] = _mm256_setzero_ps(); s[r][1] = _mm256_setzero_ps(); }       \
+    for (int g = 0; g < groups; g++) {                                                                    \
+        __m256i acc[MR][2];                                                                               \
+        for (int r = 0; r < MR; r++) { acc[r][0] = _mm256_setzero_si256(); acc[r][1] = _mm256_setzero_si256(); } \
+        int p1 = (g + 1) * gq < k4 / 4 ? (g + 1) * gq : k4 / 4;                                          \
+        MADDUBS_QUADS(MR, g * gq, p1)                                                                     \
+        __m256 g0 = _mm256_loadu_ps(swp + (size_t)g * 16), g1 = _mm256_loadu_ps(swp + (size_t)g * 16 + 8); \
+        for (int r = 0; r < MR; r++) {                                                                    \
+            s[r][0] = _mm256_add_ps(s[r][0], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][0]), g0));           \
+            s[r][1] = _mm256_add_ps(s[r][1], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][1]), g1));           \
+        }                                                                                                 \
+    }                                                                                                     \
+    for (int r = 0; r < MR; r++) {                                                                        \
+        __m256 x = _mm256_set1_ps(sx[r]);                                                                 \
+        __m256 a = _mm256_mul_ps(s[r][0], x), b = _mm256_mul_ps(s[r][1], x);                              \
+        if (bias) { a = _mm256_add_ps(a, _mm256_loadu_ps(bias)); b = _mm256_add_ps(b, _mm256_loadu_ps(bias + 8)); } \
+        float *o = y + (size_t)r * n;                                                                     \
+        if (cols == 16) { _mm256_storeu_ps(o, a); _mm256_storeu_ps(o + 8, b); continue; }                 \
+        float tmp[16];                                                                                    \
+        _mm256_storeu_ps(tmp, a);                                                                         \
+        _mm256_storeu_ps(tmp + 8, b);                                                                     \
+        memcpy(o, tmp, (size_t)cols * sizeof(float));                                                     \
+    }                                                                                                     \
+}
+U8_AVX2_GTILE(2)
+U8_AVX2_GTILE(1)
+#endif
+
+/* A panel's `cols` (≤ width) values of v from column j into dst, zero past them; NULL when v is NULL. */
+static inline const float *panel_floats(float *dst, int width, const float *v, int j, int cols) {
+    if (!v) return NULL;
+    memset(dst, 0, (size_t)width * sizeof(float));
+    memcpy(dst, v + j, (size_t)cols * sizeof(float));
+    return dst;
+}
+
+/* Per-panel tables of `np` panels from column j: scales sw and negated corrections as [groups][np·16], zero past
+ * the last column. Tables of at most STACK_TABLE entries live on the caller's stack. */
+#define STACK_TABLE 2048
+static void panel_tables(int np, int j, int cols, int groups, const float *sw, const int32_t *corr, float *swp, int32_t *ncp) {
+    int w = 16 * np;
+    for (int g = 0; g < groups; g++)
+        for (int c = 0; c < w; c++) {
+            swp[g * w + c] = c < cols ? sw[(size_t)(j + c) * groups + g] : 0;
+            ncp[g * w + c] = c < cols ? -corr[(size_t)(j + c) * groups + g] : 0;
+        }
+}
+
+#if defined(__x86_64__)
+AVX2 static int u8s8_avx2(const uint8_t *u, const int8_t *packed, const int32_t *corr, int m, int n, int k, int group,
+                          const float *sx, const float *sw, const float *bias, float *y) {
+    int k4 = quads(k), panels = (n + 15) / 16, groups = group > 0 ? groups_of(k, group) : 1, gq = group_quads(k, group);
+    float swbuf[STACK_TABLE];
+    int32_t ncbuf[STACK_TABLE];
+    float *swp = swbuf;
+    int32_t *ncp = ncbuf;
+    if ((size_t)groups * 16 > STACK_TABLE) {
+        swp = malloc((size_t)groups * 16 * sizeof(float));
+        ncp = malloc((size_t)groups * 16 * sizeof(int32_t));
+        if (!swp || !ncp) { free(swp == swbuf ? NULL : swp); free(ncp == ncbuf ? NULL : ncp); return 0; }
+    }
+    for (int i0 = 0; i0 < m; i0 += 96) {
+        int i1 = i0 + 96 < m ? i0 + 96 : m;
+        for (int p = 0; p < panels; p++) {
+            const int8_t *panel = packed + (size_t)p * k4 * 16;
+            int j = p * 16, cols = n - j < 16 ? n - j : 16;
+            float bp[16];
+            const float *b = panel_floats(bp, 16, bias, j, cols);
+            int i = i0;
+            if (group <= 0) {
+                float swq[16];
+                panel_floats(swq, 16, sw, j, cols);
+                for (; i + 4 <= i1; i += 4) u8tile_avx2_4(u + (size_t)i * k4, k4, panel, sx + i, swq, b, y + (size_t)i * n + j, n, cols);
+                for (; i + 2 <= i1; i += 2) u8tile_avx2_2(u + (size_t)i * k4, k4, panel, sx + i, swq, b, y + (size_t)i * n + j, n, cols);
+                for (; i < i1; i++) u8tile_avx2_1(u + (size_t)i * k4, k4, panel, sx + i, swq, b, y + (size_t)i * n + j, n, cols);
+            } else {
+                panel_tables(1, j, cols, groups, sw, corr, swp, ncp);
+                for (; i + 2 <= i1; i += 2) u8gtile_avx2_2(u + (size_t)i * k4, k4, panel, gq, groups, swp, sx + i, b, y + (size_t)i * n + j, n, cols);
+                for (; i < i1; i++) u8gtile_avx2_1(u + (size_t)i * k4, k4, panel, gq, groups, swp, sx + i, b, y + (size_t)i * n + j, n, cols);
+            }
+        }
+    }
+    if (swp != swbuf) { free(swp); free(ncp); }
+    return 1;
+}
+
+/* ---- vpdpbusd on zmm (AVX-512 VNNI) and on ymm (AVX-VNNI, or AVX-512 VL + VNNI) ----
+ * One vpdpbusd per row and panel per quad: the row's four u8 (broadcast) times each column's four s8, added to the
+ * column's int32 sum. The sums start at −corr, so they end at Σ a·w exactly; the epilogue is store16's. */
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+
+VNNI static inline __mmask16 vmask16(int cols) { return cols >= 16 ? (__mmask16)0xFFFF : cols <= 0 ? 0 : (__mmask16)((1u << cols) - 1); }
+
+#define ZMM_QUADS(MR, NP, p0, p1)                                                                          \
+    for (int p = (p0); p < (p1); p++) {                                                                   \
+        __m512i w[NP];                                                                                    \
+        for (int q = 0; q < NP; q++) w[q] = _mm512_loadu_si512((const void *)(panel + (size_t)q * pstride + (size_t)p * 64)); \
+        for (int r = 0; r < MR; r++) {                                                                    \
+            int32_t q4;                                                                                   \
+            memcpy(&q4, u + (size_t)r * k4 + 4 * p, 4);                                                   \
+            __m512i a = _mm512_set1_epi32(q4);                                                            \
+            for (int q = 0; q < NP; q++) acc[r][q] = _mm512_dpbusd_epi32(acc[r][q], a, w[q]);             \
+        }                                                                                                 \
+    }
+
+#define ZMM_TILE(MR, NP)                                                                                   \
+VNNI static void u8ztile_##MR##_##NP(const uint8_t *u, int k4, const int8_t *panel, size_t pstride, const int32_t *ncp, \
+                                    const float *sx, const float *sw, const float *bias, float *y, int n, int cols) { \
+    __m512i acc[MR][NP];                                                                                  \
+    for (int q = 0; q < NP; q++) {                                                                        \
+        __m512i c = _mm512_loadu_si512((const void *)(ncp + 16 * q));                                     \
+        for (int r = 0; r < MR; r++) acc[r][q] = c;                                                       \
+    }                                                                                                     \
+    ZMM_QUADS(MR, NP, 0, k4 / 4)                                                                          \
+    for (int q = 0; q < NP; q++) {                                                                        \
+        __mmask16 mask = vmask16(cols - 16 * q);                                                          \
+        __m512 swq = _mm512_loadu_ps(sw + 16 * q), bq = bias ? _mm512_loadu_ps(bias + 16 * q) : _mm512_setzero_ps(); \
+        for (int r = 0; r < MR; r++) {                                                                    \
+            __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][q]), _mm512_set1_ps(sx[r])), swq); \
+            if (bias) v = _mm512_add_ps(v, bq);                                                           \
+            _mm512_mask_storeu_ps(y + (size_t)r * n + 16 * q, mask, v);                                   \
+        }                                                                                                 \
+    }                                                                                                     \
+}
+ZMM_TILE(8, 2)
+ZMM_TILE(4, 2)
+ZMM_TILE(2, 2)
+ZMM_TILE(1, 2)
+ZMM_TILE(8, 1)
+ZMM_TILE(4, 1)
+ZMM_TILE(2, 1)
+ZMM_TILE(1, 1)
+
+/* Grouped: sums restart at the group's −corr; each group folds in as (float)acc·scale, in group order. */
+#define ZMM_GTILE(MR, NP)                                                                                  \
+VNNI static void u8zgtile_##MR##_##NP(const uint8_t *u, int k4, const int8_t *panel, size_t pstride, int gq, int groups, \
+                                     const float *swp, const int32_t *ncp, const float *sx, const float *bias, float *y, \
+                                     int n, int cols) {                                                   \
+    __m512 s[MR][NP];                                                                                     \
+    for (int r = 0; r < MR; r++) for (int q = 0; q < NP; q++) s[r][q] = _mm512_setzero_ps();             \
+    for (int g = 0; g < groups; g++) {                                                                    \
+        __m512i acc[MR][NP];                                                                              \
+        for (int q = 0; q < NP; q++) {                                                                    \
+            __m512i c = _mm512_loadu_si512((const void *)(ncp + (size_t)g * NP * 16 + 16 * q));           \
+            for (int r = 0; r < MR; r++) acc[r][q] = c;                                                   \
+        }                                                                                                 \
+        int p1 = (g + 1) * gq < k4 / 4 ? (g + 1) * gq : k4 / 4;                                           \
+        ZMM_QUADS(MR, NP, g * gq, p1)                                                                     \
+        for (int q = 0; q < NP; q++) {                                                                    \
+            __m512 sc = _mm512_loadu_ps(swp + (size_t)g * NP * 16 + 16 * q);                              \
+            for (int r = 0; r < MR; r++) s[r][q] = _mm512_add_ps(s[r][q], _mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][q]), sc)); \
+        }                                                                                                 \
+    }                                                                                                     \
+    for (int q = 0; q < NP; q++) {                                                                        \
+        __mmask16 mask = vmask16(cols - 16 * q);                                                          \
+        __m512 bq = bias ? _mm512_loadu_ps(bias + 16 * q) : _mm512_setzero_ps();                          \
+        for (int r = 0; r < MR; r++) {                                                                    \
+            __m512 v = _mm512_mul_ps(s[r][q], _mm512_set1_ps(sx[r]));                                     \
+            if (bias) v = _mm512_add_ps(v, bq);                                                           \
+            _mm512_mask_storeu_ps(y + (size_t)r * n + 16 * q, mask, v);                                   \
+        }                                                                                                 \
+    }                                                                                                     \
+}
+ZMM_GTILE(6, 2)
+ZMM_GTILE(4, 2)
+ZMM_GTILE(2, 2)
+ZMM_GTILE(1, 2)
+ZMM_GTILE(6, 1)
+ZMM_GTILE(4, 1)
+ZMM_GTILE(2, 1)
+ZMM_GTILE(1, 1)
+
+#define ZROWS(NP)                                                                                          \
+    for (; i + 8 <= i1; i += 8) u8ztile_8_##NP(u + (size_t)i * k4, k4, panel, pstride, ncp, sx + i, swp, b, y + (size_t)i * n + j, n, cols); \
+    for (; i + 4 <= i1; i += 4) u8ztile_4_##NP(u + (size_t)i * k4, k4, panel, pstride, ncp, sx + i, swp, b, y + (size_t)i * n + j, n, cols); \
+    for (; i + 2 <= i1; i += 2) u8ztile_2_##NP(u + (size_t)i * k4, k4, panel, pstride, ncp, sx + i, swp, b, y + (size_t)i * n + j, n, cols); \
+    for (; i < i1; i++) u8ztile_1_##NP(u + (size_t)i * k4, k4, panel, pstride, ncp, sx + i, swp, b, y + (size_t)i * n + j, n, cols);
+
+#define ZGROWS(NP)                                                                                         \
+    for (; i + 6 <= i1; i += 6) u8zgtile_6_##NP(u + (size_t)i * k4, k4, panel, pstride, gq, groups, swp, ncp, sx + i, b, y + (size_t)i * n + j, n, cols); \
+    for (; i + 4 <= i1; i += 4) u8zgtile_4_##NP(u + (size_t)i * k4, k4, panel, pstride, gq, groups, swp, ncp, sx + i, b, y + (size_t)i * n + j, n, cols); \
+    for (; i + 2 <= i1; i += 2) u8zgtile_2_##NP(u + (size_t)i * k4, k4, panel, pstride, gq, groups, swp, ncp, sx + i, b, y + (size_t)i * n + j, n, cols); \
+    for (; i < i1; i++) u8zgtile_1_##NP(u + (size_t)i * k4, k4, panel, pstride, gq, groups, swp, ncp, sx + i, b, y + (size_t)i * n + j, n, cols);
+
+VNNI static int u8s8_zmm(const uint8_t *u, const int8_t *packed, const int32_t *corr, int m, int n, int k, int group,
+                         const float *sx, const float *sw, const float *bias, float *y) {
+    int k4 = quads(k), panels = (n + 15) / 16, groups = group > 0 ? groups_of(k, group) : 1, gq = group_quads(k, group);
+    size_t pstride = (size_t)k4 * 16;
+    float swbuf[STACK_TABLE];
+    int32_t ncbuf[STACK_TABLE];
+    float *swp = swbuf;
+    int32_t *ncp = ncbuf;
+    if ((size_t)groups * 32 > STACK_TABLE) {
+        swp = malloc((size_t)groups * 32 * sizeof(float));
+        ncp = malloc((size_t)groups * 32 * sizeof(int32_t));
+        if (!swp || !ncp) { free(swp == swbuf ? NULL : swp); free(ncp == ncbuf ? NULL : ncp); return 0; }
+    }
+    /* Rows in blocks of 96 so one block of activations stays in L1/L2 while the panels stream by. */
+    for (int i0 = 0; i0 < m; i0 += 96) {
+        int i1 = i0 + 96 < m ? i0 + 96 : m;
+        for (int p = 0; p < panels; p += 2) {
+            const int8_t *panel = packed + (size_t)p * pstride;
+            int np = p + 1 < panels ? 2 : 1, j = p * 16, cols = n - j < 16 * np ? n - j : 16 * np;
+            float bp[32];
+            const float *b = panel_floats(bp, 32, bias, j, cols);
+            panel_tables(np, j, cols, groups, sw, corr, swp, ncp);
+            int i = i0;
+            if (group <= 0) {
+                if (np == 2) { ZROWS(2) } else { ZROWS(1) }
+            } else {
+                if (np == 2) { ZGROWS(2) } else { ZGROWS(1) }
+            }
+        }
+    }
+    if (swp != swbuf) { free(swp); free(ncp); }
+    return 1;
+}
+
+/* ymm vpdpbusd: the same tiles at 8 columns per register, two registers per 16-column panel. Compiled twice from
+ * one source: VEX-encoded for AVX-VNNI (CPUs without AVX-512) and EVEX-encoded for AVX-512 VL + VNNI. */
+#define YMM_KERNELS(SUFFIX, TARGET, DPBUSD)                                                               \
+TARGET static inline __attribute__((always_inline)) void u8ytile_##SUFFIX(const int MR, const uint8_t *u, int k4, const int8_t *panel, const int32_t *ncp, \
+                                    const float *sx, const float *sw, const float *bias, float *y, int n, int cols) { \
+    __m256i acc[6][2];                                                                                    \
+    __m256i c0 = _mm256_loadu_si256((const __m256i *)ncp), c1 = _mm256_loadu_si256((const __m256i *)(ncp + 8)); \
+    for (int r = 0; r < 6; r++) { acc[r][0] = c0; acc[r][1] = c1; }                                       \
+    for (int p = 0; p < k4 / 4; p++) {                                                                    \
+        __m256i w0 = _mm256_loadu_si256((const __m256i *)(panel + (size_t)p * 64));                       \
+        __m256i w1 = _mm256_loadu_si256((const __m256i *)(panel + (size_t)p * 64 + 32));                  \
+        for (int r = 0; r < 6; r++) {                                                                     \
+            if (r >= MR) break;                                                                           \
+            int32_t q4;                                                                                   \
+            memcpy(&q4, u + (size_t)r * k4 + 4 * p, 4);                                                   \
+            __m256i a = _mm256_set1_epi32(q4);                                                            \
+            acc[r][0] = DPBUSD(acc[r][0], a, w0);                                                         \
+            acc[r][1] = DPBUSD(acc[r][1], a, w1);                                                         \
+        }                                                                                                 \
+    }                                                                                                     \
+    for (int r = 0; r < MR; r++) store16_u8(acc[r][0], acc[r][1], sx[r], sw, bias, y + (size_t)r * n, cols); \
+}                                                                                                         \
+TARGET static inline __attribute__((always_inline)) void u8ygtile_##SUFFIX(const int MR, const uint8_t *u, int k4, const int8_t *panel, int gq, int groups, \
+                                     const float *swp, const int32_t *ncp, const float *sx, const float *bias, \
+                                     float *y, int n, int cols) {                                         \
+    __m256 s[3][2];                                                                                       \
+    for (int r = 0; r < 3; r++) { s[r][0] = _mm256_setzero_ps(); s[r][1] = _mm256_setzero_ps(); }       \
+    for (int g = 0; g < groups; g++) {                                                                    \
+        __m256i acc[3][2];                                                                                \
+        __m256i c0 = _mm256_loadu_si256((const __m256i *)(ncp + (size_t)g * 16));                         \
+        __m256i c1 = _mm256_loadu_si256((const __m256i *)(ncp + (size_t)g * 16 + 8));                     \
+        for (int r = 0; r < 3; r++) { acc[r][0] = c0; acc[r][1] = c1; }                                   \
+        int p1 = (g + 1) * gq < k4 / 4 ? (g + 1) * gq : k4 / 4;                                           \
+        for (int p = g * gq; p < p1; p++) {                                                               \
+            __m256i w0 = _mm256_loadu_si256((const __m256i *)(panel + (size_t)p * 64));                   \
+            __m256i w1 = _mm256_loadu_si256((const __m256i *)(panel + (size_t)p * 64 + 32));              \
+            for (int r = 0; r < 3; r++) {                                                                 \
+                if (r >= MR) break;                                                                       \
+                int32_t q4;                                                                               \
+                memcpy(&q4, u + (size_t)r * k4 + 4 * p, 4);                                               \
+                __m256i a = _mm256_set1_epi32(q4);                                                        \
+                acc[r][0] = DPBUSD(acc[r][0], a, w0);                                                     \
+                acc[r][1] = DPBUSD(acc[r][1], a, w1);                                                     \
+            }                                                                                             \
+        }                                                                                                 \
+        __m256 g0 = _mm256_loadu_ps(swp + (size_t)g * 16), g1 = _mm256_loadu_ps(swp + (size_t)g * 16 + 8); \
+        for (int r = 0; r < MR; r++) {                                                                    \
+            s[r][0] = _mm256_add_ps(s[r][0], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][0]), g0));           \
+            s[r][1] = _mm256_add_ps(s[r][1], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][1]), g1));           \
+        }                                                                                                 \
+    }                                                                                                     \
+    for (int r = 0; r < MR; r++) {                                                                        \
+        __m256 x = _mm256_set1_ps(sx[r]);                                                                 \
+        __m256 a = _mm256_mul_ps(s[r][0], x), b = _mm256_mul_ps(s[r][1], x);                              \
+        if (bias) { a = _mm256_add_ps(a, _mm256_loadu_ps(bias)); b = _mm256_add_ps(b, _mm256_loadu_ps(bias + 8)); } \
+        float *o = y + (size_t)r * n;                                                                     \
+        if (cols == 16) { _mm256_storeu_ps(o, a); _mm256_storeu_ps(o + 8, b); continue; }                 \
+        float tmp[16];                                                                                    \
+        _mm256_storeu_ps(tmp, a);                                                                         \
+        _mm256_storeu_ps(tmp + 8, b);                                                                     \
+        memcpy(o, tmp, (size_t)cols * sizeof(float));                                                     \
+    }                                                                                                     \
+}                                                                                                         \
+TARGET static int u8s8_ymm_##SUFFIX(const uint8_t *u, const int8_t *packed, const int32_t *corr, int m, int n, int k, \
+                                    int group, const float *sx, const float *sw, const float *bias, float *y) { \
+    int k4 = quads(k), panels = (n + 15) / 16, groups = group > 0 ? groups_of(k, group) : 1, gq = group_quads(k, group); \
+    float swbuf[STACK_TABLE];                                                                             \
+    int32_t ncbuf[STACK_TABLE];                                                                           \
+    float *swp = swbuf;                                                                                   \
+    int32_t *ncp = ncbuf;                                                                                 \
+    if ((size_t)groups * 16 > STACK_TABLE) {                                                              \
+        swp = malloc((size_t)groups * 16 * sizeof(float));                                                \
+        ncp = malloc((size_t)groups * 16 * sizeof(int32_t));                                              \
+        if (!swp || !ncp) { free(swp == swbuf ? NULL : swp); free(ncp == ncbuf ? NULL : ncp); return 0; } \
+    }                                                                                                     \
+    for (int i0 = 0; i0 < m; i0 += 96) {                                                                  \
+        int i1 = i0 + 96 < m ? i0 + 96 : m;                                                               \
+        for (int p = 0; p < panels; p++) {                                                                \
+            const int8_t *panel = packed + (size_t)p * k4 * 16;                                           \
+            int j = p * 16, cols = n - j < 16 ? n - j : 16;                                               \
+            float bp[16];                                                                                 \
+            const float *b = panel_floats(bp, 16, bias, j, cols);                                         \
+            panel_tables(1, j, cols, groups, sw, corr, swp, ncp);                                         \
+            int i = i0;                                                                                   \
+            if (group <= 0) {                                                                             \
+                for (; i + 6 <= i1; i += 6) u8ytile_##SUFFIX(6, u + (size_t)i * k4, k4, panel, ncp, sx + i, swp, b, y + (size_t)i * n + j, n, cols); \
+                for (; i + 2 <= i1; i += 2) u8ytile_##SUFFIX(2, u + (size_t)i * k4, k4, panel, ncp, sx + i, swp, b, y + (size_t)i * n + j, n, cols); \
+                for (; i < i1; i++) u8ytile_##SUFFIX(1, u + (size_t)i * k4, k4, panel, ncp, sx + i, swp, b, y + (size_t)i * n + j, n, cols); \
+            } else {                                                                                      \
+                for (; i + 3 <= i1; i += 3) u8ygtile_##SUFFIX(3, u + (size_t)i * k4, k4, panel, gq, groups, swp, ncp, sx + i, b, y + (size_t)i * n + j, n, cols); \
+                for (; i < i1; i++) u8ygtile_##SUFFIX(1, u + (size_t)i * k4, k4, panel, gq, groups, swp, ncp, sx + i, b, y + (size_t)i * n + j, n, cols); \
+            }                                                                                             \
+        }                                                                                                 \
+    }                                                                                                     \
+    if (swp != swbuf) { free(swp); free(ncp); }                                                           \
+    return 1;                                                                                             \
+}
+
+YMM_KERNELS(evex, __attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni"))), _mm256_dpbusd_epi32)
+YMM_KERNELS(vex, __attribute__((target("avx2,fma,avxvnni"))), _mm256_dpbusd_avx_epi32)
+#endif
+
+/* ---- dispatch ---- */
+
+static int features(void) {
+    static int f = -1;
+    if (f < 0) f = ce_cpu_features();
+    return f;
+}
+
+static int u8_cap = 3;
+void ce_limit_u8s8_variant(int max) { u8_cap = max < 0 ? 3 : max; }
+
+/* Bit v set: variant v runs on this CPU (0 portable, 1 AVX2, 2 ymm vpdpbusd, 3 zmm vpdpbusd). */
+static int u8_available(void) {
+    static int mask = -1;
+    if (mask < 0) {
+        int f = features(), m = 1;
+        if ((f & CE_CPU_AVX2) && (f & CE_CPU_FMA)) {
+            m |= 2;
+            if ((f & CE_CPU_AVXVNNI) || ((f & CE_CPU_AVX512VL) && (f & CE_CPU_AVX512VNNI))) m |= 4;
+            if ((f & CE_CPU_AVX512F) && (f & CE_CPU_AVX512BW) && (f & CE_CPU_AVX512VNNI)) m |= 8;
+        }
+        mask = m;
+    }
+    return mask;
+}
+
+int ce_qgemm_u8s8_variant(void) {
+    int mask = ce_fp32_variant() == 1 ? u8_available() : 1;
+    for (int v = u8_cap; v > 0; v--) if (mask & (1 << v)) return v;
+    return 0;
+}
+
+int ce_qgemm_u8s8_ymm_encoding(void) {
+#if defined(__x86_64__)
+    return (features() & CE_CPU_AVXVNNI) ? 1 : 2;
+#else
+    return 0;
+#endif
+}
+
+void ce_qgemm_u8s8_f32(const uint8_t *u, const int8_t *packed, const int32_t *corr, int m, int n, int k, int group,
+                       const float *sx, const float *sw, const float *bias, float *y) {
+#if defined(__x86_64__)
+    switch (ce_qgemm_u8s8_variant()) {
+    case 3: if (u8s8_zmm(u, packed, corr, m, n, k, group, sx, sw, bias, y)) return; break;
+    case 2:
+        if (features() & CE_CPU_AVXVNNI) { if (u8s8_ymm_vex(u, packed, corr, m, n, k, group, sx, sw, bias, y)) return; }
+        else if (u8s8_ymm_evex(u, packed, corr, m, n, k, group, sx, sw, bias, y)) return;
+        break;
+    case 1: if (u8s8_avx2(u, packed, corr, m, n, k, group, sx, sw, bias, y)) return; break;
+    default: break;
+    }
+#endif
+    ce_qgemm_u8s8_f32_reference(u, packed, corr, m, n, k, group, sx, sw, bias, y);
+}
