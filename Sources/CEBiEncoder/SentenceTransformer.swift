@@ -66,7 +66,7 @@ public final class SentenceTransformer: @unchecked Sendable {
         var executor: Executor?
         let model = try ModelDirectory.load(dir, maxLength: maxSeqLength) { graph, artifact in
             guard graph.isEncoderOnly else { throw BiEncoderError.notAnEncoder(architecture: graph.architecture.rawValue) }
-            executor = try Executor(graph: graph, activations: try SentenceTransformer.activationMode(artifact))
+            executor = try Executor(graph: graph, activationPlan: try CrossEncoder.activationPlan(artifact))
         }
         if case .pooling(let p)? = folder.modules.dropFirst().first, p.embeddingDimension != model.graph.hyperparameters.hiddenSize {
             throw BiEncoderError.widthMismatch(transformer: model.graph.hyperparameters.hiddenSize, pooling: p.embeddingDimension)
@@ -80,13 +80,6 @@ public final class SentenceTransformer: @unchecked Sendable {
 
     public convenience init(_ path: String, maxSeqLength: Int? = nil, threads: Int? = nil) throws {
         try self.init(modelDirectory: URL(fileURLWithPath: path), maxSeqLength: maxSeqLength, threads: threads)
-    }
-
-    /// As CrossEncoder: the artifact's plan says how its int8 linears compute; in-memory graphs use int16.
-    static func activationMode(_ artifact: ArtifactFormat.Metadata?) throws -> ActivationMode {
-        let mode = artifact.map { $0.plan["activations"]?.stringValue ?? "int8" } ?? "int16"
-        guard let a = ActivationMode(rawValue: mode) else { throw RuntimeError.unknownActivationMode(mode) }
-        return a
     }
 
     /// encode's prompt: `prompt` if given, else the prompt named `promptName`, else the folder's default prompt.

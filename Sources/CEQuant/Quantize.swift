@@ -63,11 +63,11 @@ public enum Quantize {
         /// V share one input (attn_q names them), ModernBERT's attn_qkv is one; then attn_out, ffn_up, ffn_down per block.
         public func runtimeLinears(_ a: Architecture, _ h: Hyperparameters) -> [String] {
             (0..<h.numHiddenLayers).flatMap { i -> [String] in
-                var names: [String] = []
-                if attention { names += [TensorName.attentionInputs(a, i)[0], TensorName.attnOut(i)] }
-                if ffnUp { names.append(TensorName.ffnUp(i)) }
-                if ffnDown { names.append(TensorName.ffnDown(i)) }
-                return names
+                var layers: [Layer] = []
+                if attention { layers += [TensorName.attentionInputs(a, i)[0], TensorName.attnOut(i)] }
+                if ffnUp { layers.append(TensorName.ffnUp(i)) }
+                if ffnDown { layers.append(TensorName.ffnDown(i)) }
+                return layers.map(\.name)
             }
         }
 

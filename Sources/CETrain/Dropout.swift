@@ -77,18 +77,45 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
 }
 
-/// A dropout mask of `count` entries: 0 with probability p, else 1/(1 − p) (torch's inverted dropout).
-/// Empty when p is 0 or there is no generator (evaluation, or a deterministic run).
-func dropoutMask<T: TrainScalar>(_ count: Int, _ p: Double, _ rng: inout SeededGenerator?) -> [T] {
-    guard p > 0, rng != nil else { return [] }
-    let keep = T(1 / (1 - p))
-    var m = [T](repeating: 0, count: count)
-    for i in 0..<count where rng!.uniform() >= p { m[i] = keep }
-    return m
+/// A dropout mask of `count` entries: 0 with probability p, else 1/(1 − p) (torch's inverted dropout). Not stored:
+/// the generator's state at its first entry is, and the backward draws the same entries again. Empty when p is 0 or
+/// there is no generator (evaluation, or a deterministic run).
+public struct DropoutMask: Sendable {
+    var start: SeededGenerator?
+    let count: Int
+    let p: Double
+
+    static let none = DropoutMask(start: nil, count: 0, p: 0)
+
+    init(start: SeededGenerator?, count: Int, p: Double) {
+        self.start = start
+        self.count = count
+        self.p = p
+    }
+
+    /// The next `count` draws of `rng`, which moves past them.
+    init(_ count: Int, _ p: Double, _ rng: inout SeededGenerator?) {
+        self.count = count
+        self.p = p
+        guard p > 0, var g = rng else { start = nil; return }
+        start = g
+        for _ in 0..<count { _ = g.next() }
+        rng = g
+    }
+
+    var isEmpty: Bool { start == nil }
+
+    /// x (count) ⊙ mask; the backward is the same product.
+    func apply<T: TrainScalar>(_ x: UnsafeMutablePointer<T>) {
+        guard var g = start else { return }
+        let keep: T = p < 1 ? T(1 / (1 - p)) : 0
+        for i in 0..<count { x[i] *= g.uniform() >= p ? keep : 0 }
+    }
 }
 
-/// x ⊙ mask (an empty mask is the identity); the backward is the same product.
-func applyMask<T: TrainScalar>(_ x: inout [T], _ mask: [T]) {
+/// x ⊙ mask (an empty mask is the identity).
+func applyMask<T: TrainScalar>(_ x: inout [T], _ mask: DropoutMask) {
     if mask.isEmpty { return }
-    for i in 0..<x.count { x[i] *= mask[i] }
+    precondition(x.count == mask.count)
+    x.withUnsafeMutableBufferPointer { mask.apply($0.baseAddress!) }
 }

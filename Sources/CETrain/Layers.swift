@@ -229,12 +229,9 @@ func rotary<T: TrainScalar>(_ x: inout [T], base: Int, ld: Int, len: Int, heads:
 
 // MARK: attention
 
-/// One sequence and head: q, k, v with row stride `ld` (len, D) -> ctx (len, D) at stride ldOut = P·v,
-/// P (len, len) = softmax(q·kᵀ/√D) over the keys the mask admits (|i − j| ≤ window, or all), then dropout
-/// (P ⊙ mask). Returns P before dropout.
-func attentionForward<T: TrainScalar>(q: UnsafePointer<T>, k: UnsafePointer<T>, v: UnsafePointer<T>, ld: Int,
-                                      ctx: UnsafeMutablePointer<T>, ldOut: Int, len: Int, headDim dh: Int, window: Int?,
-                                      dropMask: UnsafePointer<T>?) -> [T] {
+/// One sequence and head: P (len, len) = softmax(q·kᵀ/√D) over the keys the mask admits (|i − j| ≤ window, or all);
+/// q, k rows at stride `ld`.
+func attentionProbs<T: TrainScalar>(q: UnsafePointer<T>, k: UnsafePointer<T>, ld: Int, len: Int, headDim dh: Int, window: Int?) -> [T] {
     var s = [T](repeating: 0, count: len * len)
     let scale = 1 / T.squareRoot(T(dh))
     s.withUnsafeMutableBufferPointer { sp in T.gemm(false, true, len, len, dh, scale, q, ld, k, ld, 0, sp.baseAddress!, len) }
@@ -242,23 +239,30 @@ func attentionForward<T: TrainScalar>(q: UnsafePointer<T>, k: UnsafePointer<T>, 
         // transformers' sliding window: masked scores get the dtype's minimum, so their probability is exactly 0.
         for i in 0..<len { for j in 0..<len where abs(i - j) > window { s[i * len + j] = -T.infinity } }
     }
-    let p = softmaxForward(s, rows: len, width: len)
-    var pd = p
-    if let dropMask { for i in 0..<pd.count { pd[i] *= dropMask[i] } }
-    pd.withUnsafeBufferPointer { pp in T.gemm(false, false, len, dh, len, 1, pp.baseAddress!, len, v, ld, 0, ctx, ldOut) }
-    return p
+    return softmaxForward(s, rows: len, width: len)
 }
 
-/// dctx (len, D) at stride ldOut -> dq, dk, dv (len, D) added at stride ld. P is the forward's (before dropout).
-func attentionBackward<T: TrainScalar>(dctx: UnsafePointer<T>, ldOut: Int, p: [T], q: UnsafePointer<T>, k: UnsafePointer<T>,
+/// One sequence and head: q, k, v with row stride `ld` (len, D) -> ctx (len, D) at stride ldOut = (P ⊙ dropout)·v.
+/// P is not kept: the backward computes it again (one len × len product per head instead of holding them all).
+func attentionForward<T: TrainScalar>(q: UnsafePointer<T>, k: UnsafePointer<T>, v: UnsafePointer<T>, ld: Int,
+                                      ctx: UnsafeMutablePointer<T>, ldOut: Int, len: Int, headDim dh: Int, window: Int?,
+                                      dropMask: DropoutMask) {
+    var pd = attentionProbs(q: q, k: k, ld: ld, len: len, headDim: dh, window: window)
+    applyMask(&pd, dropMask)
+    pd.withUnsafeBufferPointer { pp in T.gemm(false, false, len, dh, len, 1, pp.baseAddress!, len, v, ld, 0, ctx, ldOut) }
+}
+
+/// dctx (len, D) at stride ldOut -> dq, dk, dv (len, D) added at stride ld.
+func attentionBackward<T: TrainScalar>(dctx: UnsafePointer<T>, ldOut: Int, q: UnsafePointer<T>, k: UnsafePointer<T>,
                                        v: UnsafePointer<T>, ld: Int, dq: UnsafeMutablePointer<T>, dk: UnsafeMutablePointer<T>,
-                                       dv: UnsafeMutablePointer<T>, len: Int, headDim dh: Int, dropMask: UnsafePointer<T>?) {
+                                       dv: UnsafeMutablePointer<T>, len: Int, headDim dh: Int, window: Int?, dropMask: DropoutMask) {
+    let p = attentionProbs(q: q, k: k, ld: ld, len: len, headDim: dh, window: window)
     var pd = p
-    if let dropMask { for i in 0..<pd.count { pd[i] *= dropMask[i] } }
+    applyMask(&pd, dropMask)
     var dp = [T](repeating: 0, count: len * len)
     dp.withUnsafeMutableBufferPointer { dpp in T.gemm(false, true, len, len, dh, 1, dctx, ldOut, v, ld, 0, dpp.baseAddress!, len) }
     pd.withUnsafeBufferPointer { pp in T.gemm(true, false, len, dh, len, 1, pp.baseAddress!, len, dctx, ldOut, 1, dv, ld) }
-    if let dropMask { for i in 0..<dp.count { dp[i] *= dropMask[i] } }
+    applyMask(&dp, dropMask)
     let ds = softmaxBackward(dp, p, rows: len, width: len)
     let scale = 1 / T.squareRoot(T(dh))
     ds.withUnsafeBufferPointer { dsp in

@@ -15,21 +15,21 @@ extension TrainPass {
         let n = total, c = h.hiddenSize, f = h.intermediateSize, act = Activation(h.hiddenAct), drop = model.dropout
         let (w3, b3) = fusedQKV(i)
         let qkv = linearForward(x, w3, b3, m: n, n: 3 * c, k: c)
-        let (ctx, probs, masks) = attention(qkv, window: nil, rng: &rng)
+        let (ctx, masks) = attention(qkv, window: nil, rng: &rng)
         var a = linear(ctx, TensorName.attnOut(i), m: n, n: c, k: c)
-        let attnMask: [T] = dropoutMask(a.count, drop.attentionOutput, &rng)
+        let attnMask = DropoutMask(a.count, drop.attentionOutput, &rng)
         applyMask(&a, attnMask)
         for j in 0..<a.count { a[j] += x[j] }
         let (x1, norm1) = layerNorm(a, TensorName.attnNorm(i), rows: n, width: c)
         let up = linear(x1, TensorName.ffnUp(i), m: n, n: f, k: c)
         let g = activationForward(up, act)
         var d = linear(g, TensorName.ffnDown(i), m: n, n: c, k: f)
-        let ffnMask: [T] = dropoutMask(d.count, drop.feedForward, &rng)
+        let ffnMask = DropoutMask(d.count, drop.feedForward, &rng)
         applyMask(&d, ffnMask)
         for j in 0..<d.count { d[j] += x1[j] }
         let (x2, norm2) = layerNorm(d, TensorName.ffnNorm(i), rows: n, width: c)
-        blocks[i] = BlockCache(input: x, qkvInput: x, inputNorm: nil, qkv: qkv, probs: probs, probMasks: masks, ctx: ctx,
-                               attnMask: attnMask, midNorm: norm1, ffnInput: x1, up: up, act: g, ffnMask: ffnMask, outNorm: norm2)
+        blocks[i] = BlockCache(input: x, qkvInput: x, inputNorm: nil, qkv: qkv, probMasks: masks, ctx: ctx,
+                               attnMask: attnMask, midNorm: norm1, ffnInput: x1, up: up, ffnMask: ffnMask, outNorm: norm2)
         x = x2
     }
 
@@ -39,7 +39,7 @@ extension TrainPass {
         let dr2 = layerNormBack(dx, k.outNorm!, TensorName.ffnNorm(i), rows: n, width: c, &grads)
         var dd = dr2
         applyMask(&dd, k.ffnMask)
-        let dg = linearBack(dd, k.act, TensorName.ffnDown(i), m: n, n: c, k: f, &grads)
+        let dg = linearBack(dd, activationForward(k.up, act), TensorName.ffnDown(i), m: n, n: c, k: f, &grads)
         let du = activationBackward(dg, k.up, act)
         var dx1 = linearBack(du, k.ffnInput, TensorName.ffnUp(i), m: n, n: f, k: c, &grads)
         for j in 0..<dx1.count { dx1[j] += dr2[j] }
@@ -47,7 +47,7 @@ extension TrainPass {
         var da = dr1
         applyMask(&da, k.attnMask)
         let dctx = linearBack(da, k.ctx, TensorName.attnOut(i), m: n, n: c, k: c, &grads)
-        let dqkv = attentionBack(dctx, k.qkv, k.probs, k.probMasks)
+        let dqkv = attentionBack(dctx, k.qkv, window: nil, k.probMasks)
         var dw3 = [T](repeating: 0, count: 3 * c * c), db3 = [T](repeating: 0, count: 3 * c)
         var dx0 = linearBackward(dqkv, k.input, fusedQKV(i).w, m: n, n: 3 * c, k: c, dw: &dw3, db: &db3)
         for (s, name) in [TensorName.attnQ(i), TensorName.attnK(i), TensorName.attnV(i)].enumerated() {
@@ -62,6 +62,9 @@ extension TrainPass {
     }
 
     // MARK: preNormBlock (ModernBERT)
+
+    /// transformers' sliding_window of a local layer; nil for a global one.
+    func window(_ span: AttentionSpan) -> Int? { span == .local ? h.modernBERT!.halfWindow : nil }
 
     func rotaryTable(_ span: AttentionSpan) -> (cos: [T], sin: [T]) {
         if let t = rotaryTables[span] { return t }
@@ -90,27 +93,29 @@ extension TrainPass {
         if i > 0 { (hIn, norm0) = layerNorm(x, TensorName.attnNorm(i), rows: n, width: c) }
         var qkv = linear(hIn, TensorName.attnQKV(i), m: n, n: 3 * c, k: c)
         rotateQK(&qkv, span, inverse: false)
-        let (ctx, probs, masks) = attention(qkv, window: span == .local ? h.modernBERT!.halfWindow : nil, rng: &rng)
+        let (ctx, masks) = attention(qkv, window: window(span), rng: &rng)
         var a = linear(ctx, TensorName.attnOut(i), m: n, n: c, k: c)
-        let attnMask: [T] = dropoutMask(a.count, drop.attentionOutput, &rng)
+        let attnMask = DropoutMask(a.count, drop.attentionOutput, &rng)
         applyMask(&a, attnMask)
         for j in 0..<a.count { a[j] += x[j] }
         let (h2, norm1) = layerNorm(a, TensorName.ffnNorm(i), rows: n, width: c)
         let uv = linear(h2, TensorName.ffnUp(i), m: n, n: 2 * f, k: c)
         var z = gatedForward(uv, rows: n, width: f, act)
-        let ffnMask: [T] = dropoutMask(z.count, drop.feedForward, &rng)
+        let ffnMask = DropoutMask(z.count, drop.feedForward, &rng)
         applyMask(&z, ffnMask)
         var x2 = linear(z, TensorName.ffnDown(i), m: n, n: c, k: f)
         for j in 0..<x2.count { x2[j] += a[j] }
-        blocks[i] = BlockCache(input: x, qkvInput: hIn, inputNorm: norm0, qkv: qkv, probs: probs, probMasks: masks, ctx: ctx,
-                               attnMask: attnMask, midNorm: norm1, ffnInput: h2, up: uv, act: z, ffnMask: ffnMask, outNorm: nil)
+        blocks[i] = BlockCache(input: x, qkvInput: hIn, inputNorm: norm0, qkv: qkv, probMasks: masks, ctx: ctx,
+                               attnMask: attnMask, midNorm: norm1, ffnInput: h2, up: uv, ffnMask: ffnMask, outNorm: nil)
         x = x2
     }
 
     /// dx2 (N, C) -> dx0 (N, C).
     func preNormBlockBackward(_ i: Int, _ span: AttentionSpan, _ grads: inout Parameters<T>) {
         let n = total, c = h.hiddenSize, f = h.intermediateSize, act = Activation(h.hiddenAct), k = blocks[i]!
-        var dz = linearBack(dx, k.act, TensorName.ffnDown(i), m: n, n: c, k: f, &grads)
+        var z = gatedForward(k.up, rows: n, width: f, act)
+        applyMask(&z, k.ffnMask)
+        var dz = linearBack(dx, z, TensorName.ffnDown(i), m: n, n: c, k: f, &grads)
         applyMask(&dz, k.ffnMask)
         let duv = gatedBackward(dz, k.up, rows: n, width: f, act)
         let dh2 = linearBack(duv, k.ffnInput, TensorName.ffnUp(i), m: n, n: 2 * f, k: c, &grads)
@@ -119,7 +124,7 @@ extension TrainPass {
         var da = dx1
         applyMask(&da, k.attnMask)
         let dctx = linearBack(da, k.ctx, TensorName.attnOut(i), m: n, n: c, k: c, &grads)
-        var dqkv = attentionBack(dctx, k.qkv, k.probs, k.probMasks)
+        var dqkv = attentionBack(dctx, k.qkv, window: window(span), k.probMasks)
         rotateQK(&dqkv, span, inverse: true)
         var dh = linearBack(dqkv, k.qkvInput, TensorName.attnQKV(i), m: n, n: 3 * c, k: c, &grads)
         if let norm0 = k.inputNorm { dh = layerNormBack(dh, norm0, TensorName.attnNorm(i), rows: n, width: c, &grads) }
@@ -157,12 +162,12 @@ extension TrainPass {
                 for j in 0..<c { first[b * c + j] /= T(s.ids.count) }
             }
         }
-        let inMask: [T] = dropoutMask(first.count, drop.headInput, &rng)
+        let inMask = DropoutMask(first.count, drop.headInput, &rng)
         applyMask(&first, inMask)
         let z = linear(first, TensorName.classifierPool, m: bs, n: c, k: c)
         var y = activationForward(z, act), cache: LayerNormCache<T>? = nil
         if let norm { (y, cache) = layerNorm(y, norm, rows: bs, width: c) }
-        let outMask: [T] = dropoutMask(y.count, drop.headOutput, &rng)
+        let outMask = DropoutMask(y.count, drop.headOutput, &rng)
         applyMask(&y, outMask)
         poolCache = PoolCache(first: first, inMask: inMask, preAct: z, norm: cache, outMask: outMask)
         pooled = y

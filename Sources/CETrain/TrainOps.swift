@@ -6,7 +6,7 @@ import CEGraph
 struct EmbedCache<T: TrainScalar> {
     var norm: LayerNormCache<T>
     var positions: [Int]
-    var mask: [T]
+    var mask: DropoutMask
 }
 
 struct BlockCache<T: TrainScalar> {
@@ -14,28 +14,26 @@ struct BlockCache<T: TrainScalar> {
     var input: [T]
     var qkvInput: [T]
     var inputNorm: LayerNormCache<T>?
-    /// qkv (N, 3C) as attention read it (rotated in a pre-norm block); P per (sequence, head); dropout masks.
+    /// qkv (N, 3C) as attention read it (rotated in a pre-norm block); the dropout masks of P per (sequence, head).
     var qkv: [T]
-    var probs: [[T]]
-    var probMasks: [[T]]
+    var probMasks: [DropoutMask]
     var ctx: [T]
-    var attnMask: [T]
+    var attnMask: DropoutMask
     /// Post-norm: LN after attention, its output x1 (the FFN's input), up (N, F) before the activation, its output.
-    /// Pre-norm: the FFN's LN, its output, uv (N, 2F), z (N, F) after dropout.
+    /// Pre-norm: the FFN's LN, its output, uv (N, 2F). The activation's output is computed again in the backward.
     var midNorm: LayerNormCache<T>
     var ffnInput: [T]
     var up: [T]
-    var act: [T]
-    var ffnMask: [T]
+    var ffnMask: DropoutMask
     var outNorm: LayerNormCache<T>?
 }
 
 struct PoolCache<T: TrainScalar> {
     var first: [T]
-    var inMask: [T]
+    var inMask: DropoutMask
     var preAct: [T]
     var norm: LayerNormCache<T>?
-    var outMask: [T]
+    var outMask: DropoutMask
 }
 
 extension TrainPass {
@@ -59,7 +57,7 @@ extension TrainPass {
             }
         }
         var (y, norm) = layerNorm(emb, TensorName.embeddingNorm, rows: total, width: e)
-        let mask: [T] = dropoutMask(y.count, model.dropout.embeddings, &rng)
+        let mask = DropoutMask(y.count, model.dropout.embeddings, &rng)
         applyMask(&y, mask)
         embedCache = EmbedCache(norm: norm, positions: positions, mask: mask)
         x = y
@@ -104,44 +102,39 @@ extension TrainPass {
 
     // MARK: attention over the packed sequences
 
-    /// qkv (N, 3C) -> ctx (N, C); P and the dropout masks per (sequence, head).
-    func attention(_ qkv: [T], window: Int?, rng: inout SeededGenerator?) -> (ctx: [T], probs: [[T]], masks: [[T]]) {
+    /// qkv (N, 3C) -> ctx (N, C); the dropout masks of P per (sequence, head).
+    func attention(_ qkv: [T], window: Int?, rng: inout SeededGenerator?) -> (ctx: [T], masks: [DropoutMask]) {
         let c = h.hiddenSize, heads = h.numAttentionHeads, dh = h.headDim
-        var ctx = [T](repeating: 0, count: total * c), probs: [[T]] = [], masks: [[T]] = []
+        var ctx = [T](repeating: 0, count: total * c), masks: [DropoutMask] = []
         for (b, s) in sequences.enumerated() {
             let len = s.ids.count
             for hd in 0..<heads {
-                let mask: [T] = dropoutMask(len * len, model.dropout.attentionProbs, &rng)
-                let pr = qkv.withUnsafeBufferPointer { q in
+                let mask = DropoutMask(len * len, model.dropout.attentionProbs, &rng)
+                qkv.withUnsafeBufferPointer { q in
                     ctx.withUnsafeMutableBufferPointer { o in
-                        mask.withUnsafeBufferPointer { mk in
-                            let base = q.baseAddress! + offsets[b] * 3 * c + hd * dh
-                            return attentionForward(q: base, k: base + c, v: base + 2 * c, ld: 3 * c,
-                                                    ctx: o.baseAddress! + offsets[b] * c + hd * dh, ldOut: c, len: len, headDim: dh,
-                                                    window: window, dropMask: mask.isEmpty ? nil : mk.baseAddress!)
-                        }
+                        let base = q.baseAddress! + offsets[b] * 3 * c + hd * dh
+                        attentionForward(q: base, k: base + c, v: base + 2 * c, ld: 3 * c, ctx: o.baseAddress! + offsets[b] * c + hd * dh,
+                                         ldOut: c, len: len, headDim: dh, window: window, dropMask: mask)
                     }
                 }
-                probs.append(pr); masks.append(mask)
+                masks.append(mask)
             }
         }
-        return (ctx, probs, masks)
+        return (ctx, masks)
     }
 
     /// dctx (N, C) -> dqkv (N, 3C).
-    func attentionBack(_ dctx: [T], _ qkv: [T], _ probs: [[T]], _ masks: [[T]]) -> [T] {
+    func attentionBack(_ dctx: [T], _ qkv: [T], window: Int?, _ masks: [DropoutMask]) -> [T] {
         let c = h.hiddenSize, heads = h.numAttentionHeads, dh = h.headDim
         var dqkv = [T](repeating: 0, count: total * 3 * c)
         for (b, s) in sequences.enumerated() {
             for hd in 0..<heads {
                 let i = b * heads + hd, o = offsets[b]
                 qkv.withUnsafeBufferPointer { q in dctx.withUnsafeBufferPointer { dc in dqkv.withUnsafeMutableBufferPointer { dq in
-                    masks[i].withUnsafeBufferPointer { mk in
-                        let base = q.baseAddress! + o * 3 * c + hd * dh, dbase = dq.baseAddress! + o * 3 * c + hd * dh
-                        attentionBackward(dctx: dc.baseAddress! + o * c + hd * dh, ldOut: c, p: probs[i], q: base, k: base + c,
-                                          v: base + 2 * c, ld: 3 * c, dq: dbase, dk: dbase + c, dv: dbase + 2 * c, len: s.ids.count,
-                                          headDim: dh, dropMask: masks[i].isEmpty ? nil : mk.baseAddress!)
-                    }
+                    let base = q.baseAddress! + o * 3 * c + hd * dh, dbase = dq.baseAddress! + o * 3 * c + hd * dh
+                    attentionBackward(dctx: dc.baseAddress! + o * c + hd * dh, ldOut: c, q: base, k: base + c, v: base + 2 * c, ld: 3 * c,
+                                      dq: dbase, dk: dbase + c, dv: dbase + 2 * c, len: s.ids.count, headDim: dh, window: window,
+                                      dropMask: masks[i])
                 } } }
             }
         }

@@ -116,6 +116,7 @@ struct FitCommand: ParsableCommand {
         var best: Parameters<Float>?
         var lastScore: Double?
         let bar = !noProgress && isatty(2) == 1
+        let started = DispatchTime.now().uptimeNanoseconds
         try Fit.run(trainModel, examples: zip(sequences, examples).map { TrainExample(sequence: $0, label: $1.label) }, options: options,
                     evaluate: evaluate, save: { best = $0.parameters }) { event in
             switch event {
@@ -128,10 +129,12 @@ struct FitCommand: ParsableCommand {
             }
         }
         if bar { FileHandle.standardError.write(Data("\n".utf8)) }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         var out = imported
         out.graph = (best ?? trainModel.parameters).graph(replacing: imported.graph)
         let summary = try out.savePretrained(to: outputURL, force: force)
         write("{\"output\":\(JSONWriter.quote(summary.directory.path)),\"examples\":\(examples.count),\"steps\":\(Fit.steps(examples: examples.count, options: options).total)"
+              + ",\"train_seconds\":\(JSONWriter.number((seconds * 10).rounded() / 10)),\"pairs_per_s\":\(JSONWriter.number((Double(examples.count * epochs) / seconds * 100).rounded() / 100))"
               + (lastScore.map { ",\"last_evaluation\":\(JSONWriter.number($0))" } ?? "") + "}\n")
     }
 

@@ -93,31 +93,35 @@ final class LayerGradientTests: XCTestCase {
         XCTAssertEqual(Array(f(x)[(heads * dh)..<ld]), Array(x[(heads * dh)..<ld]))
     }
 
-    /// One sequence and head, global, windowed, and with a dropout mask on P.
+    /// One sequence and head, global, windowed, and with a dropout mask on P (drawn again in the backward).
     func testAttention() {
         let len = 7, dh = 4, ld = 3 * dh
         let qkv = values(len * ld), r = values(len * dh)
         var gen: SeededGenerator? = SeededGenerator(seed: 5)
-        let drop: [Double] = dropoutMask(len * len, 0.3, &gen)
-        XCTAssertTrue(drop.contains(0) && drop.contains { abs($0 - 1 / 0.7) < 1e-12 })
-        for (window, mask) in [(nil, []), (2, []), (nil, drop), (1, drop)] as [(Int?, [Double])] {
-            func f(_ v: [Double]) -> ([Double], [Double]) {
+        let drop = DropoutMask(len * len, 0.3, &gen)
+        var ones = [Double](repeating: 1, count: len * len)
+        applyMask(&ones, drop)
+        XCTAssertTrue(ones.contains(0) && ones.contains { abs($0 - 1 / 0.7) < 1e-12 } && ones.allSatisfy { $0 == 0 || abs($0 - 1 / 0.7) < 1e-12 })
+        for (window, mask) in [(nil, DropoutMask.none), (2, .none), (nil, drop), (1, drop)] as [(Int?, DropoutMask)] {
+            func f(_ v: [Double]) -> [Double] {
                 var ctx = [Double](repeating: 0, count: len * dh)
-                let p = v.withUnsafeBufferPointer { q in ctx.withUnsafeMutableBufferPointer { o in mask.withUnsafeBufferPointer { mk in
+                v.withUnsafeBufferPointer { q in ctx.withUnsafeMutableBufferPointer { o in
                     attentionForward(q: q.baseAddress!, k: q.baseAddress! + dh, v: q.baseAddress! + 2 * dh, ld: ld, ctx: o.baseAddress!,
-                                     ldOut: dh, len: len, headDim: dh, window: window, dropMask: mask.isEmpty ? nil : mk.baseAddress!)
-                } } }
-                return (ctx, p)
+                                     ldOut: dh, len: len, headDim: dh, window: window, dropMask: mask)
+                } }
+                return ctx
             }
-            let (_, p) = f(qkv)
-            if let window { XCTAssertEqual(p[0 * len + window + 1], 0, "masked key has probability 0") }
+            if let window {
+                let p = qkv.withUnsafeBufferPointer { attentionProbs(q: $0.baseAddress!, k: $0.baseAddress! + dh, ld: ld, len: len, headDim: dh, window: window) }
+                XCTAssertEqual(p[0 * len + window + 1], 0, "masked key has probability 0")
+            }
             var d = [Double](repeating: 0, count: len * ld)
-            qkv.withUnsafeBufferPointer { q in r.withUnsafeBufferPointer { dc in d.withUnsafeMutableBufferPointer { dd in mask.withUnsafeBufferPointer { mk in
-                attentionBackward(dctx: dc.baseAddress!, ldOut: dh, p: p, q: q.baseAddress!, k: q.baseAddress! + dh, v: q.baseAddress! + 2 * dh,
+            qkv.withUnsafeBufferPointer { q in r.withUnsafeBufferPointer { dc in d.withUnsafeMutableBufferPointer { dd in
+                attentionBackward(dctx: dc.baseAddress!, ldOut: dh, q: q.baseAddress!, k: q.baseAddress! + dh, v: q.baseAddress! + 2 * dh,
                                   ld: ld, dq: dd.baseAddress!, dk: dd.baseAddress! + dh, dv: dd.baseAddress! + 2 * dh, len: len, headDim: dh,
-                                  dropMask: mask.isEmpty ? nil : mk.baseAddress!)
-            } } } }
-            checkFD("attention window \(String(describing: window)) dropout \(!mask.isEmpty)", qkv, d) { dot(r, f($0).0) }
+                                  window: window, dropMask: mask)
+            } } }
+            checkFD("attention window \(String(describing: window)) dropout \(!mask.isEmpty)", qkv, d) { dot(r, f($0)) }
         }
     }
 

@@ -71,6 +71,23 @@ final class FitTests: XCTestCase {
         XCTAssertTrue(exists(out + "/model.safetensors"))
     }
 
+    /// A bare encoder (config.json `BertModel`) gets a head as CrossEncoder(model, num_labels=N) builds it: the
+    /// checkpoint's pooler and classifier are kept when present, and the output is a BertForSequenceClassification.
+    func testNumLabelsGivesABareEncoderAHead() throws {
+        let bare = dir.appendingPathComponent("bare")
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: cli.tinyOne), to: bare)
+        let config = bare.appendingPathComponent("config.json")
+        let text = try String(contentsOf: config, encoding: .utf8).replacingOccurrences(of: "BertForSequenceClassification", with: "BertModel")
+        try Data(text.utf8).write(to: config)
+        let train = try file("train.jsonl", trainingData(labels: ["1", "0", "1", "0"]))
+        let out = dir.appendingPathComponent("headed").path
+        let r = try cli.run(["fit", bare.path, "--num-labels", "1", "--train", train, "--output", out, "--batch-size", "2", "--no-progress"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(try String(contentsOfFile: out + "/config.json", encoding: .utf8).contains("BertForSequenceClassification"))
+        let pairs = try file("pairs.jsonl", "[\"a\", \"b\"]\n")
+        XCTAssertEqual(try cli.run(["predict", out, "--pairs", pairs, "--no-progress"]).status, 0)
+    }
+
     func testBadInputIsRefusedWithoutOutput() throws {
         let out = dir.appendingPathComponent("out").path
         let wrongType = try file("a.jsonl", trainingData(labels: ["1", "\"yes\""]))
