@@ -173,7 +173,8 @@ public enum SavePretrained {
         let manifestPath = model.directory.appendingPathComponent(ArtifactFormat.manifestFile).path
         let listed: [ArtifactFormat.ManifestEntry]
         do {
-            listed = try ArtifactFormat.readManifest(try MappedFile(path: manifestPath).bytes, path: manifestPath)
+            let manifest = try MappedFile(path: manifestPath)
+            listed = try withExtendedLifetime(manifest) { try ArtifactFormat.readManifest(manifest.bytes, path: manifestPath) }
         } catch {
             throw SavePretrainedError.artifactManifest("\(ArtifactFormat.manifestFile) is missing or unreadable: \(error)")
         }

@@ -1,4 +1,5 @@
 import CECore
+import CEImport
 import CERetrieve
 import CETestSupport
 import Foundation
@@ -165,6 +166,30 @@ final class RetrieveCLITests: XCTestCase {
     }
 
     /// verify for bi-encoders: against sentence-transformers' golden (fp32 profile), against another model (fails, exit 1).
+    /// save-pretrained of an int8 bi-encoder artifact copies its module folders through the manifest and keeps
+    /// the model: the copy embeds byte for byte as the artifact does.
+    func testSavePretrainedOfABiEncoderArtifactKeepsItsModules() throws {
+        let int8 = dir.appendingPathComponent("dense-int8").path, saved = dir.appendingPathComponent("dense-saved").path
+        let c = try run(["convert", tiny("dense"), "--output", int8, "--no-progress"])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        let s = try run(["save-pretrained", int8, "--output", saved])
+        XCTAssertEqual(s.status, 0, s.stdout + s.stderr)
+        let modules = try FileManager.default.contentsOfDirectory(atPath: int8).filter { $0.first?.isNumber == true }.sorted()
+        XCTAssertFalse(modules.isEmpty)
+        for m in modules {
+            for f in try FileManager.default.contentsOfDirectory(atPath: int8 + "/" + m) {
+                XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: saved + "/\(m)/\(f)")),
+                               try Data(contentsOf: URL(fileURLWithPath: int8 + "/\(m)/\(f)")), "\(m)/\(f)")
+            }
+        }
+        XCTAssertNoThrow(try ArtifactFormat.checkManifest(URL(fileURLWithPath: saved)))
+        let texts = try jsonl("t.jsonl", ["How many people live in Berlin?", "Berlin has 3.5 million inhabitants."])
+        let a = try run(["embed", int8, "--texts", texts]), b = try run(["embed", saved, "--texts", texts])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        XCTAssertEqual(a.stdout, b.stdout)
+        XCTAssertFalse(a.stdout.isEmpty)
+    }
+
     func testVerifyBiEncoder() throws {
         let ok = try run(["verify", tiny("dense"), "--golden", root.appendingPathComponent("golden/bi/tiny-bi-dense/golden.json").path, "--json"])
         XCTAssertEqual(ok.status, 0, ok.stdout + ok.stderr)

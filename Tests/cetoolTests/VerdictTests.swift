@@ -104,8 +104,7 @@ final class VerdictTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         var model = try ModelDirectory.load(URL(fileURLWithPath: cli.tinyThree))
         XCTAssertEqual(model.graph.hyperparameters.numLabels, 3)
-        for suffix in [".weight", ".bias"] {
-            let name = TensorName.classifierOut + suffix
+        for name in [TensorName.classifierOut.weight, TensorName.classifierOut.bias] {
             let t = try XCTUnwrap(model.graph.weights[name])
             let v = try XCTUnwrap(t.floatValues())
             let row = v.count / 3
