@@ -180,22 +180,23 @@ enum FitModel {
 
     static func load(_ path: String, maxLength: Int?, numLabels: Int?, seed: UInt64) throws -> ImportedModel {
         let url = URL(fileURLWithPath: path)
-        do {
-            let m = try ModelDirectory.load(url, maxLength: maxLength)
+        let m = try ModelDirectory.load(url, maxLength: maxLength)
+        // A bare encoder (BertModel, …) imports without a head (numLabels 0): fit gives it a fresh one.
+        guard m.graph.isEncoderOnly else {
             if let numLabels, numLabels != m.graph.hyperparameters.numLabels {
                 throw CLIError.refused("--num-labels \(numLabels) differs from the model's \(m.graph.hyperparameters.numLabels) labels; --num-labels is for a bare encoder without a head")
             }
             return m
-        } catch ImportError.unsupportedArchitecture(let name, _) where name.hasSuffix("Model") {
-            guard numLabels != nil else {
-                throw CLIError.refused("\(path) is a bare encoder (\(name)) without a classification head: pass --num-labels N for a fresh head, as CrossEncoder(model_name, num_labels=N) builds")
-            }
-            let temp = FileManager.default.temporaryDirectory.appendingPathComponent("cetool-fit-head-\(getpid())")
-            try? FileManager.default.removeItem(at: temp)
-            FitModel.temporary = temp
-            try FreshHead.build(source: url, bareName: name, numLabels: numLabels!, seed: seed, into: temp)
-            return try ModelDirectory.load(temp, maxLength: maxLength)
         }
+        let name = m.config.architectureName
+        guard let numLabels else {
+            throw CLIError.refused("\(path) is a bare encoder (\(name)) without a classification head: pass --num-labels N for a fresh head, as CrossEncoder(model_name, num_labels=N) builds")
+        }
+        let temp = FileManager.default.temporaryDirectory.appendingPathComponent("cetool-fit-head-\(getpid())")
+        try? FileManager.default.removeItem(at: temp)
+        FitModel.temporary = temp
+        try FreshHead.build(source: url, bareName: name, numLabels: numLabels, seed: seed, into: temp)
+        return try ModelDirectory.load(temp, maxLength: maxLength)
     }
 
     static func encode(_ m: ImportedModel, _ pairs: [(String, String)]) throws -> [TrainSequence] {
