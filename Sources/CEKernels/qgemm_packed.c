@@ -1,4 +1,5 @@
 #include "cekernels.h"
+#include "epilogue_avx2.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,19 +63,6 @@ static void packed_portable(const int16_t *a16, const int8_t *packed, int m, int
 #if defined(__x86_64__)
 #define AVX2 __attribute__((target("avx2,fma")))
 
-/* Epilogue of one row's 16 sums: (float)acc · sx · sw (+ bias), as dequant_avx2 computes it. */
-AVX2 static inline void store16(__m256i lo, __m256i hi, float sx, const float *sw, const float *bias, float *y, int cols) {
-    __m256 s = _mm256_set1_ps(sx);
-    __m256 a = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(lo), s), _mm256_loadu_ps(sw));
-    __m256 b = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(hi), s), _mm256_loadu_ps(sw + 8));
-    if (bias) { a = _mm256_add_ps(a, _mm256_loadu_ps(bias)); b = _mm256_add_ps(b, _mm256_loadu_ps(bias + 8)); }
-    if (cols == 16) { _mm256_storeu_ps(y, a); _mm256_storeu_ps(y + 8, b); return; }
-    float tmp[16];
-    _mm256_storeu_ps(tmp, a);
-    _mm256_storeu_ps(tmp + 8, b);
-    memcpy(y, tmp, (size_t)cols * sizeof(float));
-}
-
 /* The int32 sums acc[MR][2] of input pairs t0 ..< t1, restarted from zero: per pair, the 32 packed weights
  * widened to int16 (two vpmovsxbw), one broadcast of each row's two int16 and two vpmaddwd. */
 #define MADD_PAIRS(MR, t0, t1)                                                                            \
@@ -97,7 +85,7 @@ AVX2 static void tile_##MR(const int16_t *a16, int k2, const int8_t *panel, cons
                            const float *bias, float *y, int n, int cols) {                                \
     __m256i acc[MR][2];                                                                                  \
     MADD_PAIRS(MR, 0, k2 / 2)                                                                            \
-    for (int r = 0; r < MR; r++) store16(acc[r][0], acc[r][1], sx[r], sw, bias, y + (size_t)r * n, cols); \
+    for (int r = 0; r < MR; r++) ce_avx2_dequant16(acc[r][0], acc[r][1], sx[r], sw, bias, y + (size_t)r * n, cols); \
 }
 KERNEL(6)
 KERNEL(4)
@@ -156,7 +144,7 @@ VNNI static inline void vstore(float *y, __m512 v, const float *bias, __m512 bq,
     _mm512_mask_storeu_ps(y, mask, v);
 }
 
-/* MR rows x NP·16 columns over the whole of k; the epilogue is store16's ((float)acc·sx)·sw (+ bias). */
+/* MR rows x NP·16 columns over the whole of k; the epilogue is ce_avx2_dequant16's ((float)acc·sx)·sw (+ bias). */
 #define VKERNEL(MR, NP)                                                                                    \
 VNNI static void vtile_##MR##_##NP(const int16_t *a16, int k2, const int8_t *panel, size_t pstride, const float *sx, \
                                   const float *sw, const float *bias, float *y, int n, int cols) {         \
@@ -340,17 +328,7 @@ AVX2 static void gtile_##MR(const int16_t *a16, int k2, const int8_t *panel, int
             s[r][1] = _mm256_add_ps(s[r][1], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][1]), g1));          \
         }                                                                                                \
     }                                                                                                    \
-    for (int r = 0; r < MR; r++) {                                                                       \
-        __m256 x = _mm256_set1_ps(sx[r]);                                                                \
-        __m256 a = _mm256_mul_ps(s[r][0], x), b = _mm256_mul_ps(s[r][1], x);                             \
-        if (bias) { a = _mm256_add_ps(a, _mm256_loadu_ps(bias)); b = _mm256_add_ps(b, _mm256_loadu_ps(bias + 8)); } \
-        float *o = y + (size_t)r * n;                                                                    \
-        if (cols == 16) { _mm256_storeu_ps(o, a); _mm256_storeu_ps(o + 8, b); continue; }                \
-        float tmp[16];                                                                                   \
-        _mm256_storeu_ps(tmp, a);                                                                        \
-        _mm256_storeu_ps(tmp + 8, b);                                                                    \
-        memcpy(o, tmp, (size_t)cols * sizeof(float));                                                    \
-    }                                                                                                    \
+    for (int r = 0; r < MR; r++) ce_avx2_scale16(s[r][0], s[r][1], sx[r], bias, y + (size_t)r * n, cols);  \
 }
 GKERNEL(6)
 GKERNEL(4)

@@ -1,4 +1,5 @@
 #include "cekernels.h"
+#include "epilogue_avx2.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,18 +165,6 @@ void ce_qgemm_u8s8_f32_reference(const uint8_t *u, const int8_t *packed, const i
  * saturate. So this path takes the codes back (a = u ^ 0x80) and multiplies |a| (≤ 127, unsigned) by w·sign(a)
  * (vpsignb, |·| ≤ 127): a pair sums to at most 2·127·127 = 32258 < 32767, never saturating. vpmaddwd with ones
  * then adds pairs into the int32 lane of each column's quad: Σ a·w exactly, which is Σ u·w − corr. */
-AVX2 static inline void store16_u8(__m256i lo, __m256i hi, float sx, const float *sw, const float *bias, float *y, int cols) {
-    __m256 s = _mm256_set1_ps(sx);
-    __m256 a = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(lo), s), _mm256_loadu_ps(sw));
-    __m256 b = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(hi), s), _mm256_loadu_ps(sw + 8));
-    if (bias) { a = _mm256_add_ps(a, _mm256_loadu_ps(bias)); b = _mm256_add_ps(b, _mm256_loadu_ps(bias + 8)); }
-    if (cols == 16) { _mm256_storeu_ps(y, a); _mm256_storeu_ps(y + 8, b); return; }
-    float tmp[16];
-    _mm256_storeu_ps(tmp, a);
-    _mm256_storeu_ps(tmp + 8, b);
-    memcpy(y, tmp, (size_t)cols * sizeof(float));
-}
-
 /* acc[MR][2] += Σ over quads p0 ..< p1 of a·w for MR rows × the panel's 16 columns (two ymm of 8 columns × 4). */
 #define MADDUBS_QUADS(MR, p0, p1)                                                                          \
     for (int p = (p0); p < (p1); p++) {                                                                   \
@@ -198,7 +187,7 @@ AVX2 static void u8tile_avx2_##MR(const uint8_t *u, int k4, const int8_t *panel,
     __m256i acc[MR][2];                                                                                   \
     for (int r = 0; r < MR; r++) { acc[r][0] = _mm256_setzero_si256(); acc[r][1] = _mm256_setzero_si256(); } \
     MADDUBS_QUADS(MR, 0, k4 / 4)                                                                          \
-    for (int r = 0; r < MR; r++) store16_u8(acc[r][0], acc[r][1], sx[r], sw, bias, y + (size_t)r * n, cols); \
+    for (int r = 0; r < MR; r++) ce_avx2_dequant16(acc[r][0], acc[r][1], sx[r], sw, bias, y + (size_t)r * n, cols); \
 }
 U8_AVX2_TILE(4)
 U8_AVX2_TILE(2)
@@ -222,17 +211,7 @@ AVX2 static void u8gtile_avx2_##MR(const uint8_t *u, int k4, const int8_t *panel
             s[r][1] = _mm256_add_ps(s[r][1], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][1]), g1));           \
         }                                                                                                 \
     }                                                                                                     \
-    for (int r = 0; r < MR; r++) {                                                                        \
-        __m256 x = _mm256_set1_ps(sx[r]);                                                                 \
-        __m256 a = _mm256_mul_ps(s[r][0], x), b = _mm256_mul_ps(s[r][1], x);                              \
-        if (bias) { a = _mm256_add_ps(a, _mm256_loadu_ps(bias)); b = _mm256_add_ps(b, _mm256_loadu_ps(bias + 8)); } \
-        float *o = y + (size_t)r * n;                                                                     \
-        if (cols == 16) { _mm256_storeu_ps(o, a); _mm256_storeu_ps(o + 8, b); continue; }                 \
-        float tmp[16];                                                                                    \
-        _mm256_storeu_ps(tmp, a);                                                                         \
-        _mm256_storeu_ps(tmp + 8, b);                                                                     \
-        memcpy(o, tmp, (size_t)cols * sizeof(float));                                                     \
-    }                                                                                                     \
+    for (int r = 0; r < MR; r++) ce_avx2_scale16(s[r][0], s[r][1], sx[r], bias, y + (size_t)r * n, cols);   \
 }
 U8_AVX2_GTILE(2)
 U8_AVX2_GTILE(1)
@@ -298,7 +277,7 @@ AVX2 static int u8s8_avx2(const uint8_t *u, const int8_t *packed, const int32_t 
 
 /* ---- vpdpbusd on zmm (AVX-512 VNNI) and on ymm (AVX-VNNI, or AVX-512 VL + VNNI) ----
  * One vpdpbusd per row and panel per quad: the row's four u8 (broadcast) times each column's four s8, added to the
- * column's int32 sum. The sums start at −corr, so they end at Σ a·w exactly; the epilogue is store16's. */
+ * column's int32 sum. The sums start at −corr, so they end at Σ a·w exactly; the epilogue is ce_avx2_dequant16's. */
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
 
 VNNI static inline __mmask16 vmask16(int cols) { return cols >= 16 ? (__mmask16)0xFFFF : cols <= 0 ? 0 : (__mmask16)((1u << cols) - 1); }
@@ -448,7 +427,7 @@ TARGET static inline __attribute__((always_inline)) void u8ytile_##SUFFIX(const 
             acc[r][1] = DPBUSD(acc[r][1], a, w1);                                                         \
         }                                                                                                 \
     }                                                                                                     \
-    for (int r = 0; r < MR; r++) store16_u8(acc[r][0], acc[r][1], sx[r], sw, bias, y + (size_t)r * n, cols); \
+    for (int r = 0; r < MR; r++) ce_avx2_dequant16(acc[r][0], acc[r][1], sx[r], sw, bias, y + (size_t)r * n, cols); \
 }                                                                                                         \
 TARGET static inline __attribute__((always_inline)) void u8ygtile_##SUFFIX(const int MR, const uint8_t *u, int k4, const int8_t *panel, int gq, int groups, \
                                      const float *swp, const int32_t *ncp, const float *sx, const float *bias, \
@@ -479,17 +458,7 @@ TARGET static inline __attribute__((always_inline)) void u8ygtile_##SUFFIX(const
             s[r][1] = _mm256_add_ps(s[r][1], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][1]), g1));           \
         }                                                                                                 \
     }                                                                                                     \
-    for (int r = 0; r < MR; r++) {                                                                        \
-        __m256 x = _mm256_set1_ps(sx[r]);                                                                 \
-        __m256 a = _mm256_mul_ps(s[r][0], x), b = _mm256_mul_ps(s[r][1], x);                              \
-        if (bias) { a = _mm256_add_ps(a, _mm256_loadu_ps(bias)); b = _mm256_add_ps(b, _mm256_loadu_ps(bias + 8)); } \
-        float *o = y + (size_t)r * n;                                                                     \
-        if (cols == 16) { _mm256_storeu_ps(o, a); _mm256_storeu_ps(o + 8, b); continue; }                 \
-        float tmp[16];                                                                                    \
-        _mm256_storeu_ps(tmp, a);                                                                         \
-        _mm256_storeu_ps(tmp + 8, b);                                                                     \
-        memcpy(o, tmp, (size_t)cols * sizeof(float));                                                     \
-    }                                                                                                     \
+    for (int r = 0; r < MR; r++) ce_avx2_scale16(s[r][0], s[r][1], sx[r], bias, y + (size_t)r * n, cols);   \
 }                                                                                                         \
 TARGET static int u8s8_ymm_##SUFFIX(const uint8_t *u, const int8_t *packed, const int32_t *corr, int m, int n, int k, \
                                     int group, const float *sx, const float *sw, const float *bias, float *y) { \
