@@ -1,4 +1,5 @@
 #include "cekernels.h"
+#include "neon_common.h"
 #include <math.h>
 #include <string.h>
 #if defined(__x86_64__)
@@ -98,11 +99,91 @@ AVX2 static void attention_avx2(const float *q, const float *k, const float *v, 
 }
 #endif
 
+#if defined(__aarch64__)
+/* ---- NEON (ARM64): attention_avx2's plan at 4 lanes ----
+ * scores[i, j0 ..< j0 + 4·NB) = scale · Σ_d q[i, d] · kt[d, j0 + c] for MR query rows; columns past len read kt's zero
+ * padding (lp = len rounded up to 8) and land in the row's padding. */
+CE_NEON_INLINE void qk_neon(const int MR, const int NB, const float *q, int ld, const float *kt, int lp, int dh, float scale,
+                            float *s, int j0) {
+    float32x4_t acc[4][4];
+    for (int r = 0; r < MR; r++) for (int b = 0; b < NB; b++) acc[r][b] = vdupq_n_f32(0);
+    for (int d = 0; d < dh; d++) {
+        float32x4_t k[4];
+        for (int b = 0; b < NB; b++) k[b] = vld1q_f32(kt + (size_t)d * lp + j0 + 4 * b);
+        for (int r = 0; r < MR; r++) {
+            float a = q[(size_t)r * ld + d];
+            for (int b = 0; b < NB; b++) acc[r][b] = vfmaq_n_f32(acc[r][b], k[b], a);
+        }
+    }
+    for (int r = 0; r < MR; r++)
+        for (int b = 0; b < NB; b++) vst1q_f32(s + (size_t)r * lp + j0 + 4 * b, vmulq_n_f32(acc[r][b], scale));
+}
+
+/* out[i, d0 ..< d0 + 4·NB) = Σ_j p[i, j] · v[j, d0 + c] for MR rows. */
+CE_NEON_INLINE void pv_neon(const int MR, const int NB, const float *p, int lp, const float *v, int ld, int len, float *out, int ldOut) {
+    float32x4_t acc[4][4];
+    for (int r = 0; r < MR; r++) for (int b = 0; b < NB; b++) acc[r][b] = vdupq_n_f32(0);
+    for (int j = 0; j < len; j++) {
+        float32x4_t w[4];
+        for (int b = 0; b < NB; b++) w[b] = vld1q_f32(v + (size_t)j * ld + 4 * b);
+        for (int r = 0; r < MR; r++) {
+            float a = p[(size_t)r * lp + j];
+            for (int b = 0; b < NB; b++) acc[r][b] = vfmaq_n_f32(acc[r][b], w[b], a);
+        }
+    }
+    for (int r = 0; r < MR; r++)
+        for (int b = 0; b < NB; b++) vst1q_f32(out + (size_t)r * ldOut + 4 * b, acc[r][b]);
+}
+
+/* One head, dh a multiple of 8: kᵀ once, then four query rows at a time through q·kᵀ, softmax and p·v. */
+static void attention_neon(const float *q, const float *k, const float *v, int ld, float *out, int ldOut,
+                           int len, int dh, float scale, float *scratch) {
+    int lp = round8(len);
+    float *s = scratch, *kt = scratch + (size_t)4 * lp;
+    for (int d = 0; d < dh; d++) {
+        float *row = kt + (size_t)d * lp;
+        for (int j = 0; j < len; j++) row[j] = k[(size_t)j * ld + d];
+        for (int j = len; j < lp; j++) row[j] = 0;
+    }
+    for (int i = 0; i < len; i += 4) {
+        int rows = len - i < 4 ? len - i : 4;
+        const float *qi = q + (size_t)i * ld;
+        float *oi = out + (size_t)i * ldOut;
+        int j = 0;
+        if (rows == 4) {
+            for (; j + 16 <= lp; j += 16) qk_neon(4, 4, qi, ld, kt, lp, dh, scale, s, j);
+            if (j < lp) qk_neon(4, 2, qi, ld, kt, lp, dh, scale, s, j);
+        } else {
+            for (int r = 0; r < rows; r++) {
+                for (j = 0; j + 16 <= lp; j += 16) qk_neon(1, 4, qi + (size_t)r * ld, ld, kt, lp, dh, scale, s + (size_t)r * lp, j);
+                if (j < lp) qk_neon(1, 2, qi + (size_t)r * ld, ld, kt, lp, dh, scale, s + (size_t)r * lp, j);
+            }
+        }
+        for (int r = 0; r < rows; r++) ce_softmax_rows_f32(s + (size_t)r * lp, 1, len);
+        int d0 = 0;
+        for (; d0 + 16 <= dh; d0 += 16) {
+            int r = 0;
+            for (; r + 2 <= rows; r += 2) pv_neon(2, 4, s + (size_t)r * lp, lp, v + d0, ld, len, oi + (size_t)r * ldOut + d0, ldOut);
+            for (; r < rows; r++) pv_neon(1, 4, s + (size_t)r * lp, lp, v + d0, ld, len, oi + (size_t)r * ldOut + d0, ldOut);
+        }
+        for (; d0 + 8 <= dh; d0 += 8) {
+            if (rows == 4) { pv_neon(4, 2, s, lp, v + d0, ld, len, oi + d0, ldOut); continue; }
+            for (int r = 0; r < rows; r++) pv_neon(1, 2, s + (size_t)r * lp, lp, v + d0, ld, len, oi + (size_t)r * ldOut + d0, ldOut);
+        }
+    }
+}
+#endif
+
 int ce_attention_head_f32(const float *q, const float *k, const float *v, int ld, float *out, int ldOut,
                           int len, int dh, float scale, float *scratch) {
 #if defined(__x86_64__)
     if (ce_fp32_variant() == 1 && dh % 8 == 0 && len > 0) {
         attention_avx2(q, k, v, ld, out, ldOut, len, dh, scale, scratch);
+        return 1;
+    }
+#elif defined(__aarch64__)
+    if (ce_fp32_variant() == 1 && dh % 8 == 0 && len > 0) {
+        attention_neon(q, k, v, ld, out, ldOut, len, dh, scale, scratch);
         return 1;
     }
 #endif
@@ -163,11 +244,38 @@ AVX2 static void window_avx2(const float *q, const float *k, const float *v, int
 }
 #endif
 
+#if defined(__aarch64__)
+/* The same with 4-wide FMA over the head dimension (dh a multiple of 4). */
+static void window_neon(const float *q, const float *k, const float *v, int ld, float *out, int ldOut, int len, int dh,
+                        float scale, int window, float *s) {
+    for (int i = 0; i < len; i++) {
+        int j0 = i - window < 0 ? 0 : i - window;
+        int j1 = i + window > len - 1 ? len - 1 : i + window;
+        const float *qi = q + (size_t)i * ld;
+        for (int j = j0; j <= j1; j++) {
+            const float *kj = k + (size_t)j * ld;
+            float32x4_t acc = vdupq_n_f32(0);
+            for (int d = 0; d < dh; d += 4) acc = vfmaq_f32(acc, vld1q_f32(qi + d), vld1q_f32(kj + d));
+            s[j - j0] = vaddvq_f32(acc) * scale;
+        }
+        ce_softmax_rows_f32(s, 1, j1 - j0 + 1);
+        float *o = out + (size_t)i * ldOut;
+        for (int d = 0; d < dh; d += 4) {
+            float32x4_t acc = vdupq_n_f32(0);
+            for (int j = j0; j <= j1; j++) acc = vfmaq_n_f32(acc, vld1q_f32(v + (size_t)j * ld + d), s[j - j0]);
+            vst1q_f32(o + d, acc);
+        }
+    }
+}
+#endif
+
 void ce_attention_window_f32(const float *q, const float *k, const float *v, int ld, float *out, int ldOut, int len, int dh,
                              float scale, int window, float *scratch) {
     if (len <= 0) return;
 #if defined(__x86_64__)
     if (ce_fp32_variant() == 1 && dh % 8 == 0) { window_avx2(q, k, v, ld, out, ldOut, len, dh, scale, window, scratch); return; }
+#elif defined(__aarch64__)
+    if (ce_fp32_variant() == 1 && dh % 4 == 0) { window_neon(q, k, v, ld, out, ldOut, len, dh, scale, window, scratch); return; }
 #endif
     window_portable(q, k, v, ld, out, ldOut, len, dh, scale, window, scratch);
 }

@@ -1,8 +1,16 @@
 #include "cekernels.h"
+#include "neon_common.h"
 #include <math.h>
 #include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#include <sys/auxv.h>
+/* Linux's arm64 hwcap bits (asm/hwcap.h), for C libraries whose headers predate them. */
+#define CE_HWCAP_ASIMD (1UL << 1)
+#define CE_HWCAP_ASIMDDP (1UL << 20)
+#define CE_HWCAP2_I8MM (1UL << 13)
 #endif
 
 int ce_cpu_features(void) {
@@ -35,6 +43,11 @@ int ce_cpu_features(void) {
         if (__builtin_cpu_supports("avx512vnni")) f |= CE_CPU_AVX512VNNI;
         if (__builtin_cpu_supports("avx512bf16")) f |= CE_CPU_AVX512BF16;
     }
+#elif defined(__aarch64__)
+    unsigned long hw = getauxval(AT_HWCAP), hw2 = getauxval(AT_HWCAP2);
+    if (hw & CE_HWCAP_ASIMD) f |= CE_CPU_NEON;
+    if ((hw & CE_HWCAP_ASIMD) && (hw & CE_HWCAP_ASIMDDP)) f |= CE_CPU_DOTPROD;
+    if ((hw & CE_HWCAP_ASIMD) && (hw2 & CE_HWCAP2_I8MM)) f |= CE_CPU_I8MM;
 #endif
     return f;
 }
@@ -189,6 +202,25 @@ static void quantize_rows_avx2(const float *x, int8_t *q, float *scales, int row
 }
 #endif
 
+#if defined(__aarch64__)
+/// The same bytes as the portable loop on NEON: the same max, inverse, round-half-even and clamp.
+static void quantize_rows_neon(const float *x, int8_t *q, float *scales, int rows, int k) {
+    for (int r = 0; r < rows; r++) {
+        const float *p = x + (size_t)r * k;
+        int8_t *o = q + (size_t)r * k;
+        float mx = ce_neon_absmax(p, NULL, k);
+        float scale = mx > 0 ? mx / 127.0f : 1.0f, inv = 1.0f / scale;
+        int t = 0;
+        for (; t + 16 <= k; t += 16) vst1q_s8(o + t, ce_neon_codes16_s8(p + t, NULL, vdupq_n_f32(inv)));
+        for (; t < k; t++) {
+            float v = rintf(p[t] * inv);
+            o[t] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+        }
+        scales[r] = scale;
+    }
+}
+#endif
+
 void ce_quantize_rows_s8_reference(const float *x, int8_t *q, float *scales, int rows, int k) {
     quantize_rows_portable(x, q, scales, rows, k);
 }
@@ -226,6 +258,15 @@ void ce_quantize_rows_s8_smooth(const float *x, const float *smooth, int8_t *q, 
         }
         return;
     }
+#elif defined(__aarch64__)
+    if (ce_fp32_variant() == 1 && k <= SMOOTH_CHUNK) {
+        float y[SMOOTH_CHUNK];
+        for (int r = 0; r < rows; r++) {
+            for (int t = 0; t < k; t++) y[t] = x[(size_t)r * k + t] * smooth[t];
+            quantize_rows_neon(y, q + (size_t)r * k, scales + r, 1, k);
+        }
+        return;
+    }
 #endif
     ce_quantize_rows_s8_smooth_reference(x, smooth, q, scales, rows, k);
 }
@@ -233,6 +274,8 @@ void ce_quantize_rows_s8_smooth(const float *x, const float *smooth, int8_t *q, 
 void ce_quantize_rows_s8(const float *x, int8_t *q, float *scales, int rows, int k) {
 #if defined(__x86_64__)
     if (ce_fp32_variant() == 1) { quantize_rows_avx2(x, q, scales, rows, k); return; }
+#elif defined(__aarch64__)
+    if (ce_fp32_variant() == 1) { quantize_rows_neon(x, q, scales, rows, k); return; }
 #endif
     quantize_rows_portable(x, q, scales, rows, k);
 }
@@ -260,9 +303,20 @@ static float half_to_float(uint16_t h) {
     return f;
 }
 
+#if defined(__aarch64__)
+/* fcvtl widens exactly (subnormals included); a signalling NaN comes back quiet, as F16C's does. */
+static void f16_to_f32_neon(const uint16_t *src, float *dst, size_t n) {
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(dst + i, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(src + i))));
+    for (; i < n; i++) dst[i] = half_to_float(src[i]);
+}
+#endif
+
 void ce_f16_to_f32(const uint16_t *src, float *dst, size_t n) {
 #if defined(__x86_64__)
     if (ce_cpu_features() & CE_CPU_F16C) { f16_to_f32_f16c(src, dst, n); return; }
+#elif defined(__aarch64__)
+    if (ce_fp32_variant() == 1) { f16_to_f32_neon(src, dst, n); return; }
 #endif
     for (size_t i = 0; i < n; i++) dst[i] = half_to_float(src[i]);
 }

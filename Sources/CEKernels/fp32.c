@@ -1,4 +1,5 @@
 #include "cekernels.h"
+#include "neon_common.h"
 #include <math.h>
 #include <string.h>
 #if defined(__x86_64__)
@@ -12,7 +13,11 @@ int ce_fp32_variant(void) {
     static int v = -1;
     if (v < 0) {
         int f = ce_cpu_features();
+#if defined(__aarch64__)
+        v = (f & CE_CPU_NEON) ? 1 : 0;
+#else
         v = ((f & CE_CPU_AVX2) && (f & CE_CPU_FMA)) ? 1 : 0;
+#endif
     }
     return force_portable ? 0 : v;
 }
@@ -24,6 +29,9 @@ int ce_qgemm_packed_variant(void) {
     static int v = -1;
     if (v < 0) {
         int f = ce_cpu_features(), vnni = CE_CPU_AVX512F | CE_CPU_AVX512BW | CE_CPU_AVX512VNNI;
+#if defined(__aarch64__)
+        vnni = CE_CPU_DOTPROD; /* level 2 on ARM64: sdot on the int16 inputs' high and low bytes */
+#endif
         v = (f & vnni) == vnni && ce_fp32_variant() == 1 ? 2 : ce_fp32_variant();
     }
     if (force_portable) return 0;
@@ -216,9 +224,137 @@ AVX2 static void dequant_avx2(const int32_t *acc, const float *sx, const float *
 }
 #endif
 
+
+/* ---------------------------------------------------------------- ARM64 NEON */
+#if defined(__aarch64__)
+/// e^x for 4 lanes, exp8's range reduction and polynomial (the same constants, fused multiply-adds as there).
+static inline float32x4_t exp4(float32x4_t x) {
+    const float32x4_t hi = vdupq_n_f32(88.7228f), lo = vdupq_n_f32(-87.3365f);
+    uint32x4_t under = vcltq_f32(x, lo);
+    x = vminq_f32(vmaxq_f32(x, lo), hi);
+    float32x4_t n = vrndnq_f32(vmulq_f32(x, vdupq_n_f32(1.44269504088896341f)));
+    float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(0.693359375f));
+    r = vfmsq_f32(r, n, vdupq_n_f32(-2.12194440e-4f));
+    float32x4_t p = vdupq_n_f32(1.9875691500e-4f);
+    p = vfmaq_f32(vdupq_n_f32(1.3981999507e-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(8.3334519073e-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(4.1665795894e-2f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.6666665459e-1f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(5.0000001201e-1f), p, r);
+    p = vfmaq_f32(vaddq_f32(r, vdupq_n_f32(1.0f)), p, vmulq_f32(r, r));
+    int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
+    float32x4_t y = vmulq_f32(p, vreinterpretq_f32_s32(e));
+    return vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(y), under));
+}
+
+/// erf for 4 lanes: erf8's odd rational P(x²)·x / Q(x²) on x clamped to [-4, 4].
+static inline float32x4_t erf4(float32x4_t x) {
+    x = vminq_f32(vmaxq_f32(x, vdupq_n_f32(-4.0f)), vdupq_n_f32(4.0f));
+    float32x4_t x2 = vmulq_f32(x, x);
+    static const float pc[] = {2.77068142495902e-08f, -2.10102402082508e-06f, -5.69250639462346e-05f,
+                               -7.34990630326855e-04f, -2.95459980854025e-03f, -1.60960333262415e-02f};
+    static const float qc[] = {-2.13374055278905e-04f, -1.68282697438203e-03f, -7.37332916720468e-03f, -1.42647390514189e-02f};
+    float32x4_t p = vdupq_n_f32(-2.72614225801306e-10f), q = vdupq_n_f32(-1.45660718464996e-05f);
+    for (int i = 0; i < 6; i++) p = vfmaq_f32(vdupq_n_f32(pc[i]), p, x2);
+    for (int i = 0; i < 4; i++) q = vfmaq_f32(vdupq_n_f32(qc[i]), q, x2);
+    return vdivq_f32(vmulq_f32(p, x), q);
+}
+
+static inline float32x4_t gelu4(float32x4_t v) {
+    float32x4_t e = erf4(vmulq_f32(v, vdupq_n_f32(0.70710678118654752440f)));
+    return vmulq_f32(vmulq_f32(vdupq_n_f32(0.5f), v), vaddq_f32(vdupq_n_f32(1.0f), e));
+}
+
+static void gelu_neon(float *x, size_t n) {
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(x + i, gelu4(vld1q_f32(x + i)));
+    if (i < n) {
+        float tmp[4] = {0};
+        memcpy(tmp, x + i, (n - i) * sizeof(float));
+        vst1q_f32(tmp, gelu4(vld1q_f32(tmp)));
+        memcpy(x + i, tmp, (n - i) * sizeof(float));
+    }
+}
+
+static void softmax_neon(float *x, int rows, int n) {
+    for (int r = 0; r < rows; r++) {
+        float *p = x + (size_t)r * n;
+        int i = 0;
+        float32x4_t vmx = vdupq_n_f32(-INFINITY);
+        for (; i + 4 <= n; i += 4) vmx = vmaxq_f32(vmx, vld1q_f32(p + i));
+        float mx = vmaxvq_f32(vmx);
+        for (; i < n; i++) if (p[i] > mx) mx = p[i];
+        float32x4_t m = vdupq_n_f32(mx), vs = vdupq_n_f32(0);
+        float sum = 0;
+        for (i = 0; i + 4 <= n; i += 4) {
+            float32x4_t e = exp4(vsubq_f32(vld1q_f32(p + i), m));
+            vst1q_f32(p + i, e);
+            vs = vaddq_f32(vs, e);
+        }
+        if (i < n) {
+            float tmp[4];
+            for (int t = 0; t < 4; t++) tmp[t] = i + t < n ? p[i + t] - mx : -INFINITY;
+            vst1q_f32(tmp, exp4(vld1q_f32(tmp)));
+            for (int t = 0; i + t < n; t++) { p[i + t] = tmp[t]; sum += tmp[t]; }
+        }
+        sum += vaddvq_f32(vs);
+        float32x4_t inv = vdupq_n_f32(1.0f / sum);
+        for (i = 0; i + 4 <= n; i += 4) vst1q_f32(p + i, vmulq_f32(vld1q_f32(p + i), inv));
+        for (; i < n; i++) p[i] *= 1.0f / sum;
+    }
+}
+
+static void layernorm_neon(float *x, const float *add, int rows, int n, const float *g, const float *b, float eps) {
+    for (int r = 0; r < rows; r++) {
+        float *p = x + (size_t)r * n;
+        const float *a = add ? add + (size_t)r * n : NULL;
+        float32x4_t vs = vdupq_n_f32(0);
+        float sum = 0;
+        int i = 0;
+        for (; i + 4 <= n; i += 4) {
+            float32x4_t v = vld1q_f32(p + i);
+            if (a) { v = vaddq_f32(v, vld1q_f32(a + i)); vst1q_f32(p + i, v); }
+            vs = vaddq_f32(vs, v);
+        }
+        for (; i < n; i++) { if (a) p[i] += a[i]; sum += p[i]; }
+        sum += vaddvq_f32(vs);
+        float mean = sum / n, sq = 0;
+        float32x4_t vm = vdupq_n_f32(mean), vq = vdupq_n_f32(0);
+        for (i = 0; i + 4 <= n; i += 4) { float32x4_t d = vsubq_f32(vld1q_f32(p + i), vm); vq = vfmaq_f32(vq, d, d); }
+        for (; i < n; i++) { float d = p[i] - mean; sq += d * d; }
+        sq += vaddvq_f32(vq);
+        float inv = 1.0f / sqrtf(sq / n + eps);
+        float32x4_t vi = vdupq_n_f32(inv);
+        for (i = 0; i + 4 <= n; i += 4) {
+            float32x4_t d = vmulq_f32(vsubq_f32(vld1q_f32(p + i), vm), vi);
+            vst1q_f32(p + i, vfmaq_f32(vld1q_f32(b + i), d, vld1q_f32(g + i)));
+        }
+        for (; i < n; i++) p[i] = (p[i] - mean) * inv * g[i] + b[i];
+    }
+}
+
+/* The portable loop's order: ((float)acc·sx)·sw, then + bias, each rounded on its own. */
+static void dequant_neon(const int32_t *acc, const float *sx, const float *sw, const float *bias, float *y, int m, int n) {
+    for (int i = 0; i < m; i++) {
+        const int32_t *a = acc + (size_t)i * n;
+        float *o = y + (size_t)i * n;
+        float32x4_t s = vdupq_n_f32(sx[i]);
+        int j = 0;
+        for (; j + 4 <= n; j += 4) {
+            float32x4_t v = vmulq_f32(vmulq_f32(vcvtq_f32_s32(vld1q_s32(a + j)), s), vld1q_f32(sw + j));
+            if (bias) v = vaddq_f32(v, vld1q_f32(bias + j));
+            vst1q_f32(o + j, v);
+        }
+        for (; j < n; j++) { float v = (float)a[j] * sx[i] * sw[j]; o[j] = bias ? v + bias[j] : v; }
+    }
+}
+#endif
+
 void ce_gelu_f32(float *x, size_t n) {
 #if defined(__x86_64__)
     if (ce_fp32_variant() == 1) { gelu_avx2(x, n); return; }
+#elif defined(__aarch64__)
+    if (ce_fp32_variant() == 1) { gelu_neon(x, n); return; }
 #endif
     gelu_portable(x, n);
 }
@@ -226,6 +362,8 @@ void ce_gelu_f32(float *x, size_t n) {
 void ce_softmax_rows_f32(float *x, int rows, int n) {
 #if defined(__x86_64__)
     if (ce_fp32_variant() == 1) { softmax_avx2(x, rows, n); return; }
+#elif defined(__aarch64__)
+    if (ce_fp32_variant() == 1) { softmax_neon(x, rows, n); return; }
 #endif
     softmax_portable(x, rows, n);
 }
@@ -233,6 +371,8 @@ void ce_softmax_rows_f32(float *x, int rows, int n) {
 void ce_layernorm_f32(float *x, const float *add, int rows, int n, const float *gamma, const float *beta, float eps) {
 #if defined(__x86_64__)
     if (ce_fp32_variant() == 1) { layernorm_avx2(x, add, rows, n, gamma, beta, eps); return; }
+#elif defined(__aarch64__)
+    if (ce_fp32_variant() == 1) { layernorm_neon(x, add, rows, n, gamma, beta, eps); return; }
 #endif
     layernorm_portable(x, add, rows, n, gamma, beta, eps);
 }
@@ -240,6 +380,8 @@ void ce_layernorm_f32(float *x, const float *add, int rows, int n, const float *
 void ce_dequant_f32(const int32_t *acc, const float *sx, const float *sw, const float *bias, float *y, int m, int n) {
 #if defined(__x86_64__)
     if (ce_fp32_variant() == 1) { dequant_avx2(acc, sx, sw, bias, y, m, n); return; }
+#elif defined(__aarch64__)
+    if (ce_fp32_variant() == 1) { dequant_neon(acc, sx, sw, bias, y, m, n); return; }
 #endif
     dequant_portable(acc, sx, sw, bias, y, m, n);
 }

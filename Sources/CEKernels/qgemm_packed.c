@@ -1,5 +1,6 @@
 #include "cekernels.h"
 #include "epilogue_avx2.h"
+#include "neon_common.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,12 +193,19 @@ VNNI static void packed_vnni(const int16_t *a16, const int8_t *packed, int m, in
 }
 #endif
 
+#if defined(__aarch64__)
+static int packed_arm64(const int16_t *a16, const int8_t *packed, int m, int n, int k, int group,
+                        const float *sx, const float *sw, const float *bias, float *y);
+#endif
+
 void ce_qgemm_packed_f32(const int16_t *a16, const int8_t *packed, int m, int n, int k,
                          const float *sx, const float *sw, const float *bias, float *y) {
 #if defined(__x86_64__)
     int v = ce_qgemm_packed_variant();
     if (v == 2) { packed_vnni(a16, packed, m, n, k, sx, sw, bias, y); return; }
     if (v == 1) { packed_avx2(a16, packed, m, n, k, sx, sw, bias, y); return; }
+#elif defined(__aarch64__)
+    if (ce_qgemm_packed_variant() >= 1 && packed_arm64(a16, packed, m, n, k, 0, sx, sw, bias, y)) return;
 #endif
     packed_portable(a16, packed, m, n, k, sx, sw, bias, y);
 }
@@ -272,9 +280,40 @@ AVX2 static void quantize_rows_s16_avx2(const float *x, const float *smooth, int
 }
 #endif
 
+#if defined(__aarch64__)
+/* The same values as the reference on NEON: the same products, max, inverse, round-half-even and clamp. */
+static void quantize_rows_s16_neon(const float *x, const float *smooth, int16_t *a16, float *scales, int rows, int k, int qmax) {
+    int k2 = even(k);
+    const float32x4_t q = vdupq_n_f32((float)qmax);
+    for (int r = 0; r < rows; r++) {
+        const float *p = x + (size_t)r * k;
+        int16_t *o = a16 + (size_t)r * k2;
+        float mx = ce_neon_absmax(p, smooth, k);
+        float scale = mx > 0 ? mx / (float)qmax : 1.0f, inv = 1.0f / scale;
+        const float32x4_t vi = vdupq_n_f32(inv);
+        int t = 0;
+        for (; t + 8 <= k; t += 8) {
+            int32x4_t a = ce_neon_codes4(p + t, smooth ? smooth + t : NULL, vi, q);
+            int32x4_t b = ce_neon_codes4(p + t + 4, smooth ? smooth + t + 4 : NULL, vi, q);
+            vst1q_s16(o + t, vcombine_s16(vmovn_s32(a), vmovn_s32(b)));
+        }
+        for (; t < k; t++) {
+            float v = rintf((smooth ? p[t] * smooth[t] : p[t]) * inv);
+            if (v > qmax) v = (float)qmax;
+            if (v < -qmax) v = (float)-qmax;
+            o[t] = (int16_t)v;
+        }
+        if (k2 > k) o[k] = 0;
+        scales[r] = scale;
+    }
+}
+#endif
+
 void ce_quantize_rows_s16(const float *x, const float *smooth, int16_t *a16, float *scales, int rows, int k, int qmax) {
 #if defined(__x86_64__)
     if (ce_fp32_variant() == 1) { quantize_rows_s16_avx2(x, smooth, a16, scales, rows, k, qmax); return; }
+#elif defined(__aarch64__)
+    if (ce_fp32_variant() == 1) { quantize_rows_s16_neon(x, smooth, a16, scales, rows, k, qmax); return; }
 #endif
     ce_quantize_rows_s16_reference(x, smooth, a16, scales, rows, k, qmax);
 }
@@ -427,6 +466,161 @@ VNNI static int grouped_vnni(const int16_t *a16, const int8_t *packed, int m, in
 }
 #endif
 
+#if defined(__aarch64__)
+/* ---- ARM64: int8 weights x int16 inputs on pair panels ----
+ * Each engine sets acc[r][q] (columns 4q ..< 4q + 4 of row r) to the exact int32 sums Σ a·w over pairs t0 ..< t1, for
+ * MR ≤ 4 rows; c16 (16 values, or NULL) is the level's starting value per column. Level 1, NEON: vld2q_s8 splits a
+ * pair into the 16 columns' weights at 2·t2 and 2·t2 + 1, widened to int16, and smlal by scalar adds a16[2·t2]·w and
+ * a16[2·t2 + 1]·w. Level 2, dotprod: a = 256·h + l with h = a >> 8 (s8) and l = a & 0xFF (u8); sdot multiplies
+ * s8 by s8, so l goes in as l − 128 and c16 = 128·Σ w puts the shift back: Σ a·w = 256·Σ h·w + Σ (l − 128)·w + c16,
+ * two sdot per four positions and 4 columns; zip1/zip2 on 16-bit lanes of pairs 2p, 2p + 1 make the columns' quads.
+ * The int32 arithmetic wraps, and the true sum fits (ce_s16_qmax), so the result is exact. */
+CE_NEON_INLINE void pairs_smlal(const int MR, const int16_t *a16, int k2, const int8_t *panel, int t0, int t1,
+                                const int32_t *c16, int32x4_t acc[4][4]) {
+    (void)c16;
+    for (int r = 0; r < MR; r++) for (int q = 0; q < 4; q++) acc[r][q] = vdupq_n_s32(0);
+    for (int t2 = t0; t2 < t1; t2++) {
+        int8x16x2_t w = vld2q_s8(panel + (size_t)t2 * 32);
+        int16x8_t e0 = vmovl_s8(vget_low_s8(w.val[0])), e1 = vmovl_high_s8(w.val[0]);
+        int16x8_t o0 = vmovl_s8(vget_low_s8(w.val[1])), o1 = vmovl_high_s8(w.val[1]);
+        for (int r = 0; r < MR; r++) {
+            int16_t x0 = a16[(size_t)r * k2 + 2 * t2], x1 = a16[(size_t)r * k2 + 2 * t2 + 1];
+            acc[r][0] = vmlal_n_s16(vmlal_n_s16(acc[r][0], vget_low_s16(e0), x0), vget_low_s16(o0), x1);
+            acc[r][1] = vmlal_high_n_s16(vmlal_high_n_s16(acc[r][1], e0, x0), o0, x1);
+            acc[r][2] = vmlal_n_s16(vmlal_n_s16(acc[r][2], vget_low_s16(e1), x0), vget_low_s16(o1), x1);
+            acc[r][3] = vmlal_high_n_s16(vmlal_high_n_s16(acc[r][3], e1, x0), o1, x1);
+        }
+    }
+}
+
+/* The four columns' quads of pairs t and t + 1 (zero weights for t + 1 when !two). */
+CE_NEON_DOTPROD CE_NEON_INLINE void pair_quads(const int8_t *panel, int t, int two, int8x16_t w[4]) {
+    int16x8_t p0a = vreinterpretq_s16_s8(vld1q_s8(panel + (size_t)t * 32)), p0b = vreinterpretq_s16_s8(vld1q_s8(panel + (size_t)t * 32 + 16));
+    int16x8_t p1a = vdupq_n_s16(0), p1b = p1a;
+    if (two) { p1a = vreinterpretq_s16_s8(vld1q_s8(panel + (size_t)t * 32 + 32)); p1b = vreinterpretq_s16_s8(vld1q_s8(panel + (size_t)t * 32 + 48)); }
+    w[0] = vreinterpretq_s8_s16(vzip1q_s16(p0a, p1a));
+    w[1] = vreinterpretq_s8_s16(vzip2q_s16(p0a, p1a));
+    w[2] = vreinterpretq_s8_s16(vzip1q_s16(p0b, p1b));
+    w[3] = vreinterpretq_s8_s16(vzip2q_s16(p0b, p1b));
+}
+
+#define PAIRS_SDOT_LANE(L)                                                                                 \
+    pair_quads(panel, t + 2 * L, 1, w);                                                                   \
+    for (int r = 0; r < MR; r++)                                                                          \
+        for (int q = 0; q < 4; q++) {                                                                     \
+            hs[r][q] = vdotq_laneq_s32(hs[r][q], w[q], h[r], L);                                          \
+            ls[r][q] = vdotq_laneq_s32(ls[r][q], w[q], l[r], L);                                          \
+        }
+CE_NEON_DOTPROD CE_NEON_INLINE void pairs_sdot(const int MR, const int16_t *a16, int k2, const int8_t *panel, int t0, int t1,
+                                       const int32_t *c16, int32x4_t acc[4][4]) {
+    int32x4_t hs[2][4], ls[2][4];
+    int8x16_t w[4], h[2], l[2];
+    for (int r = 0; r < MR; r++) for (int q = 0; q < 4; q++) { hs[r][q] = vdupq_n_s32(0); ls[r][q] = vld1q_s32(c16 + 4 * q); }
+    int t = t0;
+    for (; t + 8 <= t1; t += 8) { /* 16 positions: bytes of 16 int16, high bytes by uzp2, low by uzp1 */
+        for (int r = 0; r < MR; r++) {
+            const int8_t *b = (const int8_t *)(a16 + (size_t)r * k2 + 2 * t);
+            int8x16_t b0 = vld1q_s8(b), b1 = vld1q_s8(b + 16);
+            h[r] = vuzp2q_s8(b0, b1);
+            l[r] = veorq_s8(vuzp1q_s8(b0, b1), vdupq_n_s8(-128));
+        }
+        PAIRS_SDOT_LANE(0) PAIRS_SDOT_LANE(1) PAIRS_SDOT_LANE(2) PAIRS_SDOT_LANE(3)
+    }
+    for (; t < t1; t += 2) { /* four positions, or a lone last pair (the other two read as 0, their weights 0) */
+        int two = t + 1 < t1;
+        pair_quads(panel, t, two, w);
+        for (int r = 0; r < MR; r++) {
+            uint64_t v = 0;
+            memcpy(&v, a16 + (size_t)r * k2 + 2 * t, two ? 8 : 4);
+            int8x8_t b = vcreate_s8(v), hh = vuzp2_s8(b, b), ll = veor_s8(vuzp1_s8(b, b), vdup_n_s8(-128));
+            for (int q = 0; q < 4; q++) {
+                hs[r][q] = vdotq_lane_s32(hs[r][q], w[q], hh, 0);
+                ls[r][q] = vdotq_lane_s32(ls[r][q], w[q], ll, 0);
+            }
+        }
+    }
+    for (int r = 0; r < MR; r++) for (int q = 0; q < 4; q++) acc[r][q] = vaddq_s32(vshlq_n_s32(hs[r][q], 8), ls[r][q]);
+}
+
+/* c16[g·16 + c] = 128 · Σ w[j + c][t] over group g's pairs (all pairs when groups = 1, gp = k2 / 2). */
+static void pair_sums(const int8_t *panel, int k2, int gp, int groups, int32_t *c16) {
+    for (int g = 0; g < groups; g++) {
+        int t1 = (g + 1) * gp < k2 / 2 ? (g + 1) * gp : k2 / 2;
+        for (int c = 0; c < 16; c++) {
+            int32_t s = 0;
+            for (int t2 = g * gp; t2 < t1; t2++) s += panel[(size_t)t2 * 32 + 2 * c] + panel[(size_t)t2 * 32 + 2 * c + 1];
+            c16[g * 16 + c] = 128 * s;
+        }
+    }
+}
+
+/* One level's tiles and driver (group ≤ 0: ce_neon_dequant16; else per group, ce_neon_fold16 + ce_neon_scale16, as
+ * gtile does). Rows in blocks of 96, tiles of BIG, 2 and 1 rows; per panel, scales swp and (SUMS) c16 as [groups][16]. */
+#define PACKED_ARM64_LEVEL(NAME, TARGET, ENGINE, BIG, SUMS)                                                \
+TARGET CE_NEON_INLINE void ptile_##NAME(const int MR, const int16_t *a16, int k2, const int8_t *panel, const int32_t *c16, \
+                                        const float *sx, const float *sw, const float *bias, float *y, int n, int cols) { \
+    int32x4_t acc[4][4];                                                                                  \
+    ENGINE(MR, a16, k2, panel, 0, k2 / 2, c16, acc);                                                      \
+    for (int r = 0; r < MR; r++) ce_neon_dequant16(acc[r], sx[r], sw, bias, y + (size_t)r * n, cols);    \
+}                                                                                                         \
+TARGET CE_NEON_INLINE void pgtile_##NAME(const int MR, const int16_t *a16, int k2, const int8_t *panel, int gp, int groups, \
+                                         const int32_t *c16, const float *swp, const float *sx, const float *bias, \
+                                         float *y, int n, int cols) {                                     \
+    float32x4_t s[4][4];                                                                                  \
+    int32x4_t acc[4][4];                                                                                  \
+    for (int r = 0; r < MR; r++) for (int q = 0; q < 4; q++) s[r][q] = vdupq_n_f32(0);                   \
+    for (int g = 0; g < groups; g++) {                                                                    \
+        int t1 = (g + 1) * gp < k2 / 2 ? (g + 1) * gp : k2 / 2;                                           \
+        ENGINE(MR, a16, k2, panel, g * gp, t1, c16 + (size_t)g * 16, acc);                                \
+        for (int r = 0; r < MR; r++) ce_neon_fold16(s[r], acc[r], swp + (size_t)g * 16);                 \
+    }                                                                                                     \
+    for (int r = 0; r < MR; r++) ce_neon_scale16(s[r], sx[r], bias, y + (size_t)r * n, cols);            \
+}                                                                                                         \
+TARGET static int packed_##NAME(const int16_t *a16, const int8_t *packed, int m, int n, int k, int group,\
+                                const float *sx, const float *sw, const float *bias, float *y) {          \
+    int k2 = even(k), panels = (n + 15) / 16, groups = group > 0 ? groups_of(k, group) : 1;              \
+    int gp = group > 0 ? group / 2 : k2 / 2;                                                              \
+    float *swp = malloc((size_t)groups * 16 * sizeof(float));                                            \
+    int32_t *c16 = malloc((size_t)groups * 16 * sizeof(int32_t));                                       \
+    if (!swp || !c16) { free(swp); free(c16); return 0; }                                                 \
+    for (int i0 = 0; i0 < m; i0 += 96) {                                                                  \
+        int i1 = i0 + 96 < m ? i0 + 96 : m;                                                               \
+        for (int p = 0; p < panels; p++) {                                                                \
+            const int8_t *panel = packed + (size_t)p * k2 * 16;                                           \
+            int j = p * 16, cols = n - j < 16 ? n - j : 16;                                               \
+            for (int g = 0; g < groups; g++)                                                              \
+                for (int c = 0; c < 16; c++) swp[g * 16 + c] = c < cols ? sw[(size_t)(j + c) * groups + g] : 0; \
+            if (SUMS) pair_sums(panel, k2, gp, groups, c16);                                              \
+            float bp[16];                                                                                 \
+            const float *b = panel_values(bp, 16, bias, j, cols);                                         \
+            int i = i0;                                                                                   \
+            if (group <= 0) {                                                                             \
+                for (; i + BIG <= i1; i += BIG) ptile_##NAME(BIG, a16 + (size_t)i * k2, k2, panel, c16, sx + i, swp, b, y + (size_t)i * n + j, n, cols); \
+                for (; i + 2 <= i1; i += 2) ptile_##NAME(2, a16 + (size_t)i * k2, k2, panel, c16, sx + i, swp, b, y + (size_t)i * n + j, n, cols); \
+                for (; i < i1; i++) ptile_##NAME(1, a16 + (size_t)i * k2, k2, panel, c16, sx + i, swp, b, y + (size_t)i * n + j, n, cols); \
+            } else {                                                                                      \
+                for (; i + BIG <= i1; i += BIG) pgtile_##NAME(BIG, a16 + (size_t)i * k2, k2, panel, gp, groups, c16, swp, sx + i, b, y + (size_t)i * n + j, n, cols); \
+                for (; i + 2 <= i1; i += 2) pgtile_##NAME(2, a16 + (size_t)i * k2, k2, panel, gp, groups, c16, swp, sx + i, b, y + (size_t)i * n + j, n, cols); \
+                for (; i < i1; i++) pgtile_##NAME(1, a16 + (size_t)i * k2, k2, panel, gp, groups, c16, swp, sx + i, b, y + (size_t)i * n + j, n, cols); \
+            }                                                                                             \
+        }                                                                                                 \
+    }                                                                                                     \
+    free(swp);                                                                                            \
+    free(c16);                                                                                            \
+    return 1;                                                                                             \
+}
+
+PACKED_ARM64_LEVEL(smlal, , pairs_smlal, 4, 0)
+PACKED_ARM64_LEVEL(sdot, CE_NEON_DOTPROD, pairs_sdot, 2, 1)
+
+/* Level 2 (dotprod) or 1 (NEON) of ce_qgemm_packed_variant; group ≤ 0 for ce_qgemm_packed_f32's epilogue. */
+static int packed_arm64(const int16_t *a16, const int8_t *packed, int m, int n, int k, int group,
+                        const float *sx, const float *sw, const float *bias, float *y) {
+    if (ce_qgemm_packed_variant() == 2) return packed_sdot(a16, packed, m, n, k, group, sx, sw, bias, y);
+    return packed_smlal(a16, packed, m, n, k, group, sx, sw, bias, y);
+}
+#endif
+
 void ce_qgemm_packed_grouped_f32_reference(const int16_t *a16, const int8_t *packed, int m, int n, int k, int group,
                                            const float *sx, const float *sw, const float *bias, float *y) {
     grouped_portable(a16, packed, m, n, k, group, sx, sw, bias, y);
@@ -438,6 +632,8 @@ void ce_qgemm_packed_grouped_f32(const int16_t *a16, const int8_t *packed, int m
     int v = ce_qgemm_packed_variant();
     if (v == 2 && grouped_vnni(a16, packed, m, n, k, group, sx, sw, bias, y)) return;
     if (v >= 1 && grouped_avx2(a16, packed, m, n, k, group, sx, sw, bias, y)) return;
+#elif defined(__aarch64__)
+    if (ce_qgemm_packed_variant() >= 1 && packed_arm64(a16, packed, m, n, k, group, sx, sw, bias, y)) return;
 #endif
     grouped_portable(a16, packed, m, n, k, group, sx, sw, bias, y);
 }

@@ -1,5 +1,6 @@
 #include "cekernels.h"
 #include "epilogue_avx2.h"
+#include "neon_common.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,9 +123,37 @@ AVX2 static void quantize_rows_u8_avx2(const float *x, const float *smooth, uint
 }
 #endif
 
+#if defined(__aarch64__)
+/* The same codes as the reference on NEON: the same products, max, inverse, round-half-even and clamp. */
+static void quantize_rows_u8_neon(const float *x, const float *smooth, uint8_t *u, float *scales, int rows, int k) {
+    int k4 = quads(k);
+    for (int r = 0; r < rows; r++) {
+        const float *p = x + (size_t)r * k;
+        uint8_t *o = u + (size_t)r * k4;
+        float mx = ce_neon_absmax(p, smooth, k);
+        float scale = mx > 0 ? mx / 127.0f : 1.0f, inv = 1.0f / scale;
+        int t = 0;
+        for (; t + 16 <= k; t += 16) {
+            int8x16_t c = ce_neon_codes16_s8(p + t, smooth ? smooth + t : NULL, vdupq_n_f32(inv));
+            vst1q_u8(o + t, veorq_u8(vreinterpretq_u8_s8(c), vdupq_n_u8(0x80))); /* a + 128 as u8 */
+        }
+        for (; t < k; t++) {
+            float v = rintf((smooth ? p[t] * smooth[t] : p[t]) * inv);
+            if (v > 127) v = 127;
+            if (v < -127) v = -127;
+            o[t] = (uint8_t)((int)v + 128);
+        }
+        for (; t < k4; t++) o[t] = 128;
+        scales[r] = scale;
+    }
+}
+#endif
+
 void ce_quantize_rows_u8(const float *x, const float *smooth, uint8_t *u, float *scales, int rows, int k) {
 #if defined(__x86_64__)
     if (ce_fp32_variant() == 1) { quantize_rows_u8_avx2(x, smooth, u, scales, rows, k); return; }
+#elif defined(__aarch64__)
+    if (ce_fp32_variant() == 1) { quantize_rows_u8_neon(x, smooth, u, scales, rows, k); return; }
 #endif
     ce_quantize_rows_u8_reference(x, smooth, u, scales, rows, k);
 }
@@ -228,6 +257,7 @@ static inline const float *panel_floats(float *dst, int width, const float *v, i
 /* Per-panel tables of `np` panels from column j: scales sw and negated corrections as [groups][np·16], zero past
  * the last column. Tables of at most STACK_TABLE entries live on the caller's stack. */
 #define STACK_TABLE 2048
+#if defined(__x86_64__)
 static void panel_tables(int np, int j, int cols, int groups, const float *sw, const int32_t *corr, float *swp, int32_t *ncp) {
     int w = 16 * np;
     for (int g = 0; g < groups; g++)
@@ -236,6 +266,7 @@ static void panel_tables(int np, int j, int cols, int groups, const float *sw, c
             ncp[g * w + c] = c < cols ? -corr[(size_t)(j + c) * groups + g] : 0;
         }
 }
+#endif
 
 #if defined(__x86_64__)
 AVX2 static int u8s8_avx2(const uint8_t *u, const int8_t *packed, const int32_t *corr, int m, int n, int k, int group,
@@ -499,6 +530,159 @@ YMM_KERNELS(evex, __attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni"))
 YMM_KERNELS(vex, __attribute__((target("avx2,fma,avxvnni"))), _mm256_dpbusd_avx_epi32)
 #endif
 
+#if defined(__aarch64__)
+/* ---- ARM64 (formats/quantization.md, "The u8 x s8 kernel") ----
+ * sdot and smmla multiply s8 by s8, so these paths take the codes back in-register, a = u ^ 0x80 (one eor per 16
+ * activation bytes), and sum Σ a·w from zero: corr stays in the format (x86 and ARM share panels and artifacts) but
+ * is not read. Each engine sets acc[r][q] (columns 4q ..< 4q + 4 of row r) to the exact int32 sums over quads
+ * p0 ..< p1, for MR ≤ 4 rows; the epilogues are ce_neon_dequant16 / ce_neon_fold16 + ce_neon_scale16. */
+
+/* The s8 codes of the four bytes at p, in every 32-bit lane. */
+CE_NEON_INLINE int8x16_t codes_dup4(const uint8_t *p) {
+    uint32_t q4;
+    memcpy(&q4, p, 4);
+    return vreinterpretq_s8_u8(veorq_u8(vreinterpretq_u8_u32(vdupq_n_u32(q4)), vdupq_n_u8(0x80)));
+}
+
+/* Plain NEON: smull makes a quad's 16 products with 4 columns as int16 (|a·w| ≤ 127·128), sadalp adds neighbours
+ * into int32 halves h, addp joins the halves per column. MR ≤ 2 keeps the halves in registers. */
+CE_NEON_INLINE void quads_neon(const int MR, const uint8_t *u, int k4, const int8_t *panel, int p0, int p1, int32x4_t acc[4][4]) {
+    int32x4_t h[2][4][2];
+    for (int r = 0; r < MR; r++) for (int q = 0; q < 4; q++) h[r][q][0] = h[r][q][1] = vdupq_n_s32(0);
+    for (int p = p0; p < p1; p++) {
+        int8x16_t w[4];
+        for (int q = 0; q < 4; q++) w[q] = vld1q_s8(panel + (size_t)p * 64 + 16 * q);
+        for (int r = 0; r < MR; r++) {
+            int8x16_t a = codes_dup4(u + (size_t)r * k4 + 4 * p);
+            for (int q = 0; q < 4; q++) {
+                h[r][q][0] = vpadalq_s16(h[r][q][0], vmull_s8(vget_low_s8(a), vget_low_s8(w[q])));
+                h[r][q][1] = vpadalq_s16(h[r][q][1], vmull_high_s8(a, w[q]));
+            }
+        }
+    }
+    for (int r = 0; r < MR; r++) for (int q = 0; q < 4; q++) acc[r][q] = vpaddq_s32(h[r][q][0], h[r][q][1]);
+}
+
+/* dotprod: one sdot per row, quad and 4 columns; four quads of a row's codes per load, taken by lane. */
+#define SDOT_LANE(L)                                                                                       \
+    for (int q = 0; q < 4; q++) w[q] = vld1q_s8(panel + (size_t)(p + L) * 64 + 16 * q);                   \
+    for (int r = 0; r < MR; r++) for (int q = 0; q < 4; q++) acc[r][q] = vdotq_laneq_s32(acc[r][q], w[q], a[r], L);
+CE_NEON_DOTPROD CE_NEON_INLINE void quads_sdot(const int MR, const uint8_t *u, int k4, const int8_t *panel, int p0, int p1, int32x4_t acc[4][4]) {
+    int8x16_t w[4], a[4];
+    for (int r = 0; r < MR; r++) for (int q = 0; q < 4; q++) acc[r][q] = vdupq_n_s32(0);
+    int p = p0;
+    for (; p + 4 <= p1; p += 4) {
+        for (int r = 0; r < MR; r++) a[r] = vreinterpretq_s8_u8(veorq_u8(vld1q_u8(u + (size_t)r * k4 + 4 * p), vdupq_n_u8(0x80)));
+        SDOT_LANE(0) SDOT_LANE(1) SDOT_LANE(2) SDOT_LANE(3)
+    }
+    for (; p < p1; p++) {
+        for (int q = 0; q < 4; q++) w[q] = vld1q_s8(panel + (size_t)p * 64 + 16 * q);
+        for (int r = 0; r < MR; r++) {
+            int8x16_t x = codes_dup4(u + (size_t)r * k4 + 4 * p);
+            for (int q = 0; q < 4; q++) acc[r][q] = vdotq_s32(acc[r][q], w[q], x);
+        }
+    }
+}
+
+/* i8mm: smmla multiplies a 2 x 8 block of codes (rows 2h, 2h + 1; quads p, p + 1) by a 2 x 8 block of weights (two
+ * columns) into a 2 x 2 block of sums. zip1/zip2 of quads p and p + 1 (32-bit lanes) make the weight blocks of columns
+ * (4q, 4q + 1) and (4q + 2, 4q + 3); a lone last quad pairs with zero weights. m[h][2q + e] holds rows (2h, 2h + 1) x
+ * columns (4q + 2e, 4q + 2e + 1); zip1/zip2 on 64-bit lanes turn them back into rows. A missing row 2h + 1 is 0x80
+ * bytes (code 0), its sums dropped. */
+CE_NEON_I8MM CE_NEON_INLINE void quads_mmla(const int MR, const uint8_t *u, int k4, const int8_t *panel, int p0, int p1, int32x4_t acc[4][4]) {
+    int32x4_t m[2][8];
+    const int H = (MR + 1) / 2;
+    for (int h = 0; h < H; h++) for (int c = 0; c < 8; c++) m[h][c] = vdupq_n_s32(0);
+    for (int p = p0; p < p1; p += 2) {
+        int pair = p + 1 < p1;
+        int8x16_t wz[8];
+        for (int q = 0; q < 4; q++) {
+            int32x4_t x = vreinterpretq_s32_s8(vld1q_s8(panel + (size_t)p * 64 + 16 * q));
+            int32x4_t y = pair ? vreinterpretq_s32_s8(vld1q_s8(panel + (size_t)(p + 1) * 64 + 16 * q)) : vdupq_n_s32(0);
+            wz[2 * q] = vreinterpretq_s8_s32(vzip1q_s32(x, y));
+            wz[2 * q + 1] = vreinterpretq_s8_s32(vzip2q_s32(x, y));
+        }
+        for (int h = 0; h < H; h++) {
+            uint8x8_t lo, hi = vdup_n_u8(0x80);
+            if (pair) {
+                lo = vld1_u8(u + (size_t)(2 * h) * k4 + 4 * p);
+                if (2 * h + 1 < MR) hi = vld1_u8(u + (size_t)(2 * h + 1) * k4 + 4 * p);
+            } else {
+                uint32_t q0, q1 = 0x80808080u;
+                memcpy(&q0, u + (size_t)(2 * h) * k4 + 4 * p, 4);
+                if (2 * h + 1 < MR) memcpy(&q1, u + (size_t)(2 * h + 1) * k4 + 4 * p, 4);
+                lo = vreinterpret_u8_u32(vdup_n_u32(q0));
+                hi = vreinterpret_u8_u32(vdup_n_u32(q1));
+            }
+            int8x16_t a = vreinterpretq_s8_u8(veorq_u8(vcombine_u8(lo, hi), vdupq_n_u8(0x80)));
+            for (int c = 0; c < 8; c++) m[h][c] = vmmlaq_s32(m[h][c], a, wz[c]);
+        }
+    }
+    for (int h = 0; h < H; h++)
+        for (int q = 0; q < 4; q++) {
+            int64x2_t e0 = vreinterpretq_s64_s32(m[h][2 * q]), e1 = vreinterpretq_s64_s32(m[h][2 * q + 1]);
+            acc[2 * h][q] = vreinterpretq_s32_s64(vzip1q_s64(e0, e1));
+            if (2 * h + 1 < MR) acc[2 * h + 1][q] = vreinterpretq_s32_s64(vzip2q_s64(e0, e1));
+        }
+}
+
+/* One level's tiles and driver: MR rows x 16 columns of one panel, whole k (dequant epilogue) or per group (grouped
+ * epilogue); rows in blocks of 96, tiles of BIG, 2 and 1 rows. swp: the panel's scales as [groups][16]. */
+#define U8S8_NEON_LEVEL(NAME, TARGET, ENGINE, BIG)                                                         \
+TARGET CE_NEON_INLINE void u8tile_##NAME(const int MR, const uint8_t *u, int k4, const int8_t *panel, const float *sx, \
+                                         const float *sw, const float *bias, float *y, int n, int cols) { \
+    int32x4_t acc[4][4];                                                                                  \
+    ENGINE(MR, u, k4, panel, 0, k4 / 4, acc);                                                             \
+    for (int r = 0; r < MR; r++) ce_neon_dequant16(acc[r], sx[r], sw, bias, y + (size_t)r * n, cols);    \
+}                                                                                                         \
+TARGET CE_NEON_INLINE void u8gtile_##NAME(const int MR, const uint8_t *u, int k4, const int8_t *panel, int gq, int groups, \
+                                          const float *swp, const float *sx, const float *bias, float *y, int n, int cols) { \
+    float32x4_t s[4][4];                                                                                  \
+    int32x4_t acc[4][4];                                                                                  \
+    for (int r = 0; r < MR; r++) for (int q = 0; q < 4; q++) s[r][q] = vdupq_n_f32(0);                   \
+    for (int g = 0; g < groups; g++) {                                                                    \
+        int p1 = (g + 1) * gq < k4 / 4 ? (g + 1) * gq : k4 / 4;                                           \
+        ENGINE(MR, u, k4, panel, g * gq, p1, acc);                                                        \
+        for (int r = 0; r < MR; r++) ce_neon_fold16(s[r], acc[r], swp + (size_t)g * 16);                 \
+    }                                                                                                     \
+    for (int r = 0; r < MR; r++) ce_neon_scale16(s[r], sx[r], bias, y + (size_t)r * n, cols);            \
+}                                                                                                         \
+TARGET static int u8s8_##NAME(const uint8_t *u, const int8_t *packed, int m, int n, int k, int group,   \
+                              const float *sx, const float *sw, const float *bias, float *y) {            \
+    int k4 = quads(k), panels = (n + 15) / 16, groups = group > 0 ? groups_of(k, group) : 1, gq = group_quads(k, group); \
+    float swbuf[STACK_TABLE];                                                                             \
+    float *swp = (size_t)groups * 16 > STACK_TABLE ? malloc((size_t)groups * 16 * sizeof(float)) : swbuf; \
+    if (!swp) return 0;                                                                                   \
+    for (int i0 = 0; i0 < m; i0 += 96) {                                                                  \
+        int i1 = i0 + 96 < m ? i0 + 96 : m;                                                               \
+        for (int p = 0; p < panels; p++) {                                                                \
+            const int8_t *panel = packed + (size_t)p * k4 * 16;                                           \
+            int j = p * 16, cols = n - j < 16 ? n - j : 16;                                               \
+            float bp[16];                                                                                 \
+            const float *b = panel_floats(bp, 16, bias, j, cols);                                         \
+            for (int g = 0; g < groups; g++)                                                              \
+                for (int c = 0; c < 16; c++) swp[g * 16 + c] = c < cols ? sw[(size_t)(j + c) * groups + g] : 0; \
+            int i = i0;                                                                                   \
+            if (group <= 0) {                                                                             \
+                for (; i + BIG <= i1; i += BIG) u8tile_##NAME(BIG, u + (size_t)i * k4, k4, panel, sx + i, swp, b, y + (size_t)i * n + j, n, cols); \
+                for (; i + 2 <= i1; i += 2) u8tile_##NAME(2, u + (size_t)i * k4, k4, panel, sx + i, swp, b, y + (size_t)i * n + j, n, cols); \
+                for (; i < i1; i++) u8tile_##NAME(1, u + (size_t)i * k4, k4, panel, sx + i, swp, b, y + (size_t)i * n + j, n, cols); \
+            } else {                                                                                      \
+                for (; i + BIG <= i1; i += BIG) u8gtile_##NAME(BIG, u + (size_t)i * k4, k4, panel, gq, groups, swp, sx + i, b, y + (size_t)i * n + j, n, cols); \
+                for (; i + 2 <= i1; i += 2) u8gtile_##NAME(2, u + (size_t)i * k4, k4, panel, gq, groups, swp, sx + i, b, y + (size_t)i * n + j, n, cols); \
+                for (; i < i1; i++) u8gtile_##NAME(1, u + (size_t)i * k4, k4, panel, gq, groups, swp, sx + i, b, y + (size_t)i * n + j, n, cols); \
+            }                                                                                             \
+        }                                                                                                 \
+    }                                                                                                     \
+    if (swp != swbuf) free(swp);                                                                          \
+    return 1;                                                                                             \
+}
+
+U8S8_NEON_LEVEL(neon, , quads_neon, 2)
+U8S8_NEON_LEVEL(sdot, CE_NEON_DOTPROD, quads_sdot, 4)
+U8S8_NEON_LEVEL(mmla, CE_NEON_I8MM, quads_mmla, 4)
+#endif
+
 /* ---- dispatch ---- */
 
 static int features(void) {
@@ -510,11 +694,15 @@ static int features(void) {
 static int u8_cap = 3;
 void ce_limit_u8s8_variant(int max) { u8_cap = max < 0 ? 3 : max; }
 
-/* Bit v set: variant v runs on this CPU (0 portable, 1 AVX2, 2 ymm vpdpbusd, 3 zmm vpdpbusd). */
+/* Bit v set: variant v runs on this CPU (0 portable, 1 AVX2, 2 ymm vpdpbusd, 3 zmm vpdpbusd; ARM64: 1 NEON, 2 sdot,
+ * 3 smmla). */
 static int u8_available(void) {
     static int mask = -1;
     if (mask < 0) {
         int f = features(), m = 1;
+#if defined(__aarch64__)
+        if (f & CE_CPU_NEON) m |= 2 | (f & CE_CPU_DOTPROD ? 4 : 0) | (f & CE_CPU_I8MM ? 8 : 0);
+#endif
         if ((f & CE_CPU_AVX2) && (f & CE_CPU_FMA)) {
             m |= 2;
             if ((f & CE_CPU_AVXVNNI) || ((f & CE_CPU_AVX512VL) && (f & CE_CPU_AVX512VNNI))) m |= 4;
@@ -549,6 +737,13 @@ void ce_qgemm_u8s8_f32(const uint8_t *u, const int8_t *packed, const int32_t *co
         else if (u8s8_ymm_evex(u, packed, corr, m, n, k, group, sx, sw, bias, y)) return;
         break;
     case 1: if (u8s8_avx2(u, packed, corr, m, n, k, group, sx, sw, bias, y)) return; break;
+    default: break;
+    }
+#elif defined(__aarch64__)
+    switch (ce_qgemm_u8s8_variant()) {
+    case 3: if (u8s8_mmla(u, packed, m, n, k, group, sx, sw, bias, y)) return; break;
+    case 2: if (u8s8_sdot(u, packed, m, n, k, group, sx, sw, bias, y)) return; break;
+    case 1: if (u8s8_neon(u, packed, m, n, k, group, sx, sw, bias, y)) return; break;
     default: break;
     }
 #endif

@@ -310,13 +310,24 @@ struct UncheckedSendable<T>: @unchecked Sendable {
 extension Kernels {
     /// One int8 linear as the executor runs it (row quantization, prepacked GEMM where the CPU allows,
     /// fused epilogue), standing alone: for kernel benchmarks.
-    /// The packed int8 kernel this CPU runs: "AVX-512 VNNI", "AVX2" or "portable".
-    public static var packedInt8Path: String { ["portable", "AVX2", "AVX-512 VNNI"][Int(ce_qgemm_packed_variant())] }
+    /// The packed int8 kernel this CPU runs: "AVX-512 VNNI", "AVX2" or "portable" (ARM64: "dotprod sdot", "NEON smlal"
+    /// or "portable").
+    public static var packedInt8Path: String {
+        #if arch(arm64)
+        return ["portable", "NEON smlal", "dotprod sdot"][Int(ce_qgemm_packed_variant())]
+        #else
+        return ["portable", "AVX2", "AVX-512 VNNI"][Int(ce_qgemm_packed_variant())]
+        #endif
+    }
 
     /// The u8 × s8 kernel this CPU runs for int8 activations.
     public static var u8s8Path: String {
-        ["portable", "AVX2 vpmaddubsw", ce_qgemm_u8s8_ymm_encoding() == 1 ? "AVX-VNNI ymm vpdpbusd" : "AVX-512 VL ymm vpdpbusd",
+        #if arch(arm64)
+        return ["portable", "NEON smull", "dotprod sdot", "i8mm smmla"][Int(ce_qgemm_u8s8_variant())]
+        #else
+        return ["portable", "AVX2 vpmaddubsw", ce_qgemm_u8s8_ymm_encoding() == 1 ? "AVX-VNNI ymm vpdpbusd" : "AVX-512 VL ymm vpdpbusd",
          "AVX-512 VNNI zmm vpdpbusd"][Int(ce_qgemm_u8s8_variant())]
+        #endif
     }
 
     public final class Int8Linear {

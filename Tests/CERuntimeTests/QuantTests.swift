@@ -56,9 +56,13 @@ final class QuantKernelTests: XCTestCase {
     func testPackedKernelDispatch() {
         defer { ce_force_portable(0); ce_limit_packed_variant(-1) }
         let f = Int(ce_cpu_features())
+        #if arch(arm64)
+        let expected: Int32 = f & Int(CE_CPU_NEON) == 0 ? 0 : f & Int(CE_CPU_DOTPROD) != 0 ? 2 : 1
+        #else
         let avx2 = f & CE_CPU_AVX2 != 0 && f & CE_CPU_FMA != 0
         let vnniBits = Int(CE_CPU_AVX512F | CE_CPU_AVX512BW | CE_CPU_AVX512VNNI)
         let expected: Int32 = avx2 && f & vnniBits == vnniBits ? 2 : avx2 ? 1 : 0
+        #endif
         XCTAssertEqual(ce_qgemm_packed_variant(), expected, "features \(String(f, radix: 2))")
         ce_limit_packed_variant(1)
         XCTAssertEqual(ce_qgemm_packed_variant(), min(expected, 1))
@@ -316,7 +320,7 @@ final class QuantFidelityTests: XCTestCase {
     }
 }
 
-/// Runs `body` once per packed int8 kernel this CPU has (portable, AVX2, AVX-512 VNNI), naming it; the automatic
+/// Runs `body` once per packed int8 kernel this CPU has (portable, AVX2, AVX-512 VNNI; ARM64 NEON, dotprod), naming it; the automatic
 /// choice is restored afterwards.
 func forEachPackedVariant(_ body: (String) -> Void) {
     defer { ce_force_portable(0); ce_limit_packed_variant(-1) }
@@ -326,7 +330,7 @@ func forEachPackedVariant(_ body: (String) -> Void) {
         ce_force_portable(v == 0 ? 1 : 0)
         ce_limit_packed_variant(v)
         precondition(ce_qgemm_packed_variant() == v)
-        body(["portable", "AVX2", "AVX-512 VNNI"][Int(v)])
+        body(Kernels.packedInt8Path)
     }
 }
 

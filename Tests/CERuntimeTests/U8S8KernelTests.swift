@@ -1,4 +1,5 @@
 import CEKernels
+import CERuntime
 import CETestSupport
 import XCTest
 
@@ -168,10 +169,14 @@ final class U8S8KernelTests: XCTestCase {
     func testU8S8Dispatch() {
         defer { ce_force_portable(0); ce_limit_u8s8_variant(-1) }
         let f = Int(ce_cpu_features())
+        #if arch(arm64)
+        let expected: Int32 = f & Int(CE_CPU_NEON) == 0 ? 0 : f & Int(CE_CPU_I8MM) != 0 ? 3 : f & Int(CE_CPU_DOTPROD) != 0 ? 2 : 1
+        #else
         let avx2 = f & Int(CE_CPU_AVX2) != 0 && f & Int(CE_CPU_FMA) != 0
         let zmm = Int(CE_CPU_AVX512F | CE_CPU_AVX512BW | CE_CPU_AVX512VNNI)
         let ymm = f & Int(CE_CPU_AVXVNNI) != 0 || (f & Int(CE_CPU_AVX512VL) != 0 && f & Int(CE_CPU_AVX512VNNI) != 0)
         let expected: Int32 = !avx2 ? 0 : f & zmm == zmm ? 3 : ymm ? 2 : 1
+        #endif
         XCTAssertEqual(ce_qgemm_u8s8_variant(), expected, "features \(String(f, radix: 2))")
         ce_limit_u8s8_variant(1)
         XCTAssertEqual(ce_qgemm_u8s8_variant(), min(expected, 1))
@@ -181,14 +186,14 @@ final class U8S8KernelTests: XCTestCase {
     }
 }
 
-/// Runs `body` once per u8 x s8 variant this CPU has (portable, AVX2, ymm vpdpbusd, zmm vpdpbusd), naming it.
+/// Runs `body` once per u8 x s8 variant this CPU has (portable, AVX2, ymm vpdpbusd, zmm vpdpbusd; ARM64 NEON, sdot,
+/// smmla), naming it.
 func forEachU8S8Variant(_ body: (String) -> Void) {
     defer { ce_limit_u8s8_variant(-1) }
-    let names = ["portable", "AVX2 vpmaddubsw", ce_qgemm_u8s8_ymm_encoding() == 1 ? "AVX-VNNI ymm" : "AVX-512 VL VNNI ymm", "AVX-512 VNNI zmm"]
     for v: Int32 in 0...3 {
         ce_limit_u8s8_variant(v)
         guard ce_qgemm_u8s8_variant() == v else { continue }
-        body(names[Int(v)])
+        body(Kernels.u8s8Path)
     }
 }
 

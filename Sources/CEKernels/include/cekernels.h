@@ -15,6 +15,11 @@ enum {
     CE_CPU_AVX512VL = 1 << 7,
     /// AVX-VNNI: VEX-encoded vpdpbusd on ymm (CPUID.(7,1):EAX[4]), for CPUs without AVX-512.
     CE_CPU_AVXVNNI = 1 << 8,
+    /// ARM64 (getauxval): Advanced SIMD (HWCAP_ASIMD), sdot/udot (HWCAP_ASIMDDP, ARMv8.2 dotprod), smmla/usmmla
+    /// (HWCAP2_I8MM, ARMv8.6 i8mm).
+    CE_CPU_NEON = 1 << 9,
+    CE_CPU_DOTPROD = 1 << 10,
+    CE_CPU_I8MM = 1 << 11,
 };
 int ce_cpu_features(void);
 
@@ -56,13 +61,13 @@ void ce_softmax_rows_f32(float *x, int rows, int n);
 void ce_layernorm_f32(float *x, const float *add, int rows, int n, const float *gamma, const float *beta, float eps);
 /// y[i, j] = acc[i, j]·sx[i]·sw[j] (+ bias[j]): the int8 GEMM epilogue.
 void ce_dequant_f32(const int32_t *acc, const float *sx, const float *sw, const float *bias, float *y, int m, int n);
-/// The variant the fp32 kernels use on this CPU (0 portable, 1 AVX2+FMA).
+/// The variant the fp32 kernels use on this CPU (0 portable, 1 SIMD: AVX2+FMA on x86-64, NEON on ARM64).
 int ce_fp32_variant(void);
 /// Forces the portable variant (1) or automatic choice (0); for tests of both paths.
 void ce_force_portable(int on);
 /// The variant of the packed int8 kernels (ce_qgemm_packed_f32, ce_qgemm_packed_grouped_f32) on this CPU:
-/// 0 portable, 1 AVX2, 2 AVX-512 VNNI (avx512f + bw + vnni with the OS saving zmm state). ce_force_portable(1)
-/// makes it 0.
+/// 0 portable, 1 AVX2, 2 AVX-512 VNNI (avx512f + bw + vnni with the OS saving zmm state); on ARM64 0 portable,
+/// 1 NEON (widening smlal), 2 dotprod (sdot on the inputs' high and low bytes). ce_force_portable(1) makes it 0.
 int ce_qgemm_packed_variant(void);
 /// Caps ce_qgemm_packed_variant at `max` (a negative value lifts the cap); for tests of every path the CPU has.
 void ce_limit_packed_variant(int max);
@@ -74,14 +79,14 @@ static inline long ce_atomic_fetch_add(long *p, long v) { return __atomic_fetch_
 #ifndef CEKERNELS_ATTENTION_H
 #define CEKERNELS_ATTENTION_H
 /// One attention head over one sequence: out[i, :dh] = Σ_j softmax_j(scale · q_i · k_j) · v_j, rows of q, k, v
-/// with stride ld, out with stride ldOut. AVX2+FMA only, for dh a multiple of 8: returns 1 when it ran,
+/// with stride ld, out with stride ldOut. AVX2+FMA or NEON, for dh a multiple of 8: returns 1 when it ran,
 /// 0 when the caller must use its portable path (the Swift KernelsReference.attention twin defines both).
 /// scratch holds ce_attention_scratch_floats(len, dh) floats (four rows of scores padded to 8, and kᵀ).
 int ce_attention_head_f32(const float *q, const float *k, const float *v, int ld, float *out, int ldOut,
                           int len, int dh, float scale, float *scratch);
 size_t ce_attention_scratch_floats(int len, int dh);
 /// Local attention, one head: out[i, :dh] = Σ_{j : |i − j| ≤ window} softmax_j(scale · q_i · k_j) · v_j (ModernBERT's
-/// sliding-window layers). AVX2+FMA for dh a multiple of 8, else portable; the Swift KernelsReference.attention
+/// sliding-window layers). AVX2+FMA for dh a multiple of 8 (NEON: of 4), else portable; the Swift KernelsReference.attention
 /// twin (with its window) defines both. scratch holds at least min(len, 2·window + 1) floats.
 void ce_attention_window_f32(const float *q, const float *k, const float *v, int ld, float *out, int ldOut, int len, int dh,
                              float scale, int window, float *scratch);
@@ -153,7 +158,9 @@ void ce_quantize_rows_u8_reference(const float *x, const float *smooth, uint8_t 
 /// group order, y = S·sx[i] (+ bias[j]), each operation rounded to fp32 on its own). So the result equals int8
 /// activations widened to int16 through the packed kernels, bit for bit. group must satisfy ce_u8s8_supports_group.
 /// Variants: 3 zmm vpdpbusd (AVX-512 F + BW + VNNI), 2 ymm vpdpbusd (AVX-VNNI, else AVX-512 VL + VNNI), 1 AVX2
-/// (vpmaddubsw on |a| and w·sign(a): never saturates), 0 portable (the reference).
+/// (vpmaddubsw on |a| and w·sign(a): never saturates), 0 portable (the reference). ARM64: 3 smmla (i8mm), 2 sdot
+/// (dotprod), 1 NEON (smull + sadalp), 0 portable; these take the codes back (a = u ^ 0x80, s8 x s8) and leave corr
+/// unused, since sdot and smmla multiply s8 by s8.
 void ce_qgemm_u8s8_f32(const uint8_t *u, const int8_t *packed, const int32_t *corr, int m, int n, int k, int group,
                        const float *sx, const float *sw, const float *bias, float *y);
 void ce_qgemm_u8s8_f32_reference(const uint8_t *u, const int8_t *packed, const int32_t *corr, int m, int n, int k, int group,
@@ -162,6 +169,6 @@ void ce_qgemm_u8s8_f32_reference(const uint8_t *u, const int8_t *packed, const i
 int ce_qgemm_u8s8_variant(void);
 /// Caps ce_qgemm_u8s8_variant at the best variant ≤ max the CPU has (a negative value lifts the cap); for tests.
 void ce_limit_u8s8_variant(int max);
-/// Which encoding variant 2 runs: 1 VEX (AVX-VNNI), 2 EVEX (AVX-512 VL + VNNI).
+/// Which encoding variant 2 runs: 1 VEX (AVX-VNNI), 2 EVEX (AVX-512 VL + VNNI); 0 on ARM64.
 int ce_qgemm_u8s8_ymm_encoding(void);
 #endif
