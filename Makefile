@@ -3,7 +3,7 @@
 SWIFT_FLAGS ?= -c release -Xswiftc -enable-testing
 MODEL ?= .models/minilm-l6-ce
 
-.PHONY: deps models build edge demo test bench sanitize fuzz hostile-corpus clean
+.PHONY: deps models build edge demo test test-arm64 bench sanitize fuzz hostile-corpus clean
 
 deps:
 	bash scripts/install_deps.sh
@@ -23,9 +23,16 @@ edge: deps
 demo: deps models build
 	MODEL=$(MODEL) bash scripts/demo.sh
 
-# Every test, incl. the real-size model's goldens (CETOOL_REQUIRE_MODELS makes a missing model a failure).
+# Every test, incl. the real-size model's goldens (CETOOL_REQUIRE_MODELS makes a missing model a failure) and the
+# ARM64 kernels under qemu (a missing cross toolchain a failure too).
 test: deps models
+	CETOOL_REQUIRE_MODELS=1 bash scripts/test_arm64.sh
 	CETOOL_REQUIRE_MODELS=1 swift test $(SWIFT_FLAGS) --disable-swift-testing
+
+# The ARM64 kernels (NEON, dotprod, i8mm) against their scalar twins, cross-compiled and run under qemu-user
+# (scripts/test_arm64.sh): a few seconds; skips with a message when the toolchain is missing.
+test-arm64:
+	bash scripts/test_arm64.sh
 
 # Side-by-side speed: PyTorch fp32, ONNX Runtime fp32/int8, cetool fp32/fp16/int8 on the same pairs
 # (bench/README.md). Creates the reference venv (ref/) on first use; not part of the tests.
