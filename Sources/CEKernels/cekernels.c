@@ -6,7 +6,9 @@
 #include <immintrin.h>
 #elif defined(__aarch64__)
 #include <arm_neon.h>
+#if defined(__linux__)
 #include <sys/auxv.h>
+#endif
 /* Linux's arm64 hwcap bits (asm/hwcap.h), for C libraries whose headers predate them. */
 #define CE_HWCAP_ASIMD (1UL << 1)
 #define CE_HWCAP_ASIMDDP (1UL << 20)
@@ -43,11 +45,13 @@ int ce_cpu_features(void) {
         if (__builtin_cpu_supports("avx512vnni")) f |= CE_CPU_AVX512VNNI;
         if (__builtin_cpu_supports("avx512bf16")) f |= CE_CPU_AVX512BF16;
     }
-#elif defined(__aarch64__)
+#elif defined(__aarch64__) && defined(__linux__)
     unsigned long hw = getauxval(AT_HWCAP), hw2 = getauxval(AT_HWCAP2);
     if (hw & CE_HWCAP_ASIMD) f |= CE_CPU_NEON;
     if ((hw & CE_HWCAP_ASIMD) && (hw & CE_HWCAP_ASIMDDP)) f |= CE_CPU_DOTPROD;
     if ((hw & CE_HWCAP_ASIMD) && (hw2 & CE_HWCAP2_I8MM)) f |= CE_CPU_I8MM;
+#elif defined(__aarch64__)
+    f |= CE_CPU_NEON; /* Advanced SIMD is part of every AArch64 ABI; dotprod and i8mm are probed on Linux only */
 #endif
     return f;
 }
