@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "CEConvert", dependencies: ["CECore", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEArtifact", "CEVerify"]),
         // `cetool serve`: HTTP handlers that translate JSON <-> CrossEncoder calls, and the batching queue between them.
         .target(name: "CEServe", dependencies: [
-            "CECore", "CERuntime", "CEImport",
+            "CECore", "CERuntime", "CEImport", "CERetrieve", "CEBiEncoder",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

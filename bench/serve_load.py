@@ -10,7 +10,9 @@ latency p50/p99 (ms) and, with --pid, the server's peak RSS (VmHWM of /proc/PID/
       --pid $(pgrep -n cetool) --label cetool-int8 --output bench/results/serve-....json
 
 --api tei posts TEI's {"query", "texts"} to /rerank; --api cohere posts {"query", "documents"} to /v1/rerank
-(infinity serves the latter, Cohere's shape). Stdlib only. Only loopback URLs are accepted.
+(infinity serves the latter, Cohere's shape). Embedding: --api tei-embed posts TEI's {"inputs": [--docs texts]} to
+/embed; --api openai-embed posts {"model", "input": [...]} to /embeddings (infinity's route); throughput is then
+texts/s. Stdlib only. Only loopback URLs are accepted.
 """
 import argparse
 import http.client
@@ -55,11 +57,12 @@ def percentile(values, p):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--url", required=True)
-    ap.add_argument("--api", choices=["tei", "cohere"], default="tei")
-    ap.add_argument("--path", default=None, help="route (default: /rerank for tei, /v1/rerank for cohere; infinity: /rerank)")
-    ap.add_argument("--model", default=None, help="'model' member for --api cohere")
+    ap.add_argument("--api", choices=["tei", "cohere", "tei-embed", "openai-embed"], default="tei")
+    ap.add_argument("--path", default=None, help="route (default: /rerank for tei, /v1/rerank for cohere, /embed for "
+                    "tei-embed, /embeddings for openai-embed; infinity's rerank: /rerank)")
+    ap.add_argument("--model", default=None, help="'model' member for --api cohere / openai-embed")
     ap.add_argument("--clients", type=int, default=8)
-    ap.add_argument("--docs", type=int, default=10, help="documents per request")
+    ap.add_argument("--docs", type=int, default=10, help="documents (embedding: texts) per request")
     ap.add_argument("--query-words", type=int, default=12, help="words of a text kept for a query")
     ap.add_argument("--doc-words", type=int, default=120, help="words of a text kept for a document")
     ap.add_argument("--requests", type=int, default=1000, help="requests in all, at most")
@@ -76,15 +79,17 @@ def main():
         sys.exit(f"loopback URLs only; got {u.hostname}")
     if not (1 <= a.clients <= 256 and 1 <= a.requests <= 100_000 and 0 < a.seconds <= 3600):
         sys.exit("bounds: 1..256 clients, 1..100000 requests, 0..3600 seconds")
-    path = a.path or ("/rerank" if a.api == "tei" else "/v1/rerank")
+    path = a.path or {"tei": "/rerank", "cohere": "/v1/rerank", "tei-embed": "/embed", "openai-embed": "/embeddings"}[a.api]
+    embedding = a.api.endswith("-embed")
     pool = texts()
     rng = random.Random(a.seed)
     bodies = []
     for _ in range(min(a.requests, 512)):
         q = " ".join(rng.choice(pool).split()[:a.query_words])
         docs = [" ".join(t.split()[:a.doc_words]) for t in rng.sample(pool, a.docs)]
-        body = {"query": q, "texts": docs} if a.api == "tei" else {"query": q, "documents": docs}
-        if a.api == "cohere" and a.model:
+        body = {"tei": {"query": q, "texts": docs}, "cohere": {"query": q, "documents": docs},
+                "tei-embed": {"inputs": docs, "truncate": True}, "openai-embed": {"input": docs}}[a.api]
+        if a.api in ("cohere", "openai-embed") and a.model:
             body["model"] = a.model
         bodies.append(json.dumps(body).encode())
 
@@ -143,7 +148,7 @@ def main():
         "requests_ok": len(latencies), "errors": len(errors), "first_errors": errors[:3],
         "seconds": round(wall, 3),
         "requests_per_second": round(len(latencies) / wall, 2),
-        "pairs_per_second": round(len(latencies) * a.docs / wall, 1),
+        ("texts_per_second" if embedding else "pairs_per_second"): round(len(latencies) * a.docs / wall, 1),
         "p50_ms": round(percentile(latencies, 50) * 1000, 2) if latencies else None,
         "p99_ms": round(percentile(latencies, 99) * 1000, 2) if latencies else None,
         "server_peak_rss_mib": round(vm_hwm_mib(a.pid), 1) if a.pid and vm_hwm_mib(a.pid) is not None else None,

@@ -94,7 +94,7 @@ public final class SentenceTransformer: @unchecked Sendable {
     }
 
     /// Tokens of the prompt alone, less a trailing special token (Transformer._get_prompt_length).
-    func promptLength(_ prompt: String) throws -> Int {
+    public func promptLength(_ prompt: String) throws -> Int {
         let ids = try tokenizer.encode(prompt, maxLength: maxSeqLength).ids
         let special = Set(try tokenizer.encode("", maxLength: nil).ids)
         return ids.count - (ids.last.map { special.contains($0) } == true ? 1 : 0)

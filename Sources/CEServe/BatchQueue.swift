@@ -13,8 +13,9 @@ public enum QueueError: Error, Equatable {
     case model(String)
 }
 
-/// Scores the pairs of concurrent requests in shared forward passes on one dedicated thread, so BLAS work never
-/// runs on NIO event loops or the Swift concurrency pool.
+/// Runs the sequences (cross-encoder pairs, or bi-encoder texts) of concurrent requests in shared forward passes on
+/// one dedicated thread, so BLAS work never runs on NIO event loops or the Swift concurrency pool. Every queue's
+/// passes hold `BatchQueue.compute`, so a cross-encoder and a bi-encoder served together take turns on the CPUs.
 ///
 /// Invariants: requests are served first in, first out; a batch holds pairs of one or more requests, at most
 /// `maxBatchTokens` tokens (or one sequence, if that alone is longer); a request larger than a batch is split over
@@ -35,8 +36,15 @@ public final class BatchQueue: @unchecked Sendable {
         }
     }
 
+    /// One shared batch: the sequences and, for each, its request's tag -> one row per sequence, in order.
+    public typealias Run = @Sendable (_ sequences: [TokenSequence], _ tags: [Int]) throws -> [[Float]]
+
+    /// Held around every forward pass of every queue (and the index search of /search).
+    public static let compute = NSLock()
+
     final class Job {
         let sequences: [TokenSequence]
+        let tag: Int
         var rows: [[Float]]
         /// sequences[next...] are not yet in a batch; `done` rows are filled.
         var next = 0
@@ -45,8 +53,9 @@ public final class BatchQueue: @unchecked Sendable {
         let arrival: Double
         let deadline: Double
         let continuation: CheckedContinuation<[[Float]], Error>
-        init(_ s: [TokenSequence], arrival: Double, deadline: Double, continuation: CheckedContinuation<[[Float]], Error>) {
+        init(_ s: [TokenSequence], tag: Int, arrival: Double, deadline: Double, continuation: CheckedContinuation<[[Float]], Error>) {
             sequences = s
+            self.tag = tag
             rows = [[Float]](repeating: [], count: s.count)
             self.arrival = arrival
             self.deadline = deadline
@@ -55,8 +64,10 @@ public final class BatchQueue: @unchecked Sendable {
     }
 
     public let limits: Limits
-    let executor: Executor
+    let run: Run
     let metrics: ServeMetrics
+    /// Which model's batch and queue figures this queue reports.
+    let model: ServeMetrics.Model
     private let cond = NSCondition()
     /// Jobs with pairs not yet in a batch, oldest first.
     private var waiting: [Job] = []
@@ -66,10 +77,16 @@ public final class BatchQueue: @unchecked Sendable {
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
 
-    public init(executor: Executor, limits: Limits, metrics: ServeMetrics) {
-        self.executor = executor
+    public init(limits: Limits, metrics: ServeMetrics, model: ServeMetrics.Model, run: @escaping Run) {
+        self.run = run
         self.limits = limits
         self.metrics = metrics
+        self.model = model
+    }
+
+    /// A cross-encoder's queue: rows are raw logits (Executor.logits); tags are not used.
+    public convenience init(executor: Executor, limits: Limits, metrics: ServeMetrics) {
+        self.init(limits: limits, metrics: metrics, model: .crossEncoder) { s, _ in try executor.logits(s) }
     }
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
@@ -91,8 +108,9 @@ public final class BatchQueue: @unchecked Sendable {
         if thread != nil { finished.wait() }
     }
 
-    /// Raw logits for `sequences`, [sequences.count][numLabels] in input order.
-    public func submit(_ sequences: [TokenSequence], timeout: Double) async throws -> [[Float]] {
+    /// `run`'s rows for `sequences` in input order (a cross-encoder: raw logits, [sequences.count][numLabels]).
+    /// `tag` travels with each sequence into `run`.
+    public func submit(_ sequences: [TokenSequence], tag: Int = 0, timeout: Double) async throws -> [[Float]] {
         if sequences.isEmpty { return [] }
         return try await withCheckedThrowingContinuation { c in
             cond.lock()
@@ -104,10 +122,10 @@ public final class BatchQueue: @unchecked Sendable {
                 return
             }
             let t = Self.now()
-            waiting.append(Job(sequences, arrival: t, deadline: t + timeout, continuation: c))
+            waiting.append(Job(sequences, tag: tag, arrival: t, deadline: t + timeout, continuation: c))
             waitingPairs += sequences.count
             waitingTokens += sequences.reduce(0) { $0 + $1.ids.count }
-            metrics.queue(pairs: waitingPairs, requests: waiting.count)
+            metrics.queue(model, pairs: waitingPairs, requests: waiting.count)
             cond.signal()
         }
     }
@@ -116,9 +134,15 @@ public final class BatchQueue: @unchecked Sendable {
         while let batch = nextBatch() {
             let seqs = batch.map { $0.job.sequences[$0.index] }
             let tokens = seqs.reduce(0) { $0 + $1.ids.count }
+            Self.compute.lock()
             let start = Self.now()
-            let result: Result<[[Float]], Error> = Result { try executor.logits(seqs) }
-            metrics.batch(pairs: seqs.count, tokens: tokens, seconds: Self.now() - start)
+            var result: Result<[[Float]], Error> = Result { try run(seqs, batch.map { $0.job.tag }) }
+            if case .success(let rows) = result, rows.count != seqs.count {
+                result = .failure(QueueError.model("\(rows.count) rows for a batch of \(seqs.count) sequences"))
+            }
+            let seconds = Self.now() - start
+            Self.compute.unlock()
+            metrics.batch(model, pairs: seqs.count, tokens: tokens, seconds: seconds)
             deliver(batch, result)
         }
         finished.signal()
@@ -157,7 +181,7 @@ public final class BatchQueue: @unchecked Sendable {
             waitingTokens -= tokens
             waitingPairs -= batch.count
             waiting.removeAll { $0.next == $0.sequences.count }
-            metrics.queue(pairs: waitingPairs, requests: waiting.count)
+            metrics.queue(model, pairs: waitingPairs, requests: waiting.count)
             return batch
         }
     }

@@ -27,8 +27,9 @@ public final class RerankService: @unchecked Sendable {
     }
 
     /// Raw logits, [pairs.count][numLabels], in input order, and the tokens scored. `truncate` false: a pair longer than the model's
-    /// maxLength is refused (422 naming `field[i]`) instead of truncated (longest_first).
-    func logits(_ pairs: [(String, String)], truncate: Bool = true, field: String) async throws -> (rows: [[Float]], tokens: Int) {
+    /// maxLength is refused (422 naming `field[i]`) instead of truncated (longest_first). `timeout`: seconds left of the
+    /// request's --timeout (default: all of it).
+    func logits(_ pairs: [(String, String)], truncate: Bool = true, field: String, timeout: Double? = nil) async throws -> (rows: [[Float]], tokens: Int) {
         let tok = encoder.tokenizer
         var seqs: [TokenSequence] = []
         seqs.reserveCapacity(pairs.count)
@@ -49,18 +50,9 @@ public final class RerankService: @unchecked Sendable {
             }
         }
         do {
-            return (try await queue.submit(seqs, timeout: limits.timeout), seqs.reduce(0) { $0 + $1.ids.count })
+            return (try await queue.submit(seqs, timeout: timeout ?? limits.timeout), seqs.reduce(0) { $0 + $1.ids.count })
         } catch let e as QueueError {
-            switch e {
-            case .full(let c):
-                throw ServeError(status: 429, type: "Overloaded", message: "the batching queue is full (\(c) pairs waiting at most, --queue-pairs); retry later", retryAfter: 1)
-            case .timedOut(let s):
-                throw ServeError(status: 503, type: "Overloaded", message: "the request was not scored within its timeout of \(s) s (--timeout)", retryAfter: 1)
-            case .stopped:
-                throw ServeError(status: 503, type: "Unhealthy", message: "the server is shutting down")
-            case .model(let m):
-                throw ServeError(status: 500, type: "Backend", message: "the model failed: \(m)")
-            }
+            throw e.serveError(unit: "pairs")
         }
     }
 
@@ -137,6 +129,22 @@ public final class RerankService: @unchecked Sendable {
             return .object(m)
         }
         return JSONWriter.write(.object([("labels", .array(names.map { .string($0) })), ("results", .array(results))]))
+    }
+}
+
+extension QueueError {
+    /// The HTTP answer to a refusal of the batching queue; `unit` names what it holds (pairs, texts).
+    func serveError(unit: String) -> ServeError {
+        switch self {
+        case .full(let c):
+            return ServeError(status: 429, type: "Overloaded", message: "the batching queue is full (\(c) \(unit) waiting at most, --queue-pairs); retry later", retryAfter: 1)
+        case .timedOut(let s):
+            return ServeError(status: 503, type: "Overloaded", message: "the request was not answered within its timeout of \(s) s (--timeout)", retryAfter: 1)
+        case .stopped:
+            return ServeError(status: 503, type: "Unhealthy", message: "the server is shutting down")
+        case .model(let m):
+            return ServeError(status: 500, type: "Backend", message: "the model failed: \(m)")
+        }
     }
 }
 

@@ -7,12 +7,17 @@ import NIOCore
 public enum Server {
     /// Serves until SIGTERM or SIGINT, then stops accepting, answers the requests in flight and returns.
     /// `onListening(host, port)` runs once the socket is bound (port 0 binds a free port; this is the bound one).
-    public static func run(_ service: RerankService, host: String, port: Int, logger: Logger,
+    /// `bi`: the bi-encoder (and index) behind /embed and /search; nil answers them 404.
+    public static func run(_ service: RerankService, bi: EmbedService? = nil, host: String, port: Int, logger: Logger,
                            onListening: @escaping @Sendable (String, Int) -> Void) async throws {
         service.queue.start()
-        defer { service.queue.stop() }
+        bi?.queue.start()
+        defer {
+            service.queue.stop()
+            bi?.queue.stop()
+        }
         let router = Router()
-        addRoutes(router, service)
+        addRoutes(router, service, bi)
         let app = Application(router: router,
                               configuration: .init(address: .hostname(host, port: port), serverName: "cetool"),
                               onServerRunning: { onListening(host, $0.localAddress?.port ?? port) },
@@ -23,7 +28,7 @@ public enum Server {
     /// How a route's errors are written: TEI's {"error", "error_type"} or Cohere's {"message"}.
     enum ErrorStyle { case tei, cohere }
 
-    static func addRoutes(_ router: Router<BasicRequestContext>, _ s: RerankService) {
+    static func addRoutes(_ router: Router<BasicRequestContext>, _ s: RerankService, _ bi: EmbedService?) {
         router.get("/health") { _, _ in await measured(s, "/health") { json(200, #"{"status":"ok"}"#) } }
         router.get("/info") { _, _ in await measured(s, "/info") { json(200, s.info) } }
         router.get("/metrics") { _, _ in
@@ -36,10 +41,15 @@ public enum Server {
         router.post("/rerank") { req, _ in await scoring(s, "/rerank", req, .tei, s.teiRerank) }
         router.post("/v1/rerank") { req, _ in await scoring(s, "/v1/rerank", req, .cohere, s.cohereRerank) }
         router.post("/predict") { req, _ in await scoring(s, "/predict", req, .tei, s.predict) }
+        if let bi {
+            router.post("/embed") { req, _ in await scoring(s, "/embed", req, .tei, bi.embed) }
+            router.post("/search") { req, _ in await scoring(s, "/search", req, .tei, bi.search) }
+            return
+        }
         for route in ["/embed", "/search"] {
             let what = route == "/embed" ? "no bi-encoder is loaded" : "no bi-encoder and embedding index are loaded"
             let answer: @Sendable (Request, BasicRequestContext) async -> Response = { _, _ in
-                await measured(s, route) { error(ServeError(status: 404, type: "NotFound", message: "\(what): \(route) is not served by this cetool serve"), .tei) }
+                await measured(s, route) { error(ServeError(status: 404, type: "NotFound", message: "\(what) (start cetool serve with --bi-encoder BI\(route == "/search" ? " --index IDX" : "")): \(route) is not served"), .tei) }
             }
             router.post(RouterPath(route), use: answer)
             router.get(RouterPath(route), use: answer)

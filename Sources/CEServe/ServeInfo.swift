@@ -1,10 +1,12 @@
+import CEBiEncoder
 import CECore
 import CEImport
+import CERetrieve
 import CERuntime
 import Foundation
 
 /// `GET /info`: what is loaded and the limits it is served with.
-enum ServeInfo {
+public enum ServeInfo {
     /// Label names in label-id order (config.json id2label), LABEL_i where the model names none.
     static func labelNames(_ ce: CrossEncoder) -> [String] {
         ce.labels.count == ce.numLabels ? ce.labels : (0..<ce.numLabels).map { "LABEL_\($0)" }
@@ -58,5 +60,39 @@ enum ServeInfo {
             return .object([("file", .string(f))] + (s.objectValue ?? []))
         }
         return .null
+    }
+
+    /// `/info`'s "bi_encoder" {"model", "model_path", "identity", "pooling", "modules", "dimension", "precision",
+    /// "max_seq_length", "similarity_fn_name", "normalized"} and "index" {"path", "rows", "dimension", "precision",
+    /// "score_function", "corpus_ids", "corpus_texts"} or null.
+    public static func retrieval(_ m: SentenceTransformer, name: String, identity: String, index: EmbeddingIndex?, indexPath: String?,
+                                 hasTexts: Bool) -> [(String, JSONValue)] {
+        var pooling: [JSONValue] = [], modules: [JSONValue] = []
+        for module in m.folder.modules {
+            switch module {
+            case .transformer: modules.append(.string("Transformer"))
+            case .pooling(let p):
+                modules.append(.string("Pooling"))
+                pooling = p.modes.map { .string($0.rawValue) }
+            case .dense: modules.append(.string("Dense"))
+            case .normalize: modules.append(.string("Normalize"))
+            }
+        }
+        let bi: JSONValue = .object([
+            ("model", .string(name)), ("model_path", .string(m.directory.path)), ("identity", .string(identity)),
+            ("pooling", .array(pooling)), ("modules", .array(modules)), ("dimension", .int(Int64(m.dimension))),
+            ("precision", .string(precision(m.model))), ("max_seq_length", .int(Int64(m.maxSeqLength))),
+            ("similarity_fn_name", .string(m.similarityFunction)), ("normalized", .bool(m.normalizes)),
+        ])
+        var idx = JSONValue.null
+        if let index {
+            let h = index.header
+            idx = .object([
+                ("path", .string(indexPath ?? "")), ("rows", .int(Int64(h.count))), ("dimension", .int(Int64(h.dimension))),
+                ("precision", .string(h.precision.rawValue)), ("score_function", .string(h.scoreFunction.rawValue)),
+                ("corpus_ids", .bool(h.corpusIDs != nil)), ("corpus_texts", .bool(hasTexts)),
+            ])
+        }
+        return [("bi_encoder", bi), ("index", idx)]
     }
 }

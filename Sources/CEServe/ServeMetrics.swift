@@ -17,24 +17,40 @@ public final class ServeMetrics: @unchecked Sendable {
         }
     }
 
+    /// The model a batching queue runs: its batch and queue figures are families of their own.
+    public enum Model: Sendable {
+        /// `cetool_batch_pairs`, `cetool_pairs_scored_total`, `cetool_queue_pairs`, …
+        case crossEncoder
+        /// `cetool_embed_batch_texts`, `cetool_texts_embedded_total`, `cetool_embed_queue_texts`, …
+        case biEncoder
+    }
+
+    /// One queue's batches and backlog.
+    struct QueueStats {
+        /// Sequences (pairs or texts) and tokens per shared batch (one `BatchQueue.Run` call).
+        var batchSequences = Histogram(bounds: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024])
+        var batchTokens = Histogram(bounds: [64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768])
+        var batchSeconds = 0.0
+        var done: UInt64 = 0
+        var queuedSequences = 0
+        var queuedRequests = 0
+    }
+
     private let lock = NSLock()
     /// (route, status) -> requests answered.
     private var requests: [String: [Int: UInt64]] = [:]
     /// route -> seconds from the request's arrival to its response.
     private var latency: [String: Histogram] = [:]
     private static let latencyBounds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
-    /// Pairs and tokens per shared batch (one `Executor.logits` call).
-    private var batchPairs = Histogram(bounds: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024])
-    private var batchTokens = Histogram(bounds: [64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768])
-    private var batchSeconds = 0.0
-    private var pairsScored: UInt64 = 0
-    private var queuedPairs = 0
-    private var queuedRequests = 0
+    private var cross = QueueStats()
+    private var bi = QueueStats()
+    /// Whether a bi-encoder is served (its families are rendered).
+    public let servesBiEncoder: Bool
     private var inFlight = 0
     private var rejectedFull: UInt64 = 0
     private var timedOut: UInt64 = 0
 
-    public init() {}
+    public init(servesBiEncoder: Bool = false) { self.servesBiEncoder = servesBiEncoder }
 
     func locked<T>(_ body: () -> T) -> T { lock.lock(); defer { lock.unlock() }; return body() }
 
@@ -48,16 +64,24 @@ public final class ServeMetrics: @unchecked Sendable {
         }
     }
 
-    func batch(pairs: Int, tokens: Int, seconds: Double) {
+    func batch(_ model: Model, pairs: Int, tokens: Int, seconds: Double) {
         locked {
-            batchPairs.observe(Double(pairs))
-            batchTokens.observe(Double(tokens))
-            batchSeconds += seconds
-            pairsScored += UInt64(pairs)
+            func add(_ q: inout QueueStats) {
+                q.batchSequences.observe(Double(pairs))
+                q.batchTokens.observe(Double(tokens))
+                q.batchSeconds += seconds
+                q.done += UInt64(pairs)
+            }
+            if model == .crossEncoder { add(&cross) } else { add(&bi) }
         }
     }
 
-    func queue(pairs: Int, requests: Int) { locked { queuedPairs = pairs; queuedRequests = requests } }
+    func queue(_ model: Model, pairs: Int, requests: Int) {
+        locked {
+            if model == .crossEncoder { (cross.queuedSequences, cross.queuedRequests) = (pairs, requests) } else { (bi.queuedSequences, bi.queuedRequests) = (pairs, requests) }
+        }
+    }
+
     func rejected() { locked { rejectedFull += 1 } }
     func expired() { locked { timedOut += 1 } }
 
@@ -81,18 +105,22 @@ public final class ServeMetrics: @unchecked Sendable {
             }
             family("cetool_request_duration_seconds", "histogram", "Seconds from a request's arrival to its response, by route.")
             for route in latency.keys.sorted() { hist("cetool_request_duration_seconds", latency[route]!, "route=\"\(route)\"") }
-            family("cetool_batch_pairs", "histogram", "Pairs per shared forward batch.")
-            hist("cetool_batch_pairs", batchPairs, "")
-            family("cetool_batch_tokens", "histogram", "Tokens per shared forward batch.")
-            hist("cetool_batch_tokens", batchTokens, "")
-            family("cetool_batch_seconds_total", "counter", "Seconds spent in forward batches.")
-            o += "cetool_batch_seconds_total \(fmt(batchSeconds))\n"
-            family("cetool_pairs_scored_total", "counter", "Pairs scored.")
-            o += "cetool_pairs_scored_total \(pairsScored)\n"
-            family("cetool_queue_pairs", "gauge", "Pairs waiting in the batching queue (not yet scored).")
-            o += "cetool_queue_pairs \(queuedPairs)\n"
-            family("cetool_queue_requests", "gauge", "Requests with pairs waiting in the batching queue.")
-            o += "cetool_queue_requests \(queuedRequests)\n"
+            func queueFamilies(_ q: QueueStats, _ p: String, _ unit: String, _ done: String, _ doneHelp: String) {
+                family("cetool_\(p)batch_\(unit)", "histogram", "\(unit.capitalized) per shared forward batch.")
+                hist("cetool_\(p)batch_\(unit)", q.batchSequences, "")
+                family("cetool_\(p)batch_tokens", "histogram", "Tokens per shared forward batch.")
+                hist("cetool_\(p)batch_tokens", q.batchTokens, "")
+                family("cetool_\(p)batch_seconds_total", "counter", "Seconds spent in forward batches.")
+                o += "cetool_\(p)batch_seconds_total \(fmt(q.batchSeconds))\n"
+                family(done, "counter", doneHelp)
+                o += "\(done) \(q.done)\n"
+                family("cetool_\(p)queue_\(unit)", "gauge", "\(unit.capitalized) waiting in the batching queue (not yet run).")
+                o += "cetool_\(p)queue_\(unit) \(q.queuedSequences)\n"
+                family("cetool_\(p)queue_requests", "gauge", "Requests with \(unit) waiting in the batching queue.")
+                o += "cetool_\(p)queue_requests \(q.queuedRequests)\n"
+            }
+            queueFamilies(cross, "", "pairs", "cetool_pairs_scored_total", "Pairs scored.")
+            if servesBiEncoder { queueFamilies(bi, "embed_", "texts", "cetool_texts_embedded_total", "Texts embedded (/embed inputs and /search queries).") }
             family("cetool_requests_in_flight", "gauge", "Requests received and not yet answered.")
             o += "cetool_requests_in_flight \(inFlight)\n"
             family("cetool_queue_rejected_total", "counter", "Requests refused with 429 because the queue was full.")
