@@ -13,7 +13,7 @@ public enum ArtifactFormat {
     /// Files copied byte for byte from the source folder when present (tokenizer and configs).
     public static let copiedFiles = [
         "added_tokens.json", "config.json", "config_sentence_transformers.json", "merges.txt", "modules.json",
-        "sentence_bert_config.json", "sentencepiece.bpe.model", "special_tokens_map.json", "spiece.model",
+        "sentence_bert_config.json", "sentencepiece.bpe.model", "special_tokens_map.json", "spiece.model", "spm.model",
         "tokenizer.json", "tokenizer_config.json", "vocab.json", "vocab.txt",
     ]
 

@@ -144,7 +144,7 @@ extension TransformersLoader {
         } else if files.vocabTXT != nil {
             sources.flavor = .bertRebuild
         } else {
-            throw TokenizerError.missingFile(name: "tokenizer.json", reason: "only RoBERTa-family tokenizers are built from vocab.json + merges.txt, only XLM-R- and CamemBERT-family ones from sentencepiece.bpe.model, and only BERT-family ones from vocab.txt")
+            throw TokenizerError.missingFile(name: "tokenizer.json", reason: "only RoBERTa-family tokenizers are built from vocab.json + merges.txt, only XLM-R- and CamemBERT-family ones from sentencepiece.bpe.model, only DeBERTa-v2 ones from spm.model, and only BERT-family ones from vocab.txt")
         }
     }
 
