@@ -57,6 +57,10 @@ MODELS = [
     ("tiny-electra", "golden/models/tiny-electra", None, "golden/tiny-electra/golden.json", None),
     ("tiny-modernbert", "golden/models/tiny-modernbert", None, "golden/tiny-modernbert/golden.json", None),
     ("tiny-modernbert-mean", "golden/models/tiny-modernbert-mean", None, "golden/tiny-modernbert-mean/golden.json", None),
+    # DeBERTa-v2/v3 (golden/make_models_deberta.py)
+    ("tiny-deberta-v3", "golden/models/tiny-deberta-v3", None, "golden/tiny-deberta-v3/golden.json", None),
+    ("tiny-deberta-v2", "golden/models/tiny-deberta-v2", None, "golden/tiny-deberta-v2/golden.json", None),
+    ("tiny-deberta-c2p", "golden/models/tiny-deberta-c2p", None, "golden/tiny-deberta-c2p/golden.json", None),
     # the trained reranker in the other architectures' layouts (golden/make_models_minilm_arch.py); cases: the seed,
     # the odd pairs of the batches and the held-out lists' pairs, not all of pairs.jsonl (test time on CI)
     ("minilm-l6-rr-distilbert", ".models/minilm-l6-rr-distilbert", None, "golden/minilm-l6-rr-distilbert/golden.json", "rr_lists.jsonl", "lists"),

@@ -44,7 +44,7 @@ public enum SavePretrained {
 
     /// Files taken byte for byte from the source folder when present (tokenizer state).
     public static let tokenizerFiles = [
-        "added_tokens.json", "merges.txt", "sentencepiece.bpe.model", "special_tokens_map.json", "spiece.model",
+        "added_tokens.json", "merges.txt", "sentencepiece.bpe.model", "special_tokens_map.json", "spiece.model", "spm.model",
         "tokenizer.json", "tokenizer_config.json", "vocab.json", "vocab.txt",
     ]
 

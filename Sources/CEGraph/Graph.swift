@@ -21,21 +21,29 @@ public enum Architecture: String, Sendable, Codable, CaseIterable {
     /// ([CLS] or the mean over the tokens), then dense -> classifier_activation -> LayerNorm -> classifier.
     /// Its options are `Hyperparameters.modernBERT`.
     case modernbert
+    /// DeBERTa-v2 and v3 (transformers DebertaV2ForSequenceClassification): embeddings summed (positions and token
+    /// types only when the config has them), projected to hidden_size without bias when embedding_size differs, then a
+    /// LayerNorm; post-norm blocks whose attention adds disentangled relative-position terms (c2p, p2c) over rel_embd;
+    /// the ContextPooler (first token, cls.pool, pooler_hidden_act) and the classifier. Its options are
+    /// `Hyperparameters.debertaV2`.
+    case debertaV2 = "deberta-v2"
 
     /// Whether the model reads the tokenizer's token type ids (BERT segments). RoBERTa has a one-row type
     /// table it always indexes with 0; DistilBERT and ModernBERT have none.
     public var usesTokenTypeIDs: Bool { self == .bert || self == .electra }
     /// Whether a type_embd table exists (added at row type id, or row 0 when token types are not used).
-    public var hasTypeEmbedding: Bool { self != .distilbert && self != .modernbert }
+    /// DeBERTa-v2's depends on its config (DebertaV2Parameters.tokenTypes).
+    public var hasTypeEmbedding: Bool { self != .distilbert && self != .modernbert && self != .debertaV2 }
     /// Whether a pos_embd table exists (ModernBERT rotates queries and keys instead).
-    public var hasPositionEmbedding: Bool { self != .modernbert }
+    /// DeBERTa-v2's depends on its config (DebertaV2Parameters.positionBiasedInput).
+    public var hasPositionEmbedding: Bool { self != .modernbert && self != .debertaV2 }
     /// The activation between cls.pool and cls.out when the architecture fixes it. ModernBERT's is its
     /// config's `classifier_activation` (Graph.poolActivation); `.gelu` here is ModernBertConfig's default.
     public var poolActivation: PoolActivation {
         switch self {
         case .bert, .roberta: return .tanh
         case .distilbert: return .relu
-        case .electra, .modernbert: return .gelu
+        case .electra, .modernbert, .debertaV2: return .gelu
         }
     }
 }
@@ -162,11 +170,13 @@ public struct Hyperparameters: Sendable, Codable, Equatable {
     public var embeddingSize: Int
     /// ModernBERT's options; nil for every other architecture.
     public var modernBERT: ModernBERTParameters?
+    /// DeBERTa-v2's options; nil for every other architecture.
+    public var debertaV2: DebertaV2Parameters?
 
     public init(vocabSize: Int, hiddenSize: Int, numHiddenLayers: Int, numAttentionHeads: Int,
                 intermediateSize: Int, hiddenAct: HiddenActivation, maxPositionEmbeddings: Int,
                 typeVocabSize: Int, layerNormEps: Float, padTokenID: Int, numLabels: Int, embeddingSize: Int? = nil,
-                modernBERT: ModernBERTParameters? = nil) {
+                modernBERT: ModernBERTParameters? = nil, debertaV2: DebertaV2Parameters? = nil) {
         self.vocabSize = vocabSize
         self.hiddenSize = hiddenSize
         self.numHiddenLayers = numHiddenLayers
@@ -180,6 +190,7 @@ public struct Hyperparameters: Sendable, Codable, Equatable {
         self.numLabels = numLabels
         self.embeddingSize = embeddingSize ?? hiddenSize
         self.modernBERT = modernBERT
+        self.debertaV2 = debertaV2
     }
 
     public var headDim: Int { hiddenSize / numAttentionHeads }
@@ -251,6 +262,7 @@ public enum TensorName {
     /// (out, in) as torch.nn.Linear stores them; `.weight` / `.bias` suffixes are part of the name.
     public static func required(_ a: Architecture, _ h: Hyperparameters) -> [(String, Shape)] {
         if a == .modernbert { return requiredModernBERT(h, h.modernBERT ?? .transformersDefaults(numHiddenLayers: h.numHiddenLayers)) }
+        if a == .debertaV2, let p = h.debertaV2 { return requiredDebertaV2(h, p) }
         let d = h.hiddenSize, f = h.intermediateSize, e = h.embeddingSize
         var out: [(String, Shape)] = [
             (tokenEmbedding.weight, [h.vocabSize, e]),
@@ -334,6 +346,13 @@ public enum Op: Sendable, Equatable {
     /// ModernBERT head: h = x[b, 0, :] (cls) or the mean of x[b, :, :] over the sequence's tokens (mean);
     /// h = LayerNorm(act(cls.pool · h + b)) (cls.pool_norm).
     case poolHead(Pooling, PoolActivation)
+    /// DeBERTa-v2: x[b,s,:] = token_embd[ids] (+ pos_embd[s]) (+ type_embd[typeIDs]); x = embd_proj · x when
+    /// embeddingSize != hidden (no bias); LayerNorm(embd_norm) at hidden.
+    case embedDebertaV2
+    /// DeBERTa-v2 block i, post-norm as encoderBlock, its attention scores
+    /// (q_i·k_j + q_i·posK[r(i−j)] (c2p) + k_j·posQ[r(i−j)] (p2c)) / √(D·scaleFactor), posK / posQ the projected rel_embd
+    /// rows (DebertaV2Parameters.relativeRow).
+    case disentangledBlock(Int)
 }
 
 /// A cross-encoder in canonical form: architecture, hyperparameters, ops and named fp32/fp16/bf16 weights.
@@ -365,6 +384,7 @@ public struct Graph: Sendable {
     public var isEncoderOnly: Bool { hyperparameters.numLabels == 0 }
 
     public var ops: [Op] {
+        if architecture == .debertaV2, let p = hyperparameters.debertaV2 { return debertaV2Ops(p) }
         if architecture == .modernbert, let m = hyperparameters.modernBERT {
             return [.embedTokens] + m.layerTypes.enumerated().map { .preNormBlock($0.offset, $0.element) }
                 + (isEncoderOnly ? [.outputNorm] : [.outputNorm, .poolHead(m.classifierPooling, m.classifierActivation), .classify])
@@ -379,7 +399,9 @@ public struct Graph: Sendable {
     }
 
     /// The activation between cls.pool and cls.out (ModernBERT: before cls.pool_norm).
-    public var poolActivation: PoolActivation { hyperparameters.modernBERT?.classifierActivation ?? architecture.poolActivation }
+    public var poolActivation: PoolActivation {
+        hyperparameters.modernBERT?.classifierActivation ?? hyperparameters.debertaV2?.poolerActivation ?? architecture.poolActivation
+    }
 
     /// The position id of the first token: 0, or padTokenID + 1 for RoBERTa.
     public var firstPosition: Int { architecture == .roberta ? hyperparameters.padTokenID + 1 : 0 }
@@ -413,6 +435,12 @@ public struct Graph: Sendable {
                 ? "ModernBERT needs its options (layer types, rotary bases, bias flags, pooling)"
                 : "only ModernBERT has ModernBERT options, not \(architecture.rawValue)")
         }
+        if (architecture == .debertaV2) != (hyperparameters.debertaV2 != nil) {
+            throw GraphError.invalidHyperparameter(name: "debertaV2", reason: architecture == .debertaV2
+                ? "DeBERTa-v2 needs its options (relative attention, buckets, pos_att_type, share_att_key)"
+                : "only DeBERTa-v2 has DeBERTa-v2 options, not \(architecture.rawValue)")
+        }
+        if let p = hyperparameters.debertaV2 { try validateDebertaV2(p) }
         if let m = hyperparameters.modernBERT {
             guard m.layerTypes.count == hyperparameters.numHiddenLayers else {
                 throw GraphError.invalidHyperparameter(name: "layer_types", reason: "\(m.layerTypes.count) entries for \(hyperparameters.numHiddenLayers) layers")
@@ -477,8 +505,8 @@ public struct Graph: Sendable {
         guard architecture.hasPositionEmbedding || h.maxPositionEmbeddings >= 1 else {
             throw GraphError.invalidHyperparameter(name: "max_position_embeddings", reason: "\(h.maxPositionEmbeddings) admits no token")
         }
-        guard h.embeddingSize == h.hiddenSize || architecture == .electra else {
-            throw GraphError.invalidHyperparameter(name: "embedding_size", reason: "\(h.embeddingSize) differs from hidden_size \(h.hiddenSize); only ELECTRA projects embeddings")
+        guard h.embeddingSize == h.hiddenSize || architecture == .electra || architecture == .debertaV2 else {
+            throw GraphError.invalidHyperparameter(name: "embedding_size", reason: "\(h.embeddingSize) differs from hidden_size \(h.hiddenSize); only ELECTRA and DeBERTa-v2 project embeddings")
         }
         guard maxSequenceLength >= 1 else {
             throw GraphError.invalidHyperparameter(name: "max_position_embeddings", reason: "\(h.maxPositionEmbeddings) leaves no position after the first, \(firstPosition)")

@@ -13,7 +13,7 @@ public enum ArtifactFormat {
     /// Files copied byte for byte from the source folder when present (tokenizer and configs).
     public static let copiedFiles = [
         "added_tokens.json", "config.json", "config_sentence_transformers.json", "merges.txt", "modules.json",
-        "sentence_bert_config.json", "sentencepiece.bpe.model", "special_tokens_map.json", "spiece.model",
+        "sentence_bert_config.json", "sentencepiece.bpe.model", "special_tokens_map.json", "spiece.model", "spm.model",
         "tokenizer.json", "tokenizer_config.json", "vocab.json", "vocab.txt",
     ]
 
@@ -50,8 +50,8 @@ public enum ArtifactFormat {
         }
 
         /// Hyperparameters under config.json's names.
-        /// `embedding_size` only when it differs from hidden_size (ELECTRA), `modernbert` (its options as resolved
-        /// from config.json) only for ModernBERT, so other artifacts keep their bytes.
+        /// `embedding_size` only when it differs from hidden_size (ELECTRA, DeBERTa-v2), `modernbert` / `deberta_v2` (their
+        /// options as resolved from config.json) only for ModernBERT / DeBERTa-v2, so other artifacts keep their bytes.
         static func hyperparametersJSON(_ h: Hyperparameters) -> JSONValue {
             var members: [(String, JSONValue)] = [
                 ("vocab_size", .int(Int64(h.vocabSize))), ("hidden_size", .int(Int64(h.hiddenSize))),
@@ -70,6 +70,16 @@ public enum ArtifactFormat {
                     ("attention_bias", .bool(m.attentionBias)), ("mlp_bias", .bool(m.mlpBias)), ("norm_bias", .bool(m.normBias)),
                     ("classifier_bias", .bool(m.classifierBias)), ("classifier_pooling", .string(m.classifierPooling.rawValue)),
                     ("classifier_activation", .string(m.classifierActivation.rawValue)),
+                ])))
+            }
+            if let p = h.debertaV2 {
+                members.append(("deberta_v2", .object([
+                    ("relative_attention", .bool(p.relativeAttention)), ("position_buckets", .int(Int64(p.positionBuckets))),
+                    ("max_relative_positions", .int(Int64(p.maxRelativePositions))),
+                    ("pos_att_type", .array((p.p2c ? ["p2c"] : []).map { .string($0) } + (p.c2p ? [.string("c2p")] : []))),
+                    ("share_att_key", .bool(p.shareAttKey)), ("norm_rel_ebd", .string(p.normRelEmbedding ? "layer_norm" : "none")),
+                    ("position_biased_input", .bool(p.positionBiasedInput)), ("token_types", .bool(p.tokenTypes)),
+                    ("pooler_hidden_act", .string(p.poolerActivation.rawValue)),
                 ])))
             }
             return .object(members)

@@ -76,6 +76,22 @@ struct HFNames: Sendable {
         layer: [("attn_norm", T.attnNorm), ("attn.Wqkv", T.attnQKV), ("attn.Wo", T.attnOut), ("mlp_norm", T.ffnNorm),
                 ("mlp.Wi", T.ffnUp), ("mlp.Wo", T.ffnDown)])
 
+    /// DebertaV2ForSequenceClassification: deberta.{embeddings, encoder.{layer, rel_embeddings, LayerNorm}}, pooler.dense
+    /// (ContextPooler, outside the trunk), classifier. embed_proj has no bias; pos_key_proj / pos_query_proj exist only
+    /// without share_att_key (TensorName.required decides which are expected).
+    static let debertaV2 = HFNames(
+        trunkPrefix: "deberta.", ignored: ["embeddings.position_ids"],
+        trunk: [("embeddings.word_embeddings", T.tokenEmbedding), ("embeddings.position_embeddings", T.positionEmbedding),
+                ("embeddings.token_type_embeddings", T.typeEmbedding), ("embeddings.embed_proj", T.embeddingProjection),
+                ("embeddings.LayerNorm", T.embeddingNorm), ("encoder.rel_embeddings", T.relativeEmbedding),
+                ("encoder.LayerNorm", T.relativeEmbeddingNorm)],
+        head: [("pooler.dense", T.classifierPool), ("classifier", T.classifierOut)],
+        layerPrefix: "encoder.layer.",
+        layer: [("attention.self.query_proj", T.attnQ), ("attention.self.key_proj", T.attnK), ("attention.self.value_proj", T.attnV),
+                ("attention.self.pos_key_proj", T.attnPosK), ("attention.self.pos_query_proj", T.attnPosQ),
+                ("attention.output.dense", T.attnOut), ("attention.output.LayerNorm", T.attnNorm),
+                ("intermediate.dense", T.ffnUp), ("output.dense", T.ffnDown), ("output.LayerNorm", T.ffnNorm)])
+
     static func table(_ a: Architecture) -> HFNames {
         switch a {
         case .bert: return bert
@@ -83,6 +99,7 @@ struct HFNames: Sendable {
         case .distilbert: return distilbert
         case .electra: return electra
         case .modernbert: return modernbert
+        case .debertaV2: return debertaV2
         }
     }
 

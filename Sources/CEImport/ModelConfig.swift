@@ -19,13 +19,14 @@ public struct ModelConfig: Sendable {
         "DistilBertForSequenceClassification": .distilbert,
         "ElectraForSequenceClassification": .electra,
         "ModernBertForSequenceClassification": .modernbert,
+        "DebertaV2ForSequenceClassification": .debertaV2,
     ]
 
     /// Bare encoders (no classification head; a SentenceTransformer's Transformer module): imported with
     /// numLabels 0, their graph ending with the last hidden states (Graph.isEncoderOnly).
     public static let bareEncoders: [String: Architecture] = [
         "BertModel": .bert, "RobertaModel": .roberta, "XLMRobertaModel": .roberta, "CamembertModel": .roberta,
-        "DistilBertModel": .distilbert, "ElectraModel": .electra, "ModernBertModel": .modernbert,
+        "DistilBertModel": .distilbert, "ElectraModel": .electra, "ModernBertModel": .modernbert, "DebertaV2Model": .debertaV2,
     ]
 
     /// config.json key of each hyperparameter for an architecture: DistilBertConfig keeps its own names
@@ -69,9 +70,11 @@ public struct ModelConfig: Sendable {
         let pad = Self.padTokenID(json, arch)
         let hidden = try Self.int(json, "hidden_size", arch)
         // ELECTRA: embedding_size (ElectraConfig default 128); the others embed at hidden_size.
-        let embeddingSize = arch == .electra ? try Self.int(json, "embedding_size", arch, default: 128) : hidden
+        let embeddingSize = arch == .electra ? try Self.int(json, "embedding_size", arch, default: 128)
+            : arch == .debertaV2 ? try Self.int(json, "embedding_size", arch, default: hidden) : hidden
         // DistilBERT and ModernBERT have no token type table (a placeholder of 1 keeps the hyperparameters total).
-        let typeVocab = arch == .distilbert || arch == .modernbert ? 1 : try Self.int(json, "type_vocab_size", arch, default: 2)
+        let typeVocab = arch == .distilbert || arch == .modernbert ? 1
+            : arch == .debertaV2 ? max(1, try DebertaV2Config.typeVocabSize(json)) : try Self.int(json, "type_vocab_size", arch, default: 2)
         let vocab = try Self.int(json, "vocab_size", arch)
         let layers = try Self.int(json, "num_hidden_layers", arch), heads = try Self.int(json, "num_attention_heads", arch)
         let intermediate = try Self.int(json, "intermediate_size", arch)
@@ -80,12 +83,14 @@ public struct ModelConfig: Sendable {
             throw ImportError.invalidConfig(key: Self.key("num_attention_heads", arch), reason: "hidden_size \(hidden) is not divisible by \(heads)")
         }
         let modernBERT = arch == .modernbert ? try ModernBERTConfig.parameters(json, layers: layers, hidden: hidden, heads: heads) : nil
+        let debertaV2 = arch == .debertaV2 ? try DebertaV2Config.parameters(json, hidden: hidden, heads: heads, maxPositions: maxPositions) : nil
 
         let h = Hyperparameters(
             vocabSize: vocab, hiddenSize: hidden, numHiddenLayers: layers, numAttentionHeads: heads,
             intermediateSize: intermediate, hiddenAct: act, maxPositionEmbeddings: maxPositions,
             typeVocabSize: typeVocab, layerNormEps: Float(eps),
-            padTokenID: pad, numLabels: numLabels, embeddingSize: embeddingSize, modernBERT: modernBERT)
+            padTokenID: pad, numLabels: numLabels, embeddingSize: embeddingSize, modernBERT: modernBERT,
+            debertaV2: debertaV2)
         guard pad >= 0, pad < h.vocabSize else { throw ImportError.invalidConfig(key: "pad_token_id", reason: "\(pad) is outside the vocabulary") }
         if arch == .roberta, h.maxPositionEmbeddings <= pad + 1 {
             throw ImportError.invalidConfig(key: "max_position_embeddings", reason: "\(h.maxPositionEmbeddings) leaves no position: RoBERTa positions start at pad_token_id + 1 = \(pad + 1)")
@@ -163,10 +168,10 @@ public struct ModelConfig: Sendable {
         }
     }
 
-    /// DistilBERT's LayerNorms are built with eps=1e-12 whatever the config says; ModernBERT's default is 1e-5.
+    /// DistilBERT's LayerNorms are built with eps=1e-12 whatever the config says; ModernBERT's default is 1e-5, DeBERTa-v2's 1e-7.
     static func layerNormEps(_ json: JSONValue, _ arch: Architecture) throws -> Double {
         let epsKey = key("layer_norm_eps", arch)
-        let eps = arch == .distilbert ? 1e-12 : json[epsKey]?.doubleValue ?? (arch == .modernbert ? 1e-5 : 1e-12)
+        let eps = arch == .distilbert ? 1e-12 : json[epsKey]?.doubleValue ?? (arch == .modernbert ? 1e-5 : arch == .debertaV2 ? 1e-7 : 1e-12)
         guard eps > 0, eps < 1 else { throw ImportError.invalidConfig(key: epsKey, reason: "\(eps) is outside (0, 1)") }
         return eps
     }

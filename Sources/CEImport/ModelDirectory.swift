@@ -125,6 +125,8 @@ public enum ModelDirectory {
             sourceOf[c] = name
             out[c] = t
         }
+        // DebertaV2PreTrainedModel._keys_to_ignore_on_load_unexpected: a position table the config does not use is dropped.
+        if hyperparameters.debertaV2?.positionBiasedInput == false { out[TensorName.positionEmbedding.weight] = nil }
         for (c, shape) in TensorName.required(architecture, hyperparameters) {
             guard let t = out[c] else {
                 throw ImportError.missingTensor(canonical: c, expectedSource: expectedSource(c, architecture))

@@ -11,11 +11,14 @@ public enum OnnxExportError: Error, Equatable, CustomStringConvertible {
     case unsupportedTensor(name: String, dtype: String)
     /// The requested precision cannot be made from the model's (widening, or int8 from a model without scales).
     case unsupportedPrecision(requested: String, model: String, reason: String)
+    /// An architecture whose ops the export does not write (DeBERTa-v2's disentangled attention).
+    case unsupportedArchitecture(name: String)
 
     public var description: String {
         switch self {
         case .unsupportedTensor(let n, let d): return "tensor \(n) has dtype \(d), which the ONNX export does not hold"
         case .unsupportedPrecision(let r, let m, let why): return "cannot export \(r) from a \(m) model: \(why)"
+        case .unsupportedArchitecture(let n): return "export-onnx does not write \(n) models yet (disentangled attention); run them with cetool"
         }
     }
 }
@@ -35,6 +38,7 @@ public enum OnnxExport {
 
     /// The ONNX model bytes of `model`'s graph (deterministic: the same graph gives the same bytes).
     public static func modelBytes(_ model: ImportedModel) throws -> [UInt8] {
+        if model.graph.architecture == .debertaV2 { throw OnnxExportError.unsupportedArchitecture(name: "DebertaV2ForSequenceClassification") }
         try model.graph.validate()
         let (precision, _) = SavePretrained.storage(of: model.graph)
         let meta: [(String, String)] = [
@@ -51,6 +55,7 @@ public enum OnnxExport {
     /// Writes the folder to `target`, all or nothing; an existing target is replaced only as `policy` allows.
     @discardableResult
     public static func write(_ model: ImportedModel, to target: URL, policy: ReplacePolicy) throws -> Summary {
+        if model.graph.architecture == .debertaV2 { throw OnnxExportError.unsupportedArchitecture(name: "DebertaV2ForSequenceClassification") }
         let (precision, _) = SavePretrained.storage(of: model.graph)
         guard precision != .int8 else {
             throw OnnxExportError.unsupportedPrecision(requested: "int8", model: "int8",

@@ -58,6 +58,8 @@ enum OnnxGraphExport {
                 case .preNormBlock(let i, let span): try preNormBlock(i, span)
                 case .outputNorm: x = try layerNorm(x, TensorName.outputNorm, scope: "final_norm")
                 case .poolHead(let pooling, let act): try poolHead(pooling, act)
+                case .embedDebertaV2, .disentangledBlock:
+                    throw OnnxExportError.unsupportedArchitecture(name: "DebertaV2ForSequenceClassification")
                 }
             }
             b.add("Identity", [x], scope: "output", named: ["logits"])

@@ -79,7 +79,11 @@ public final class Executor: @unchecked Sendable {
             rotary = [.global: RotaryTable(theta: m.globalRopeTheta, headDim: graph.hyperparameters.headDim),
                       .local: RotaryTable(theta: m.localRopeTheta, headDim: graph.hyperparameters.headDim)]
         }
+        disentangled = try graph.hyperparameters.debertaV2.map { try DisentangledTables(graph: graph, parameters: $0) }
     }
+
+    /// DeBERTa-v2's projected position tables (DisentangledAttention.swift); nil for other architectures.
+    let disentangled: DisentangledTables?
 
     /// ModernBERT's cos/sin tables per attention span, grown to the longest sequence seen.
     var rotary: [AttentionSpan: RotaryTable] = [:]
@@ -119,11 +123,13 @@ public final class Executor: @unchecked Sendable {
         defer { lock.unlock() }
         workspace.reserve(tokens: batch.total, longest: batch.longest, batch: sequences.count)
         for table in rotary.values { table.reserve(batch.longest) }
+        disentangled?.reserve(longest: batch.longest)
         let n = sequences.count, labels = graph.hyperparameters.numLabels
         var out = [Float](repeating: 0, count: n * labels)
         out.withUnsafeMutableBufferPointer { logits in
             let p = Pass(batch: batch, graph: graph, weights: weights, workspace: workspace, rotary: rotary,
-                         observer: observer, ffnChunkRows: ffnChunkRows, logits: logits.baseAddress!)
+                         observer: observer, ffnChunkRows: ffnChunkRows, logits: logits.baseAddress!,
+                         disentangled: disentangled)
             for op in ops { p.forward(op) }
         }
         return (0..<n).map { Array(out[($0 * labels)..<(($0 + 1) * labels)]) }
@@ -148,7 +154,7 @@ struct Batch {
             for id in s.ids where id < 0 || Int(id) >= h.vocabSize { throw RuntimeError.tokenOutOfRange(id: id, vocabSize: h.vocabSize) }
             // Type ids reach only models that read them (BERT, ELECTRA); RoBERTa and DistilBERT ignore them, as
             // transformers does when the tokenizer does not return them.
-            if arch.usesTokenTypeIDs {
+            if arch.usesTokenTypeIDs || h.debertaV2?.tokenTypes == true {
                 for t in s.typeIDs where t < 0 || Int(t) >= h.typeVocabSize { throw RuntimeError.typeOutOfRange(id: t, typeVocabSize: h.typeVocabSize) }
             }
             offsets.append(total)

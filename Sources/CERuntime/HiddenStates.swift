@@ -44,10 +44,11 @@ extension Executor {
             defer { lock.unlock() }
             workspace.reserve(tokens: batch.total, longest: batch.longest, batch: batch.sequences.count)
             for table in rotary.values { table.reserve(batch.longest) }
+            disentangled?.reserve(longest: batch.longest)
             var unused: Float = 0
             withUnsafeMutablePointer(to: &unused) { logits in
                 let p = Pass(batch: batch, graph: graph, weights: weights, workspace: workspace, rotary: rotary,
-                             observer: observer, ffnChunkRows: ffnChunkRows, logits: logits)
+                             observer: observer, ffnChunkRows: ffnChunkRows, logits: logits, disentangled: disentangled)
                 for op in trunk { p.forward(op) }
             }
             // x (N, C) packed -> out (B, T, C) padded

@@ -19,6 +19,8 @@ struct Pass {
     let w: PlannedWeights
     let ws: Workspace
     let rotary: [AttentionSpan: RotaryTable]
+    /// DeBERTa-v2's position tables and attention scratch; nil for every other architecture.
+    let disentangled: DisentangledTables?
     let observer: ((String, UnsafePointer<Float>, Int, Int) -> Void)?
     /// Rows of the feed-forward block at a time; the whole pass when observed (calibration sees whole passes).
     let ffnChunkRows: Int
@@ -26,7 +28,8 @@ struct Pass {
     let logits: UnsafeMutablePointer<Float>
 
     init(batch: Batch, graph: Graph, weights: PlannedWeights, workspace: Workspace, rotary: [AttentionSpan: RotaryTable],
-         observer: ((String, UnsafePointer<Float>, Int, Int) -> Void)?, ffnChunkRows: Int, logits: UnsafeMutablePointer<Float>) {
+         observer: ((String, UnsafePointer<Float>, Int, Int) -> Void)?, ffnChunkRows: Int, logits: UnsafeMutablePointer<Float>,
+         disentangled: DisentangledTables? = nil) {
         self.batch = batch
         h = graph.hyperparameters
         architecture = graph.architecture
@@ -34,6 +37,7 @@ struct Pass {
         w = weights
         ws = workspace
         self.rotary = rotary
+        self.disentangled = disentangled
         self.observer = observer
         self.ffnChunkRows = observer == nil ? ffnChunkRows : max(1, batch.total)
         self.logits = logits
@@ -51,6 +55,8 @@ struct Pass {
         case .preNormBlock(let i, let span): preNormBlockForward(i, span)
         case .outputNorm: outputNormForward()
         case .poolHead(let pooling, let act): poolHeadForward(pooling, act)
+        case .embedDebertaV2: embedDebertaV2Forward()
+        case .disentangledBlock(let i): postNormBlockForward(i, disentangled: true)
         }
     }
 
@@ -111,11 +117,12 @@ struct Pass {
 
     /// `encoderBlock(i)`, post-norm (BERT): x (N, C) -> qkv (N, 3C) -> ctx (N, C); x = LN(x + ctx·attn_outᵀ + b);
     /// x = LN(x + act(x·ffn_upᵀ + b) (N, F) · ffn_downᵀ + b).
-    func postNormBlockForward(_ i: Int) {
+    /// `disentangled`: DeBERTa-v2's attention (disentangledBlock) in place of plain softmax attention.
+    func postNormBlockForward(_ i: Int, disentangled: Bool = false) {
         let blk = w.blocks[i], n = batch.total, d = h.hiddenSize, f = h.intermediateSize, eps = h.layerNormEps
         observer?(TensorName.attnQ(i).weight, ws.x, n, d)
         Kernels.linear(ws.x, blk.qkv, ws.qkv, m: n, n: 3 * d, k: d, scratch: ws.int8)
-        attentionForward(window: nil)
+        if disentangled { disentangledAttentionForward(i) } else { attentionForward(window: nil) }
         observer?(TensorName.attnOut(i).weight, ws.ctx, n, d)
         Kernels.linear(ws.ctx, blk.out, ws.tmp, m: n, n: d, k: d, scratch: ws.int8)
         let attnNorm = blk.attnNorm!

@@ -93,18 +93,21 @@ struct EmbeddingWeights {
     /// [typeVocab, E]; nil for DistilBERT and ModernBERT.
     let types: UnsafePointer<Float>?
     let norm: Norm
-    /// ELECTRA's embeddings_project [hidden, E] + [hidden]; nil when E == hidden.
-    let projection: (weight: UnsafePointer<Float>, bias: UnsafePointer<Float>)?
+    /// ELECTRA's embeddings_project [hidden, E] + [hidden]; DeBERTa-v2's embed_proj, no bias; nil when E == hidden.
+    let projection: (weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?)?
 
     init(_ p: WeightPlanner) throws {
         typealias T = TensorName
         let a = p.graph.architecture, h = p.graph.hyperparameters
         tokens = try p.embeddingTable(T.tokenEmbedding.weight)
-        positions = a.hasPositionEmbedding ? try p.floats([T.positionEmbedding.weight]) : nil
-        types = a.hasTypeEmbedding ? try p.floats([T.typeEmbedding.weight]) : nil
+        // DeBERTa-v2's tables exist as its config says (TensorName.required); validate() left no other.
+        let deberta = a == .debertaV2
+        positions = a.hasPositionEmbedding || (deberta && p.graph.weights[T.positionEmbedding.weight] != nil)
+            ? try p.floats([T.positionEmbedding.weight]) : nil
+        types = a.hasTypeEmbedding || (deberta && p.graph.weights[T.typeEmbedding.weight] != nil) ? try p.floats([T.typeEmbedding.weight]) : nil
         norm = try p.norm(T.embeddingNorm)
         projection = h.embeddingSize == h.hiddenSize ? nil
-            : (try p.floats([T.embeddingProjection.weight]), try p.floats([T.embeddingProjection.bias]))
+            : (try p.floats([T.embeddingProjection.weight]), try p.optional(T.embeddingProjection.bias))
     }
 }
 

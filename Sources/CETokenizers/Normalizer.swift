@@ -15,6 +15,8 @@ indirect enum Normalizer: Equatable, Sendable {
     /// tokenizers: Replace with a `{"Regex": ...}` pattern of the one form we implement: a single scalar class
     /// repeated `min...max` times (`" {2,}"`, `"\\s+"`, ...); see `RepeatPattern`.
     case replaceRepeat(RepeatPattern, content: [Unicode.Scalar])
+    /// tokenizers: Replace with the Regex `\s{2,}|[\n\r\t]` (DebertaV2Tokenizer's; DebertaV2Tokenizer.swift).
+    case collapseWhitespace(content: [Unicode.Scalar])
     /// tokenizers: Prepend (only when the text is non-empty).
     case prepend([Unicode.Scalar])
     /// tokenizers: Precompiled (SentencePiece charsmap).
@@ -51,6 +53,8 @@ indirect enum Normalizer: Equatable, Sendable {
             return Normalizer.replaceAll(input, pattern: pattern, with: content)
         case let .replaceRepeat(pattern, content):
             return pattern.replaceAll(input, with: content)
+        case let .collapseWhitespace(content):
+            return Normalizer.collapsingWhitespace(input, with: content)
         case let .prepend(prefix):
             return input.isEmpty ? input : prefix + input
         case let .precompiled(map):
@@ -84,6 +88,9 @@ indirect enum Normalizer: Equatable, Sendable {
             return content.isEmpty && !pattern.isEmpty && input.starts(with: pattern)
         case let .replaceRepeat(pattern, content):
             return content.isEmpty && pattern.matchLength(input, at: 0) > 0
+        case let .collapseWhitespace(content):
+            return content.isEmpty && CharClasses.isWhitespace(first)
+                && (input.count > 1 && CharClasses.isWhitespace(input[1]) || first == "\n" || first == "\r" || first == "\t")
         case let .precompiled(map):
             return map.deletesFirst(input)
         case .lowercase, .nfd, .nfc, .nfkd, .nfkc, .prepend:

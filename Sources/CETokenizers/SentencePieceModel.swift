@@ -27,6 +27,8 @@ struct SentencePieceModel {
     }
 
     static let file = "sentencepiece.bpe.model"
+    /// DebertaV2Tokenizer's SentencePiece model file.
+    static let debertaV2File = "spm.model"
     /// The most the decoder may allocate for one file: decoded pieces cost about 80 bytes each beyond their text,
     /// so the largest vocabulary admitted (4,000,000 pieces) fits with room to spare.
     static let maxDecodedBytes = 1 << 30

@@ -135,7 +135,7 @@ extension TransformersLoader {
     static func resolveWithoutTokenizerJSON(_ sources: inout Sources) throws {
         let files = sources.files
         let flavor = sources.flavor
-        if flavor == .xlmRobertaRebuild || flavor == .camembertRebuild, let data = files.sentencePieceModel {
+        if flavor == .xlmRobertaRebuild || flavor == .camembertRebuild || flavor == .debertaV2Rebuild, let data = files.sentencePieceModel {
             sources.sentencePiece = try SentencePieceModel(data: data)
         } else if flavor == .robertaRebuild, files.vocabJSON != nil {
             guard files.mergesTXT != nil else {
@@ -144,7 +144,7 @@ extension TransformersLoader {
         } else if files.vocabTXT != nil {
             sources.flavor = .bertRebuild
         } else {
-            throw TokenizerError.missingFile(name: "tokenizer.json", reason: "only RoBERTa-family tokenizers are built from vocab.json + merges.txt, only XLM-R- and CamemBERT-family ones from sentencepiece.bpe.model, and only BERT-family ones from vocab.txt")
+            throw TokenizerError.missingFile(name: "tokenizer.json", reason: "only RoBERTa-family tokenizers are built from vocab.json + merges.txt, only XLM-R- and CamemBERT-family ones from sentencepiece.bpe.model, only DeBERTa-v2 ones from spm.model, and only BERT-family ones from vocab.txt")
         }
     }
 
@@ -271,6 +271,7 @@ extension TransformersLoader {
         case .bertRebuild: return try bertPipeline(sources, special)
         case .robertaRebuild: return try robertaPipeline(sources)
         case .xlmRobertaRebuild, .camembertRebuild: return try unigramPipeline(sources, special)
+        case .debertaV2Rebuild: return try debertaV2Pipeline(sources, special)
         case .backend: return try backendPipeline(sources)
         }
     }
@@ -440,6 +441,8 @@ extension TransformersLoader {
             let eos = TemplatePiece.special(ids: [try namedID("eos_token", "</s>")], typeID: 0)
             return PostProcessor(single: [bos, .sequence(second: false, typeID: 0), eos],
                                  pair: [bos, .sequence(second: false, typeID: 0), eos, eos, .sequence(second: true, typeID: 0), eos])
+        case .debertaV2Rebuild:
+            return debertaV2PostProcessor(special, vocabulary: vocabulary, model: model)
         case .backend:
             return try TokenizerJSON.postProcessor(sources.tokenizerJSON!["post_processor"])
         }
@@ -470,6 +473,7 @@ extension TransformersLoader {
             let base = sources.className.map { $0.hasSuffix("Fast") ? String($0.dropLast(4)) : $0 }
             if base != "DistilBertTokenizer" { modelInputNames = ["input_ids", "token_type_ids", "attention_mask"] }
         }
+        if sources.flavor == .debertaV2Rebuild { modelInputNames = ["input_ids", "attention_mask", "token_type_ids"] }
         if let names = config["model_input_names"], !names.isNull {
             guard let items = names.arrayValue, items.allSatisfy({ $0.stringValue != nil }) else {
                 throw TokenizerError.invalidField(file: configFile, field: "model_input_names", reason: "not a list of strings")

@@ -36,7 +36,7 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .missingTokenizerFiles(let directory):
-            return "no tokenizer.json, vocab.txt, vocab.json + merges.txt or sentencepiece.bpe.model in \(directory)"
+            return "no tokenizer.json, vocab.txt, vocab.json + merges.txt, sentencepiece.bpe.model or spm.model in \(directory)"
         case .missingFile(let name, let reason):
             return "\(name) is missing: \(reason)"
         case .unreadableFile(let path, let reason):

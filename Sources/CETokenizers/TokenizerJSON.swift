@@ -70,6 +70,7 @@ enum TokenizerJSON {
             guard let regex = pattern["Regex"]?.stringValue else {
                 throw TokenizerError.invalidField(file: file, field: "\(field).pattern", reason: "expected {\"String\": ...} or {\"Regex\": ...}")
             }
+            if regex == Normalizer.collapseWhitespacePattern { return .collapseWhitespace(content: Array(content.unicodeScalars)) }
             guard let repeated = RepeatPattern.parse(regex) else {
                 throw TokenizerError.unsupportedComponent(kind: "normalizer", type: "Replace (Regex pattern \(regex.debugDescription))")
             }

@@ -71,7 +71,7 @@ public struct TokenizerFiles: Sendable {
             specialTokensMapJSON: try read("special_tokens_map.json"),
             addedTokensJSON: try read("added_tokens.json"), modelConfigJSON: try read("config.json"),
             vocabJSON: try read("vocab.json"), mergesTXT: try read("merges.txt"),
-            sentencePieceModel: try read(SentencePieceModel.file))
+            sentencePieceModel: try read(SentencePieceModel.file) ?? read(SentencePieceModel.debertaV2File))
         guard files.hasModelFile else {
             throw TokenizerError.missingTokenizerFiles(directory: directory.path)
         }
@@ -103,6 +103,9 @@ enum TokenizerFlavor: Equatable {
     /// from sentencepiece.bpe.model the vocabulary is `<s>NOTUSED <pad> </s>NOTUSED <unk> <unk>NOTUSED(-100)`, the
     /// pieces from the second on, then `<mask>` (CamembertConverter.convert_from_spm).
     case camembertRebuild
+    /// `DebertaV2Tokenizer` (model type deberta-v2): Unigram over tokenizer.json's vocabulary or spm.model's pieces, the
+    /// pipeline rebuilt by `__init__` (DebertaV2Tokenizer.swift).
+    case debertaV2Rebuild
     /// `TokenizersBackend` (`PreTrainedTokenizerFast`, unknown class names): tokenizer.json as is.
     case backend
 }
@@ -127,7 +130,7 @@ enum TransformersLoader {
         "RoFormerTokenizer", "BertJapaneseTokenizer", "RoCBertTokenizer", "TapasTokenizer", "ProphetNetTokenizer",
         "DPRReaderTokenizer", "HerbertTokenizer", "BertGenerationTokenizer", "MarkupLMTokenizer",
         "AlbertTokenizer", "BartTokenizer", "BarthezTokenizer", "BigBirdTokenizer", "BlenderbotTokenizer", "CLIPTokenizer",
-        "CodeLlamaTokenizer", "CohereTokenizer", "DebertaTokenizer", "DebertaV2Tokenizer",
+        "CodeLlamaTokenizer", "CohereTokenizer", "DebertaTokenizer",
         "EsmcTokenizer", "GPT2Tokenizer", "GPTNeoXTokenizer", "GemmaTokenizer", "LEDTokenizer", "LasrTokenizer",
         "LayoutXLMTokenizer", "LlamaTokenizer", "LukeTokenizer", "MBart50Tokenizer", "MBartTokenizer", "MLukeTokenizer",
         "MvpTokenizer", "NllbTokenizer", "NougatTokenizer", "OpenAIGPTTokenizer", "PegasusTokenizer", "Qwen2Tokenizer",
@@ -156,7 +159,7 @@ enum TransformersLoader {
         "mpnet", "funnel", "roformer", "splinter", "layoutlmv2", "layoutlmv3", "dpr", "tapas", "prophetnet",
         "roc_bert", "markuplm",
         "albert", "barthez", "big_bird", "blenderbot", "clip", "code_llama", "codegen", "cohere", "deberta",
-        "deberta-v2", "gemma", "gpt2", "gpt_neo", "gpt_neox", "gptj", "herbert", "layoutxlm", "led", "llama", "luke",
+        "gemma", "gpt2", "gpt_neo", "gpt_neox", "gptj", "herbert", "layoutxlm", "led", "llama", "luke",
         "mbart", "mbart50", "mluke", "mt5", "mvp", "nllb", "opt", "pegasus", "phi", "qwen2", "qwen3", "reformer", "rembert",
         "t5", "whisper", "xglm", "xlnet",
     ]
@@ -176,6 +179,7 @@ enum TransformersLoader {
         switch flavor {
         case .bertRebuild: return bertDefaults
         case .robertaRebuild, .xlmRobertaRebuild, .camembertRebuild: return robertaDefaults
+        case .debertaV2Rebuild: return debertaV2Defaults
         case .backend: return [:]
         }
     }
@@ -188,6 +192,7 @@ enum TransformersLoader {
             if base == "RobertaTokenizer" { return .robertaRebuild }
             if base == "XLMRobertaTokenizer" { return .xlmRobertaRebuild }
             if base == "CamembertTokenizer" { return .camembertRebuild }
+            if base == "DebertaV2Tokenizer" { return .debertaV2Rebuild }
             if refusedClasses.contains(base) { throw TokenizerError.unsupportedTokenizerClass(name: className) }
             return .backend
         }
@@ -196,6 +201,7 @@ enum TransformersLoader {
             if robertaModelTypes.contains(modelType) { return .robertaRebuild }
             if xlmRobertaModelTypes.contains(modelType) { return .xlmRobertaRebuild }
             if modelType == "camembert" { return .camembertRebuild }
+            if modelType == "deberta-v2" { return .debertaV2Rebuild }
             if refusedModelTypes.contains(modelType) {
                 throw TokenizerError.unsupportedTokenizerClass(name: "(model_type \(modelType))")
             }

@@ -40,6 +40,11 @@ public struct DropoutRates: Sendable, Equatable {
             let hidden = p("dropout", 0.1)
             self.init(embeddings: hidden, attentionProbs: p("attention_dropout", 0.1), attentionOutput: 0, feedForward: hidden,
                       headInput: 0, headOutput: p("seq_classif_dropout", 0.2))
+        case .debertaV2:
+            // Never trained (Parameters(graph:) refuses it); DebertaV2Config's probabilities for completeness.
+            let hidden = p("hidden_dropout_prob", 0.1)
+            self.init(embeddings: hidden, attentionProbs: p("attention_probs_dropout_prob", 0.1), attentionOutput: hidden,
+                      feedForward: hidden, headInput: p("pooler_dropout", 0), headOutput: p("cls_dropout", hidden))
         case .modernbert:
             let attention = p("attention_dropout", 0)
             self.init(embeddings: p("embedding_dropout", 0), attentionProbs: attention, attentionOutput: attention,

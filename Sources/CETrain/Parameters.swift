@@ -20,6 +20,7 @@ public struct Parameters<T: TrainScalar>: Sendable {
 
     /// The graph's weights widened to T; every weight must be floating point (an int8 artifact cannot be trained).
     public init(graph: Graph) throws {
+        guard graph.architecture != .debertaV2 else { throw TrainError.unsupportedArchitecture(name: "DebertaV2ForSequenceClassification") }
         var names: [String] = [], shapes: [Shape] = [], values: [[T]] = []
         for (name, shape) in TensorName.required(graph.architecture, graph.hyperparameters) {
             guard let t = graph.weights[name] else { throw GraphError.missingWeight(name: name) }
@@ -68,6 +69,8 @@ public enum TrainError: Error, Equatable, CustomStringConvertible {
     case invalidOption(name: String, reason: String)
     case nonFiniteLoss(step: Int, epoch: Int)
     case emptySequence(index: Int)
+    /// An architecture fit has no backward pass for (DeBERTa-v2's disentangled attention).
+    case unsupportedArchitecture(name: String)
 
     public var description: String {
         switch self {
@@ -77,6 +80,7 @@ public enum TrainError: Error, Equatable, CustomStringConvertible {
         case .invalidOption(let n, let r): return "\(n): \(r)"
         case .nonFiniteLoss(let s, let e): return "the loss is not a number at step \(s) (epoch \(e + 1)); training stopped"
         case .emptySequence(let i): return "example \(i + 1) encodes to no token"
+        case .unsupportedArchitecture(let n): return "fit cannot train \(n) models yet (no backward pass for its attention)"
         }
     }
 }

@@ -113,6 +113,7 @@ public final class TrainPass<T: TrainScalar> {
         case .preNormBlock(let i, let span): preNormBlockForward(i, span, rng: &rng)
         case .outputNorm: outputNormForward()
         case .poolHead(let pooling, let act): poolForward(pooling, Activation(act), norm: TensorName.classifierPoolNorm, rng: &rng)
+        case .embedDebertaV2, .disentangledBlock: preconditionFailure("Parameters(graph:) refuses DeBERTa-v2")
         }
     }
 
@@ -127,6 +128,7 @@ public final class TrainPass<T: TrainScalar> {
         case .preNormBlock(let i, let span): preNormBlockBackward(i, span, &grads)
         case .outputNorm: outputNormBackward(&grads)
         case .poolHead(let pooling, let act): poolBackward(pooling, Activation(act), norm: TensorName.classifierPoolNorm, &grads)
+        case .embedDebertaV2, .disentangledBlock: preconditionFailure("Parameters(graph:) refuses DeBERTa-v2")
         }
     }
 

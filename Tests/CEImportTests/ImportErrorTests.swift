@@ -78,15 +78,15 @@ final class ImportErrorTests: XCTestCase {
     }
 
     func testUnsupportedArchitectureIsNamed() throws {
-        let supported = ["BertForSequenceClassification", "CamembertForSequenceClassification", "DistilBertForSequenceClassification",
-                         "ElectraForSequenceClassification",
+        let supported = ["BertForSequenceClassification", "CamembertForSequenceClassification", "DebertaV2ForSequenceClassification",
+                         "DistilBertForSequenceClassification", "ElectraForSequenceClassification",
                          "ModernBertForSequenceClassification", "RobertaForSequenceClassification", "XLMRobertaForSequenceClassification"]
         XCTAssertEqual(ModelConfig.supported.keys.sorted(), supported)
         // Encoders cetool has no graph for (relative-position attention, other heads) are refused by name; bare
         // encoders (BertModel, RobertaModel, …) are read without a head (ModelConfig.bareEncoders).
-        XCTAssertEqual(ModelConfig.bareEncoders.keys.sorted(), ["BertModel", "CamembertModel", "DistilBertModel", "ElectraModel",
+        XCTAssertEqual(ModelConfig.bareEncoders.keys.sorted(), ["BertModel", "CamembertModel", "DebertaV2Model", "DistilBertModel", "ElectraModel",
                                                                 "ModernBertModel", "RobertaModel", "XLMRobertaModel"])
-        for name in ["GPT2LMHeadModel", "BertForMaskedLM", "ModernBertForMaskedLM", "DebertaV2Model", "DebertaV2ForSequenceClassification",
+        for name in ["GPT2LMHeadModel", "BertForMaskedLM", "ModernBertForMaskedLM", "DebertaV2ForMaskedLM",
                      "DebertaForSequenceClassification", "RobertaForMaskedLM"] {
             try write("config.json", config.replacingOccurrences(of: "BertForSequenceClassification", with: name))
             expectImport(.unsupportedArchitecture(name: name, supported: supported))
