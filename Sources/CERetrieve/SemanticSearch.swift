@@ -37,9 +37,14 @@ public enum ScoreFunction: String, Sendable, CaseIterable {
 /// chunk, scores of the chunk pair, torch.topk(min(top_k, chunk), sorted=False) per query, pushed into a heapq of
 /// (score, corpus_id) tuples kept at top_k; at the end each query's heap sorted by score, descending and stable.
 public enum SemanticSearch {
-    /// Query rows scored at once against a corpus chunk: bounds the score buffer at this many × corpusChunkSize;
-    /// per-query results do not depend on it.
+    /// Query rows scored at once against a corpus chunk, at most: the score buffer holds queryBlock × chunk floats,
+    /// capped at scoreBudget floats (fewer queries per block for larger chunks). Per-query results do not depend on it.
     static let queryBlock = 16
+    static let scoreBudget = 1 << 21
+    /// Corpus rows are scored in sub-blocks of about this many floats (what the BLAS packs at once; fp16 rows are
+    /// widened into a buffer of this size), never copied a chunk at a time: a mapped corpus costs its mapping and
+    /// these buffers only.
+    static let subBlockFloats = 1 << 18
 
     public static func search(queries: Embeddings, corpus: Embeddings, topK: Int = 10, scoreFunction: ScoreFunction = .cos,
                               queryChunkSize: Int = 100, corpusChunkSize: Int = 500_000) throws -> [[SearchHit]] {
@@ -54,24 +59,27 @@ public enum SemanticSearch {
                 corpusChunkSize: corpusChunkSize, scores: scoresReference)
     }
 
-    /// scores[q, c] = dot(queries row q, corpus row c); q: [nq, d], c: [nc, d], out: [nq, nc].
+    /// out[q × ldc + c] = dot(queries row q, corpus row c); q: [nq, d], c: [nc, d], out: nq rows of ldc ≥ nc floats.
     typealias ScoreKernel = (_ q: UnsafePointer<Float>, _ nq: Int, _ c: UnsafePointer<Float>, _ nc: Int, _ d: Int,
-                             _ out: UnsafeMutablePointer<Float>) -> Void
+                             _ out: UnsafeMutablePointer<Float>, _ ldc: Int) -> Void
 
     static func scoresBLAS(_ q: UnsafePointer<Float>, _ nq: Int, _ c: UnsafePointer<Float>, _ nc: Int, _ d: Int,
-                           _ out: UnsafeMutablePointer<Float>) {
+                           _ out: UnsafeMutablePointer<Float>, _ ldc: Int) {
         guard nq > 0, nc > 0 else { return }
-        if d == 0 { out.update(repeating: 0, count: nq * nc); return }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nc), Int32(d), 1, q, Int32(d), c, Int32(d), 0, out, Int32(nc))
+        if d == 0 {
+            for i in 0..<nq { (out + i * ldc).update(repeating: 0, count: nc) }
+            return
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nc), Int32(d), 1, q, Int32(d), c, Int32(d), 0, out, Int32(ldc))
     }
 
     static func scoresReference(_ q: UnsafePointer<Float>, _ nq: Int, _ c: UnsafePointer<Float>, _ nc: Int, _ d: Int,
-                                _ out: UnsafeMutablePointer<Float>) {
+                                _ out: UnsafeMutablePointer<Float>, _ ldc: Int) {
         for i in 0..<nq {
             for j in 0..<nc {
                 var s: Float = 0
                 for t in 0..<d { s += q[i * d + t] * c[j * d + t] }
-                out[i * nc + j] = s
+                out[i * ldc + j] = s
             }
         }
     }
@@ -104,13 +112,60 @@ public enum SemanticSearch {
     static func run(queries: Embeddings, corpus: Embeddings, topK: Int, scoreFunction: ScoreFunction, queryChunkSize: Int,
                     corpusChunkSize: Int, scores kernel: ScoreKernel) throws -> [[SearchHit]] {
         try corpus.values.withUnsafeBufferPointer { c in
-            try run(queries: queries, rows: c, count: corpus.count, dimension: corpus.dimension, topK: topK, scoreFunction: scoreFunction,
-                    queryChunkSize: queryChunkSize, corpusChunkSize: corpusChunkSize, scores: kernel)
+            try run(queries: queries, rows: .float32(c), count: corpus.count, dimension: corpus.dimension, topK: topK,
+                    scoreFunction: scoreFunction, queryChunkSize: queryChunkSize, corpusChunkSize: corpusChunkSize, scores: kernel)
         }
     }
 
-    /// The search over corpus rows given as a buffer of count × dimension floats (an array or a mapped index).
-    static func run(queries: Embeddings, rows c: UnsafeBufferPointer<Float>, count nc: Int, dimension d: Int, topK: Int,
+    /// Corpus rows as stored: float32 (an array or a mapped fp32 index) or little-endian IEEE half (a mapped fp16 index).
+    enum CorpusRows {
+        case float32(UnsafeBufferPointer<Float>)
+        case float16(UnsafeRawBufferPointer)
+
+        var count: Int {
+            switch self {
+            case .float32(let p): return p.count
+            case .float16(let p): return p.count / 2
+            }
+        }
+
+        /// `body` of rows [start, end) as float32 [end − start, d]: the stored floats in place, or fp16 rows widened into
+        /// `buffer`.
+        func withBlock(_ start: Int, _ end: Int, d: Int, buffer: inout [Float], _ body: (UnsafePointer<Float>) -> Void) {
+            switch self {
+            case .float32(let p): return body(p.baseAddress! + start * d)
+            case .float16(let raw):
+                let n = (end - start) * d
+                if buffer.count < n { buffer = [Float](repeating: 0, count: n) }
+                buffer.withUnsafeMutableBufferPointer { b in
+                    for i in 0..<n {
+                        b[i] = Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * (start * d + i), as: UInt16.self))))
+                    }
+                }
+                buffer.withUnsafeBufferPointer { body($0.baseAddress!) }
+            }
+        }
+
+        /// max(‖row‖₂, 1e-12) of rows [start, end) (torch.nn.functional.normalize's divisor; sum of squares in float64).
+        func norms(_ start: Int, _ end: Int, d: Int) -> [Float] {
+            (start..<end).map { r in
+                var ss = 0.0
+                for t in 0..<d {
+                    let v: Double
+                    switch self {
+                    case .float32(let p): v = Double(p[r * d + t])
+                    case .float16(let raw):
+                        v = Double(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * (r * d + t), as: UInt16.self))))
+                    }
+                    ss += v * v
+                }
+                return max(Float(ss.squareRoot()), 1e-12)
+            }
+        }
+    }
+
+    /// The search over corpus rows (an array or a mapped index), count × dimension values.
+    static func run(queries: Embeddings, rows c: CorpusRows, count nc: Int, dimension d: Int, topK: Int,
                     scoreFunction: ScoreFunction, queryChunkSize: Int, corpusChunkSize: Int,
                     scores kernel: ScoreKernel) throws -> [[SearchHit]] {
         try validate(queries, corpusCount: nc, dimension: d, topK, queryChunkSize, corpusChunkSize)
@@ -118,40 +173,42 @@ public enum SemanticSearch {
         var q = queries.values
         if scoreFunction == .cos { q.withUnsafeMutableBufferPointer { normalizeRows($0, dimension: queries.dimension) } }
         var heaps = [ScoreHeap](repeating: ScoreHeap(), count: queries.count)
-        try scan(queries: q, nq: queries.count, corpus: c, nc: nc, d: d, topK: topK,
-                 normalizeCorpus: scoreFunction == .cos, queryChunkSize: queryChunkSize, corpusChunkSize: corpusChunkSize,
-                 kernel: kernel, heaps: &heaps)
+        scan(queries: q, nq: queries.count, corpus: c, nc: nc, d: d, topK: topK, normalizeCorpus: scoreFunction == .cos,
+             corpusChunkSize: corpusChunkSize, kernel: kernel, heaps: &heaps)
         return heaps.map { $0.sortedDescending().map { SearchHit(corpusID: $0.id, score: $0.score) } }
     }
 
-    /// The loops of util.semantic_search over a corpus given as rows [nc, d] (an array or a mapped index).
-    /// `queries` [nq, d] are already normalized when `normalizeCorpus`.
-    static func scan(queries q: [Float], nq: Int, corpus c: UnsafeBufferPointer<Float>, nc: Int, d: Int, topK: Int,
-                     normalizeCorpus: Bool, queryChunkSize: Int, corpusChunkSize: Int, kernel: ScoreKernel,
-                     heaps: inout [ScoreHeap]) throws {
+    /// The loops of util.semantic_search: per corpus chunk of n rows, per block of queries, the [queries, n] scores
+    /// (filled sub-block by sub-block), then torch.topk of each query's n scores into its heap. `queries` [nq, d] are
+    /// already normalized when `normalizeCorpus`; corpus rows are not copied: a score is divided by its row's norm
+    /// (dot(q, c) / ‖c‖, within float32 rounding of cos_sim's dot(q, c / ‖c‖)).
+    static func scan(queries q: [Float], nq: Int, corpus c: CorpusRows, nc: Int, d: Int, topK: Int,
+                     normalizeCorpus: Bool, corpusChunkSize: Int, kernel: ScoreKernel, heaps: inout [ScoreHeap]) {
         guard nq > 0, nc > 0 else { return }
-        var chunk = [Float]()
-        var scores = [Float]()
-        var scratch = [TorchTopK.Element]()
+        let sub = max(1, subBlockFloats / max(d, 1))
+        var buffer = [Float](), scores = [Float](), scratch = [TorchTopK.Element]()
         var cs = 0
         while cs < nc {
-            let ce = min(cs + corpusChunkSize, nc), n = ce - cs
-            if normalizeCorpus {
-                chunk = Array(c[(cs * d)..<(ce * d)])
-                chunk.withUnsafeMutableBufferPointer { normalizeRows($0, dimension: d) }
-            }
-            let k = min(topK, n)
-            scores = [Float](repeating: 0, count: min(queryBlock, nq) * n)
+            let ce = min(cs + corpusChunkSize, nc), n = ce - cs, k = min(topK, n)
+            let norms = normalizeCorpus ? c.norms(cs, ce, d: d) : []
+            let block = max(1, min(queryBlock, nq, scoreBudget / n))
+            if scores.count < block * n { scores = [Float](repeating: 0, count: block * n) }
             var qs = 0
             while qs < nq {
-                let qe = min(qs + queryBlock, nq), rows = qe - qs
-                q.withUnsafeBufferPointer { qp in
-                    scores.withUnsafeMutableBufferPointer { sp in
-                        if normalizeCorpus {
-                            chunk.withUnsafeBufferPointer { kernel(qp.baseAddress! + qs * d, rows, $0.baseAddress!, n, d, sp.baseAddress!) }
-                        } else {
-                            kernel(qp.baseAddress! + qs * d, rows, c.baseAddress! + cs * d, n, d, sp.baseAddress!)
+                let qe = min(qs + block, nq), rows = qe - qs
+                var s = cs
+                while s < ce {
+                    let e = min(s + sub, ce)
+                    c.withBlock(s, e, d: d, buffer: &buffer) { rowsPointer in
+                        q.withUnsafeBufferPointer { qp in
+                            scores.withUnsafeMutableBufferPointer { kernel(qp.baseAddress! + qs * d, rows, rowsPointer, e - s, d, $0.baseAddress! + (s - cs), n) }
                         }
+                    }
+                    s = e
+                }
+                if normalizeCorpus {
+                    scores.withUnsafeMutableBufferPointer { sp in
+                        for r in 0..<rows { for j in 0..<n { sp[r * n + j] /= norms[j] } }
                     }
                 }
                 for r in 0..<rows {
