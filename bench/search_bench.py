@@ -15,8 +15,8 @@ the same way.
 Indexes are written by cetool itself: `cetool index build MODEL --embeddings corpus.npy --precision P` (MODEL's
 identity is recorded; its weights are not loaded). cetool searches as a process:
 `cetool search IDX --model MODEL --query-embeddings queries.npy --top-k 10`, timed as wall time of the whole process
-(open, mmap, identity hash of the model's files, search, JSON out); its peak RSS is the child's ru_maxrss (VmHWM),
-which includes the index pages the mapping touched; its CPU seconds (user + system) are the child's rusage, torch's and
+(open, mmap, identity hash of the model's files, search, JSON out) under GNU time: its peak RSS is %M (ru_maxrss, VmHWM),
+which includes the index pages the mapping touched; its CPU seconds (user + system) are %U + %S, torch's and
 faiss's the process CPU time around the call (CPU seconds are the steadier figure on a shared host). Each run is repeated (--repeats, best kept), the first after the
 index was written, so the file is in the page cache for every engine. torch and faiss are timed on the search call only,
 the corpus already in memory (faiss: after index.add, timed apart). Recall@10 of every engine is measured against
@@ -73,28 +73,17 @@ def synthesise(bases: np.ndarray, rows: int, path: pathlib.Path) -> None:
 
 
 def run_measured(cmd: list[str], timeout: float) -> tuple[float, float, int, str]:
-    """Wall seconds, CPU seconds (user + system), the child's peak RSS (ru_maxrss, bytes) from wait4, stdout (read to a
-    file, no pipe deadlock)."""
+    """Wall seconds, CPU seconds (user + system) and peak RSS (bytes) of the command, and its stdout. Measured by GNU
+    time (%M: the child's ru_maxrss, i.e. VmHWM): a child forked from this Python process would report the parent's
+    pre-exec size (gigabytes of corpus) as its own maximum, so the command runs under /usr/bin/time, which is small."""
     import tempfile
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=out, stderr=err)
-        deadline = t0 + timeout
-        while True:
-            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                p.kill()
-                os.wait4(p.pid, 0)
-                raise TimeoutError(" ".join(cmd))
-            time.sleep(0.005)
-        wall = time.perf_counter() - t0
-        p.returncode = os.waitstatus_to_exitcode(status)
+    with tempfile.NamedTemporaryFile(mode="r") as stats, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        p = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", "-o", stats.name] + cmd, stdout=out, stderr=err, timeout=timeout)
         out.seek(0), err.seek(0)
         if p.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed: {err.read().decode()}")
-        return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss * 1024, out.read().decode()
+        wall, user, system, kb = stats.read().split()[-4:]
+        return float(wall), float(user) + float(system), int(kb) * 1024, out.read().decode()
 
 
 def recall(hits: list[list[int]], truth: list[list[int]]) -> float:
