@@ -37,10 +37,6 @@ public enum ScoreFunction: String, Sendable, CaseIterable {
 /// chunk, scores of the chunk pair, torch.topk(min(top_k, chunk), sorted=False) per query, pushed into a heapq of
 /// (score, corpus_id) tuples kept at top_k; at the end each query's heap sorted by score, descending and stable.
 public enum SemanticSearch {
-    /// Query rows scored at once against a corpus chunk, at most: the score buffer holds queryBlock × chunk floats,
-    /// capped at scoreBudget floats (fewer queries per block for larger chunks). Per-query results do not depend on it.
-    static let queryBlock = 16
-    static let scoreBudget = 1 << 21
     /// Corpus rows are scored in sub-blocks of about this many floats (what the BLAS packs at once; fp16 rows are
     /// widened into a buffer of this size), never copied a chunk at a time: a mapped corpus costs its mapping and
     /// these buffers only.
@@ -178,51 +174,100 @@ public enum SemanticSearch {
         return heaps.map { $0.sortedDescending().map { SearchHit(corpusID: $0.id, score: $0.score) } }
     }
 
-    /// The loops of util.semantic_search: per corpus chunk of n rows, per block of queries, the [queries, n] scores
-    /// (filled sub-block by sub-block), then torch.topk of each query's n scores into its heap. `queries` [nq, d] are
-    /// already normalized when `normalizeCorpus`; corpus rows are not copied: a score is divided by its row's norm
-    /// (dot(q, c) / ‖c‖, within float32 rounding of cos_sim's dot(q, c / ‖c‖)).
+    /// The loops of util.semantic_search: per corpus chunk of n rows, each query's top k (torch.topk of its n scores)
+    /// into its heap. `queries` [nq, d] are already normalized when `normalizeCorpus`; corpus rows are not copied: a
+    /// score is divided by its row's norm (dot(q, c) / ‖c‖, within float32 rounding of cos_sim's dot(q, c / ‖c‖)).
+    /// Fast pass: up to tileQueries queries at once against each sub-block of rows, keeping each query's best k + 1.
+    /// When those k + 1 scores are distinct (and none equals a score already in the heap), the chunk's top k and the
+    /// heap's result do not depend on torch's order; otherwise the query's n scores are computed and TorchTopK.select
+    /// reproduces torch's choice among the ties.
     static func scan(queries q: [Float], nq: Int, corpus c: CorpusRows, nc: Int, d: Int, topK: Int,
                      normalizeCorpus: Bool, corpusChunkSize: Int, kernel: ScoreKernel, heaps: inout [ScoreHeap]) {
-        guard nq > 0, nc > 0 else { return }
-        let sub = max(1, subBlockFloats / max(d, 1))
-        var buffer = [Float](), scores = [Float](), scratch = [TorchTopK.Element]()
+        guard nq > 0, nc > 0, topK > 0 else { return }
+        let sub = max(1, subBlockFloats / max(d, 1)), tileQueries = min(nq, 128)
+        var buffer = [Float](), tile = [Float](repeating: 0, count: tileQueries * min(sub, nc))
         var cs = 0
         while cs < nc {
             let ce = min(cs + corpusChunkSize, nc), n = ce - cs, k = min(topK, n)
             let norms = normalizeCorpus ? c.norms(cs, ce, d: d) : []
-            let block = max(1, min(queryBlock, nq, scoreBudget / n))
-            if scores.count < block * n { scores = [Float](repeating: 0, count: block * n) }
             var qs = 0
             while qs < nq {
-                let qe = min(qs + block, nq), rows = qe - qs
+                let rows = min(tileQueries, nq - qs)
+                var best = [BestScores](repeating: BestScores(capacity: k + 1), count: rows)
                 var s = cs
                 while s < ce {
-                    let e = min(s + sub, ce)
+                    let e = min(s + sub, ce), w = e - s
                     c.withBlock(s, e, d: d, buffer: &buffer) { rowsPointer in
                         q.withUnsafeBufferPointer { qp in
-                            scores.withUnsafeMutableBufferPointer { kernel(qp.baseAddress! + qs * d, rows, rowsPointer, e - s, d, $0.baseAddress! + (s - cs), n) }
+                            tile.withUnsafeMutableBufferPointer { kernel(qp.baseAddress! + qs * d, rows, rowsPointer, w, d, $0.baseAddress!, w) }
+                        }
+                    }
+                    for r in 0..<rows {
+                        for j in 0..<w {
+                            let v = normalizeCorpus ? tile[r * w + j] / norms[s - cs + j] : tile[r * w + j]
+                            best[r].offer(v, index: s - cs + j)
                         }
                     }
                     s = e
                 }
-                if normalizeCorpus {
-                    scores.withUnsafeMutableBufferPointer { sp in
-                        for r in 0..<rows { for j in 0..<n { sp[r * n + j] /= norms[j] } }
-                    }
-                }
                 for r in 0..<rows {
-                    let top = scores.withUnsafeBufferPointer {
-                        TorchTopK.select(UnsafeBufferPointer(rebasing: $0[(r * n)..<((r + 1) * n)]), k: k, scratch: &scratch)
-                    }
+                    let top = best[r].distinctTop(k, heap: heaps[qs + r])
+                        ?? exactTop(query: q, qs + r, corpus: c, cs, ce, d: d, k: k, norms: norms, sub: sub, kernel: kernel, buffer: &buffer)
                     for e in top {
                         let item = ScoreHeap.Item(score: e.value, id: cs + Int(e.index))
                         if heaps[qs + r].items.count < topK { heaps[qs + r].push(item) } else { heaps[qs + r].pushPop(item) }
                     }
                 }
-                qs = qe
+                qs += rows
             }
             cs = ce
         }
+    }
+
+    /// torch.topk(scores, k, sorted=False) of query `qi` over rows [cs, ce): its n scores, then TorchTopK.select.
+    static func exactTop(query q: [Float], _ qi: Int, corpus c: CorpusRows, _ cs: Int, _ ce: Int, d: Int, k: Int, norms: [Float],
+                         sub: Int, kernel: ScoreKernel, buffer: inout [Float]) -> [TorchTopK.Element] {
+        let n = ce - cs
+        var scores = [Float](repeating: 0, count: n), scratch = [TorchTopK.Element]()
+        var s = cs
+        while s < ce {
+            let e = min(s + sub, ce)
+            c.withBlock(s, e, d: d, buffer: &buffer) { rowsPointer in
+                q.withUnsafeBufferPointer { qp in
+                    scores.withUnsafeMutableBufferPointer { kernel(qp.baseAddress! + qi * d, 1, rowsPointer, e - s, d, $0.baseAddress! + (s - cs), n) }
+                }
+            }
+            s = e
+        }
+        if !norms.isEmpty { for j in 0..<n { scores[j] /= norms[j] } }
+        return scores.withUnsafeBufferPointer { Array(TorchTopK.select($0, k: k, scratch: &scratch)) }
+    }
+}
+
+/// The best `capacity` scores offered (value descending, then index ascending), and whether a NaN was offered.
+struct BestScores {
+    let capacity: Int
+    private(set) var items: [TorchTopK.Element] = []
+    private(set) var sawNaN = false
+
+    init(capacity: Int) { self.capacity = capacity; items.reserveCapacity(capacity + 1) }
+
+    @inline(__always) mutating func offer(_ v: Float, index: Int) {
+        if v.isNaN { sawNaN = true; return }
+        if items.count == capacity, v <= items[items.count - 1].value { return }
+        var i = items.count
+        while i > 0, items[i - 1].value < v { i -= 1 }
+        items.insert(TorchTopK.Element(value: v, index: Int32(index)), at: i)
+        if items.count > capacity { items.removeLast() }
+    }
+
+    /// The first k when every kept score is distinct and none equals a score in `heap`, else nil (torch's tie order
+    /// decides). Any value discarded was ≤ the last kept one, so a tie at the k-th place shows among the kept.
+    func distinctTop(_ k: Int, heap: ScoreHeap) -> [TorchTopK.Element]? {
+        guard !sawNaN else { return nil }
+        for i in 1..<max(items.count, 1) where items[i].value == items[i - 1].value { return nil }
+        let top = items.prefix(k)
+        for e in top where heap.items.contains(where: { $0.score == e.value }) { return nil }
+        return Array(top)
     }
 }
