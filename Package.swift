@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "CEQuant", dependencies: ["CECore", "CEGraph", "COpenBLAS"]),
         .target(name: "CERuntime", dependencies: ["CECore", "CEGraph", "CETokenizers", "CEImport", "COpenBLAS", "CEKernels"]),
         .target(name: "CEVerify", dependencies: ["CECore", "CERuntime"]),
-        .target(name: "CEArtifact", dependencies: ["CECore", "CEFormats", "CEGraph", "CEImport", "CEQuant", "CPosix", "CArchive"]),
+        .target(name: "CEArtifact", dependencies: ["CECore", "CEFormats", "CEGraph", "CEImport", "CEQuant", "CERetrieve", "CPosix", "CArchive"]),
         // calibrate -> quantize -> write: `cetool convert` as one library call.
         .target(name: "CEConvert", dependencies: ["CECore", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEArtifact", "CEVerify"]),
         // `cetool serve`: HTTP handlers that translate JSON <-> CrossEncoder calls, and the batching queue between them.
@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "CEGraphTests", dependencies: ["CEGraph", "CECore"]),
         .testTarget(name: "CEQuantTests", dependencies: ["CEQuant", "CEGraph", "CECore", "CETestSupport"]),
         .testTarget(name: "CETrainTests", dependencies: ["CETrain", "CEImport", "CEGraph", "CECore", "CETestSupport"]),
-        .testTarget(name: "CEOnnxTests", dependencies: ["CEOnnx", "CEVerify", "CERuntime", "CEFormats", "CEImport", "CEArtifact", "CEConvert", "CEQuant", "CEGraph", "CECore", "CETestSupport"]),
+        .testTarget(name: "CEOnnxTests", dependencies: ["CEOnnx", "CEBiEncoder", "CERetrieve", "CEVerify", "CERuntime", "CEFormats", "CEImport", "CEArtifact", "CEConvert", "CEQuant", "CEGraph", "CECore", "CETestSupport"]),
         .testTarget(name: "CERetrieveTests", dependencies: ["CERetrieve", "CECore", "CETestSupport"]),
         .testTarget(name: "CEBiEncoderTests", dependencies: ["CEBiEncoder", "CEConvert", "CEQuant", "CERetrieve", "CERuntime", "CEImport", "CEGraph", "CECore", "CETestSupport"]),
         // Hostile-file corpus (scripts/make_hostile_corpus.py) and replayed fuzzer findings (Fuzz/, scripts/fuzz.sh).

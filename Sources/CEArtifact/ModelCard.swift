@@ -85,6 +85,16 @@ public enum ModelCard {
         let name = info.name ?? model.directory.standardizedFileURL.lastPathComponent
         let baseModel = info.baseModel ?? sourceCard["base_model"]?.first
         let hf = layout == .huggingFace
+        let license = info.license ?? sourceCard["license"]?.first
+        if let st = sentenceTransformer(model) {
+            return biEncoderFrontMatter(precision: precision, hf: hf, baseModel: baseModel, quantizedFrom: info.baseModel != nil, license: license)
+                + biEncoderSummary(name: name, precision: precision, hf: hf, folder: st)
+                + biEncoderDetails(model, folder: st, precision: precision, hf: hf, weightsBytes: weightsBytes, baseModel: baseModel)
+                + planSection(plan, precision: precision)
+                + biEncoderVerification(info)
+                + biEncoderUsage(name: name, hf: hf)
+                + filesSection(files, source: (try? sourceWeights(model)) ?? [])
+        }
         return frontMatterSection(precision: precision, hf: hf, baseModel: baseModel, quantizedFrom: info.baseModel != nil,
                                   license: info.license ?? sourceCard["license"]?.first)
             + summarySection(name: name, precision: precision, hf: hf)

@@ -123,20 +123,25 @@ public enum SavePretrained {
         }
         let weights = try files.add(weightsFile) { try Safetensors.write(tensors, metadata: [("format", "pt")], alignment: 8, to: $0) }
 
-        // Configs.
-        let activationPath = activationPath(model.scorePolicy.activation)
-        try add("config.json", Array((JSONWriter.pretty(try configJSON(model, precision: precision, activationPath: activationPath),
-                                                          sortKeys: true) + "\n").utf8))
-        let stSource = try sourceJSON(model, "config_sentence_transformers.json")
-        try add("config_sentence_transformers.json",
-                Array((JSONWriter.pretty(sentenceTransformersConfig(stSource, activationPath: activationPath), sortKeys: true) + "\n").utf8))
-        try add("modules.json", Array((JSONWriter.pretty(modulesJSON) + "\n").utf8))
-        try add("sentence_bert_config.json", Array((JSONWriter.pretty(sentenceBertConfig(model), indent: 4) + "\n").utf8))
+        // A bi-encoder keeps its SentenceTransformer configs and module folders; a cross-encoder gets the CrossEncoder layout.
+        if ModelCard.sentenceTransformer(model) != nil {
+            for (name, bytes) in try biEncoderFolderFiles(model, precision: precision) { try add(name, bytes) }
+        } else {
+            // Configs.
+            let activationPath = activationPath(model.scorePolicy.activation)
+            try add("config.json", Array((JSONWriter.pretty(try configJSON(model, precision: precision, activationPath: activationPath),
+                                                              sortKeys: true) + "\n").utf8))
+            let stSource = try sourceJSON(model, "config_sentence_transformers.json")
+            try add("config_sentence_transformers.json",
+                    Array((JSONWriter.pretty(sentenceTransformersConfig(stSource, activationPath: activationPath), sortKeys: true) + "\n").utf8))
+            try add("modules.json", Array((JSONWriter.pretty(modulesJSON) + "\n").utf8))
+            try add("sentence_bert_config.json", Array((JSONWriter.pretty(sentenceBertConfig(model), indent: 4) + "\n").utf8))
 
-        // Tokenizer.
-        for name in tokenizerFiles { try files.copyIfPresent(name, from: model.directory) }
-        if !files.contains("special_tokens_map.json"), let map = try specialTokensMap(model) {
-            try add("special_tokens_map.json", Array((JSONWriter.pretty(map) + "\n").utf8))
+            // Tokenizer.
+            for name in tokenizerFiles { try files.copyIfPresent(name, from: model.directory) }
+            if !files.contains("special_tokens_map.json"), let map = try specialTokensMap(model) {
+                try add("special_tokens_map.json", Array((JSONWriter.pretty(map) + "\n").utf8))
+            }
         }
 
         // Card (and the verify plot it shows).

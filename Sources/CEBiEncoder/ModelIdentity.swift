@@ -37,8 +37,24 @@ public enum ModelIdentity {
         }
         var h = CECore.SHA256()
         for rel in files.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
-            let digest = try CECore.SHA256.hex(ofFile: root.appendingPathComponent(rel).path)
+            let digest = try fileSHA256(root.appendingPathComponent(rel).path)
             h.update(Array((rel + "\0" + digest + "\n").utf8))
+        }
+        return CECore.SHA256.hexString(h.finalize())
+    }
+
+    /// SHA-256 (hex) of a file, hashed 8 MiB at a time with each window's pages dropped after it: hashing the weights
+    /// leaves no trace in the process's resident size (an index search's peak RSS stays the index plus buffers).
+    static func fileSHA256(_ path: String) throws -> String {
+        let f = try MappedFile(path: path)
+        let all = f.bytes, window = 8 << 20
+        var h = CECore.SHA256()
+        var o = 0
+        while o < all.count {
+            let part = UnsafeRawBufferPointer(rebasing: all[o..<min(o + window, all.count)])
+            h.update(part)
+            f.releasePages(part)
+            o += window
         }
         return CECore.SHA256.hexString(h.finalize())
     }

@@ -13,12 +13,16 @@ public enum OnnxExportError: Error, Equatable, CustomStringConvertible {
     case unsupportedPrecision(requested: String, model: String, reason: String)
     /// An architecture whose ops the export does not write (DeBERTa-v2's disentangled attention).
     case unsupportedArchitecture(name: String)
+    /// A bare encoder (no classification head) that is not a SentenceTransformer folder (no usable modules.json).
+    case notASentenceTransformer(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .unsupportedTensor(let n, let d): return "tensor \(n) has dtype \(d), which the ONNX export does not hold"
         case .unsupportedPrecision(let r, let m, let why): return "cannot export \(r) from a \(m) model: \(why)"
         case .unsupportedArchitecture(let n): return "export-onnx does not write \(n) models yet (disentangled attention); run them with cetool"
+        case .notASentenceTransformer(let p, let why):
+            return "\(p) is an encoder without a classification head but not a SentenceTransformer folder (\(why)): export a cross-encoder, or a bi-encoder with its modules.json"
         }
     }
 }
@@ -45,7 +49,7 @@ public enum OnnxExport {
             ("cetool.architecture", model.graph.architecture.rawValue),
             ("cetool.precision", precision.rawValue),
             ("cetool.activation", model.scorePolicy.activation.rawValue),
-        ]
+        ].filter { !model.graph.isEncoderOnly || $0.0 != "cetool.activation" }
         return OnnxProto.encode(try OnnxGraphExport.model(model.graph, producerVersion: producerVersion, metadata: meta))
     }
 
@@ -61,14 +65,21 @@ public enum OnnxExport {
             throw OnnxExportError.unsupportedPrecision(requested: "int8", model: "int8",
                                                        reason: "int8 artifacts are not exported to ONNX yet; export fp32 or fp16")
         }
+        let bi = isBiEncoder(model)
+        if model.graph.isEncoderOnly, !bi {
+            throw OnnxExportError.notASentenceTransformer(path: model.directory.path, reason: "no modules.json")
+        }
         let onnx = try modelBytes(model)
         var policy = policy
         policy.protected.append(model.directory)
         let staged = try StagedOutput(target: target, kind: .directory, policy: policy)
         var files = RecordedFiles(staged)
-        for (name, bytes) in try SavePretrained.folderFiles(model, precision: precision) { try files.add(name, bytes) }
+        let folder = bi ? try biEncoderFolderFiles(model, precision: precision) : try SavePretrained.folderFiles(model, precision: precision)
+        for (name, bytes) in folder { try files.add(name, bytes) }
         try files.add(modelFile, onnx)
-        try files.add(cardFile, Array(card(model, precision: precision, name: target.lastPathComponent, files: files.sorted).utf8))
+        let text = bi ? try biEncoderCard(model, precision: precision, name: target.lastPathComponent, files: files.sorted)
+                      : try card(model, precision: precision, name: target.lastPathComponent, files: files.sorted)
+        try files.add(cardFile, Array(text.utf8))
         try staged.commit()
         return Summary(directory: target, precision: precision, files: files.sorted, modelBytes: onnx.count)
     }

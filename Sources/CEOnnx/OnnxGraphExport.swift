@@ -22,12 +22,21 @@ enum OnnxGraphExport {
         if graph.architecture.usesTokenTypeIDs {
             inputs.append(Onnx.ValueInfo(name: "token_type_ids", elementType: .int64, dims: [.param("batch_size"), .param("sequence_length")]))
         }
-        let outputs = [Onnx.ValueInfo(name: "logits", elementType: .float,
-                                      dims: [.param("batch_size"), .value(Int64(graph.hyperparameters.numLabels))])]
+        // A bare encoder (a SentenceTransformer's Transformer module) ends in the hidden states: optimum's
+        // feature-extraction output, which sentence-transformers' ONNX backend reads as token_embeddings.
+        let outputs = graph.isEncoderOnly
+            ? [Onnx.ValueInfo(name: outputName(graph), elementType: .float,
+                              dims: [.param("batch_size"), .param("sequence_length"), .value(Int64(graph.hyperparameters.hiddenSize))])]
+            : [Onnx.ValueInfo(name: outputName(graph), elementType: .float,
+                              dims: [.param("batch_size"), .value(Int64(graph.hyperparameters.numLabels))])]
         return Onnx.Model(irVersion: irVersion, opsets: [("", opset)], producerName: "cetool", producerVersion: producerVersion,
                           graphName: "main_graph", nodes: e.b.nodes, initializers: e.b.initializers, inputs: inputs, outputs: outputs,
                           metadata: metadata)
     }
+
+    /// `logits` [batch_size, num_labels] of a cross-encoder; `last_hidden_state` [batch_size, sequence_length, hidden]
+    /// of a bare encoder.
+    static func outputName(_ graph: Graph) -> String { graph.isEncoderOnly ? "last_hidden_state" : "logits" }
 
     struct Emitter {
         let graph: Graph
@@ -62,7 +71,7 @@ enum OnnxGraphExport {
                     throw OnnxExportError.unsupportedArchitecture(name: "DebertaV2ForSequenceClassification")
                 }
             }
-            b.add("Identity", [x], scope: "output", named: ["logits"])
+            b.add("Identity", [x], scope: "output", named: [OnnxGraphExport.outputName(graph)])
         }
 
         // MARK: weights

@@ -22,19 +22,11 @@ extension EmbeddingIndex {
     func search(queries: Embeddings, topK: Int, rescoreMultiplier: Int?, reference: Bool) throws -> [[SearchHit]] {
         let h = header, d = h.dimension
         switch h.precision {
-        case .fp32:
-            let kernel = reference ? SemanticSearch.scoresReference : SemanticSearch.scoresBLAS
-            return try data.withMemoryRebound(to: Float.self) { rows in
-                try SemanticSearch.run(queries: queries, rows: rows, count: h.count, dimension: d, topK: topK, scoreFunction: h.scoreFunction,
-                                       queryChunkSize: 100, corpusChunkSize: 500_000, scores: kernel)
-            }
-        case .fp16:
-            let rows = floatRows()
-            return try rows.withUnsafeBufferPointer {
-                try SemanticSearch.run(queries: queries, rows: $0, count: h.count, dimension: d, topK: topK, scoreFunction: h.scoreFunction,
-                                       queryChunkSize: 100, corpusChunkSize: 500_000,
-                                       scores: reference ? SemanticSearch.scoresReference : SemanticSearch.scoresBLAS)
-            }
+        case .fp32, .fp16:
+            let rows: SemanticSearch.CorpusRows = h.precision == .fp32 ? .float32(data.bindMemory(to: Float.self)) : .float16(data)
+            return try SemanticSearch.run(queries: queries, rows: rows, count: h.count, dimension: d, topK: topK, scoreFunction: h.scoreFunction,
+                                          queryChunkSize: 100, corpusChunkSize: 500_000,
+                                          scores: reference ? SemanticSearch.scoresReference : SemanticSearch.scoresBLAS)
         case .int8, .binary:
             guard queries.count == 0 || h.count == 0 || queries.dimension == d else {
                 throw RetrieveError.dimensionMismatch(queries: queries.dimension, corpus: d)

@@ -10,11 +10,14 @@ import Foundation
 struct ExportOnnx: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export-onnx",
-        abstract: "Export a model as a sentence-transformers folder with onnx/model.onnx (CrossEncoder(DIR, backend=\"onnx\"), ONNX Runtime).",
+        abstract: "Export a model as a sentence-transformers folder with onnx/model.onnx (CrossEncoder or SentenceTransformer(DIR, backend=\"onnx\"), ONNX Runtime).",
         discussion: """
         Writes config.json, config_sentence_transformers.json, modules.json, sentence_bert_config.json, the tokenizer \
         files, onnx/model.onnx (inputs input_ids, attention_mask and, for BERT and ELECTRA, token_type_ids: int64 \
         [batch_size, sequence_length]; output logits [batch_size, num_labels]; opset 17) and README.md (formats/onnx.md). \
+        A bi-encoder (a SentenceTransformer folder or artifact) exports its Transformer module: output last_hidden_state \
+        [batch_size, sequence_length, hidden], with modules.json, its configs and the Pooling / Dense / Normalize folders \
+        copied, for SentenceTransformer(DIR, backend="onnx"). \
         fp16 stores fp16 weights widened to fp32 by Cast nodes, as cetool computes them. The output appears whole or not \
         at all; an existing output is replaced only with --force.
         """)

@@ -119,9 +119,11 @@ struct Search: ParsableCommand {
         discussion: """
         cetool search MODEL --corpus FILE --queries FILE --top-k K [--score-function cos|dot]
         cetool search IDX --model MODEL --queries FILE --top-k K [--rescore-multiplier M]
+        cetool search IDX --model MODEL --query-embeddings FILE --top-k K
         Prints one {"hits": [{"corpus_id": …, "score": …}, …]} per query, best first. With an index, corpus_id is the \
         index's corpus id when it records them, else the 0-based row. The index must come from the same model \
-        (its model_sha256), which embeds the queries.
+        (its model_sha256), which embeds the queries. --query-embeddings (a .npy of float32 [n, d], or raw float32 rows) \
+        gives queries embedded elsewhere: the model's configs and identity are read, its weights are not loaded.
         """)
 
     @Argument(help: "A SentenceTransformer folder, or an index file (.ceidx) built by `cetool index build`.")
@@ -131,7 +133,9 @@ struct Search: ParsableCommand {
     @Option(help: "With a model: the corpus texts file.")
     var corpus: String?
     @Option(help: "Queries file; - for standard input.")
-    var queries: String
+    var queries: String?
+    @Option(help: "With an index, instead of --queries: query embeddings by the index's model (.npy float32 [n, d], or raw float32).")
+    var queryEmbeddings: String?
     @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Hits per query, at least 1.")
     var topK: Int = 10
     @Option(help: "cos or dot (default: the model's similarity_fn_name).")
@@ -156,6 +160,7 @@ struct Search: ParsableCommand {
         try requireAtLeast(1, queryChunkSize, "--query-chunk-size")
         try requireAtLeast(1, corpusChunkSize, "--corpus-chunk-size")
         try requireAtLeast(1, rescoreMultiplier, "--rescore-multiplier")
+        guard (queries == nil) != (queryEmbeddings == nil) else { throw ValidationError("give one of --queries and --query-embeddings") }
         if isIndex {
             guard model != nil else { throw ValidationError("search IDX needs --model MODEL, the model that built the index (it embeds the queries)") }
             guard corpus == nil else { throw ValidationError("--corpus is for search MODEL; an index holds its corpus") }
@@ -164,11 +169,20 @@ struct Search: ParsableCommand {
             guard corpus != nil else { throw ValidationError("search MODEL needs --corpus FILE (or give an index file built by `cetool index build`)") }
             guard model == nil else { throw ValidationError("--model is for search IDX; the first argument is already the model") }
             guard rescoreMultiplier == nil else { throw ValidationError("--rescore-multiplier applies to an int8 or binary index") }
+            guard queryEmbeddings == nil else { throw ValidationError("--query-embeddings is for search IDX (an index built by `cetool index build`)") }
         }
     }
 
     func run() throws {
-        let q = try readTexts(queries, what: "--queries").texts
+        if let queryEmbeddings {
+            let facts = try IndexModel(folder: try resolveModelPath(model!))
+            let index = try Retrieval.openIndex(source, for: facts)
+            let e = try EmbeddingsFile.load(path: queryEmbeddings, dimension: facts.dimension)
+            let hits = try index.search(queries: e, topK: topK, rescoreMultiplier: rescoreMultiplier)
+            let ids = index.header.corpusIDs
+            return printHits(hits) { row in ids.map { JSONWriter.quote($0[row]) } ?? String(row) }
+        }
+        let q = try readTexts(queries!, what: "--queries").texts
         if isIndex {
             let m = try options.load(model!)
             let index = try Retrieval.openIndex(source, for: m)
@@ -208,12 +222,17 @@ struct IndexBuild: ParsableCommand {
         --corpus: one text per line, or JSON lines of strings or {"text": …, "id": …} (.jsonl). int8 stores \
         quantize_embeddings' int8 with per-dimension ranges from the corpus; binary the packed sign bits; both are \
         searched in two stages, the best rescore-multiplier × k rows rescored with the float query.
+        --embeddings instead of --corpus: rows embedded elsewhere by MODEL (a .npy of float32 [n, d], or raw float32 \
+        rows), checked for the model's width, finite values and unit norm when the model normalizes; the index records \
+        MODEL's identity, and MODEL's weights are not loaded. With both, --corpus only gives the rows' ids (one text per row).
         """)
 
     @Argument(help: "SentenceTransformer folder (modules.json), or a cetool bi-encoder artifact.")
     var model: String
     @Option(help: "Corpus texts file.")
-    var corpus: String
+    var corpus: String?
+    @Option(help: "Embeddings of the corpus by MODEL instead of texts: .npy float32 [n, d], or raw float32 rows.")
+    var embeddings: String?
     @Option(help: "lines or jsonl (default: jsonl for a .jsonl file name, else lines).")
     var corpusFormat: DocumentsFormat?
     @Option(help: "The index file to write.")
@@ -226,20 +245,35 @@ struct IndexBuild: ParsableCommand {
     var force = false
     @OptionGroup var options: BiEncoderOptions
 
-    func validate() throws { try requireAtLeast(1, rescoreMultiplier, "--rescore-multiplier") }
+    func validate() throws {
+        try requireAtLeast(1, rescoreMultiplier, "--rescore-multiplier")
+        guard corpus != nil || embeddings != nil else { throw ValidationError("give --corpus FILE (texts) or --embeddings FILE") }
+    }
 
     func run() throws {
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: output, isDirectory: &isDir), isDir.boolValue {
             throw CLIError.refused("--output \(output) is a folder; an index is a file")
         }
-        let c = try readTexts(corpus, what: "--corpus", format: corpusFormat)
-        let m = try options.load(model)
-        let bytes = try Retrieval.buildIndex(model: m, corpus: c.texts, corpusIDs: c.ids, precision: IndexPrecision(rawValue: precision.rawValue)!,
-                                             batchSize: options.batchSize, rescoreMultiplier: rescoreMultiplier, showProgressBar: options.showProgress)
+        let c = try corpus.map { try readTexts($0, what: "--corpus", format: corpusFormat) }
+        let p = IndexPrecision(rawValue: precision.rawValue)!
+        let bytes: [UInt8], dimension: Int
+        if let embeddings {
+            let facts = try IndexModel(folder: try resolveModelPath(model))
+            bytes = try Retrieval.buildIndex(embeddingsFile: embeddings, model: facts, corpusIDs: c?.ids,
+                                             precision: p, rescoreMultiplier: rescoreMultiplier)
+            dimension = facts.dimension
+        } else {
+            let m = try options.load(model)
+            bytes = try Retrieval.buildIndex(model: m, corpus: c!.texts, corpusIDs: c!.ids, precision: p, batchSize: options.batchSize,
+                                             rescoreMultiplier: rescoreMultiplier, showProgressBar: options.showProgress)
+            dimension = m.dimension
+        }
+        let rows = try bytes.withUnsafeBytes { try EmbeddingIndex.validate($0).0.count }
+        if let c, c.texts.count != rows { throw CLIError.refused("--corpus holds \(c.texts.count) texts, --embeddings \(rows) rows: one text per row") }
         try createParents(of: output)
         try EmbeddingIndexWriter.write(bytes, to: output, force: force)
-        FileHandle.standardError.write(Data("\(output): \(c.texts.count) rows, \(m.dimension) dimensions, \(precision.rawValue), \(bytes.count) bytes\n".utf8))
+        FileHandle.standardError.write(Data("\(output): \(rows) rows, \(dimension) dimensions, \(precision.rawValue), \(bytes.count) bytes\n".utf8))
     }
 }
 

@@ -60,6 +60,16 @@ extension Verify {
                                  ("k", .int(Int64(r.k))), ("recall", .double(r.recall)), ("passed", .bool(r.passed))]))
         }
         json.append(("sets", .array(sets)))
+        // The verify report shape save-pretrained's card reads: a summary that names the weights it measured.
+        var summary: [(String, JSONValue)] = [("model", .string(model)), ("precision", .string(precision)),
+                                              ("profile", .object([("name", .string(p.name))])), ("passed", .bool(passed)),
+                                              ("model_weights_sha256", .string(try m.model.weightsSHA256()))]
+        if !reports.isEmpty {
+            summary.append(("min_cosine", .double(Double(reports.map(\.1.minCosine).min()!))))
+            summary.append(("min_recall_at_k", .double(reports.map(\.1.recall).min()!)))
+        }
+        json.insert(("format", .string("cetool-verify-report")), at: 0)
+        json.append(("summary", .object(summary)))
         let report = JSONWriter.write(.object(json)) + "\n"
         if let path = self.report { try writeOutput(report, to: path) }
         write(self.json ? report : text)

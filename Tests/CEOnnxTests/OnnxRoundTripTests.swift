@@ -7,6 +7,8 @@ import CERuntime
 import CETestSupport
 import Foundation
 import XCTest
+import CEBiEncoder
+import CERetrieve
 @testable import CEOnnx
 @testable import CEVerify
 
@@ -19,7 +21,7 @@ final class OnnxRoundTripTests: XCTestCase {
 
     func testExportsAreTheRecordedBytesAndTheirScoresHoldTheProfile() throws {
         let golden = try JSONFile.load(path: Self.root.appendingPathComponent("golden/roundtrip/onnx.json").path, limit: 256 << 20)
-        let sets = try XCTUnwrap(golden["sets"]?.arrayValue)
+        let sets = try XCTUnwrap(golden["sets"]?.arrayValue).filter { $0["kind"]?.stringValue != "bi-encoder" }
         // The tiny models of every architecture (BERT, RoBERTa, XLM-R ×2, CamemBERT, DistilBERT, ELECTRA, ModernBERT cls
         // and mean) and MiniLM-L6 (real size), each at fp32 and fp16.
         XCTAssertEqual(sets.count, 20)
@@ -60,6 +62,66 @@ final class OnnxRoundTripTests: XCTestCase {
             checked += 1
         }
         XCTAssertGreaterThan(checked, 0)
+    }
+
+    /// Bi-encoders: each export again gives the recorded bytes, and each loader's embeddings (ONNX Runtime + the folder's
+    /// own Pooling / Dense / Normalize modules; sentence-transformers' ONNX backend where it loaded) hold the precision's
+    /// profile against sentence-transformers' torch encode: fp32 within EmbeddingProfile.fp32's max |Δ|, fp16 above
+    /// BiEncoderVerification's fp16 minimum cosine.
+    func testBiEncoderExportsAreTheRecordedBytesAndTheirEmbeddingsHoldTheProfile() throws {
+        let golden = try JSONFile.load(path: Self.root.appendingPathComponent("golden/roundtrip/onnx.json").path, limit: 256 << 20)
+        let sets = try XCTUnwrap(golden["sets"]?.arrayValue).filter { $0["kind"]?.stringValue == "bi-encoder" }
+        XCTAssertEqual(Set(sets.compactMap { $0["model"]?.stringValue }), ["tiny-bi-mean", "tiny-bi-cls", "tiny-bi-dense", "minilm-bi"])
+        XCTAssertEqual(sets.count, 8)
+        var checked = 0
+        for s in sets {
+            let model = try XCTUnwrap(s["model"]?.stringValue), precision = try XCTUnwrap(s["precision"]?.stringValue)
+            let source = Self.root.appendingPathComponent(try XCTUnwrap(s["source_dir"]?.stringValue))
+            guard FileManager.default.fileExists(atPath: source.appendingPathComponent("config.json").path) else {
+                if ProcessInfo.processInfo.environment["CETOOL_REQUIRE_MODELS"] == "1" { XCTFail("model \(model) missing at \(source.path): run `make models`") }
+                continue
+            }
+            var m = try ModelDirectory.load(source)
+            if precision != "fp32" { m.graph = try Conversion.quantize(m, options: Conversion.Options(precision: XCTUnwrap(.init(rawValue: precision)))).graph }
+            let bytes = try OnnxExport.modelBytes(m)
+            XCTAssertEqual(SHA256.hex(bytes), s["onnx_sha256"]?.stringValue, "\(model) \(precision): the export is not the one recorded")
+            XCTAssertTrue(OnnxExport.isBiEncoder(m))
+            let g = try JSONFile.load(path: Self.root.appendingPathComponent(try XCTUnwrap(s["golden"]?.stringValue)).path, limit: 64 << 20)
+            let ref = try Self.embeddings(try XCTUnwrap(g["embeddings"]))
+            let loaders = try XCTUnwrap(s["loaders"]?.objectValue)
+            XCTAssertTrue(loaders.contains { $0.0 == "onnxruntime" })
+            for (loader, rec) in loaders {
+                if let e = rec["error"]?.stringValue {
+                    XCTAssertNotEqual(loader, "onnxruntime", "\(model) \(precision): \(e)")
+                    print("onnx round trip \(model) \(precision) \(loader): not recorded: \(e)")
+                    continue
+                }
+                let got = try Self.embeddings(try XCTUnwrap(rec["embeddings"]))
+                XCTAssertEqual(got.count, ref.count)
+                let maxAbs = zip(got.joined(), ref.joined()).map { abs($0 - $1) }.max() ?? .infinity
+                let minCos = zip(got, ref).map { a, b -> Float in
+                    let d = zip(a, b).map(*).reduce(0, +), na = a.map { $0 * $0 }.reduce(0, +).squareRoot(), nb = b.map { $0 * $0 }.reduce(0, +).squareRoot()
+                    return d / max(na * nb, 1e-12)
+                }.min() ?? -1
+                if precision == "fp32" {
+                    XCTAssertLessThanOrEqual(maxAbs, EmbeddingProfile.fp32.embeddingAbs, "\(model) \(precision) \(loader)")
+                } else {
+                    XCTAssertGreaterThanOrEqual(minCos, BiEncoderVerification.Profile.fp16.minCosine, "\(model) \(precision) \(loader)")
+                }
+                print("onnx round trip \(model) \(precision) \(loader): max |Δ| \(maxAbs), min cosine \(minCos)")
+            }
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 0)
+    }
+
+    /// {shape: [n, d], float32_base64} as n rows.
+    static func embeddings(_ v: JSONValue) throws -> [[Float]] {
+        let shape = try XCTUnwrap(v["shape"]?.arrayValue?.compactMap(\.intValue))
+        let data = try XCTUnwrap(Data(base64Encoded: try XCTUnwrap(v["float32_base64"]?.stringValue)))
+        XCTAssertEqual(data.count, shape[0] * shape[1] * 4)
+        let flat = data.withUnsafeBytes { raw in (0..<(data.count / 4)).map { Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self).littleEndian) } }
+        return (0..<shape[0]).map { Array(flat[($0 * shape[1])..<(($0 + 1) * shape[1])]) }
     }
 
     /// The profile's rules on one loader's record against the reference golden: each logit (and score), the set's

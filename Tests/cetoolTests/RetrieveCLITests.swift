@@ -190,6 +190,34 @@ final class RetrieveCLITests: XCTestCase {
         XCTAssertFalse(a.stdout.isEmpty)
     }
 
+    /// A bi-encoder's card calls it one (pooling, dimension, normalize, SentenceTransformer usage, verify figures), and
+    /// package / install carry the folder whole: the installed copy embeds as the source does.
+    func testBiEncoderCardPackageAndInstall() throws {
+        let report = dir.appendingPathComponent("r.json").path, hf = dir.appendingPathComponent("hf").path
+        let v = try run(["verify", tiny("dense"), "--golden", root.appendingPathComponent("golden/bi/tiny-bi-dense/golden.json").path, "--report", report])
+        XCTAssertEqual(v.status, 0, v.stdout + v.stderr)
+        let s = try run(["save-pretrained", tiny("dense"), "--output", hf, "--name", "acme/tiny-bi", "--report", report])
+        XCTAssertEqual(s.status, 0, s.stdout + s.stderr)
+        let card = try String(contentsOfFile: hf + "/README.md", encoding: .utf8)
+        for want in ["pipeline_tag: sentence-similarity", "A bi-encoder (SentenceTransformer)", "| Embedding dimension |", "| Normalized | yes",
+                     "Pooling (", "from sentence_transformers import SentenceTransformer", "SentenceTransformer(\"acme/tiny-bi\")",
+                     "| min cosine |", "golden.json"] {
+            XCTAssertTrue(card.contains(want), "card lacks \(want):\n\(card)")
+        }
+        XCTAssertFalse(card.contains("cross-encoder"), card)
+        let dist = dir.appendingPathComponent("dist").path, models = dir.appendingPathComponent("models").path
+        let pkg = try run(["package", hf, "--name", "acme/tiny-bi", "--output", dist])
+        XCTAssertEqual(pkg.status, 0, pkg.stderr)
+        let inst = try run(["install", dist + "/acme--tiny-bi.tar.gz", "--into", models])
+        XCTAssertEqual(inst.status, 0, inst.stderr)
+        let installed = models + "/acme--tiny-bi"
+        XCTAssertEqual(try String(contentsOfFile: installed + "/README.md", encoding: .utf8), card)
+        let texts = try jsonl("t.jsonl", ["How many people live in Berlin?", "Berlin has 3.5 million inhabitants."])
+        let a = try run(["embed", tiny("dense"), "--texts", texts]), b = try run(["embed", installed, "--texts", texts])
+        XCTAssertEqual(b.status, 0, b.stderr)
+        XCTAssertEqual(a.stdout, b.stdout)
+    }
+
     func testVerifyBiEncoder() throws {
         let ok = try run(["verify", tiny("dense"), "--golden", root.appendingPathComponent("golden/bi/tiny-bi-dense/golden.json").path, "--json"])
         XCTAssertEqual(ok.status, 0, ok.stdout + ok.stderr)
@@ -217,6 +245,50 @@ final class RetrieveCLITests: XCTestCase {
         XCTAssertTrue(tampered.stdout.contains("manifest"), tampered.stdout)
         let notGolden = try jsonl("ng.json", ["x"])
         assertRefused(try run(["verify", tiny("mean"), "--golden", notGolden]), "not an embeddings golden")
+    }
+
+    /// A .npy of float32 rows [n, d] (numpy.lib.format 1.0), as numpy.save writes it.
+    func npy(_ name: String, _ rows: [[Float]]) throws -> String {
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(rows.count), \(rows[0].count)), }"
+        header += String(repeating: " ", count: 63 - (10 + header.utf8.count) % 64) + "\n"
+        var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 255), UInt8(header.utf8.count >> 8)] + Array(header.utf8)
+        for v in rows.joined() { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 } }
+        let u = dir.appendingPathComponent(name)
+        try Data(bytes).write(to: u)
+        return u.path
+    }
+
+    /// index build --embeddings / search --query-embeddings: rows embedded elsewhere give the same index file, byte for
+    /// byte, and the same hits as the texts embedded by cetool; widths, non-finite values and, for a model that
+    /// normalizes, rows of another norm are refused.
+    func testIndexFromEmbeddingsFiles() throws {
+        let texts = try golden("tiny-bi-dense/golden.json")["texts"]!.arrayValue!.map { $0.stringValue! }
+        let corpus = try jsonl("corpus.jsonl", Array(texts[10...])), queries = try jsonl("queries.jsonl", Array(texts[..<10]))
+        func embed(_ file: String) throws -> [[Float]] {
+            try lines(try run(["embed", tiny("dense"), "--texts", file]).stdout).map { $0["embedding"]!.arrayValue!.map { Float($0.doubleValue!) } }
+        }
+        let ce = try npy("c.npy", try embed(corpus)), qe = try npy("q.npy", try embed(queries))
+        for p in ["fp32", "int8", "binary"] {
+            let a = dir.appendingPathComponent("a-\(p).ceidx").path, b = dir.appendingPathComponent("b-\(p).ceidx").path
+            XCTAssertEqual(try run(["index", "build", tiny("dense"), "--corpus", corpus, "--output", a, "--precision", p]).status, 0)
+            let r = try run(["index", "build", tiny("dense"), "--embeddings", ce, "--output", b, "--precision", p])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: a)), try Data(contentsOf: URL(fileURLWithPath: b)), p)
+            let byText = try run(["search", a, "--model", tiny("dense"), "--queries", queries, "--top-k", "5"])
+            let byVector = try run(["search", b, "--model", tiny("dense"), "--query-embeddings", qe, "--top-k", "5"])
+            XCTAssertEqual(byVector.status, 0, byVector.stderr)
+            XCTAssertEqual(byVector.stdout, byText.stdout, p)
+        }
+        let out = dir.appendingPathComponent("x.ceidx").path
+        assertRefused(try run(["index", "build", tiny("dense"), "--embeddings", try npy("w.npy", [[1, 0, 0]]), "--output", out]), "dimensions")
+        let d = try embed(queries)[0].count
+        assertRefused(try run(["index", "build", tiny("dense"), "--embeddings", try npy("n.npy", [[Float](repeating: 2, count: d)]), "--output", out]),
+                      "L2 norm")
+        assertRefused(try run(["index", "build", tiny("dense"), "--embeddings", try npy("nan.npy", [[Float](repeating: .nan, count: d)]), "--output", out]),
+                      "not a finite number")
+        assertRefused(try run(["index", "build", tiny("dense"), "--embeddings", ce, "--corpus", queries, "--output", out]), "one text per row")
+        assertRefused(try run(["search", tiny("dense"), "--corpus", corpus, "--query-embeddings", qe]), "--query-embeddings is for search IDX")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 
     func testBadInputIsRefusedWithExitTwo() throws {
