@@ -72,6 +72,14 @@ public enum ArtifactFormat {
                     ("classifier_activation", .string(m.classifierActivation.rawValue)),
                 ])))
             }
+            if let m = h.decoder {
+                members.append(("decoder", .object([
+                    ("family", .string(m.family.rawValue)), ("num_key_value_heads", .int(Int64(m.numKeyValueHeads))),
+                    ("head_dim", .int(Int64(m.headDim))), ("rope_theta", .double(m.ropeTheta)), ("qkv_bias", .bool(m.qkvBias)),
+                    ("output_bias", .bool(m.outputBias)), ("mlp_bias", .bool(m.mlpBias)),
+                    ("pool_pad_token_id", m.poolPadTokenID.map { .int(Int64($0)) } ?? .null),
+                ])))
+            }
             return .object(members)
         }
 

@@ -11,11 +11,14 @@ public enum OnnxExportError: Error, Equatable, CustomStringConvertible {
     case unsupportedTensor(name: String, dtype: String)
     /// The requested precision cannot be made from the model's (widening, or int8 from a model without scales).
     case unsupportedPrecision(requested: String, model: String, reason: String)
+    /// An architecture the export has no emitters for (the decoders: Qwen3/Qwen2/Llama ForSequenceClassification).
+    case unsupportedArchitecture(name: String)
 
     public var description: String {
         switch self {
         case .unsupportedTensor(let n, let d): return "tensor \(n) has dtype \(d), which the ONNX export does not hold"
         case .unsupportedPrecision(let r, let m, let why): return "cannot export \(r) from a \(m) model: \(why)"
+        case .unsupportedArchitecture(let n): return "the ONNX export does not cover \(n) (cetool runs it; export-onnx does not write it yet)"
         }
     }
 }

@@ -71,13 +71,18 @@ public final class Executor: @unchecked Sendable {
         try graph.validate()
         self.graph = graph
         ops = graph.ops
-        weights = try PlannedWeights(graph: graph.isEncoderOnly ? graph.withPlaceholderHead() : graph, activations: activationPlan)
+        weights = try PlannedWeights(graph: graph.isEncoderOnly && graph.architecture != .decoder ? graph.withPlaceholderHead() : graph,
+                                     activations: activationPlan)
         PhaseTrace.mark("weights planned")
         workspace = Workspace(hidden: graph.hyperparameters.hiddenSize, intermediate: graph.hyperparameters.intermediateSize,
                               embedding: graph.hyperparameters.embeddingSize, gated: graph.architecture == .modernbert)
         if let m = graph.hyperparameters.modernBERT {
             rotary = [.global: RotaryTable(theta: m.globalRopeTheta, headDim: graph.hyperparameters.headDim),
                       .local: RotaryTable(theta: m.localRopeTheta, headDim: graph.hyperparameters.headDim)]
+        }
+        if let m = graph.hyperparameters.decoder {
+            rotary = [.global: RotaryTable(theta: m.ropeTheta, headDim: m.headDim)]
+            workspace.decoder = DecoderScratch(graph.hyperparameters, m)
         }
     }
 

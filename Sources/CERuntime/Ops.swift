@@ -51,6 +51,9 @@ struct Pass {
         case .preNormBlock(let i, let span): preNormBlockForward(i, span)
         case .outputNorm: outputNormForward()
         case .poolHead(let pooling, let act): poolHeadForward(pooling, act)
+        case .embedLookup: embedLookupForward()
+        case .decoderBlock(let i): decoderBlockForward(i)
+        case .scoreLastToken: scoreLastTokenForward()
         }
     }
 
@@ -129,6 +132,7 @@ struct Pass {
             case .gelu: Kernels.gelu(ws.ffn, count: rows * f)
             case .geluTanh: Kernels.geluTanh(ws.ffn, count: rows * f)
             case .relu: Kernels.relu(ws.ffn, count: rows * f)
+            case .silu: Kernels.silu(ws.ffn, count: rows * f)
             }
             observer?(TensorName.ffnDown(i).weight, ws.ffn, rows, f)
             Kernels.linear(ws.ffn, blk.down, ws.tmp + r0 * d, m: rows, n: d, k: f, scratch: ws.int8)

@@ -40,6 +40,8 @@ public struct DropoutRates: Sendable, Equatable {
             let hidden = p("dropout", 0.1)
             self.init(embeddings: hidden, attentionProbs: p("attention_dropout", 0.1), attentionOutput: 0, feedForward: hidden,
                       headInput: 0, headOutput: p("seq_classif_dropout", 0.2))
+        case .decoder:
+            self.init(embeddings: 0, attentionProbs: p("attention_dropout", 0), attentionOutput: 0, feedForward: 0, headInput: 0, headOutput: 0)
         case .modernbert:
             let attention = p("attention_dropout", 0)
             self.init(embeddings: p("embedding_dropout", 0), attentionProbs: attention, attentionOutput: attention,

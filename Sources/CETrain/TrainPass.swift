@@ -20,6 +20,7 @@ public final class TrainModel<T: TrainScalar>: @unchecked Sendable {
 
     public init(graph: Graph, dropout: DropoutRates = .none) throws {
         try graph.validate()
+        if let m = graph.hyperparameters.decoder { throw TrainError.unsupportedArchitecture(name: m.sequenceClassificationName) }
         parameters = try Parameters(graph: graph)
         var bare = graph
         bare.weights = [:]
@@ -113,6 +114,7 @@ public final class TrainPass<T: TrainScalar> {
         case .preNormBlock(let i, let span): preNormBlockForward(i, span, rng: &rng)
         case .outputNorm: outputNormForward()
         case .poolHead(let pooling, let act): poolForward(pooling, Activation(act), norm: TensorName.classifierPoolNorm, rng: &rng)
+        case .embedLookup, .decoderBlock, .scoreLastToken: preconditionFailure("TrainModel refuses decoders at init")
         }
     }
 
@@ -127,6 +129,7 @@ public final class TrainPass<T: TrainScalar> {
         case .preNormBlock(let i, let span): preNormBlockBackward(i, span, &grads)
         case .outputNorm: outputNormBackward(&grads)
         case .poolHead(let pooling, let act): poolBackward(pooling, Activation(act), norm: TensorName.classifierPoolNorm, &grads)
+        case .embedLookup, .decoderBlock, .scoreLastToken: preconditionFailure("TrainModel refuses decoders at init")
         }
     }
 
