@@ -1,6 +1,6 @@
 """Builds the tiny random-init decoder cross-encoders and their goldens (runs in the reference venv, ≈ 1 min).
 
-  ref/bin/python golden/make_models_qwen3.py            # models, then goldens; `models` or `goldens` for one half
+  ref/bin/python golden/make_models_qwen3.py            # models, then goldens; `models`, `goldens`, `split` or `configs` for a part
 
 Models (golden/models/<name>/, as sentence-transformers 6.2's CrossEncoder.save writes them, README dropped):
 - tiny-qwen3/        Qwen3ForSequenceClassification, 1 label, hidden 48, 2 layers, 4 heads over 2 kv heads (GQA 2),
@@ -24,7 +24,9 @@ N(0, 0.1^2), overwriting transformers' init by module order. pad_token_id is <|e
 Goldens: golden/<name>/golden.json in make_goldens.py's format (the same function, so the same cases: seed, pairs.jsonl,
 the odd batches) plus decoder cases written for the last-non-pad pooling (literal <|endoftext|> inside and at the end
 of a pair, specials written out); golden/tokenizers/tiny-qwen3.json (make_goldens.tokenizer_golden's cases: the
-2,344 corpus strings, 300 pairs, longest_first truncations). Records models/PROVENANCE-qwen3.json.
+2,344 corpus strings, 300 pairs, longest_first truncations); golden/qwen2-split.json (Qwen2's Split pre-tokenizer on
+edge-case texts); golden/tiny-qwen3/config-resolution.json (what the config classes resolve for 20 config.json
+variants). Records models/PROVENANCE-qwen3.json.
 """
 from __future__ import annotations
 
@@ -176,6 +178,88 @@ def goldens(names: list[str]) -> None:
     make_goldens.tokenizer_golden("tiny-qwen3", "golden/models/tiny-qwen3")
 
 
+# Strings aimed at each alternative of Qwen2's pattern and at onig's rules (case-folded contractions, the optional
+# prefix of a letter run, CR/LF runs, the (?!\S) back-off, Unicode letters, marks, numbers and spaces).
+SPLIT_TEXTS = ["a'ſx a'Kx a'ﬆx a'Sx a'llx a'LLx a'rEx a'ǅx a'İx a'ⓢx a'tx a'ſtx a'VE a'M a'D'", "''s 'S 'ſ x'sx", "a'", "'",
+               "a  \n\n  b \r\n c   ", "  a!!\n\nb ..\r\r\nx", "\u00a0a \u3000b\u2028c\u0085d", '"hello" 123 ab12 ½⅓²x',
+               "ǅx ʰa", "\n", " !", "\t\tx", " ", "  ", "x  ", "x \n", "\r\n\r\n", "a\u0301b x\u200dy", "数字123 and 7", "emoji 🙂🙂 done\r\n",
+               "!!!abc ???\n\n", " ?x", "\n!x", "a\tb\u000bc\u000cd", "   lead", "trail   ", "mixed\u3000\u3000space", "Ǆ ǆ ǅ ᾈ",
+               "x\u0300\u0301\u0302", "١٢٣ ٤", "ⅫⅦ ↂ", "\U0001d400\U0001d7ce", "tab\t\n\tend"]
+
+
+def split_golden() -> None:
+    """golden/qwen2-split.json: what tokenizers' Split(Regex(QWEN2_REGEX), isolated) makes of each text (pre_tokenize_str),
+    the texts above plus every text of golden/tokenizer_edge_cases.json's normalizer cases."""
+    p = pre_tokenizers.Split(Regex(QWEN2_REGEX), behavior="isolated", invert=False)
+    edge = json.loads((HERE / "tokenizer_edge_cases.json").read_text(encoding="utf-8"))
+    texts = SPLIT_TEXTS + [c["text"] for n in edge["normalizers"] for c in n["cases"]]
+    cases = [{"text": t, "words": [w for w, _ in p.pre_tokenize_str(t)]} for t in texts]
+    out = {"generator": "golden/make_models_qwen3.py split", "generator_sha256": _data.sha256_file(pathlib.Path(__file__)),
+           "versions": make_models_arch.versions(), "pattern": QWEN2_REGEX,
+           "loaded_with": "tokenizers.pre_tokenizers.Split(Regex(pattern), behavior='isolated', invert=False).pre_tokenize_str(text)",
+           "cases": cases}
+    (HERE / "qwen2-split.json").write_text(_data.dumps(out) + "\n", encoding="utf-8")
+    print(json.dumps({"file": "golden/qwen2-split.json", "cases": len(cases)}), flush=True)
+
+
+# config.json variants: what transformers 5.23 resolves (head size, kv heads, rotary base and type, layer kinds, biases).
+BASE = {"vocab_size": 64, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 48, "pad_token_id": 0}
+CONFIG_CASES = [
+    ("qwen3-defaults", "Qwen3ForSequenceClassification", {}),
+    ("qwen3-head-dim", "Qwen3ForSequenceClassification", {"head_dim": 12, "num_key_value_heads": 2}),
+    ("qwen3-kv-null", "Qwen3ForSequenceClassification", {"num_key_value_heads": None}),
+    ("qwen3-rope-parameters", "Qwen3ForSequenceClassification", {"rope_parameters": {"rope_type": "default", "rope_theta": 1e6}}),
+    ("qwen3-rope-theta-top", "Qwen3ForSequenceClassification", {"rope_theta": 5e5}),
+    ("qwen3-rope-scaling-wins", "Qwen3ForSequenceClassification", {"rope_scaling": {"type": "default", "rope_theta": 7.0},
+                                                                   "rope_parameters": {"rope_type": "default", "rope_theta": 9.0}}),
+    ("qwen3-rope-linear", "Qwen3ForSequenceClassification", {"rope_scaling": {"rope_type": "linear", "factor": 2.0}}),
+    ("qwen3-rope-yarn", "Qwen3ForSequenceClassification", {"rope_parameters": {"rope_type": "yarn", "factor": 4.0, "rope_theta": 1e6}}),
+    ("qwen3-sliding", "Qwen3ForSequenceClassification", {"use_sliding_window": True, "sliding_window": 8, "max_window_layers": 1}),
+    ("qwen3-sliding-off", "Qwen3ForSequenceClassification", {"use_sliding_window": False, "sliding_window": 8, "max_window_layers": 1}),
+    ("qwen3-sliding-late", "Qwen3ForSequenceClassification", {"use_sliding_window": True, "sliding_window": 8, "max_window_layers": 2}),
+    ("qwen3-layer-types", "Qwen3ForSequenceClassification", {"layer_types": ["full_attention", "sliding_attention"], "sliding_window": 8}),
+    ("qwen3-gelu", "Qwen3ForSequenceClassification", {"hidden_act": "gelu"}),
+    ("qwen3-swish", "Qwen3ForSequenceClassification", {"hidden_act": "swish"}),
+    ("qwen3-attention-bias", "Qwen3ForSequenceClassification", {"attention_bias": True}),
+    ("qwen2-defaults", "Qwen2ForSequenceClassification", {}),
+    ("qwen2-head-dim", "Qwen2ForSequenceClassification", {"head_dim": 16}),
+    ("llama-defaults", "LlamaForSequenceClassification", {}),
+    ("llama-biases", "LlamaForSequenceClassification", {"attention_bias": True, "mlp_bias": True, "num_key_value_heads": 1}),
+    ("llama-rope-llama3", "LlamaForSequenceClassification", {"rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                                                              "high_freq_factor": 4.0, "original_max_position_embeddings": 64}}),
+]
+
+
+def config_resolution() -> None:
+    """golden/tiny-qwen3/config-resolution.json: each variant of BASE as transformers resolves it, with the model's tensors."""
+    out = []
+    for cid, arch, extra in CONFIG_CASES:
+        cfg = dict(BASE, architectures=[arch], **extra)
+        config_cls, model_cls = {"Qwen3ForSequenceClassification": (Qwen3Config, Qwen3ForSequenceClassification),
+                                 "Qwen2ForSequenceClassification": (Qwen2Config, Qwen2ForSequenceClassification),
+                                 "LlamaForSequenceClassification": (LlamaConfig, LlamaForSequenceClassification)}[arch]
+        c = {"id": cid, "config": cfg}
+        try:
+            conf = config_cls(**{k: v for k, v in cfg.items() if k != "architectures"})
+            model = model_cls(conf)
+            attn = model.model.layers[0].self_attn
+            c["resolved"] = {"head_dim": attn.head_dim, "num_key_value_heads": conf.num_key_value_heads,
+                             "rope_type": conf.rope_parameters.get("rope_type"), "rope_theta": conf.rope_parameters.get("rope_theta"),
+                             "layer_types": list(conf.layer_types) if getattr(conf, "layer_types", None) else None,
+                             "q_bias": attn.q_proj.bias is not None, "o_bias": attn.o_proj.bias is not None,
+                             "mlp_bias": model.model.layers[0].mlp.gate_proj.bias is not None,
+                             "q_norm": hasattr(attn, "q_norm"), "hidden_act": conf.hidden_act}
+        except Exception as e:  # noqa: BLE001  the reference refuses the config
+            c["error"] = f"{type(e).__name__}: {e}"[:300]
+        out.append(c)
+    doc = {"generator": "golden/make_models_qwen3.py configs", "generator_sha256": _data.sha256_file(pathlib.Path(__file__)),
+           "versions": make_models_arch.versions(), "cases": out}
+    path = HERE / "tiny-qwen3" / "config-resolution.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(json.dumps({"file": "golden/tiny-qwen3/config-resolution.json", "cases": len(out)}), flush=True)
+
+
 def main() -> None:
     what = sys.argv[1:] or ["models", "goldens"]
     if "models" in what:
@@ -190,6 +274,10 @@ def main() -> None:
         (MODELS / "PROVENANCE-qwen3.json").write_text(json.dumps(prov, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     if "goldens" in what:
         goldens(list(BUILDERS))
+    if "split" in what or "goldens" in what:
+        split_golden()
+    if "configs" in what or "goldens" in what:
+        config_resolution()
 
 
 if __name__ == "__main__":

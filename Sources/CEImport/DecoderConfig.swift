@@ -54,7 +54,9 @@ enum DecoderConfig {
         let intermediate = try size("intermediate_size", cap: 65536)
         // No position table: the length cap only (rotary angles grow with the longest sequence seen).
         let maxPositions = try size("max_position_embeddings", cap: 1 << 20)
-        let kvHeads = try int(json, "num_key_value_heads", default: heads, cap: 1024)
+        // Qwen2Config / Qwen3Config default num_key_value_heads to 32 when the key is absent (null: the query heads);
+        // LlamaConfig to the query heads.
+        let kvHeads = json["num_key_value_heads"] == nil && f != .llama ? 32 : try int(json, "num_key_value_heads", default: heads, cap: 1024)
         guard heads % kvHeads == 0 else {
             throw ImportError.invalidConfig(key: "num_key_value_heads", reason: "\(kvHeads) does not divide num_attention_heads \(heads)")
         }
