@@ -1,16 +1,19 @@
 """Builds the tiny random-init decoder cross-encoders and their goldens (runs in the reference venv, ≈ 1 min).
 
-  ref/bin/python golden/make_models_qwen3.py            # models, then goldens; `models`, `goldens`, `split` or `configs` for a part
+  ref/bin/python golden/make_models_qwen3.py            # models, then goldens; `models`, `goldens`, `split`, `configs`, `causal-model` or `causal` for a part
 
 Models (golden/models/<name>/, as sentence-transformers 6.2's CrossEncoder.save writes them, README dropped):
 - tiny-qwen3/        Qwen3ForSequenceClassification, 1 label, hidden 48, 2 layers, 4 heads over 2 kv heads (GQA 2),
                      head_dim 16 != 48 / 4, q/k RMSNorm, rope_theta 1e6, tie_word_embeddings true
 - tiny-qwen3-gqa4/   Qwen3ForSequenceClassification, 1 label, hidden 32, 3 layers, 8 heads over 2 kv heads (GQA 4),
-                     head_dim 4 = 32 / 8, rope_theta 10,000, untied, no pad in config? no: pad_token_id set as the others
+                     head_dim 4 = 32 / 8, rope_theta 10,000, untied
 - tiny-qwen3-mha/    Qwen3ForSequenceClassification, 2 labels (LABEL_0, LABEL_1), 4 heads over 4 kv heads (GQA 1),
                      attention_bias true (q/k/v/o biases), rope_parameters {rope_type default, rope_theta 5e5}
 - tiny-qwen2/        Qwen2ForSequenceClassification, 1 label, q/k/v biases (Qwen2 always has them), no q/k norm, GQA 2
 - tiny-llama/        LlamaForSequenceClassification, 1 label, GQA 2, head_dim 12 != 32 / 4, no biases
+- tiny-qwen3-lm/     Qwen3ForCausalLM (tiny-qwen3's dimensions, tied embeddings), a plain transformers folder: the
+                     causal-LM reranker form `cetool convert --fold-lm-head yes,no` folds; golden/tiny-qwen3-lm/golden.json
+                     holds sentence-transformers' LogitScore scores of it
 
 Tokenizer: a byte-level BPE trained here with the `tokenizers` library on golden/inputs/tokenizer_corpus.jsonl
 (vocabulary 1,200) under Qwen2's NFC normalizer and Split(Qwen2 regex, isolated) + ByteLevel(no prefix space, no regex)
@@ -25,7 +28,7 @@ Goldens: golden/<name>/golden.json in make_goldens.py's format (the same functio
 the odd batches) plus decoder cases written for the last-non-pad pooling (literal <|endoftext|> inside and at the end
 of a pair, specials written out); golden/tokenizers/tiny-qwen3.json (make_goldens.tokenizer_golden's cases: the
 2,344 corpus strings, 300 pairs, longest_first truncations); golden/qwen2-split.json (Qwen2's Split pre-tokenizer on
-edge-case texts); golden/tiny-qwen3/config-resolution.json (what the config classes resolve for 20 config.json
+edge-case texts); golden/tiny-qwen3/config-resolution.json (what the config classes resolve for 23 config.json
 variants). Records models/PROVENANCE-qwen3.json.
 """
 from __future__ import annotations
@@ -50,7 +53,7 @@ import transformers  # noqa: E402
 from sentence_transformers import CrossEncoder  # noqa: E402
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers  # noqa: E402
 from transformers import (AutoTokenizer, LlamaConfig, LlamaForSequenceClassification, Qwen2Config,  # noqa: E402
-                          Qwen2ForSequenceClassification, Qwen3Config, Qwen3ForSequenceClassification)
+                          Qwen2ForSequenceClassification, Qwen3Config, Qwen3ForCausalLM, Qwen3ForSequenceClassification)
 
 MODELS = HERE / "models"
 REPO = _data.REPO
@@ -203,9 +206,14 @@ def split_golden() -> None:
 
 
 # config.json variants: what transformers 5.23 resolves (head size, kv heads, rotary base and type, layer kinds, biases).
-BASE = {"vocab_size": 64, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 48, "pad_token_id": 0}
+BASE = {"vocab_size": 64, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+        "intermediate_size": 48, "pad_token_id": 0}
+DROP = object()  # a case value that removes the key from BASE
 CONFIG_CASES = [
     ("qwen3-defaults", "Qwen3ForSequenceClassification", {}),
+    ("qwen3-kv-absent", "Qwen3ForSequenceClassification", {"num_key_value_heads": DROP}),
+    ("qwen2-kv-absent", "Qwen2ForSequenceClassification", {"num_key_value_heads": DROP}),
+    ("llama-kv-absent", "LlamaForSequenceClassification", {"num_key_value_heads": DROP}),
     ("qwen3-head-dim", "Qwen3ForSequenceClassification", {"head_dim": 12, "num_key_value_heads": 2}),
     ("qwen3-kv-null", "Qwen3ForSequenceClassification", {"num_key_value_heads": None}),
     ("qwen3-rope-parameters", "Qwen3ForSequenceClassification", {"rope_parameters": {"rope_type": "default", "rope_theta": 1e6}}),
@@ -234,7 +242,7 @@ def config_resolution() -> None:
     """golden/tiny-qwen3/config-resolution.json: each variant of BASE as transformers resolves it, with the model's tensors."""
     out = []
     for cid, arch, extra in CONFIG_CASES:
-        cfg = dict(BASE, architectures=[arch], **extra)
+        cfg = {k: v for k, v in dict(BASE, architectures=[arch], **extra).items() if v is not DROP}
         config_cls, model_cls = {"Qwen3ForSequenceClassification": (Qwen3Config, Qwen3ForSequenceClassification),
                                  "Qwen2ForSequenceClassification": (Qwen2Config, Qwen2ForSequenceClassification),
                                  "LlamaForSequenceClassification": (LlamaConfig, LlamaForSequenceClassification)}[arch]
@@ -260,6 +268,64 @@ def config_resolution() -> None:
     print(json.dumps({"file": "golden/tiny-qwen3/config-resolution.json", "cases": len(out)}), flush=True)
 
 
+def build_causal(seed: int = 3401) -> dict:
+    """models/tiny-qwen3-lm/: Qwen3ForCausalLM (tiny-qwen3's dimensions, tied embeddings), as a plain transformers folder
+    (model.save_pretrained + tiny-qwen3's tokenizer), the form Qwen3-Reranker ships in; CrossEncoder scores it with LogitScore."""
+    tok = AutoTokenizer.from_pretrained(str(MODELS / "tiny-qwen3"))
+    cfg = Qwen3Config(vocab_size=len(tok), max_position_embeddings=512, eos_token_id=tok.convert_tokens_to_ids("<|im_end|>"),
+                      bos_token_id=None, hidden_size=48, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                      intermediate_size=80, rope_parameters={"rope_type": "default", "rope_theta": 1e6}, tie_word_embeddings=True, **SMALL)
+    torch.manual_seed(seed)
+    model = Qwen3ForCausalLM(cfg).eval()
+    randomize(model, seed)
+    out = MODELS / "tiny-qwen3-lm"
+    if out.exists():
+        shutil.rmtree(out)
+    model.save_pretrained(str(out))
+    tok.save_pretrained(str(out))
+    return {"seed": seed, "architectures": cfg.architectures, "files": sorted(p.name for p in out.iterdir()),
+            "model_safetensors_sha256": _data.sha256_file(out / "model.safetensors")}
+
+
+def causal_golden() -> None:
+    """golden/tiny-qwen3-lm/golden.json: CrossEncoder's LogitScore scores (logit[yes] - logit[no] at the last token, left
+    padding) of the seed pairs, 90 pairs.jsonl pairs and LITERAL_QWEN, less the pairs whose last token is the pad id (the
+    folded classifier skips it, LogitScore does not) and the empty one."""
+    import numpy as np
+    ce = CrossEncoder(str(MODELS / "tiny-qwen3-lm"), device="cpu")
+    pad = ce.tokenizer.pad_token_id
+    seed = json.loads((make_goldens.INPUTS / "seed.json").read_text(encoding="utf-8"))
+    pairs = make_goldens.read_jsonl(make_goldens.INPUTS / "pairs.jsonl")
+    items = [{"id": f"seed-{i:02d}", "kind": "seed", "query": seed["query"], "document": d} for i, d in enumerate(seed["documents"])]
+    items += [{"id": p["id"], "kind": p["kind"], "query": p["query"], "document": p["document"]} for p in pairs[:90]]
+    items += [{"id": f"qw-{i:02d}", "kind": "odd-literal-qwen", "query": q, "document": d} for i, (q, d) in enumerate(LITERAL_QWEN)]
+    cases, excluded = [], []
+    for it in items:
+        ids = ce.tokenizer(it["query"], it["document"])["input_ids"]
+        if not ids or ids[-1] == pad:
+            excluded.append(it["id"])
+            continue
+        it["input_ids"], it["attention_mask"] = ids, [1] * len(ids)
+        cases.append(it)
+    inputs = [[c["query"], c["document"]] for c in cases]
+    logits = np.asarray(ce.predict(inputs, batch_size=32, activation_fn=torch.nn.Identity()), dtype=np.float32).reshape(-1)
+    for c, v in zip(cases, logits):
+        c["logits"] = [float(v)]
+        c["scores"] = [float(1 / (1 + np.exp(-np.float64(v))))]
+    g = {"provenance": {"generator": "golden/make_models_qwen3.py causal", "generator_sha256": _data.sha256_file(pathlib.Path(__file__)),
+                        "versions": make_models_arch.versions(), "model_weights": "golden/models/tiny-qwen3-lm/model.safetensors",
+                        "model_weights_sha256": _data.sha256_file(MODELS / "tiny-qwen3-lm" / "model.safetensors")},
+         "model": "tiny-qwen3-lm", "model_dir": "golden/models/tiny-qwen3-lm", "max_length": ce.max_seq_length, "num_labels": 1,
+         "activation": "sigmoid", "activation_fn": "sigmoid of LogitScore's logit[yes] - logit[no] (the folded classifier's activation)",
+         "scoring": f"{type(ce[-1]).__name__}(true_token_id={ce[-1].true_token_id}, false_token_id={ce[-1].false_token_id})",
+         "padding_side": ce.tokenizer.padding_side, "batch_size": 32, "cases": cases, "rankings": [], "batches": [],
+         "excluded_cases": {"ids": excluded, "reason": "no token, or the pad id last: LogitScore scores that token, a folded classifier the one before"}}
+    out = REPO / "golden/tiny-qwen3-lm/golden.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(_data.dumps(g) + "\n", encoding="utf-8")
+    print(json.dumps({"file": str(out.relative_to(REPO)), "cases": len(cases), "excluded": excluded, "scoring": g["scoring"]}), flush=True)
+
+
 def main() -> None:
     what = sys.argv[1:] or ["models", "goldens"]
     if "models" in what:
@@ -271,6 +337,7 @@ def main() -> None:
             prov["models"][name] = b()
             print(json.dumps({name: prov["models"][name]}, ensure_ascii=False), flush=True)
         shutil.rmtree(TOKENIZER_DIR)
+        prov["models"]["tiny-qwen3-lm"] = build_causal()
         (MODELS / "PROVENANCE-qwen3.json").write_text(json.dumps(prov, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     if "goldens" in what:
         goldens(list(BUILDERS))
@@ -278,6 +345,13 @@ def main() -> None:
         split_golden()
     if "configs" in what or "goldens" in what:
         config_resolution()
+    if "causal-model" in what:
+        prov_path = MODELS / "PROVENANCE-qwen3.json"
+        prov = json.loads(prov_path.read_text())
+        prov["models"]["tiny-qwen3-lm"] = build_causal()
+        prov_path.write_text(json.dumps(prov, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    if "causal" in what or "causal-model" in what or "goldens" in what:
+        causal_golden()
 
 
 if __name__ == "__main__":

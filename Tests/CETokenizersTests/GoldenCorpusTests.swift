@@ -24,7 +24,7 @@ final class GoldenCorpusTests: XCTestCase {
         XCTAssertFalse(names.isEmpty, "no golden tokenizer corpora in \(folder.path)")
         let separate: Set<String> = ["bpe-roberta.json", "bpe-roberta-files.json", "bpe-backend.json", "unigram-xlmr.json", "unigram-xlmr-hub.json",
                                      "unigram-xlmr-spm.json", "unigram-camembert-hub.json", "unigram-camembert-spm.json",
-                                     "unigram-bytefallback.json"]
+                                     "unigram-bytefallback.json", "tiny-qwen3.json"]
         for name in names where !separate.contains(name) {
             try checkCorpus(folder.appendingPathComponent(name))
         }
@@ -41,6 +41,7 @@ final class GoldenCorpusTests: XCTestCase {
     func testUnigramCamembertHubEraFiles() throws { try checkNamed("unigram-camembert-hub") }
     func testUnigramCamembertFromSentencePieceModel() throws { try checkNamed("unigram-camembert-spm") }
     func testUnigramByteFallbackPipeline() throws { try checkNamed("unigram-bytefallback") }
+    func testQwen2TokenizerByteLevelBPE() throws { try checkNamed("tiny-qwen3") }
 
     private func checkNamed(_ name: String) throws {
         let url = GoldenCorpusTests.repoRoot.appendingPathComponent("golden/tokenizers/\(name).json")
