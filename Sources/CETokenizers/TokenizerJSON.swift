@@ -131,10 +131,10 @@ enum TokenizerJSON {
                               split: try bool(value, "split", default: true, field: field))
         case "Split":
             // Only Qwen2's pattern, isolated, not inverted: the regex is matched by hand (Qwen2Split).
-            let pattern = value["pattern"]?["Regex"]?.stringValue ?? value["pattern"]?["String"].map { _ in "(a String pattern)" } ?? "(none)"
-            let behavior = value["behavior"]?.stringValue ?? "(none)", invert = value["invert"]?.boolValue ?? false
+            let pattern = value["pattern"]?["Regex"]?.stringValue
+            let behavior = value["behavior"]?.stringValue, invert = value["invert"]?.boolValue ?? false
             guard pattern == Qwen2Split.pattern, behavior == SplitBehavior.isolated.rawValue, !invert else {
-                throw TokenizerError.unsupportedComponent(kind: "pre_tokenizer", type: "Split(\(pattern.prefix(60)), \(behavior), invert \(invert)); only Qwen2's pattern, Isolated")
+                throw TokenizerError.unsupportedComponent(kind: "pre_tokenizer", type: "Split")
             }
             return .qwen2Split
         case "Punctuation":
