@@ -70,7 +70,7 @@ public enum SavePretrained {
         func dtype(_ name: String) -> DType { graph.weights[name]?.dtype ?? .f32 }
         let groups: [(WritableKeyPath<Quantize.Plan, Bool>, [Layer])] = [
             (\.attention, (0..<h.numHiddenLayers).flatMap { TensorName.attentionInputs(graph.architecture, $0) + [TensorName.attnOut($0)] }),
-            (\.ffnUp, (0..<h.numHiddenLayers).map { TensorName.ffnUp($0) }),
+            (\.ffnUp, (0..<h.numHiddenLayers).flatMap { TensorName.ffnInputs(graph.architecture, $0) }),
             (\.ffnDown, (0..<h.numHiddenLayers).map { TensorName.ffnDown($0) }),
             (\.tokenEmbedding, [TensorName.tokenEmbedding]),
         ]

@@ -27,23 +27,27 @@ public enum Architecture: String, Sendable, Codable, CaseIterable {
     /// the ContextPooler (first token, cls.pool, pooler_hidden_act) and the classifier. Its options are
     /// `Hyperparameters.debertaV2`.
     case debertaV2 = "deberta-v2"
+    /// Decoder-only rerankers (Qwen3 / Qwen2 / Llama `…ForSequenceClassification`): token embeddings only, pre-norm
+    /// blocks with RMSNorm, rotary q/k, grouped-query causal attention and a SwiGLU feed-forward block, a final
+    /// RMSNorm and `score` at the last token that is not the pad token. Its options are `Hyperparameters.decoder`.
+    case decoder
 
     /// Whether the model reads the tokenizer's token type ids (BERT segments). RoBERTa has a one-row type
     /// table it always indexes with 0; DistilBERT and ModernBERT have none.
     public var usesTokenTypeIDs: Bool { self == .bert || self == .electra }
     /// Whether a type_embd table exists (added at row type id, or row 0 when token types are not used).
     /// DeBERTa-v2's depends on its config (DebertaV2Parameters.tokenTypes).
-    public var hasTypeEmbedding: Bool { self != .distilbert && self != .modernbert && self != .debertaV2 }
-    /// Whether a pos_embd table exists (ModernBERT rotates queries and keys instead).
+    public var hasTypeEmbedding: Bool { ![.distilbert, .modernbert, .debertaV2, .decoder].contains(self) }
+    /// Whether a pos_embd table exists (ModernBERT and decoders rotate queries and keys instead).
     /// DeBERTa-v2's depends on its config (DebertaV2Parameters.positionBiasedInput).
-    public var hasPositionEmbedding: Bool { self != .modernbert && self != .debertaV2 }
+    public var hasPositionEmbedding: Bool { ![.modernbert, .debertaV2, .decoder].contains(self) }
     /// The activation between cls.pool and cls.out when the architecture fixes it. ModernBERT's is its
     /// config's `classifier_activation` (Graph.poolActivation); `.gelu` here is ModernBertConfig's default.
     public var poolActivation: PoolActivation {
         switch self {
         case .bert, .roberta: return .tanh
         case .distilbert: return .relu
-        case .electra, .modernbert, .debertaV2: return .gelu
+        case .electra, .modernbert, .debertaV2, .decoder: return .gelu
         }
     }
 }
@@ -139,6 +143,8 @@ public enum HiddenActivation: String, Sendable, Codable {
     case relu
     /// tanh approximation of GELU. config.json "gelu_new", "gelu_pytorch_tanh".
     case geluTanh
+    /// x·sigmoid(x). config.json "silu", "swish" (decoders' gated feed-forward).
+    case silu
 }
 
 /// How raw logits become scores. sentence-transformers `activation_fn`.
@@ -172,11 +178,14 @@ public struct Hyperparameters: Sendable, Codable, Equatable {
     public var modernBERT: ModernBERTParameters?
     /// DeBERTa-v2's options; nil for every other architecture.
     public var debertaV2: DebertaV2Parameters?
+    /// A decoder's options; nil for every other architecture.
+    public var decoder: DecoderParameters?
 
     public init(vocabSize: Int, hiddenSize: Int, numHiddenLayers: Int, numAttentionHeads: Int,
                 intermediateSize: Int, hiddenAct: HiddenActivation, maxPositionEmbeddings: Int,
                 typeVocabSize: Int, layerNormEps: Float, padTokenID: Int, numLabels: Int, embeddingSize: Int? = nil,
-                modernBERT: ModernBERTParameters? = nil, debertaV2: DebertaV2Parameters? = nil) {
+                modernBERT: ModernBERTParameters? = nil, debertaV2: DebertaV2Parameters? = nil,
+                decoder: DecoderParameters? = nil) {
         self.vocabSize = vocabSize
         self.hiddenSize = hiddenSize
         self.numHiddenLayers = numHiddenLayers
@@ -191,9 +200,11 @@ public struct Hyperparameters: Sendable, Codable, Equatable {
         self.embeddingSize = embeddingSize ?? hiddenSize
         self.modernBERT = modernBERT
         self.debertaV2 = debertaV2
+        self.decoder = decoder
     }
 
-    public var headDim: Int { hiddenSize / numAttentionHeads }
+    /// hidden / heads; a decoder's `head_dim`.
+    public var headDim: Int { decoder?.headDim ?? hiddenSize / numAttentionHeads }
 }
 
 /// A canonical layer: its gguf-like base name (`blk.3.attn_q`) and the tensors it owns, `.weight` and `.bias`
@@ -248,6 +259,8 @@ public enum TensorName {
         for i in 0..<h.numHiddenLayers {
             let group = attentionInputs(a, i)
             for l in group.dropFirst() { shared[l.weight] = group[0].weight }
+            let ffn = ffnInputs(a, i)
+            for l in ffn.dropFirst() { shared[l.weight] = ffn[0].weight }
         }
         return shared
     }
@@ -263,6 +276,7 @@ public enum TensorName {
     public static func required(_ a: Architecture, _ h: Hyperparameters) -> [(String, Shape)] {
         if a == .modernbert { return requiredModernBERT(h, h.modernBERT ?? .transformersDefaults(numHiddenLayers: h.numHiddenLayers)) }
         if a == .debertaV2, let p = h.debertaV2 { return requiredDebertaV2(h, p) }
+        if a == .decoder, let m = h.decoder { return requiredDecoder(h, m) }
         let d = h.hiddenSize, f = h.intermediateSize, e = h.embeddingSize
         var out: [(String, Shape)] = [
             (tokenEmbedding.weight, [h.vocabSize, e]),
@@ -353,6 +367,15 @@ public enum Op: Sendable, Equatable {
     /// (q_i·k_j + q_i·posK[r(i−j)] (c2p) + k_j·posQ[r(i−j)] (p2c)) / √(D·scaleFactor), posK / posQ the projected rel_embd
     /// rows (DebertaV2Parameters.relativeRow).
     case disentangledBlock(Int)
+    /// Decoder: x[b,s,:] = token_embd[ids]; no norm, positions or types.
+    case embedLookup
+    /// Decoder block i, pre-norm: h = RMSNorm(x; attn_norm); q, k, v = attn_q/k/v · h (+ b); per head RMSNorm of q and k
+    /// (attn_q_norm, attn_k_norm; Qwen3); rotary q, k; causal attention, query head j over kv head j / (H / KV);
+    /// x += attn_out · ctx (+ b); h = RMSNorm(x; ffn_norm); x += ffn_down · (silu(ffn_gate · h) ⊙ (ffn_up · h)).
+    case decoderBlock(Int)
+    /// Decoder head: per sequence, the last token whose id is not the pad id (transformers' last_non_pad_token);
+    /// logits = cls.out · RMSNorm(x[that token]; output_norm), no bias.
+    case scoreLastToken
 }
 
 /// A cross-encoder in canonical form: architecture, hyperparameters, ops and named fp32/fp16/bf16 weights.
@@ -388,6 +411,9 @@ public struct Graph: Sendable {
         if architecture == .modernbert, let m = hyperparameters.modernBERT {
             return [.embedTokens] + m.layerTypes.enumerated().map { .preNormBlock($0.offset, $0.element) }
                 + (isEncoderOnly ? [.outputNorm] : [.outputNorm, .poolHead(m.classifierPooling, m.classifierActivation), .classify])
+        }
+        if architecture == .decoder {
+            return [.embedLookup] + (0..<hyperparameters.numHiddenLayers).map { .decoderBlock($0) } + (isEncoderOnly ? [] : [.scoreLastToken])
         }
         var ops: [Op] = [.embed]
         if hyperparameters.embeddingSize != hyperparameters.hiddenSize { ops.append(.projectEmbeddings) }
@@ -456,6 +482,10 @@ public struct Graph: Sendable {
                 throw GraphError.invalidHyperparameter(name: "num_attention_heads", reason: "rotary embeddings need an even head size; hidden_size \(h.hiddenSize) / \(h.numAttentionHeads) heads")
             }
         }
+        if (architecture == .decoder) != (hyperparameters.decoder != nil) {
+            throw GraphError.invalidHyperparameter(name: "decoder", reason: "a decoder needs its options (kv heads, head size, rotary base, bias flags), and only a decoder has them")
+        }
+        if let m = hyperparameters.decoder { try validateDecoder(m) }
         let required = TensorName.required(architecture, hyperparameters)
         var names = Set(weights.keys)
         for (name, shape) in required {
@@ -497,8 +527,16 @@ public struct Graph: Sendable {
                                                            reason: "attn_q, attn_k and attn_v must carry the same smoothing vector")
                 }
             }
+            // A decoder's gate and up run as one fused linear too.
+            let ffn = TensorName.ffnInputs(architecture, i).map { weights[TensorName.smooth(of: $0.weight)] }
+            let presentFFN = ffn.compactMap { $0 }
+            if ffn.count > 1, !presentFFN.isEmpty, presentFFN.count != ffn.count || Set(presentFFN.map { Array($0.storage.bytes) }).count != 1 {
+                throw GraphError.invalidHyperparameter(name: TensorName.smooth(of: TensorName.ffnGate(i).weight),
+                                                       reason: "ffn_gate and ffn_up must carry the same smoothing vector")
+            }
         }
         let h = hyperparameters
+        if architecture == .decoder { return }
         guard h.numAttentionHeads > 0, h.hiddenSize % h.numAttentionHeads == 0 else {
             throw GraphError.invalidHyperparameter(name: "num_attention_heads", reason: "hidden_size \(h.hiddenSize) is not divisible by \(h.numAttentionHeads)")
         }

@@ -82,6 +82,14 @@ public enum ArtifactFormat {
                     ("pooler_hidden_act", .string(p.poolerActivation.rawValue)),
                 ])))
             }
+            if let m = h.decoder {
+                members.append(("decoder", .object([
+                    ("family", .string(m.family.rawValue)), ("num_key_value_heads", .int(Int64(m.numKeyValueHeads))),
+                    ("head_dim", .int(Int64(m.headDim))), ("rope_theta", .double(m.ropeTheta)), ("qkv_bias", .bool(m.qkvBias)),
+                    ("output_bias", .bool(m.outputBias)), ("mlp_bias", .bool(m.mlpBias)),
+                    ("pool_pad_token_id", m.poolPadTokenID.map { .int(Int64($0)) } ?? .null),
+                ])))
+            }
             return .object(members)
         }
 

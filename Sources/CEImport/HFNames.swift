@@ -91,9 +91,22 @@ struct HFNames: Sendable {
                 ("attention.self.pos_key_proj", T.attnPosK), ("attention.self.pos_query_proj", T.attnPosQ),
                 ("attention.output.dense", T.attnOut), ("attention.output.LayerNorm", T.attnNorm),
                 ("intermediate.dense", T.ffnUp), ("output.dense", T.ffnDown), ("output.LayerNorm", T.ffnNorm)])
+    /// Qwen3ForSequenceClassification, Qwen2ForSequenceClassification, LlamaForSequenceClassification:
+    /// model.{embed_tokens, layers, norm}, score (no bias). q_norm / k_norm exist in Qwen3 only, biases as the config's
+    /// flags say (TensorName.required); the rotary inverse frequencies are non-persistent buffers, never saved.
+    static let decoder = HFNames(
+        trunkPrefix: "model.", ignored: [],
+        trunk: [("embed_tokens", T.tokenEmbedding), ("norm", T.outputNorm)],
+        head: [("score", T.classifierOut)],
+        layerPrefix: "layers.",
+        layer: [("input_layernorm", T.attnNorm), ("self_attn.q_proj", T.attnQ), ("self_attn.k_proj", T.attnK),
+                ("self_attn.v_proj", T.attnV), ("self_attn.q_norm", T.attnQNorm), ("self_attn.k_norm", T.attnKNorm),
+                ("self_attn.o_proj", T.attnOut), ("post_attention_layernorm", T.ffnNorm), ("mlp.gate_proj", T.ffnGate),
+                ("mlp.up_proj", T.ffnUp), ("mlp.down_proj", T.ffnDown)])
 
     static func table(_ a: Architecture) -> HFNames {
         switch a {
+        case .decoder: return decoder
         case .bert: return bert
         case .roberta: return roberta
         case .distilbert: return distilbert

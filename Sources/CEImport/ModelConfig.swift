@@ -20,6 +20,8 @@ public struct ModelConfig: Sendable {
         "ElectraForSequenceClassification": .electra,
         "ModernBertForSequenceClassification": .modernbert,
         "DebertaV2ForSequenceClassification": .debertaV2,
+        // Decoders (DecoderConfig.swift): one graph, the family in Hyperparameters.decoder.
+        "Qwen3ForSequenceClassification": .decoder, "Qwen2ForSequenceClassification": .decoder, "LlamaForSequenceClassification": .decoder,
     ]
 
     /// Bare encoders (no classification head; a SentenceTransformer's Transformer module): imported with
@@ -65,6 +67,11 @@ public struct ModelConfig: Sendable {
         (architectureName, architecture) = try Self.architecture(json)
         let arch = architecture
         let (labels, numLabels) = try Self.labels(json, arch, bare: Self.bareEncoders[architectureName] != nil)
+        if let family = DecoderConfig.architectures[architectureName] {
+            hyperparameters = try DecoderConfig.hyperparameters(json, family: family, numLabels: numLabels)
+            self.labels = labels
+            return
+        }
         let act = try Self.hiddenActivation(json, arch)
         let eps = try Self.layerNormEps(json, arch)
         let pad = Self.padTokenID(json, arch)

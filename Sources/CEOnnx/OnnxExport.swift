@@ -11,7 +11,7 @@ public enum OnnxExportError: Error, Equatable, CustomStringConvertible {
     case unsupportedTensor(name: String, dtype: String)
     /// The requested precision cannot be made from the model's (widening, or int8 from a model without scales).
     case unsupportedPrecision(requested: String, model: String, reason: String)
-    /// An architecture whose ops the export does not write (DeBERTa-v2's disentangled attention).
+    /// An architecture the export has no emitters for (DeBERTa-v2's disentangled attention; the decoders: Qwen3/Qwen2/Llama).
     case unsupportedArchitecture(name: String)
     /// A bare encoder (no classification head) that is not a SentenceTransformer folder (no usable modules.json).
     case notASentenceTransformer(path: String, reason: String)
@@ -20,7 +20,7 @@ public enum OnnxExportError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .unsupportedTensor(let n, let d): return "tensor \(n) has dtype \(d), which the ONNX export does not hold"
         case .unsupportedPrecision(let r, let m, let why): return "cannot export \(r) from a \(m) model: \(why)"
-        case .unsupportedArchitecture(let n): return "export-onnx does not write \(n) models yet (disentangled attention); run them with cetool"
+        case .unsupportedArchitecture(let n): return "the ONNX export does not cover \(n) (cetool runs it; export-onnx does not write it yet)"
         case .notASentenceTransformer(let p, let why):
             return "\(p) is an encoder without a classification head but not a SentenceTransformer folder (\(why)): export a cross-encoder, or a bi-encoder with its modules.json"
         }

@@ -15,6 +15,7 @@ enum OnnxGraphExport {
     static let maskValue: Float = -Float.greatestFiniteMagnitude
 
     static func model(_ graph: Graph, producerVersion: String, metadata: [(String, String)]) throws -> Onnx.Model {
+        if let m = graph.hyperparameters.decoder { throw OnnxExportError.unsupportedArchitecture(name: m.sequenceClassificationName) }
         var e = Emitter(graph: graph)
         try e.run()
         var inputs = [Onnx.ValueInfo(name: "input_ids", elementType: .int64, dims: [.param("batch_size"), .param("sequence_length")]),
@@ -69,6 +70,7 @@ enum OnnxGraphExport {
                 case .poolHead(let pooling, let act): try poolHead(pooling, act)
                 case .embedDebertaV2, .disentangledBlock:
                     throw OnnxExportError.unsupportedArchitecture(name: "DebertaV2ForSequenceClassification")
+                case .embedLookup, .decoderBlock, .scoreLastToken: throw OnnxExportError.unsupportedArchitecture(name: graph.architecture.rawValue)
                 }
             }
             b.add("Identity", [x], scope: "output", named: [OnnxGraphExport.outputName(graph)])
@@ -159,6 +161,7 @@ enum OnnxGraphExport {
             case .gelu: return gelu(v, tanh: false, scope: scope)
             case .geluTanh: return gelu(v, tanh: true, scope: scope)
             case .relu: return b.op("Relu", [v], scope: scope)
+            case .silu: return b.op("Mul", [v, b.op("Sigmoid", [v], scope: scope)], scope: scope)
             }
         }
 

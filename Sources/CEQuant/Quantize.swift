@@ -65,7 +65,7 @@ public enum Quantize {
             (0..<h.numHiddenLayers).flatMap { i -> [String] in
                 var layers: [Layer] = []
                 if attention { layers += [TensorName.attentionInputs(a, i)[0], TensorName.attnOut(i)] }
-                if ffnUp { layers.append(TensorName.ffnUp(i)) }
+                if ffnUp { layers.append(TensorName.ffnInputs(a, i)[0]) }
                 if ffnDown { layers.append(TensorName.ffnDown(i)) }
                 return layers.map(\.name)
             }
@@ -77,7 +77,7 @@ public enum Quantize {
             (0..<h.numHiddenLayers).flatMap { i -> [String] in
                 var names: [Layer] = []
                 if attention { names += TensorName.attentionInputs(a, i) + [TensorName.attnOut(i)] }
-                if ffnUp { names.append(TensorName.ffnUp(i)) }
+                if ffnUp { names += TensorName.ffnInputs(a, i) }
                 if ffnDown { names.append(TensorName.ffnDown(i)) }
                 return names.map { $0.weight }
             } + (tokenEmbedding ? [TensorName.tokenEmbedding.weight] : [])
@@ -171,7 +171,7 @@ public enum Quantize {
             for i in 0..<graph.hyperparameters.numHiddenLayers {
                 var groups: [[Layer]] = []
                 if plan.attention { groups += [TensorName.attentionInputs(graph.architecture, i), [TensorName.attnOut(i)]] }
-                if plan.ffnUp { groups.append([TensorName.ffnUp(i)]) }
+                if plan.ffnUp { groups.append(TensorName.ffnInputs(graph.architecture, i)) }
                 if plan.ffnDown { groups.append([TensorName.ffnDown(i)]) }
                 for group in groups {
                     let names = group.map { $0.weight }

@@ -71,7 +71,8 @@ public final class Executor: @unchecked Sendable {
         try graph.validate()
         self.graph = graph
         ops = graph.ops
-        weights = try PlannedWeights(graph: graph.isEncoderOnly ? graph.withPlaceholderHead() : graph, activations: activationPlan)
+        weights = try PlannedWeights(graph: graph.isEncoderOnly && graph.architecture != .decoder ? graph.withPlaceholderHead() : graph,
+                                     activations: activationPlan)
         PhaseTrace.mark("weights planned")
         workspace = Workspace(hidden: graph.hyperparameters.hiddenSize, intermediate: graph.hyperparameters.intermediateSize,
                               embedding: graph.hyperparameters.embeddingSize, gated: graph.architecture == .modernbert)
@@ -80,6 +81,10 @@ public final class Executor: @unchecked Sendable {
                       .local: RotaryTable(theta: m.localRopeTheta, headDim: graph.hyperparameters.headDim)]
         }
         disentangled = try graph.hyperparameters.debertaV2.map { try DisentangledTables(graph: graph, parameters: $0) }
+        if let m = graph.hyperparameters.decoder {
+            rotary = [.global: RotaryTable(theta: m.ropeTheta, headDim: m.headDim)]
+            workspace.decoder = DecoderScratch(graph.hyperparameters, m)
+        }
     }
 
     /// DeBERTa-v2's projected position tables (DisentangledAttention.swift); nil for other architectures.

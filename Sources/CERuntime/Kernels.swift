@@ -256,6 +256,7 @@ public enum Kernels {
                 case .gelu: ce_gelu_f32(u, n)
                 case .geluTanh: geluTanh(u, count: n)
                 case .relu: relu(u, count: n)
+                case .silu: silu(u, count: n)
                 }
                 for j in 0..<n { o[j] = u[j] * u[n + j] }
             }

@@ -57,6 +57,9 @@ struct Pass {
         case .poolHead(let pooling, let act): poolHeadForward(pooling, act)
         case .embedDebertaV2: embedDebertaV2Forward()
         case .disentangledBlock(let i): postNormBlockForward(i, disentangled: true)
+        case .embedLookup: embedLookupForward()
+        case .decoderBlock(let i): decoderBlockForward(i)
+        case .scoreLastToken: scoreLastTokenForward()
         }
     }
 
@@ -136,6 +139,7 @@ struct Pass {
             case .gelu: Kernels.gelu(ws.ffn, count: rows * f)
             case .geluTanh: Kernels.geluTanh(ws.ffn, count: rows * f)
             case .relu: Kernels.relu(ws.ffn, count: rows * f)
+            case .silu: Kernels.silu(ws.ffn, count: rows * f)
             }
             observer?(TensorName.ffnDown(i).weight, ws.ffn, rows, f)
             Kernels.linear(ws.ffn, blk.down, ws.tmp + r0 * d, m: rows, n: d, k: f, scratch: ws.int8)

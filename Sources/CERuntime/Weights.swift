@@ -155,17 +155,26 @@ struct HeadWeights {
 
 /// Weights laid out for the kernels, 64-byte aligned, planned once per Executor.
 final class PlannedWeights {
-    let embedding: EmbeddingWeights
+    /// The encoder families' weights (a decoder's are `decoder`; its ops never read these).
+    var embedding: EmbeddingWeights { encoderEmbedding! }
     let blocks: [BlockWeights]
-    let head: HeadWeights
+    var head: HeadWeights { encoderHead! }
+    private let encoderEmbedding: EmbeddingWeights?, encoderHead: HeadWeights?
+    let decoder: DecoderWeights?
     /// Owners of every pointer above (mapped tensors, copies, the panel arena).
     private let keep: [AnyObject]
 
     init(graph: Graph, activations: ActivationPlan) throws {
         let p = WeightPlanner(graph: graph, activations: activations)
-        embedding = try EmbeddingWeights(p)
-        blocks = try (0..<graph.hyperparameters.numHiddenLayers).map { try BlockWeights(p, block: $0) }
-        head = try HeadWeights(p)
+        if graph.architecture == .decoder {
+            (encoderEmbedding, blocks, encoderHead) = (nil, [], nil)
+            decoder = try DecoderWeights(p)
+        } else {
+            encoderEmbedding = try EmbeddingWeights(p)
+            blocks = try (0..<graph.hyperparameters.numHiddenLayers).map { try BlockWeights(p, block: $0) }
+            encoderHead = try HeadWeights(p)
+            decoder = nil
+        }
         if let unused = Set(activations.perLinear.keys).subtracting(p.plannedInt8Linears).sorted().first {
             throw RuntimeError.invalidActivationPlan("\(unused) is not an int8 linear of this model")
         }

@@ -19,6 +19,8 @@ final class Workspace {
     let hidden: Int, intermediate: Int, embedding: Int
     /// Whether the feed-forward block is gated: ffn_up then yields 2·intermediate columns (ModernBERT).
     let gated: Bool
+    /// A decoder's buffers (DecoderBlock.swift); nil for the encoder families.
+    var decoder: DecoderScratch?
 
     init(hidden: Int, intermediate: Int, embedding: Int, gated: Bool = false) {
         self.hidden = hidden

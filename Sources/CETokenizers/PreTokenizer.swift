@@ -27,6 +27,8 @@ indirect enum PreTokenizer: Equatable, Sendable {
     /// the piece is split before each `replacement` (MergedWithNext).
     case metaspace(replacement: Unicode.Scalar, prependScheme: PrependScheme, split: Bool)
     case sequence([PreTokenizer])
+    /// tokenizers: Split(Regex(Qwen2's pattern), Isolated, invert false) (Qwen2Split).
+    case qwen2Split
 
     /// tokenizers Metaspace `prepend_scheme`.
     enum PrependScheme: String, Equatable, Sendable {
@@ -43,7 +45,7 @@ indirect enum PreTokenizer: Equatable, Sendable {
     var rewritesText: Bool {
         switch self {
         case .byteLevel, .metaspace: return true
-        case .bert, .whitespace, .whitespaceSplit, .punctuation: return false
+        case .bert, .whitespace, .whitespaceSplit, .punctuation, .qwen2Split: return false
         case .sequence(let stages): return stages.contains { $0.rewritesText }
         }
     }
@@ -87,7 +89,7 @@ indirect enum PreTokenizer: Equatable, Sendable {
             var current = pieces
             for stage in stages { current = stage.apply(current) }
             return current
-        case .bert, .whitespace, .whitespaceSplit, .punctuation:
+        case .bert, .whitespace, .whitespaceSplit, .punctuation, .qwen2Split:
             var out: [Word] = []
             for piece in pieces {
                 for r in split(piece.scalars, [0..<piece.scalars.count]) {
@@ -118,6 +120,10 @@ indirect enum PreTokenizer: Equatable, Sendable {
         case .whitespace:
             var out: [Range<Int>] = []
             for piece in pieces { PreTokenizer.wordRuns(s, piece, into: &out) }
+            return out
+        case .qwen2Split:
+            var out: [Range<Int>] = []
+            for piece in pieces { Qwen2Split.split(s, piece, into: &out) }
             return out
         case .sequence(let stages):
             var current = pieces

@@ -220,7 +220,7 @@ extension TransformersLoader {
             if value == nil, let def = classDefaults(sources.flavor)[key], kwargs.value(key) == nil {
                 value = .plain(def)
             }
-            if value == nil, sources.flavor == .backend, key == "pad_token",
+            if value == nil, sources.flavor == .backend || sources.flavor == .qwen2Rebuild, key == "pad_token",
                let padToken = sources.tokenizerJSON?["padding"]?["pad_token"]?.stringValue {
                 value = .plain(padToken)
             }
@@ -272,8 +272,23 @@ extension TransformersLoader {
         case .robertaRebuild: return try robertaPipeline(sources)
         case .xlmRobertaRebuild, .camembertRebuild: return try unigramPipeline(sources, special)
         case .debertaV2Rebuild: return try debertaV2Pipeline(sources, special)
+        case .qwen2Rebuild: return try qwen2Pipeline(sources)
         case .backend: return try backendPipeline(sources)
         }
+    }
+
+    /// Qwen2Tokenizer.__init__: byte-level BPE from tokenizer.json's vocabulary and merges, NFC, Qwen2's split.
+    static func qwen2Pipeline(_ sources: Sources) throws -> Pipeline {
+        guard let tokenizerJSON = sources.tokenizerJSON else {
+            throw TokenizerError.missingFile(name: "tokenizer.json", reason: "Qwen2Tokenizer is built from tokenizer.json here")
+        }
+        let m = try rebuildModel(tokenizerJSON, expected: "BPE", className: sources.className ?? "Qwen2Tokenizer")
+        let vocab = try TokenizerJSON.vocabulary(m["vocab"], field: "model.vocab")
+        let merges = try TokenizerJSON.merges(m["merges"], field: "model.merges")
+        let model = TokenizerModel.bpe(try BPE(vocab: vocab, merges: merges, unkToken: nil, fuseUnk: false, byteFallback: false,
+                                               ignoreMerges: false, continuingSubwordPrefix: "", endOfWordSuffix: ""))
+        let prefix = try configBool(sources.config, "add_prefix_space", default: false)
+        return Pipeline(normalizer: .nfc, preTokenizer: .sequence([.qwen2Split, .byteLevel(addPrefixSpace: prefix, useRegex: false)]), model: model)
     }
 
     /// BertTokenizer.__init__: BertNormalizer and BertPreTokenizer from tokenizer_config.json, WordPiece over the vocabulary.
@@ -389,7 +404,7 @@ extension TransformersLoader {
     static func addedVocabulary(_ sources: Sources, _ special: SpecialTokens, model: TokenizerModel) throws -> AddedVocabularyBuilder {
         var vocabulary = AddedVocabularyBuilder()
         var backendContents = Set<ByteString>()
-        if sources.flavor == .backend, let tj = sources.tokenizerJSON {
+        if sources.flavor == .backend || sources.flavor == .qwen2Rebuild, let tj = sources.tokenizerJSON {
             // Tokenizer deserialization adds each tokenizer.json entry on its own.
             for (_, token) in try TokenizerJSON.addedTokens(tj["added_tokens"]) {
                 try vocabulary.add([token], model: model)
@@ -443,7 +458,7 @@ extension TransformersLoader {
                                  pair: [bos, .sequence(second: false, typeID: 0), eos, eos, .sequence(second: true, typeID: 0), eos])
         case .debertaV2Rebuild:
             return debertaV2PostProcessor(special, vocabulary: vocabulary, model: model)
-        case .backend:
+        case .backend, .qwen2Rebuild:
             return try TokenizerJSON.postProcessor(sources.tokenizerJSON!["post_processor"])
         }
     }

@@ -130,6 +130,14 @@ enum TokenizerJSON {
             }
             return .metaspace(replacement: scalars[0], prependScheme: scheme,
                               split: try bool(value, "split", default: true, field: field))
+        case "Split":
+            // Only Qwen2's pattern, isolated, not inverted: the regex is matched by hand (Qwen2Split).
+            let pattern = value["pattern"]?["Regex"]?.stringValue
+            let behavior = value["behavior"]?.stringValue, invert = value["invert"]?.boolValue ?? false
+            guard pattern == Qwen2Split.pattern, behavior == SplitBehavior.isolated.rawValue, !invert else {
+                throw TokenizerError.unsupportedComponent(kind: "pre_tokenizer", type: "Split")
+            }
+            return .qwen2Split
         case "Punctuation":
             var behavior = SplitBehavior.isolated
             if let b = value["behavior"], !b.isNull {

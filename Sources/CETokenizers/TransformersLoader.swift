@@ -106,6 +106,11 @@ enum TokenizerFlavor: Equatable {
     /// `DebertaV2Tokenizer` (model type deberta-v2): Unigram over tokenizer.json's vocabulary or spm.model's pieces, the
     /// pipeline rebuilt by `__init__` (DebertaV2Tokenizer.swift).
     case debertaV2Rebuild
+    /// `Qwen2Tokenizer` (model types qwen2, qwen3): `__init__` keeps tokenizer.json's `model.vocab` and `model.merges`
+    /// and builds BPE (no unk token, prefix, suffix or dropout), NFC, Split(Qwen2's pattern, Isolated) + ByteLevel
+    /// (`add_prefix_space` from tokenizer_config.json, default false; no regex); tokenizer.json's post-processor and
+    /// added tokens are kept as the backend keeps them. Defaults unk, eos and pad `<|endoftext|>`, no bos.
+    case qwen2Rebuild
     /// `TokenizersBackend` (`PreTrainedTokenizerFast`, unknown class names): tokenizer.json as is.
     case backend
 }
@@ -133,7 +138,7 @@ enum TransformersLoader {
         "CodeLlamaTokenizer", "CohereTokenizer", "DebertaTokenizer",
         "EsmcTokenizer", "GPT2Tokenizer", "GPTNeoXTokenizer", "GemmaTokenizer", "LEDTokenizer", "LasrTokenizer",
         "LayoutXLMTokenizer", "LlamaTokenizer", "LukeTokenizer", "MBart50Tokenizer", "MBartTokenizer", "MLukeTokenizer",
-        "MvpTokenizer", "NllbTokenizer", "NougatTokenizer", "OpenAIGPTTokenizer", "PegasusTokenizer", "Qwen2Tokenizer",
+        "MvpTokenizer", "NllbTokenizer", "NougatTokenizer", "OpenAIGPTTokenizer", "PegasusTokenizer",
         "Qwen3_5Tokenizer", "ReformerTokenizer", "RemBertTokenizer", "SeamlessM4TTokenizer", "Siglip2Tokenizer",
         "T5Tokenizer", "Tipsv2Tokenizer", "UdopTokenizer", "VideoPrismTokenizer", "WhisperTokenizer", "XGLMTokenizer",
         "XLNetTokenizer",
@@ -160,7 +165,7 @@ enum TransformersLoader {
         "roc_bert", "markuplm",
         "albert", "barthez", "big_bird", "blenderbot", "clip", "code_llama", "codegen", "cohere", "deberta",
         "gemma", "gpt2", "gpt_neo", "gpt_neox", "gptj", "herbert", "layoutxlm", "led", "llama", "luke",
-        "mbart", "mbart50", "mluke", "mt5", "mvp", "nllb", "opt", "pegasus", "phi", "qwen2", "qwen3", "reformer", "rembert",
+        "mbart", "mbart50", "mluke", "mt5", "mvp", "nllb", "opt", "pegasus", "phi", "reformer", "rembert",
         "t5", "whisper", "xglm", "xlnet",
     ]
     /// transformers `SPECIAL_TOKENS_ATTRIBUTES`, in order.
@@ -180,6 +185,7 @@ enum TransformersLoader {
         case .bertRebuild: return bertDefaults
         case .robertaRebuild, .xlmRobertaRebuild, .camembertRebuild: return robertaDefaults
         case .debertaV2Rebuild: return debertaV2Defaults
+        case .qwen2Rebuild: return ["unk_token": "<|endoftext|>", "eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>"]
         case .backend: return [:]
         }
     }
@@ -193,6 +199,7 @@ enum TransformersLoader {
             if base == "XLMRobertaTokenizer" { return .xlmRobertaRebuild }
             if base == "CamembertTokenizer" { return .camembertRebuild }
             if base == "DebertaV2Tokenizer" { return .debertaV2Rebuild }
+            if base == "Qwen2Tokenizer" { return .qwen2Rebuild }
             if refusedClasses.contains(base) { throw TokenizerError.unsupportedTokenizerClass(name: className) }
             return .backend
         }
@@ -202,6 +209,7 @@ enum TransformersLoader {
             if xlmRobertaModelTypes.contains(modelType) { return .xlmRobertaRebuild }
             if modelType == "camembert" { return .camembertRebuild }
             if modelType == "deberta-v2" { return .debertaV2Rebuild }
+            if modelType == "qwen2" || modelType == "qwen3" { return .qwen2Rebuild }
             if refusedModelTypes.contains(modelType) {
                 throw TokenizerError.unsupportedTokenizerClass(name: "(model_type \(modelType))")
             }

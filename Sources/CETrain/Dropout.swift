@@ -45,6 +45,8 @@ public struct DropoutRates: Sendable, Equatable {
             let hidden = p("hidden_dropout_prob", 0.1)
             self.init(embeddings: hidden, attentionProbs: p("attention_probs_dropout_prob", 0.1), attentionOutput: hidden,
                       feedForward: hidden, headInput: p("pooler_dropout", 0), headOutput: p("cls_dropout", hidden))
+        case .decoder:
+            self.init(embeddings: 0, attentionProbs: p("attention_dropout", 0), attentionOutput: 0, feedForward: 0, headInput: 0, headOutput: 0)
         case .modernbert:
             let attention = p("attention_dropout", 0)
             self.init(embeddings: p("embedding_dropout", 0), attentionProbs: attention, attentionOutput: attention,

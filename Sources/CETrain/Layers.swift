@@ -16,7 +16,12 @@ public enum Activation: Sendable, Equatable {
     case tanh
 
     init(_ a: HiddenActivation) {
-        switch a { case .gelu: self = .gelu; case .geluTanh: self = .geluTanh; case .relu: self = .relu }
+        switch a {
+        case .gelu: self = .gelu
+        case .geluTanh: self = .geluTanh
+        case .relu: self = .relu
+        case .silu: preconditionFailure("TrainModel refuses decoders (the only SiLU models) at init")
+        }
     }
 
     init(_ a: PoolActivation) {

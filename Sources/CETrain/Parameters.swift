@@ -69,7 +69,7 @@ public enum TrainError: Error, Equatable, CustomStringConvertible {
     case invalidOption(name: String, reason: String)
     case nonFiniteLoss(step: Int, epoch: Int)
     case emptySequence(index: Int)
-    /// An architecture fit has no backward pass for (DeBERTa-v2's disentangled attention).
+    /// An architecture fit has no backward pass for (DeBERTa-v2's disentangled attention, the decoders).
     case unsupportedArchitecture(name: String)
 
     public var description: String {
@@ -80,7 +80,7 @@ public enum TrainError: Error, Equatable, CustomStringConvertible {
         case .invalidOption(let n, let r): return "\(n): \(r)"
         case .nonFiniteLoss(let s, let e): return "the loss is not a number at step \(s) (epoch \(e + 1)); training stopped"
         case .emptySequence(let i): return "example \(i + 1) encodes to no token"
-        case .unsupportedArchitecture(let n): return "fit cannot train \(n) models yet (no backward pass for its attention)"
+        case .unsupportedArchitecture(let n): return "\(n) cannot be trained by cetool fit (no backward pass for its blocks)"
         }
     }
 }

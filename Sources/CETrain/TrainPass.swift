@@ -20,6 +20,7 @@ public final class TrainModel<T: TrainScalar>: @unchecked Sendable {
 
     public init(graph: Graph, dropout: DropoutRates = .none) throws {
         try graph.validate()
+        if let m = graph.hyperparameters.decoder { throw TrainError.unsupportedArchitecture(name: m.sequenceClassificationName) }
         parameters = try Parameters(graph: graph)
         var bare = graph
         bare.weights = [:]
@@ -114,6 +115,7 @@ public final class TrainPass<T: TrainScalar> {
         case .outputNorm: outputNormForward()
         case .poolHead(let pooling, let act): poolForward(pooling, Activation(act), norm: TensorName.classifierPoolNorm, rng: &rng)
         case .embedDebertaV2, .disentangledBlock: preconditionFailure("Parameters(graph:) refuses DeBERTa-v2")
+        case .embedLookup, .decoderBlock, .scoreLastToken: preconditionFailure("TrainModel refuses decoders at init")
         }
     }
 
@@ -129,6 +131,7 @@ public final class TrainPass<T: TrainScalar> {
         case .outputNorm: outputNormBackward(&grads)
         case .poolHead(let pooling, let act): poolBackward(pooling, Activation(act), norm: TensorName.classifierPoolNorm, &grads)
         case .embedDebertaV2, .disentangledBlock: preconditionFailure("Parameters(graph:) refuses DeBERTa-v2")
+        case .embedLookup, .decoderBlock, .scoreLastToken: preconditionFailure("TrainModel refuses decoders at init")
         }
     }
 

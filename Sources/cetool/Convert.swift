@@ -34,10 +34,22 @@ struct Convert: ParsableCommand {
     @OptionGroup var quantization: QuantizationOptions
     @OptionGroup var replace: ReplaceOptions
 
+    @Option(help: ArgumentHelp("Fold a causal-LM reranker (Qwen3ForCausalLM, Qwen2ForCausalLM, LlamaForCausalLM) into a one-label "
+                               + "sequence classifier first: score = lm_head[TRUE] − lm_head[FALSE] at the last token (sentence-transformers' LogitScore).",
+                               valueName: "TRUE,FALSE"))
+    var foldLmHead: String?
+
+    @Option(help: "With --fold-lm-head: the model's prompt template, recorded in the artifact's config.json (cetool_fold).")
+    var promptTemplate: String?
+
     @Flag(help: "Print the summary as JSON.")
     var json = false
 
-    func validate() throws { try quantization.check(for: dtype) }
+    func validate() throws {
+        try quantization.check(for: dtype)
+        if let f = foldLmHead { _ = try LMHeadFold.tokens(f) }
+        if promptTemplate != nil, foldLmHead == nil { throw ValidationError("--prompt-template needs --fold-lm-head") }
+    }
 
     func run() throws {
         let source = URL(fileURLWithPath: try resolveModelPath(modelDirectory))
@@ -48,7 +60,17 @@ struct Convert: ParsableCommand {
         let foreign = try replace.foreign(for: target)
         StagedOutput.removeStagingOnSignals()
         let t0 = Date()
-        let summary = try Conversion.run(source: source, to: target, options: options, force: replace.replaces, replaceForeign: foreign)
+        var from = source
+        var folded: URL?
+        if let f = foldLmHead {
+            // The folded folder is staged beside the output and removed afterwards.
+            let (yes, no) = try LMHeadFold.tokens(f)
+            let tmp = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).fold-\(getpid())")
+            try LMHeadFold.write(source: source, trueToken: yes, falseToken: no, promptTemplate: promptTemplate, to: tmp)
+            (from, folded) = (tmp, tmp)
+        }
+        defer { if let folded { try? FileManager.default.removeItem(at: folded) } }
+        let summary = try Conversion.run(source: from, to: target, options: options, force: replace.replaces, replaceForeign: foreign)
         write(conversionSummary(summary, target: target, precision: dtype, seconds: Date().timeIntervalSince(t0), json: json))
     }
 }

@@ -79,8 +79,9 @@ final class ImportErrorTests: XCTestCase {
 
     func testUnsupportedArchitectureIsNamed() throws {
         let supported = ["BertForSequenceClassification", "CamembertForSequenceClassification", "DebertaV2ForSequenceClassification",
-                         "DistilBertForSequenceClassification", "ElectraForSequenceClassification",
-                         "ModernBertForSequenceClassification", "RobertaForSequenceClassification", "XLMRobertaForSequenceClassification"]
+                         "DistilBertForSequenceClassification", "ElectraForSequenceClassification", "LlamaForSequenceClassification",
+                         "ModernBertForSequenceClassification", "Qwen2ForSequenceClassification", "Qwen3ForSequenceClassification",
+                         "RobertaForSequenceClassification", "XLMRobertaForSequenceClassification"]
         XCTAssertEqual(ModelConfig.supported.keys.sorted(), supported)
         // Encoders cetool has no graph for (relative-position attention, other heads) are refused by name; bare
         // encoders (BertModel, RobertaModel, …) are read without a head (ModelConfig.bareEncoders).

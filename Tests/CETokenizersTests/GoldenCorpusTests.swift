@@ -24,7 +24,7 @@ final class GoldenCorpusTests: XCTestCase {
         XCTAssertFalse(names.isEmpty, "no golden tokenizer corpora in \(folder.path)")
         let separate: Set<String> = ["bpe-roberta.json", "bpe-roberta-files.json", "bpe-backend.json", "unigram-xlmr.json", "unigram-xlmr-hub.json",
                                      "unigram-xlmr-spm.json", "unigram-camembert-hub.json", "unigram-camembert-spm.json",
-                                     "unigram-bytefallback.json", "deberta-spm.json", "deberta-json.json"]
+                                     "unigram-bytefallback.json", "deberta-spm.json", "deberta-json.json", "tiny-qwen3.json"]
         for name in names where !separate.contains(name) {
             try checkCorpus(folder.appendingPathComponent(name))
         }
@@ -44,6 +44,7 @@ final class GoldenCorpusTests: XCTestCase {
     /// DebertaV2Tokenizer from spm.model alone and from tokenizer.json (golden/make_models_deberta.py).
     func testDebertaV2FromSentencePieceModel() throws { try checkNamed("deberta-spm") }
     func testDebertaV2FromTokenizerJSON() throws { try checkNamed("deberta-json") }
+    func testQwen2TokenizerByteLevelBPE() throws { try checkNamed("tiny-qwen3") }
 
     private func checkNamed(_ name: String) throws {
         let url = GoldenCorpusTests.repoRoot.appendingPathComponent("golden/tokenizers/\(name).json")
