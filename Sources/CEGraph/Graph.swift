@@ -453,6 +453,14 @@ public struct Graph: Sendable {
 
     /// Checks every required weight is present with its shape and no others remain.
     public func validate() throws {
+        try validateOptions()
+        try validateWeights()
+        try validateFusedSmoothing()
+        try validateSizes()
+    }
+
+    /// The weight grouping and each architecture's own options: present exactly for their architecture, in range.
+    func validateOptions() throws {
         guard weightGroupSize == 0 || Graph.isValidWeightGroupSize(weightGroupSize) else {
             throw GraphError.invalidHyperparameter(name: "weight_group_size", reason: "\(weightGroupSize) is not an even number of input positions within 2...65536")
         }
@@ -486,6 +494,10 @@ public struct Graph: Sendable {
             throw GraphError.invalidHyperparameter(name: "decoder", reason: "a decoder needs its options (kv heads, head size, rotary base, bias flags), and only a decoder has them")
         }
         if let m = hyperparameters.decoder { try validateDecoder(m) }
+    }
+
+    /// Every required weight with its shape (int8 ones with their scales and optional smoothing), no other weight.
+    func validateWeights() throws {
         let required = TensorName.required(architecture, hyperparameters)
         var names = Set(weights.keys)
         for (name, shape) in required {
@@ -517,6 +529,9 @@ public struct Graph: Sendable {
             guard t.dtype.isFloatingPoint else { throw GraphError.unsupportedDType(name: name, dtype: t.dtype) }
         }
         if let extra = names.sorted().first { throw GraphError.unexpectedWeight(name: extra) }
+    }
+
+    func validateFusedSmoothing() throws {
         // Q, K and V run as one fused linear over one input: their smoothing must be one vector.
         for i in 0..<hyperparameters.numHiddenLayers where architecture != .modernbert {
             let vs = [TensorName.attnQ(i), TensorName.attnK(i), TensorName.attnV(i)].map { weights[TensorName.smooth(of: $0.weight)] }
@@ -535,6 +550,10 @@ public struct Graph: Sendable {
                                                        reason: "ffn_gate and ffn_up must carry the same smoothing vector")
             }
         }
+    }
+
+    /// Head count, position count and embedding width the encoders' passes rely on (a decoder checks its own).
+    func validateSizes() throws {
         let h = hyperparameters
         if architecture == .decoder { return }
         guard h.numAttentionHeads > 0, h.hiddenSize % h.numAttentionHeads == 0 else {
