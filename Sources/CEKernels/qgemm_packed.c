@@ -238,35 +238,17 @@ void ce_quantize_rows_s16_reference(const float *x, const float *smooth, int16_t
 #if defined(__x86_64__)
 /* The same values as the reference: the same products, max, inverse, round-half-even and clamp. */
 AVX2 static void quantize_rows_s16_avx2(const float *x, const float *smooth, int16_t *a16, float *scales, int rows, int k, int qmax) {
-    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
     const __m256 hi = _mm256_set1_ps((float)qmax), lo = _mm256_set1_ps((float)-qmax);
     int k2 = even(k);
     for (int r = 0; r < rows; r++) {
         const float *p = x + (size_t)r * k;
         int16_t *o = a16 + (size_t)r * k2;
-        __m256 vm = _mm256_setzero_ps();
         int t = 0;
-        for (; t + 8 <= k; t += 8) {
-            __m256 v = _mm256_loadu_ps(p + t);
-            if (smooth) v = _mm256_mul_ps(v, _mm256_loadu_ps(smooth + t));
-            vm = _mm256_max_ps(vm, _mm256_and_ps(v, absmask));
-        }
-        float m8[8];
-        _mm256_storeu_ps(m8, vm);
-        float mx = 0;
-        for (int i = 0; i < 8; i++) if (m8[i] > mx) mx = m8[i];
-        for (; t < k; t++) { float v = fabsf(smooth ? p[t] * smooth[t] : p[t]); if (v > mx) mx = v; }
+        float mx = ce_avx2_absmax(p, smooth, k);
         float scale = mx > 0 ? mx / (float)qmax : 1.0f, inv = 1.0f / scale;
         const __m256 vi = _mm256_set1_ps(inv);
         for (t = 0; t + 16 <= k; t += 16) {
-            __m256 a = _mm256_loadu_ps(p + t), b = _mm256_loadu_ps(p + t + 8);
-            if (smooth) { a = _mm256_mul_ps(a, _mm256_loadu_ps(smooth + t)); b = _mm256_mul_ps(b, _mm256_loadu_ps(smooth + t + 8)); }
-            a = _mm256_round_ps(_mm256_mul_ps(a, vi), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-            b = _mm256_round_ps(_mm256_mul_ps(b, vi), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-            a = _mm256_min_ps(_mm256_max_ps(a, lo), hi);
-            b = _mm256_min_ps(_mm256_max_ps(b, lo), hi);
-            __m256i w = _mm256_packs_epi32(_mm256_cvtps_epi32(a), _mm256_cvtps_epi32(b)); /* lanes 0-3 a, 0-3 b, 4-7 a, 4-7 b */
-            _mm256_storeu_si256((__m256i *)(o + t), _mm256_permute4x64_epi64(w, 0xD8));
+            _mm256_storeu_si256((__m256i *)(o + t), ce_avx2_codes16(p + t, smooth ? smooth + t : NULL, vi, lo, hi));
         }
         for (; t < k; t++) {
             float v = rintf((smooth ? p[t] * smooth[t] : p[t]) * inv);

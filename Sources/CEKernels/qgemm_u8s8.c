@@ -78,36 +78,18 @@ void ce_quantize_rows_u8_reference(const float *x, const float *smooth, uint8_t 
 
 /* The same codes as the reference: the same products, max, inverse, round-half-even and clamp. */
 AVX2 static void quantize_rows_u8_avx2(const float *x, const float *smooth, uint8_t *u, float *scales, int rows, int k) {
-    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
     const __m256 hi = _mm256_set1_ps(127.0f), lo = _mm256_set1_ps(-127.0f);
     const __m128i flip = _mm_set1_epi8((char)0x80);
     int k4 = quads(k);
     for (int r = 0; r < rows; r++) {
         const float *p = x + (size_t)r * k;
         uint8_t *o = u + (size_t)r * k4;
-        __m256 vm = _mm256_setzero_ps();
         int t = 0;
-        for (; t + 8 <= k; t += 8) {
-            __m256 v = _mm256_loadu_ps(p + t);
-            if (smooth) v = _mm256_mul_ps(v, _mm256_loadu_ps(smooth + t));
-            vm = _mm256_max_ps(vm, _mm256_and_ps(v, absmask));
-        }
-        float m8[8];
-        _mm256_storeu_ps(m8, vm);
-        float mx = 0;
-        for (int i = 0; i < 8; i++) if (m8[i] > mx) mx = m8[i];
-        for (; t < k; t++) { float v = fabsf(smooth ? p[t] * smooth[t] : p[t]); if (v > mx) mx = v; }
+        float mx = ce_avx2_absmax(p, smooth, k);
         float scale = mx > 0 ? mx / 127.0f : 1.0f, inv = 1.0f / scale;
         const __m256 vi = _mm256_set1_ps(inv);
         for (t = 0; t + 16 <= k; t += 16) {
-            __m256 a = _mm256_loadu_ps(p + t), b = _mm256_loadu_ps(p + t + 8);
-            if (smooth) { a = _mm256_mul_ps(a, _mm256_loadu_ps(smooth + t)); b = _mm256_mul_ps(b, _mm256_loadu_ps(smooth + t + 8)); }
-            a = _mm256_round_ps(_mm256_mul_ps(a, vi), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-            b = _mm256_round_ps(_mm256_mul_ps(b, vi), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-            a = _mm256_min_ps(_mm256_max_ps(a, lo), hi);
-            b = _mm256_min_ps(_mm256_max_ps(b, lo), hi);
-            __m256i w = _mm256_packs_epi32(_mm256_cvtps_epi32(a), _mm256_cvtps_epi32(b)); /* lanes 0-3 a, 0-3 b, 4-7 a, 4-7 b */
-            w = _mm256_permute4x64_epi64(w, 0xD8);
+            __m256i w = ce_avx2_codes16(p + t, smooth ? smooth + t : NULL, vi, lo, hi);
             __m128i bytes = _mm_packs_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
             _mm_storeu_si128((__m128i *)(o + t), _mm_xor_si128(bytes, flip)); /* a + 128 as u8 */
         }
