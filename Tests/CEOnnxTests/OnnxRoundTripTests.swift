@@ -20,14 +20,23 @@ final class OnnxRoundTripTests: XCTestCase {
     static let root = repositoryRoot()
 
     func testExportsAreTheRecordedBytesAndTheirScoresHoldTheProfile() throws {
-        let golden = try JSONFile.load(path: Self.root.appendingPathComponent("golden/roundtrip/onnx.json").path, limit: 256 << 20)
-        let sets = try XCTUnwrap(golden["sets"]?.arrayValue).filter { $0["kind"]?.stringValue != "bi-encoder" }
         // The tiny models of every architecture (BERT, RoBERTa, XLM-R ×2, CamemBERT, DistilBERT, ELECTRA, ModernBERT cls
         // and mean) and MiniLM-L6 (real size), each at fp32 and fp16.
-        XCTAssertEqual(sets.count, 20)
-        XCTAssertEqual(Set(sets.compactMap { $0["model"]?.stringValue }),
-                       ["tiny-bert-l1", "tiny-roberta", "tiny-xlmr", "tiny-xlmr-spm", "tiny-camembert", "tiny-distilbert", "tiny-electra",
-                        "tiny-modernbert", "tiny-modernbert-mean", "minilm-l6-ce"])
+        try checkCrossEncoderSets(file: "onnx.json", count: 20,
+                                  models: ["tiny-bert-l1", "tiny-roberta", "tiny-xlmr", "tiny-xlmr-spm", "tiny-camembert", "tiny-distilbert",
+                                           "tiny-electra", "tiny-modernbert", "tiny-modernbert-mean", "minilm-l6-ce"])
+    }
+
+    /// One group of golden/roundtrip_onnx.py (its file under golden/roundtrip/): the cross-encoder sets are exactly
+    /// `models` (`count` sets); each is exported again here (from the source folder, quantized to the set's precision by
+    /// `prepare`, by default Conversion.quantize) and must give the recorded bytes, and each loader's logits and
+    /// rankings must hold the precision's profile against the model's reference golden.
+    func checkCrossEncoderSets(file: String, count: Int, models: Set<String>,
+                               prepare: (ImportedModel, String) throws -> ImportedModel = OnnxRoundTripTests.quantized) throws {
+        let golden = try JSONFile.load(path: Self.root.appendingPathComponent("golden/roundtrip/\(file)").path, limit: 256 << 20)
+        let sets = try XCTUnwrap(golden["sets"]?.arrayValue).filter { $0["kind"]?.stringValue != "bi-encoder" }
+        XCTAssertEqual(sets.count, count)
+        XCTAssertEqual(Set(sets.compactMap { $0["model"]?.stringValue }), models)
         var checked = 0
         for s in sets {
             let model = try XCTUnwrap(s["model"]?.stringValue), precision = try XCTUnwrap(s["precision"]?.stringValue)
@@ -36,8 +45,7 @@ final class OnnxRoundTripTests: XCTestCase {
                 if ProcessInfo.processInfo.environment["CETOOL_REQUIRE_MODELS"] == "1" { XCTFail("model \(model) missing at \(source.path): run `make models`") }
                 continue
             }
-            var m = try ModelDirectory.load(source)
-            if precision != "fp32" { m.graph = try Conversion.quantize(m, options: Conversion.Options(precision: XCTUnwrap(.init(rawValue: precision)))).graph }
+            let m = try prepare(ModelDirectory.load(source), precision)
             let bytes = try OnnxExport.modelBytes(m)
             XCTAssertEqual(bytes.count, s["onnx_bytes"]?.intValue, "\(model) \(precision)")
             XCTAssertEqual(SHA256.hex(bytes), s["onnx_sha256"]?.stringValue, "\(model) \(precision): the export is not the one recorded")
@@ -64,6 +72,13 @@ final class OnnxRoundTripTests: XCTestCase {
         XCTAssertGreaterThan(checked, 0)
     }
 
+    /// The source at `precision` as Conversion.quantize makes it with convert's defaults (fp32: unchanged).
+    static func quantized(_ source: ImportedModel, _ precision: String) throws -> ImportedModel {
+        var m = source
+        if precision != "fp32" { m.graph = try Conversion.quantize(m, options: Conversion.Options(precision: XCTUnwrap(.init(rawValue: precision)))).graph }
+        return m
+    }
+
     /// Bi-encoders: each export again gives the recorded bytes, and each loader's embeddings (ONNX Runtime + the folder's
     /// own Pooling / Dense / Normalize modules; sentence-transformers' ONNX backend where it loaded) hold the precision's
     /// profile against sentence-transformers' torch encode: fp32 within EmbeddingProfile.fp32's max |Δ|, fp16 above
@@ -81,8 +96,7 @@ final class OnnxRoundTripTests: XCTestCase {
                 if ProcessInfo.processInfo.environment["CETOOL_REQUIRE_MODELS"] == "1" { XCTFail("model \(model) missing at \(source.path): run `make models`") }
                 continue
             }
-            var m = try ModelDirectory.load(source)
-            if precision != "fp32" { m.graph = try Conversion.quantize(m, options: Conversion.Options(precision: XCTUnwrap(.init(rawValue: precision)))).graph }
+            let m = try Self.quantized(ModelDirectory.load(source), precision)
             let bytes = try OnnxExport.modelBytes(m)
             XCTAssertEqual(SHA256.hex(bytes), s["onnx_sha256"]?.stringValue, "\(model) \(precision): the export is not the one recorded")
             XCTAssertTrue(OnnxExport.isBiEncoder(m))
