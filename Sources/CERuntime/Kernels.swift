@@ -192,7 +192,8 @@ public enum Kernels {
     /// occupies columns h·dh ..< (h+1)·dh. out is [len, hidden] with stride `ldOut`.
     /// scratch holds attentionScratch(len:headDim:) floats. Keys beyond `len` do not exist, so no mask is
     /// needed: this equals masked attention whose padding logits underflow exp to exactly 0.
-    /// AVX2 with dh a multiple of 8: the fused C kernel (ce_attention_head_f32); else two sgemm and a softmax.
+    /// AVX2 with dh a multiple of 8 (AVX-512 with dh a multiple of 16): the fused C kernel (ce_attention_head_f32);
+    /// else two sgemm and a softmax.
     public static func attention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ld: Int,
                                  out: UnsafeMutablePointer<Float>, ldOut: Int, len: Int, heads: Int, headDim dh: Int,
                                  scratch: UnsafeMutablePointer<Float>) {

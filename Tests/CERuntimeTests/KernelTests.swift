@@ -114,16 +114,16 @@ final class KernelTests: XCTestCase {
         }
     }
 
-    /// Both paths (the fused AVX2 kernel where the CPU has it, and sgemm + softmax) against the double-precision
-    /// twin, on head sizes the kernel takes (multiples of 8: its 32-column and 8-column tiles) and ones it leaves
-    /// to the portable path, and lengths around its 4-row and 16-column tiles.
+    /// Every path the CPU has (sgemm + softmax; the fused AVX2 kernel; its AVX-512 twin) against the double-precision
+    /// twin, on head sizes the kernels take (multiples of 8 for AVX2, of 16 for AVX-512) and ones they leave to the
+    /// portable path, and lengths around their 4- and 8-row and 16- and 32-column tiles.
     func testAttentionMatchesReference() {
         var rng = SeededRNG(seed: 4)
-        defer { ce_force_portable(0) }
+        defer { ce_limit_attention_variant(-1) }
         let cases = [(1, 1, 1), (5, 3, 4), (37, 12, 32), (9, 2, 7), (1, 2, 8), (3, 1, 16), (17, 2, 64), (130, 2, 32),
-                     (16, 1, 40), (23, 3, 24)]
-        for portable in [1, 0] {
-            ce_force_portable(Int32(portable))
+                     (16, 1, 40), (23, 3, 24), (71, 1, 48), (8, 2, 16), (33, 1, 80)]
+        for level in [0, 1, 2] {
+            ce_limit_attention_variant(Int32(level))
             for (len, heads, dh) in cases {
                 let d = heads * dh
                 // fused [len, 3d] rows, as the executor lays them out
@@ -143,7 +143,7 @@ final class KernelTests: XCTestCase {
                                       heads: heads, headDim: dh, scratch: &scratch)
                 }
                 let ref = KernelsReference.attention(q: q, k: k, v: v, len: len, heads: heads, headDim: dh)
-                XCTAssertLessThanOrEqual(maxAbsDiff(out, ref), tolerance, "portable=\(portable) len=\(len) heads=\(heads) dh=\(dh)")
+                XCTAssertLessThanOrEqual(maxAbsDiff(out, ref), tolerance, "level=\(level) len=\(len) heads=\(heads) dh=\(dh)")
             }
         }
     }

@@ -81,10 +81,14 @@ static inline long ce_atomic_fetch_add(long *p, long v) { return __atomic_fetch_
 /// One attention head over one sequence: out[i, :dh] = Σ_j softmax_j(scale · q_i · k_j) · v_j, rows of q, k, v
 /// with stride ld, out with stride ldOut. AVX2+FMA or NEON, for dh a multiple of 8: returns 1 when it ran,
 /// 0 when the caller must use its portable path (the Swift KernelsReference.attention twin defines both).
-/// scratch holds ce_attention_scratch_floats(len, dh) floats (four rows of scores padded to 8, and kᵀ).
+/// With AVX-512F and dh a multiple of 16, a 16-lane twin of the AVX2 kernel (eight query rows at a time).
+/// scratch holds ce_attention_scratch_floats(len, dh) floats (eight rows of scores and kᵀ, rows padded to 16).
 int ce_attention_head_f32(const float *q, const float *k, const float *v, int ld, float *out, int ldOut,
                           int len, int dh, float scale, float *scratch);
 size_t ce_attention_scratch_floats(int len, int dh);
+/// Caps the path ce_attention_head_f32 takes: 0 portable (returns 0), 1 AVX2 or NEON, 2 AVX-512 (a negative value
+/// lifts the cap); for tests of every path the CPU has.
+void ce_limit_attention_variant(int max);
 /// Local attention, one head: out[i, :dh] = Σ_{j : |i − j| ≤ window} softmax_j(scale · q_i · k_j) · v_j (ModernBERT's
 /// sliding-window layers). AVX2+FMA for dh a multiple of 8 (NEON: of 4), else portable; the Swift KernelsReference.attention
 /// twin (with its window) defines both. scratch holds at least min(len, 2·window + 1) floats.
