@@ -60,7 +60,7 @@ let package = Package(
         ]),
         // Bi-encoders without the encoder: semantic_search, quantize_embeddings, pooling/Dense/Normalize, the
         // SentenceTransformer folder reader and the embedding index (formats/index.md).
-        .target(name: "CERetrieve", dependencies: ["CECore", "CEFormats", "COpenBLAS"]),
+        .target(name: "CERetrieve", dependencies: ["CECore", "CEFormats", "COpenBLAS", "CEKernels"]),
         // `cetool export-onnx`: the canonical graph as an ONNX model in a sentence-transformers folder (formats/onnx.md).
         .target(name: "CEOnnx", dependencies: ["CECore", "CEGraph", "CEImport", "CEQuant", "CEArtifact", "COnnxProto", "CProtobufC"]),
         // SentenceTransformer: the runtime's encoder hook + CERetrieve's Pooling/Dense/Normalize; encode, index, search.

@@ -1,3 +1,4 @@
+import CEKernels
 /// Search over an embedding index (formats/index.md, "Search"). Hits name rows (0-based); `id(ofRow:)` maps them
 /// to corpus ids.
 ///
@@ -40,11 +41,16 @@ extension EmbeddingIndex {
             var q = queries.values
             if h.scoreFunction == .cos { q.withUnsafeMutableBufferPointer { SemanticSearch.normalizeRows($0, dimension: d) } }
             let qe = try Embeddings(count: queries.count, dimension: d, values: q)
+            // int8's fast stage 1 scores every query against each block of rows at once.
+            let batched = h.precision == .int8 && !reference && d <= Self.batchedDimensionLimit
+                ? stage1Int8(try QuantizeEmbeddings.int8(qe, ranges: h.ranges!), queries: queries.count, m: m) : nil
             return try (0..<queries.count).map { i in
                 let query = Array(qe.row(i))
                 let one = try Embeddings(count: 1, dimension: d, values: query)
                 let candidates: [Int]
-                if h.precision == .int8 {
+                if let batched {
+                    candidates = batched[i]
+                } else if h.precision == .int8 {
                     let codes = try QuantizeEmbeddings.int8(one, ranges: h.ranges!)
                     candidates = reference ? stage1Int8Reference(codes, m: m) : stage1Int8(codes, m: m)
                 } else {
@@ -57,6 +63,32 @@ extension EmbeddingIndex {
     }
 
     // MARK: stage 1, fast
+
+    /// Widest rows ce_dot_s8_rows sums exactly in int32 (|code · code| ≤ 2^14).
+    static let batchedDimensionLimit = 1 << 16
+
+    /// stage1Int8 for every query (`codes`: `queries` rows of d int8) in one pass over the rows: blocks of rows
+    /// scored against blocks of queries by ce_dot_s8_rows (int32, exact), each score offered to its query's best m.
+    func stage1Int8(_ codes: [Int8], queries nq: Int, m: Int) -> [[Int]] {
+        let d = header.dimension, n = header.count, raw = data
+        let rowBlock = 4096, queryBlock = 64
+        var best = (0..<nq).map { _ in TopRows(capacity: m) }
+        var scores = [Int32](repeating: 0, count: rowBlock * min(nq, queryBlock))
+        codes.withUnsafeBufferPointer { q in
+            let rows = raw.bindMemory(to: Int8.self).baseAddress!
+            for r0 in stride(from: 0, to: n, by: rowBlock) {
+                let rn = min(rowBlock, n - r0)
+                for q0 in stride(from: 0, to: nq, by: queryBlock) {
+                    let qn = min(queryBlock, nq - q0)
+                    ce_dot_s8_rows(q.baseAddress! + q0 * d, Int32(qn), rows + r0 * d, rn, Int32(d), &scores)
+                    for j in 0..<qn {
+                        for r in 0..<rn { best[q0 + j].offer(score: Int64(scores[j * rn + r]), row: r0 + r) }
+                    }
+                }
+            }
+        }
+        return best.map(\.rows)
+    }
 
     /// Rows of the m largest Int32 dot products of `codes` (d int8) with the row codes; ties by lower row.
     func stage1Int8(_ codes: [Int8], m: Int) -> [Int] {

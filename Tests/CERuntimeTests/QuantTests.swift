@@ -12,6 +12,31 @@ import XCTest
 /// int8 kernels against their scalar reference; quantizer error bounds; fidelity of quantized models
 /// against the fp32 reference goldens.
 final class QuantKernelTests: XCTestCase {
+    /// The index's stage-1 kernel (int8 queries · int8 rows, int32) on every path the CPU has, bit for bit with the
+    /// reference: odd widths around the 16- and 64-byte steps, query counts around its groups of 4, codes incl. −128.
+    func testDotS8RowsMatchesReferenceOnEveryPath() {
+        var rng = SeededRNG(seed: 31)
+        defer { ce_limit_dot_s8_variant(-1) }
+        for (nq, n, d) in [(1, 1, 1), (3, 5, 15), (4, 7, 16), (5, 9, 63), (9, 4, 64), (6, 11, 65), (2, 3, 129), (7, 13, 384), (1, 2, 1000)] {
+            let q = (0..<(nq * d)).map { _ in Int8.random(in: .min ... .max, using: &rng) }
+            var rows = (0..<(n * d)).map { _ in Int8.random(in: .min ... .max, using: &rng) }
+            rows[0] = .min
+            var ref = [Int32](repeating: 0, count: nq * n)
+            ce_dot_s8_rows_reference(q, Int32(nq), rows, n, Int32(d), &ref)
+            for level in [0, 1, 2] {
+                ce_limit_dot_s8_variant(Int32(level))
+                var got = [Int32](repeating: -1, count: nq * n)
+                ce_dot_s8_rows(q, Int32(nq), rows, n, Int32(d), &got)
+                XCTAssertEqual(got, ref, "level \(level) (this CPU: \(ce_dot_s8_variant())) nq=\(nq) n=\(n) d=\(d)")
+            }
+        }
+        // All −128 against all −128 at the widest exact width: 65,536 · 2^14 = 2^30.
+        let d = 1 << 16, q = [Int8](repeating: .min, count: d)
+        var got: [Int32] = [0]
+        ce_dot_s8_rows(q, 1, q, 1, Int32(d), &got)
+        XCTAssertEqual(got, [1 << 30])
+    }
+
     func testInt8GemmVariantsMatchReferenceExactly() {
         var rng = SeededRNG(seed: 11)
         for (m, n, k) in [(1, 1, 1), (3, 5, 17), (2, 4, 16), (7, 9, 33), (13, 31, 129), (5, 3, 1536), (33, 65, 384)] {

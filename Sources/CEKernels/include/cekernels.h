@@ -176,3 +176,17 @@ void ce_limit_u8s8_variant(int max);
 /// Which encoding variant 2 runs: 1 VEX (AVX-VNNI), 2 EVEX (AVX-512 VL + VNNI); 0 on ARM64.
 int ce_qgemm_u8s8_ymm_encoding(void);
 #endif
+
+#ifndef CEKERNELS_DOT_S8_H
+#define CEKERNELS_DOT_S8_H
+/// int32 dot products of nq int8 query rows with n int8 rows, d codes each (rows contiguous, stride d):
+/// out[qi · n + r] = Σ_t q[qi · d + t] · rows[r · d + t], exact for d ≤ 65,536 (the embedding index's stage 1).
+/// AVX-512 VNNI (vpdpbusd on the queries shifted to u8, the rows' sums taken back) or AVX2 (int16 vpmaddwd), else the
+/// reference; every path equals the reference bit for bit.
+void ce_dot_s8_rows(const int8_t *q, int nq, const int8_t *rows, long n, int d, int32_t *out);
+void ce_dot_s8_rows_reference(const int8_t *q, int nq, const int8_t *rows, long n, int d, int32_t *out);
+/// 0 reference, 1 AVX2, 2 AVX-512 VNNI: the path ce_dot_s8_rows takes on this CPU, under the cap.
+int ce_dot_s8_variant(void);
+/// Caps ce_dot_s8_variant at `max` (negative: no cap); for tests of every path the CPU has.
+void ce_limit_dot_s8_variant(int max);
+#endif
