@@ -1,8 +1,8 @@
 """The real fine-tune: cetool fit against sentence-transformers' CrossEncoder.fit, same data and hyperparameters,
 one evaluator for both (runs in the reference venv; needs `datasets` and `accelerate`, which fit's Trainer imports).
 
-  ref/bin/python bench/fit_quality.py [--seeds 1,2,3 --queries 100 --epochs 1 --batch-size 16 --lr 5e-5
-      --warmup-steps 3 --weight-decay 0.01 --max-grad-norm 1 --max-length 128 --threads 2
+  ref/bin/python bench/fit_quality.py [--seeds 1,2,3 --queries 80 --epochs 1 --batch-size 16 --lr 5e-5
+      --warmup-steps 2 --weight-decay 0.01 --max-grad-norm 1 --max-length 128 --threads 2
       --cetool .build/release/cetool [--cetool-commit HASH] --work /tmp/fit-quality
       --out bench/results/fit-quality-STAMP.json]
 
@@ -38,11 +38,11 @@ METRICS = ("ndcg@10", "mrr@10", "map")
 def parse() -> argparse.Namespace:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", default="1,2,3")
-    ap.add_argument("--queries", type=int, default=100)
+    ap.add_argument("--queries", type=int, default=80)
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--lr", type=float, default=5e-5)
-    ap.add_argument("--warmup-steps", type=int, default=3)
+    ap.add_argument("--warmup-steps", type=int, default=2)
     ap.add_argument("--weight-decay", type=float, default=0.01)
     ap.add_argument("--max-grad-norm", type=float, default=1.0)
     ap.add_argument("--max-length", type=int, default=128)
