@@ -3,7 +3,7 @@
 SWIFT_FLAGS ?= -c release -Xswiftc -enable-testing
 MODEL ?= .models/minilm-l6-ce
 
-.PHONY: deps models build edge demo test test-arm64 bench sanitize fuzz hostile-corpus clean
+.PHONY: deps models build edge edge-check demo test test-arm64 bench sanitize fuzz hostile-corpus clean
 
 deps:
 	bash scripts/install_deps.sh
@@ -14,10 +14,17 @@ models:
 build: deps
 	swift build -c release
 
-# The binary for an edge box: the Swift runtime and Foundation linked in (--static-swift-stdlib), so the
-# box needs only the C libraries (libopenblas, libarchive); it also starts faster and maps less.
+# The binary for an edge box: the Swift runtime linked in (--static-swift-stdlib), so the box needs only the C
+# libraries (README, "Edge binary"); it also starts faster and maps less. .build-edge/cetool-edge (stripped) has
+# the runtime commands on FoundationEssentials (no ICU); .build-edge/release/cetool is the full tool (bench uses it).
 edge: deps
-	swift build -c release --static-swift-stdlib --build-path .build-edge
+	swift build -c release --static-swift-stdlib --build-path .build-edge -Xlinker --no-export-dynamic
+	strip -o .build-edge/cetool-edge .build-edge/release/cetool-edge
+	@echo "cetool-edge: $$(stat -c %s .build-edge/release/cetool-edge) bytes, stripped $$(stat -c %s .build-edge/cetool-edge) bytes (.build-edge/cetool-edge)"
+
+# Size <= 25 MB, no Swift / Foundation / ICU library in ldd, the same predict JSON as the full cetool, cold start.
+edge-check: edge
+	bash scripts/edge_check.sh
 
 # Builds cetool and runs the seed's Retrieve & Re-Rank example on real text (scripts/demo.sh says what each model is).
 demo: deps models build

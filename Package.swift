@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "cetool", targets: ["cetool"]),
+        .executable(name: "cetool-edge", targets: ["cetool-edge"]),
         .library(name: "CERuntime", targets: ["CERuntime"]),
         // The readers the fuzz targets (Fuzz/Package.swift) link.
         .library(name: "CEFormats", targets: ["CEFormats"]),
@@ -20,7 +21,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // No default traits: FullFoundation and ConfigurationSupport would link full Foundation (and ICU) into the edge
+        // binary; cetool uses neither (URL-encoded forms, swift-configuration readers).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
@@ -70,6 +73,13 @@ let package = Package(
         .target(name: "CETrain", dependencies: ["CECore", "CEGraph", "COpenBLAS"]),
         .executableTarget(name: "cetool", dependencies: [
             "CECore", "CEFormats", "CETokenizers", "CEGraph", "CEImport", "CEQuant", "CERuntime", "CEVerify", "CEArtifact", "CEConvert", "CEServe", "CETrain", "CEOnnx", "CEBiEncoder",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The runtime commands alone for an edge box (`make edge`; its sources link to cetool's): no CEConvert, CETrain,
+        // CEOnnx (full Foundation and ICU) nor CEServe (the HTTP stack's size).
+        .executableTarget(name: "cetool-edge", dependencies: [
+            "CECore", "CEFormats", "CETokenizers", "CEGraph", "CEImport", "CERuntime", "CEVerify", "CEArtifact", "CEBiEncoder", "CERetrieve",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

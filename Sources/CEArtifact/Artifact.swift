@@ -3,7 +3,12 @@ import CEFormats
 import CEGraph
 import CEImport
 import CEQuant
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// The cetool artifact (formats/artifact.md): a folder with `cetool-model.safetensors` (canonical
 /// tensor names, 64-byte aligned, int8/fp16/bf16/fp32 weights, metadata), the source's config and

@@ -4,7 +4,12 @@ import Glibc
 import CECore
 import CEFormats
 import CEImport
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 public enum HubCacheError: Error, Equatable, CustomStringConvertible {
     case invalidRevision(String)
@@ -125,7 +130,7 @@ public enum HubCache {
     static func mkdirs(_ path: String) throws {
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue { return }
-        try mkdirs((path as NSString).deletingLastPathComponent)
+        try mkdirs(PathText.parent(path))
         guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw StagingError.fileSystem(operation: "create", path: path, errno: errno) }
     }
 
@@ -189,7 +194,7 @@ public enum HubCache {
                 let depth = f.path.split(separator: "/").count - 1
                 let linkTarget = String(repeating: "../", count: depth + 2) + "blobs/" + f.etag
                 let linkPath = staged.staging.path + "/" + f.path
-                try mkdirs((linkPath as NSString).deletingLastPathComponent)
+                try mkdirs(PathText.parent(linkPath))
                 guard symlink(linkTarget, linkPath) == 0 else { throw StagingError.fileSystem(operation: "link", path: linkPath, errno: errno) }
             }
             do { try staged.commit() } catch StagingError.targetExists {}
@@ -233,7 +238,7 @@ extension HubCache {
     /// huggingface_hub's cache folder: HF_HUB_CACHE, else the older HUGGINGFACE_HUB_CACHE, else HF_HOME/hub, where
     /// HF_HOME defaults to $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface. A leading `~` is the home folder.
     public static func cacheDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
-        let home = environment["HOME"] ?? NSHomeDirectory()
+        let home = environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
         func expand(_ p: String) -> String { p == "~" || p.hasPrefix("~/") ? home + p.dropFirst() : p }
         if let hub = environment["HF_HUB_CACHE"] ?? environment["HUGGINGFACE_HUB_CACHE"] {
             return URL(fileURLWithPath: expand(hub))
@@ -274,9 +279,9 @@ extension HubCache {
 
     /// Ref names under `refs` (branches may hold `/`), sorted.
     static func cachedRefs(_ refs: URL) -> [String] {
-        guard let e = FileManager.default.enumerator(atPath: refs.path) else { return [] }
+        guard let paths = try? FileManager.default.subpathsOfDirectory(atPath: refs.path) else { return [] }
         var out: [String] = []
-        while let p = e.nextObject() as? String {
+        for p in paths {
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: refs.path + "/" + p, isDirectory: &isDir), !isDir.boolValue { out.append(p) }
         }

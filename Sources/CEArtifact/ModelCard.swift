@@ -3,7 +3,12 @@ import CEFormats
 import CEGraph
 import CEImport
 import CEQuant
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// The model card (README.md) written with every saved model: the YAML front matter the hub and
 /// sentence-transformers read (library_name, pipeline_tag, tags, base_model, license), the model's

@@ -2,7 +2,12 @@ import CECore
 import CEImport
 import CEQuant
 import CERetrieve
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// The card of a bi-encoder (a SentenceTransformer: Transformer, Pooling, then Dense / Normalize modules): what it
 /// embeds and how, and how to load it with sentence-transformers' SentenceTransformer and with cetool.

@@ -4,7 +4,12 @@ import Glibc
 import CECore
 import CEFormats
 import CEImport
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 public enum PackageError: Error, Equatable, CustomStringConvertible {
     case invalidName(String)
@@ -156,7 +161,7 @@ public enum ModelPackage {
         do {
             try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         } catch {
-            throw StagingError.fileSystem(operation: "create", path: output.path, errno: ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError).map { Int32($0.code) } ?? EIO)
+            throw StagingError.fileSystem(operation: "create", path: output.path, errno: posixCode(error) ?? EIO)
         }
         let archiveURL = output.appendingPathComponent(root + ".tar.gz")
         let sumURL = output.appendingPathComponent(root + ".tar.gz.sha256")

@@ -1,6 +1,11 @@
 import CECore
 import CEImport
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// The files written into a staged folder, each recorded (path, bytes, sha256) as it is written: the one place the
 /// file list of an artifact or a save-pretrained folder, its manifest and its summary come from.

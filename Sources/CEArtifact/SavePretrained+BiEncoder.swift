@@ -2,7 +2,12 @@ import CECore
 import CEFormats
 import CEImport
 import CEQuant
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 extension SavePretrained {
     /// The files of a SentenceTransformer folder that are not the Transformer's weights or the card: config.json with

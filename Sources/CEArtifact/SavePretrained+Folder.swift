@@ -1,7 +1,12 @@
 import CECore
 import CEImport
 import CEQuant
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 extension SavePretrained {
     /// The files of a sentence-transformers CrossEncoder folder that are not weights or card, as `write` makes them:

@@ -3,7 +3,12 @@ import CEFormats
 import CEGraph
 import CEImport
 import CEQuant
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 public enum SavePretrainedError: Error, Equatable, CustomStringConvertible {
     case noHuggingFaceName(canonical: String)

@@ -3,7 +3,13 @@ import Glibc
 #endif
 import CECore
 import CPosix
+import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 public enum StagingError: Error, Equatable, CustomStringConvertible {
     case targetExists(path: String)
@@ -237,7 +243,7 @@ public final class StagedOutput {
     /// Staging paths of this process not yet committed or abandoned.
     final class InFlight: @unchecked Sendable {
         static let shared = InFlight()
-        private let lock = NSLock()
+        private let lock = PosixLock()
         private var paths: Set<String> = []
         private var sources: [DispatchSourceSignal] = []
         private var interrupted = false

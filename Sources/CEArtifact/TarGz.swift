@@ -3,7 +3,12 @@ import Glibc
 #endif
 import CArchive
 import CECore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 public enum ArchiveError: Error, Equatable, CustomStringConvertible {
     case libarchive(operation: String, message: String)

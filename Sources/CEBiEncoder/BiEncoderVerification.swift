@@ -1,6 +1,11 @@
 import CECore
 import CERetrieve
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// `cetool verify` for bi-encoders: a converted SentenceTransformer's embeddings against a reference (the original
 /// model run by cetool's fp32 runtime, or a golden of sentence-transformers' encode), judged by the cosine of each

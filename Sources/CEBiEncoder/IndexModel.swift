@@ -1,6 +1,11 @@
 import CECore
 import CERetrieve
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// What an index needs of its model, read from the SentenceTransformer folder's configs without loading weights:
 /// `cetool index build --embeddings` and `cetool search IDX --query-embeddings` use it, where nothing is embedded.

@@ -1,7 +1,12 @@
 import CECore
 import CEFormats
 import CERetrieve
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// The identity an embedding index records (formats/index.md `model_sha256`): the sha256 of every weight and config
 /// file of the SentenceTransformer folder, sorted by relative path, hashed as `path\0sha256\n` lines.

@@ -1,7 +1,12 @@
 import CECore
 import CERetrieve
 import CERuntime
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// Refusals of the retrieve pipeline (index against model, corpus and query shapes), each with its context.
 public enum RetrievalError: Error, Equatable, CustomStringConvertible {

@@ -4,7 +4,12 @@ import CEImport
 import CERetrieve
 import CERuntime
 import CETokenizers
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// Errors of encoding texts with a SentenceTransformer, each naming what is wrong.
 public enum BiEncoderError: Error, Equatable, CustomStringConvertible {

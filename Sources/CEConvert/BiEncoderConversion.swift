@@ -3,7 +3,12 @@ import CEFormats
 import CEGraph
 import CEImport
 import CERuntime
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 extension Conversion {
     /// Calibration of a bare encoder (a SentenceTransformer's Transformer module): each text alone, as encode runs it,

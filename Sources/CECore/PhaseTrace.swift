@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// Opt-in load/run trace: with CETOOL_TRACE=1 in the environment, `mark` writes the time since the first
 /// mark, the phase name and the resident set (VmRSS, VmHWM) to standard error.
@@ -20,6 +25,6 @@ public enum PhaseTrace {
                 if line.hasPrefix("VmHWM:") { hwm = line.dropFirst(6).trimmingCharacters(in: .whitespaces) }
             }
         }
-        FileHandle.standardError.write("trace \(String(format: "%8.2f", (now - start) * 1000)) ms  \(phase())  rss \(rss)  peak \(hwm)\n".data(using: .utf8)!)
+        StandardStreams.writeError("trace \(String(format: "%8.2f", (now - start) * 1000)) ms  \(phase())  rss \(rss)  peak \(hwm)\n")
     }
 }

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 public enum ProcessMemory {
     /// This process's peak resident set in bytes: VmHWM of /proc/self/status (Linux), nil elsewhere.

@@ -1,5 +1,10 @@
 import CECore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// The index of a sharded checkpoint, `pytorch_model.bin.index.json` or `model.safetensors.index.json`
 /// (formats/torch-zip.md): `{"metadata": {…}, "weight_map": {tensor: shard file}}`. Shards are plain file
@@ -62,7 +67,7 @@ public struct ShardIndex: Sendable {
         } catch let e as JSONFileError {
             throw ShardIndexError.inFile(path: path, .invalidJSON(e.description))
         }
-        let dir = (path as NSString).deletingLastPathComponent
+        let dir = PathText.parent(path)
         do {
             let index = try ShardIndex(json: json, directory: dir.isEmpty ? "." : dir)
             for s in index.shards {

@@ -1,5 +1,10 @@
 import CECore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// DeBERTa-v2/v3's options beyond the shared hyperparameters (transformers DebertaV2Config as
 /// modeling_deberta_v2.py reads it), config.json names in camelCase.
@@ -61,7 +66,7 @@ public struct DebertaV2Parameters: Sendable, Codable, Equatable {
         let a = Float(abs(d)), m = Float(mid)
         if a <= m { return d }
         let ratio = Float(Double(maxRelativePositions - 1) / Double(mid))
-        let logPos = (Foundation.log(a / m) / Foundation.log(ratio) * Float(mid - 1)).rounded(.up) + m
+        let logPos = (CMath.log(a / m) / CMath.log(ratio) * Float(mid - 1)).rounded(.up) + m
         return d < 0 ? -Int(logPos) : Int(logPos)
     }
 

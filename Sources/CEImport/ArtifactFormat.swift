@@ -1,7 +1,12 @@
 import CECore
 import CEFormats
 import CEGraph
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// The cetool artifact folder (formats/artifact.md), version 1: names, metadata keys and the reader.
 public enum ArtifactFormat {

@@ -1,6 +1,11 @@
 import CECore
 import CEFormats
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// The weights of a model directory, whichever file layout holds them: one tensor name -> one reader.
 public struct Checkpoint {

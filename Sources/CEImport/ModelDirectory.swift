@@ -2,7 +2,13 @@ import CECore
 import CEFormats
 import CEGraph
 import CETokenizers
+import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// A HuggingFace model directory read into the canonical graph, its tokenizer and its score policy.
 public struct ImportedModel: @unchecked Sendable {

@@ -1,5 +1,10 @@
 import CECore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 extension ImportedModel {
     /// The sha256 (hex) naming the weights this model was read from, as `cetool verify` records it in its report
@@ -9,8 +14,8 @@ extension ImportedModel {
     public func weightsSHA256() throws -> String {
         if weightFiles.count == 1 { return try SHA256.hex(ofFile: weightFiles[0]) }
         var lines = ""
-        for p in weightFiles.sorted(by: { Array(($0 as NSString).lastPathComponent.utf8).lexicographicallyPrecedes(Array(($1 as NSString).lastPathComponent.utf8)) }) {
-            lines += "\(try SHA256.hex(ofFile: p))  \((p as NSString).lastPathComponent)\n"
+        for p in weightFiles.sorted(by: { Array(PathText.lastComponent($0).utf8).lexicographicallyPrecedes(Array(PathText.lastComponent($1).utf8)) }) {
+            lines += "\(try SHA256.hex(ofFile: p))  \(PathText.lastComponent(p))\n"
         }
         return SHA256.hex(Array(lines.utf8))
     }

@@ -1,6 +1,12 @@
 import CECore
 import COpenBLAS
+import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// Second moments of each int8 linear's input over the calibration tokens, H = Σ x xᵀ (Double,
 /// [in, in] row-major), keyed like CalibrationStats.activationMax (attn_q's stands for Q, K and V).

@@ -1,6 +1,11 @@
 import CECore
 import CEGraph
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// Weight quantization passes over the canonical graph. The scalar code here defines the bytes an
 /// artifact holds (formats/quantization.md); runtime kernels only consume them.

@@ -4,7 +4,12 @@ import Glibc
 import Darwin
 #endif
 import CECore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// Row encodings of an embedding index (formats/index.md).
 public enum IndexPrecision: String, Sendable, CaseIterable {

@@ -1,5 +1,10 @@
 import CECore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// Why an embeddings file (`cetool index build --embeddings`, `cetool search --query-embeddings`) was refused.
 public enum EmbeddingsFileError: Error, Equatable, CustomStringConvertible {

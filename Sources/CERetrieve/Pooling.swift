@@ -1,4 +1,10 @@
+import CECore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// sentence-transformers' Pooling modes (pooling_config: `pooling_mode` or the legacy `pooling_mode_*` flags).
 public enum PoolingMode: String, Sendable, CaseIterable {
@@ -132,11 +138,11 @@ public enum DenseActivation: String, Sendable, CaseIterable {
     public func apply(_ x: Float) -> Float {
         switch self {
         case .identity: return x
-        case .tanh: return Foundation.tanh(x)
+        case .tanh: return CMath.tanh(x)
         case .relu: return x > 0 ? x : 0
-        case .sigmoid: return 1 / (1 + Foundation.exp(-x))
-        case .gelu: return 0.5 * x * (1 + Foundation.erf(x / Float(2).squareRoot()))  // torch.nn.GELU(approximate='none')
-        case .silu: return x / (1 + Foundation.exp(-x))
+        case .sigmoid: return 1 / (1 + CMath.exp(-x))
+        case .gelu: return 0.5 * x * (1 + CMath.erf(x / Float(2).squareRoot()))  // torch.nn.GELU(approximate='none')
+        case .silu: return x / (1 + CMath.exp(-x))
         }
     }
 }

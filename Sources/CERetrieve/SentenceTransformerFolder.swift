@@ -1,6 +1,11 @@
 import CECore
 import CEFormats
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// Errors reading a SentenceTransformer folder; each names the module (modules.json entry or file) at fault.
 public enum SentenceTransformerError: Error, Equatable, CustomStringConvertible {

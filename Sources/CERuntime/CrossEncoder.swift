@@ -2,7 +2,12 @@ import CECore
 import CEGraph
 import CEImport
 import CETokenizers
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 public enum CrossEncoderError: Error, Equatable, CustomStringConvertible {
     case emptyDocuments

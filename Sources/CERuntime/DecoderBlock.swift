@@ -2,7 +2,12 @@ import CECore
 import CEGraph
 import CEKernels
 import COpenBLAS
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 // The decoder ops (formats/graph.md, "Decoders"): transformers' Qwen3ForSequenceClassification and its Qwen2 / Llama
 // siblings, one KV-free forward pass per sequence (no cache: every pair is scored from scratch).
@@ -196,7 +201,7 @@ extension Kernels {
 
     /// x·sigmoid(x) in place (torch.nn.functional.silu).
     static func silu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { x[i] = x[i] / (1 + Foundation.exp(-x[i])) }
+        for i in 0..<count { x[i] = x[i] / (1 + CMath.exp(-x[i])) }
     }
 
     /// Causal self-attention for one head of one sequence of `len` tokens: out[t] = Σ_{j ≤ t} p[t, j]·v[j],

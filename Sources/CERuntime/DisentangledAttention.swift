@@ -1,7 +1,12 @@
 import CECore
 import CEGraph
 import COpenBLAS
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// DeBERTa-v2's position tables, computed once per Executor (transformers recomputes them every forward pass from the
 /// same weights): the rel_embd rows after their LayerNorm, projected per block to position keys (c2p) and position

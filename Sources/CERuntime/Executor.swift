@@ -1,7 +1,12 @@
 import CECore
 import CEGraph
 import CEKernels
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 public enum RuntimeError: Error, Equatable, CustomStringConvertible {
     case tokenOutOfRange(id: Int32, vocabSize: Int)
@@ -53,7 +58,7 @@ public final class Executor: @unchecked Sendable {
     /// it is multiplied; for calibration. Nil in normal runs.
     public var observer: ((String, UnsafePointer<Float>, Int, Int) -> Void)?
     let workspace: Workspace
-    let lock = NSLock()
+    let lock = PosixLock()
 
     /// `int8Activations` false runs int8 linears as weight-only quantization (weights widened to fp32 at
     /// load); true (default) quantizes their inputs per row to int8 at run time.

@@ -1,6 +1,11 @@
 import CECore
 import CEGraph
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// The last hidden states of a batch: what transformers' `AutoModel(...).last_hidden_state` holds and what a
 /// SentenceTransformer's Transformer module hands to Pooling as `token_embeddings`, right-padded.

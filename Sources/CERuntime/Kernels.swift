@@ -1,7 +1,13 @@
 import CEGraph
 import CEKernels
 import COpenBLAS
+import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// fp32 kernels over raw pointers. Each has a scalar `…Reference` twin in KernelsReference.swift that
 /// defines what it must compute; tests compare the two on odd sizes.

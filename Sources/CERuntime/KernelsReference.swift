@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// Naive twins of `Kernels`: the definition each fast kernel is tested against. Double accumulators.
 public enum KernelsReference {

@@ -1,4 +1,10 @@
+import CECore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// A one-line progress bar on standard error, drawn only when asked for (`showProgressBar`), as
 /// sentence-transformers' tqdm bar. Redraws at most every 100 ms.
@@ -21,7 +27,7 @@ public final class ProgressBar {
     }
 
     public func finish() {
-        FileHandle.standardError.write(Data("\n".utf8))
+        StandardStreams.writeError("\n")
     }
 
     private func draw(done: Int) {
@@ -31,6 +37,6 @@ public final class ProgressBar {
         let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-9)
         let bar = String(repeating: "█", count: filled) + String(repeating: " ", count: width - filled)
         let line = "\r\(label): \(done * 100 / total)%|\(bar)| \(done)/\(total) [\(String(format: "%.1f", rate)) \(unit)/s]"
-        FileHandle.standardError.write(Data(line.utf8))
+        StandardStreams.writeError(line)
     }
 }

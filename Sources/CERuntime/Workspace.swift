@@ -1,6 +1,11 @@
 import CECore
 import CEKernels
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// Scratch memory for a given token capacity. Grown only when a call needs more than any before.
 final class Workspace {
@@ -76,7 +81,7 @@ final class RotaryTable: @unchecked Sendable {
         self.headDim = headDim
         inverseFrequencies = (0..<(headDim / 2)).map { j in
             let exponent = Float(2 * j) / Float(headDim)
-            return 1 / Float(Foundation.pow(theta, Double(exponent)))
+            return 1 / Float(CMath.pow(theta, Double(exponent)))
         }
         cos = .allocate(capacity: 1)
         sin = .allocate(capacity: 1)
@@ -92,8 +97,8 @@ final class RotaryTable: @unchecked Sendable {
         for p in 0..<n {
             for j in 0..<half {
                 let angle = Float(p) * inverseFrequencies[j]
-                c[p * half + j] = Float(Foundation.cos(Double(angle)))
-                s[p * half + j] = Float(Foundation.sin(Double(angle)))
+                c[p * half + j] = Float(CMath.cos(Double(angle)))
+                s[p * half + j] = Float(CMath.sin(Double(angle)))
             }
         }
         cos.deallocate(); sin.deallocate()

@@ -1,5 +1,12 @@
+import CECore
 import CERuntime
+import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// Why the queue did not score a request's pairs.
 public enum QueueError: Error, Equatable {
@@ -40,7 +47,7 @@ public final class BatchQueue: @unchecked Sendable {
     public typealias Run = @Sendable (_ sequences: [TokenSequence], _ tags: [Int]) throws -> [[Float]]
 
     /// Held around every forward pass of every queue (and the index search of /search).
-    public static let compute = NSLock()
+    public static let compute = PosixLock()
 
     final class Job {
         let sequences: [TokenSequence]
@@ -68,13 +75,13 @@ public final class BatchQueue: @unchecked Sendable {
     let metrics: ServeMetrics
     /// Which model's batch and queue figures this queue reports.
     let model: ServeMetrics.Model
-    private let cond = NSCondition()
+    private let cond = PosixCondition()
     /// Jobs with pairs not yet in a batch, oldest first.
     private var waiting: [Job] = []
     private var waitingPairs = 0
     private var waitingTokens = 0
     private var stopping = false
-    private var thread: Thread?
+    private var thread: PosixThread?
     private let finished = DispatchSemaphore(value: 0)
 
     public init(limits: Limits, metrics: ServeMetrics, model: ServeMetrics.Model, run: @escaping Run) {
@@ -92,7 +99,7 @@ public final class BatchQueue: @unchecked Sendable {
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
     public func start() {
-        let t = Thread { [self] in loop() }
+        let t = PosixThread { [self] in loop() }
         t.name = "cetool-model"
         t.stackSize = 8 << 20
         thread = t

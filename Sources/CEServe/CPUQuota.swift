@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// The CPUs this process may use: its cgroup's CPU quota (a container's `--cpus`), else its affinity mask,
 /// else the host's active processor count. The quota is rounded up (1.5 CPUs -> 2 threads), at least 1.

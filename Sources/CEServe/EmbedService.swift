@@ -3,7 +3,13 @@ import CECore
 import CERetrieve
 import CERuntime
 import CETokenizers
+import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// The JSON <-> SentenceTransformer / EmbeddingIndex translation behind `POST /embed` and `POST /search`; /search's
 /// re-ranking goes through the served cross-encoder's queue (RerankService).

@@ -2,7 +2,12 @@ import CECore
 import CEGraph
 import CERuntime
 import CETokenizers
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// The JSON <-> CrossEncoder translation behind each route: bytes of a request body in, bytes of a response body
 /// out, or a `ServeError`. No HTTP here (Routes.swift).

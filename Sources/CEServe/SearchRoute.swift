@@ -2,7 +2,13 @@ import CEBiEncoder
 import CECore
 import CERetrieve
 import CERuntime
+import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// One hit of `POST /search`: the index row, its bi-encoder score, and with `rerank` the cross-encoder's.
 struct ServedHit {

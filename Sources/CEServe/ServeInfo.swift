@@ -3,7 +3,12 @@ import CECore
 import CEImport
 import CERetrieve
 import CERuntime
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// `GET /info`: what is loaded and the limits it is served with.
 public enum ServeInfo {

@@ -1,4 +1,10 @@
+import CECore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// Counters and histograms for `GET /metrics`, rendered in the Prometheus text exposition format (version 0.0.4).
 /// Every mutation takes one lock; values are read under the same lock when rendering.
@@ -36,7 +42,7 @@ public final class ServeMetrics: @unchecked Sendable {
         var queuedRequests = 0
     }
 
-    private let lock = NSLock()
+    private let lock = PosixLock()
     /// (route, status) -> requests answered.
     private var requests: [String: [Int: UInt64]] = [:]
     /// route -> seconds from the request's arrival to its response.

@@ -102,13 +102,13 @@ public func repositoryRoot(from filePath: String = #filePath) -> URL {
 /// Every regular file under `url` (or `url` itself) with its bytes, by relative path; nil when nothing is there.
 public func treeSnapshot(_ url: URL) throws -> [String: Data]? {
     let fm = FileManager.default
-    var isDir: ObjCBool = false
+    var isDir: Foundation.ObjCBool = false
     guard fm.fileExists(atPath: url.path, isDirectory: &isDir) else { return nil }
     guard isDir.boolValue else { return ["": try Data(contentsOf: url)] }
     var out: [String: Data] = [:]
     for case let rel as String in fm.enumerator(atPath: url.path)! {
         let f = url.appendingPathComponent(rel)
-        var d: ObjCBool = false
+        var d: Foundation.ObjCBool = false
         if fm.fileExists(atPath: f.path, isDirectory: &d), !d.boolValue { out[rel] = try Data(contentsOf: f) }
     }
     return out

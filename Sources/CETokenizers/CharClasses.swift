@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// Character classes and per-scalar maps as HF tokenizers (Rust) defines them. Rust works on `char`
 /// (a Unicode scalar value), so everything here is per `Unicode.Scalar`.
@@ -178,6 +183,9 @@ enum UnicodeNormalization {
 
     private static func foundation(_ form: Form, _ scalars: [Unicode.Scalar]) -> [Unicode.Scalar] {
         if scalars.isEmpty { return [] }
+        #if canImport(FoundationEssentials)
+        return TableNormalization.apply(form, scalars)
+        #else
         var view = String.UnicodeScalarView()
         view.append(contentsOf: scalars)
         let s = String(view)
@@ -189,5 +197,6 @@ enum UnicodeNormalization {
         case .nfkc: r = s.precomposedStringWithCompatibilityMapping
         }
         return Array(r.unicodeScalars)
+        #endif
     }
 }

@@ -1,5 +1,10 @@
 import CECore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// Tokenizer files are read with CECore's strict parser, duplicates allowed with the last one winning
 /// (as the reference's serde_json and Python json do), keys compared byte for byte.

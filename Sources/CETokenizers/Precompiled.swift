@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// A SentencePiece `precompiled_charsmap` (tokenizers normalizer "Precompiled", base64 in tokenizer.json), read
 /// and applied as tokenizers 0.23.3 does through the `spm_precompiled` crate.

@@ -1,6 +1,11 @@
 import CProtobufC
 import CSentencePieceProto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// The parts of a SentencePiece model file (`sentencepiece.bpe.model`, protobuf `sentencepiece.ModelProto`) that
 /// transformers reads when it builds XLMRobertaTokenizer without tokenizer.json: the pieces with their scores and
@@ -104,7 +109,7 @@ private final class AllocationBudget {
                 let b = Unmanaged<AllocationBudget>.fromOpaque(data!).takeUnretainedValue()
                 let p = pointer - 16
                 b.live -= p.load(as: Int.self)
-                Foundation.free(p)
+                free(p)
             },
             allocator_data: Unmanaged.passUnretained(self).toOpaque())
         return body(&allocator)

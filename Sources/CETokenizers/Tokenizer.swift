@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 import CECore
 
 /// A WordPiece, byte-level BPE or Unigram tokenizer that gives the ids, type ids and attention masks of transformers 5

@@ -1,5 +1,10 @@
 import CECore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// `TransformersLoader.build`, stage by stage, in the order transformers 5's `AutoTokenizer.from_pretrained`
 /// assembles a tokenizer: read the files and pick the class (`Sources`), collect the init kwargs (`Kwargs`),

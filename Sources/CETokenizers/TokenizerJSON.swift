@@ -1,5 +1,10 @@
 import CECore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 /// Readers for the stages of a HF tokenizers `tokenizer.json` ("normalizer", "pre_tokenizer",
 /// "model", "post_processor", "added_tokens"). Each returns our stage value or throws a typed error
 /// naming the field.

@@ -1,5 +1,10 @@
 import CECore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// The files of a HF tokenizer folder. Any may be absent; tokenizer.json, vocab.txt, vocab.json (with merges.txt,
 /// for the RoBERTa family) or sentencepiece.bpe.model (for the XLM-R family) is required.
@@ -58,7 +63,7 @@ public struct TokenizerFiles: Sendable {
             do {
                 data = try Data(contentsOf: url)
             } catch {
-                throw TokenizerError.unreadableFile(path: url.path, reason: error.localizedDescription)
+                throw TokenizerError.unreadableFile(path: url.path, reason: systemReason(error))
             }
             guard data.count <= maxFileBytes else {
                 throw TokenizerError.unreadableFile(path: url.path, reason: "larger than \(maxFileBytes) bytes")

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 public enum EvaluationError: Error, Equatable, CustomStringConvertible {
     case empty(what: String)

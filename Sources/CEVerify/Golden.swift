@@ -1,6 +1,11 @@
 import CECore
 import CEFormats
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 public enum GoldenError: Error, Equatable, CustomStringConvertible {
     case invalid(path: String, reason: String)

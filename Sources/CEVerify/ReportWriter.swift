@@ -1,5 +1,10 @@
 import CECore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 extension ToleranceProfile {
     /// The profile of a weight precision: fp32, fp16, bf16, int8.

@@ -1,6 +1,11 @@
 import CECore
 import CERuntime
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// Score parity of a candidate model (e.g. a converted artifact) against reference outputs: a golden
 /// set recorded by sentence-transformers, or the original model run by our fp32 runtime on any pairs.

@@ -1,7 +1,12 @@
 import ArgumentParser
 import CECore
 import CERuntime
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(

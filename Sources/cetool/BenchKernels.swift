@@ -1,6 +1,12 @@
+import CECore
 import ArgumentParser
 import CERuntime
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 struct BenchKernels: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -6,7 +6,7 @@ import Foundation
 @main
 struct CETool: ParsableCommand {
     /// Printed by `cetool --version`; raised with each release.
-    static let version = "0.1.0"
+    static let version = CLIEntry.version
 
     static let configuration = CommandConfiguration(
         commandName: "cetool",
@@ -22,32 +22,6 @@ struct CETool: ParsableCommand {
                       FitCommand.self, ExportOnnx.self,
                       Embed.self, Search.self, Index.self, RetrieveRerank.self])
 
-    /// ParsableCommand.main with cetool's exit statuses (the discussion above): a verdict exits by throwing
-    /// ExitCode after printing it; any other error is printed and mapped by `exitStatus(for:)`.
-    static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch let e as ExitCode {
-            Foundation.exit(e.rawValue)
-        } catch {
-            // The signal handler removing our staging folder made this error; it ends the process with the signal.
-            if StagedOutput.isInterrupted { for _ in 0..<200 { usleep(10_000) } }
-            if exitCode(for: error) == .success { exit(withError: error) }   // --help, --version
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-            Foundation.exit(exitStatus(for: error))
-        }
-    }
-
-    static let badInput: Int32 = 2
-    static let systemFailure: Int32 = 3
-
-    /// 3 for errors of the file system beneath a write, 2 for everything else (input and usage).
-    static func exitStatus(for error: Error) -> Int32 {
-        switch error {
-        case StagingError.fileSystem: return systemFailure
-        case is WriteError: return systemFailure
-        default: return badInput
-        }
-    }
+    /// ParsableCommand.main with cetool's exit statuses (the discussion above; CLIEntry, shared with cetool-edge).
+    static func main() { CLIEntry.run(CETool.self) }
 }

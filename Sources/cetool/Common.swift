@@ -3,7 +3,12 @@ import CECore
 import CEGraph
 import CEArtifact
 import CERuntime
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// Options every scoring command takes.
 struct ModelOptions: ParsableArguments {
@@ -85,7 +90,7 @@ enum CLIError: Error, CustomStringConvertible {
 
 /// The whole of a file, or of standard input for "-". Folders, missing and unreadable files are refused by name.
 func readInput(_ path: String) throws -> Data {
-    if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+    if path == "-" { return StandardStreams.readInput() }
     var st = stat()
     guard stat(path, &st) == 0 else {
         throw CLIError.cannotRead(path: path, reason: errno == ENOENT ? "no such file" : String(cString: strerror(errno)))
@@ -95,8 +100,7 @@ func readInput(_ path: String) throws -> Data {
     do {
         return try Data(contentsOf: URL(fileURLWithPath: path))
     } catch {
-        let posix = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
-        throw CLIError.cannotRead(path: path, reason: posix.map { String(cString: strerror(Int32($0.code))) } ?? (error as NSError).localizedDescription)
+        throw CLIError.cannotRead(path: path, reason: systemReason(error))
     }
 }
 
@@ -172,8 +176,7 @@ func createFolder(_ path: String) throws {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue {
             throw CLIError.cannotCreate(path: path, reason: "a file of that name exists")
         }
-        let posix = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
-        throw CLIError.cannotCreate(path: path, reason: posix.map { String(cString: strerror(Int32($0.code))) } ?? (error as NSError).localizedDescription)
+        throw CLIError.cannotCreate(path: path, reason: systemReason(error))
     }
 }
 
@@ -197,7 +200,7 @@ func formatTable(header: [String], rows: [[String]], right: Set<Int> = []) -> St
 }
 
 func write(_ s: String) {
-    FileHandle.standardOutput.write(Data(s.utf8))
+    StandardStreams.writeOutput(s)
 }
 
 /// Writes a report or plot file all at once: staged beside the target, fsynced, renamed (replaces an

@@ -2,7 +2,12 @@ import ArgumentParser
 import CECore
 import CERuntime
 import CEVerify
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -102,7 +107,7 @@ struct Eval: ParsableCommand {
         do {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         } catch {
-            throw CLIError.cannotRead(path: folder, reason: "cannot create the output folder: \((error as NSError).localizedDescription)")
+            throw CLIError.cannotRead(path: folder, reason: "cannot create the output folder: \(systemReason(error))")
         }
         let path = dir.appendingPathComponent(r.csvFile).path
         let exists = FileManager.default.fileExists(atPath: path)

@@ -3,7 +3,12 @@ import CECore
 import CEFormats
 import CEGraph
 import CEImport
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,11 @@
 import ArgumentParser
 import CEArtifact
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// `--force` and `--replace`, for commands that write a folder (ReplacePolicy says what may be replaced).
 struct ReplaceOptions: ParsableArguments {

@@ -1,7 +1,12 @@
 import ArgumentParser
 import CEArtifact
 import CECore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 struct Package: ParsableCommand {
     static let configuration = CommandConfiguration(

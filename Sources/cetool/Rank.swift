@@ -2,7 +2,12 @@ import ArgumentParser
 import CECore
 import CEGraph
 import CERuntime
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 struct Rank: ParsableCommand {
     static let configuration = CommandConfiguration(

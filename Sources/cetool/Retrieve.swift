@@ -3,7 +3,12 @@ import CEBiEncoder
 import CECore
 import CERetrieve
 import CERuntime
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// Options of commands that load a SentenceTransformer (bi-encoder).
 struct BiEncoderOptions: ParsableArguments {
@@ -273,7 +278,7 @@ struct IndexBuild: ParsableCommand {
         if let c, c.texts.count != rows { throw CLIError.refused("--corpus holds \(c.texts.count) texts, --embeddings \(rows) rows: one text per row") }
         try createParents(of: output)
         try EmbeddingIndexWriter.write(bytes, to: output, force: force)
-        FileHandle.standardError.write(Data("\(output): \(rows) rows, \(dimension) dimensions, \(precision.rawValue), \(bytes.count) bytes\n".utf8))
+        StandardStreams.writeError("\(output): \(rows) rows, \(dimension) dimensions, \(precision.rawValue), \(bytes.count) bytes\n")
     }
 }
 

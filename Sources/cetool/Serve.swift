@@ -4,7 +4,13 @@ import CECore
 import CERuntime
 import CERetrieve
 import CEServe
+import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 import Logging
 
 struct Serve: ParsableCommand {
@@ -94,7 +100,7 @@ struct Serve: ParsableCommand {
             encoder: ce, modelName: modelDirectory,
             limits: RequestLimits(maxBodyBytes: maxBodyBytes, maxTexts: maxTexts, maxJSONDepth: maxJSONDepth, timeout: timeout),
             queue: queueLimits, metrics: ServeMetrics(servesBiEncoder: retrieval != nil),
-            extraInfo: [("version", .string(CETool.version)), ("threads", .int(Int64(n))),
+            extraInfo: [("version", .string(CLIEntry.version)), ("threads", .int(Int64(n))),
                         ("threads_source", .string(threads == nil ? quota.source : "--threads"))] + (retrieval?.info ?? []))
         let bi = try retrieval.map {
             try EmbedService(model: $0.model, identity: $0.identity, index: $0.index, corpusTexts: $0.texts, reranker: service, queue: queueLimits)
@@ -108,7 +114,7 @@ struct Serve: ParsableCommand {
                 try await Server.run(service, bi: bi, host: host, port: port, logger: logger) { h, p in
                     outcome.listening()
                     let shown = h.contains(":") ? "[\(h)]" : h
-                    FileHandle.standardOutput.write(Data("listening on http://\(shown):\(p)\n".utf8))
+                    StandardStreams.writeOutput("listening on http://\(shown):\(p)\n")
                 }
             } catch {
                 outcome.fail(outcome.isListening ? error : CLIError.refused("cannot listen on \(host):\(port): \(error)"))
@@ -139,7 +145,7 @@ struct Serve: ParsableCommand {
     /// The server task's end, handed to the waiting main thread.
     final class Outcome: @unchecked Sendable {
         let done = DispatchSemaphore(value: 0)
-        private let lock = NSLock()
+        private let lock = PosixLock()
         private var bound = false
         private(set) var error: Error?
         func fail(_ e: Error) { lock.lock(); error = e; lock.unlock() }

@@ -4,7 +4,12 @@ import CECore
 import CEImport
 import CERuntime
 import CEVerify
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,7 +3,12 @@ import CEBiEncoder
 import CECore
 import CEFormats
 import CERetrieve
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 extension Verify {
     /// A SentenceTransformer folder or bi-encoder artifact: modules.json with a Pooling module.

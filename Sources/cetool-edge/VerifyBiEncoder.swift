@@ -1,0 +1,1 @@
+../cetool/VerifyBiEncoder.swift
