@@ -84,8 +84,13 @@ BI_MODELS = [
 ]
 BI_SETS = [(m, src, g, p) for m, src, g in BI_MODELS for p in ("fp32", "fp16")]
 # Each group of sets is recorded in its own file under golden/roundtrip/ (--group NAME): (file, cross sets, bi sets).
+# Decoder rerankers (golden/make_models_qwen3.py: Qwen3 ×3, Qwen2, Llama sequence classifiers; goldens fed as CrossEncoder
+# feeds any pair, the folder's tokenizer on (query, document), padded on the side its tokenizer_config names).
+DECODER_MODELS = ["tiny-qwen3", "tiny-qwen3-gqa4", "tiny-qwen3-mha", "tiny-qwen2", "tiny-llama"]
+DECODER_SETS = [(m, f"golden/models/{m}", f"golden/{m}/golden.json", p) for m in DECODER_MODELS for p in ("fp32", "fp16")]
 GROUPS = {
     "main": ("onnx.json", SETS, BI_SETS),
+    "decoder": ("onnx-decoder.json", DECODER_SETS, []),
 }
 
 

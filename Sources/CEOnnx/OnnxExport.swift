@@ -11,7 +11,7 @@ public enum OnnxExportError: Error, Equatable, CustomStringConvertible {
     case unsupportedTensor(name: String, dtype: String)
     /// The requested precision cannot be made from the model's (widening, or int8 from a model without scales).
     case unsupportedPrecision(requested: String, model: String, reason: String)
-    /// An architecture the export has no emitters for (DeBERTa-v2's disentangled attention; the decoders: Qwen3/Qwen2/Llama).
+    /// An architecture the export has no emitters for (DeBERTa-v2's disentangled attention; a decoder without a score head).
     case unsupportedArchitecture(name: String)
     /// A bare encoder (no classification head) that is not a SentenceTransformer folder (no usable modules.json).
     case notASentenceTransformer(path: String, reason: String)

@@ -15,7 +15,6 @@ enum OnnxGraphExport {
     static let maskValue: Float = -Float.greatestFiniteMagnitude
 
     static func model(_ graph: Graph, producerVersion: String, metadata: [(String, String)]) throws -> Onnx.Model {
-        if let m = graph.hyperparameters.decoder { throw OnnxExportError.unsupportedArchitecture(name: m.sequenceClassificationName) }
         var e = Emitter(graph: graph)
         try e.run()
         var inputs = [Onnx.ValueInfo(name: "input_ids", elementType: .int64, dims: [.param("batch_size"), .param("sequence_length")]),
@@ -70,7 +69,9 @@ enum OnnxGraphExport {
                 case .poolHead(let pooling, let act): try poolHead(pooling, act)
                 case .embedDebertaV2, .disentangledBlock:
                     throw OnnxExportError.unsupportedArchitecture(name: "DebertaV2ForSequenceClassification")
-                case .embedLookup, .decoderBlock, .scoreLastToken: throw OnnxExportError.unsupportedArchitecture(name: graph.architecture.rawValue)
+                case .embedLookup: try embedLookup()
+                case .decoderBlock(let i): try decoderBlock(i)
+                case .scoreLastToken: try scoreLastToken()
                 }
             }
             b.add("Identity", [x], scope: "output", named: [OnnxGraphExport.outputName(graph)])

@@ -27,6 +27,13 @@ final class OnnxRoundTripTests: XCTestCase {
                                            "tiny-electra", "tiny-modernbert", "tiny-modernbert-mean", "minilm-l6-ce"])
     }
 
+    /// The decoder rerankers (golden/make_models_qwen3.py: Qwen3 with GQA 2, GQA 4 and MHA with every attention bias,
+    /// Qwen2, Llama), each at fp32 and fp16: golden/roundtrip/onnx-decoder.json.
+    func testDecoderExportsAreTheRecordedBytesAndTheirScoresHoldTheProfile() throws {
+        try checkCrossEncoderSets(file: "onnx-decoder.json", count: 10,
+                                  models: ["tiny-qwen3", "tiny-qwen3-gqa4", "tiny-qwen3-mha", "tiny-qwen2", "tiny-llama"])
+    }
+
     /// One group of golden/roundtrip_onnx.py (its file under golden/roundtrip/): the cross-encoder sets are exactly
     /// `models` (`count` sets); each is exported again here (from the source folder, quantized to the set's precision by
     /// `prepare`, by default Conversion.quantize) and must give the recorded bytes, and each loader's logits and
