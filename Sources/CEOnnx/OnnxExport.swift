@@ -11,7 +11,7 @@ public enum OnnxExportError: Error, Equatable, CustomStringConvertible {
     case unsupportedTensor(name: String, dtype: String)
     /// The requested precision cannot be made from the model's (widening, or int8 from a model without scales).
     case unsupportedPrecision(requested: String, model: String, reason: String)
-    /// An architecture the export has no emitters for (DeBERTa-v2's disentangled attention; a decoder without a score head).
+    /// An architecture the export has no emitters for (a decoder without a score head).
     case unsupportedArchitecture(name: String)
     /// A bare encoder (no classification head) that is not a SentenceTransformer folder (no usable modules.json).
     case notASentenceTransformer(path: String, reason: String)
@@ -42,7 +42,6 @@ public enum OnnxExport {
 
     /// The ONNX model bytes of `model`'s graph (deterministic: the same graph gives the same bytes).
     public static func modelBytes(_ model: ImportedModel) throws -> [UInt8] {
-        if model.graph.architecture == .debertaV2 { throw OnnxExportError.unsupportedArchitecture(name: "DebertaV2ForSequenceClassification") }
         try model.graph.validate()
         let (precision, _) = SavePretrained.storage(of: model.graph)
         let meta: [(String, String)] = [
@@ -59,7 +58,6 @@ public enum OnnxExport {
     /// Writes the folder to `target`, all or nothing; an existing target is replaced only as `policy` allows.
     @discardableResult
     public static func write(_ model: ImportedModel, to target: URL, policy: ReplacePolicy) throws -> Summary {
-        if model.graph.architecture == .debertaV2 { throw OnnxExportError.unsupportedArchitecture(name: "DebertaV2ForSequenceClassification") }
         let (precision, _) = SavePretrained.storage(of: model.graph)
         guard precision != .int8 else {
             throw OnnxExportError.unsupportedPrecision(requested: "int8", model: "int8",
@@ -89,7 +87,7 @@ public enum OnnxExport {
     static func card(_ model: ImportedModel, precision: Quantize.Precision, name: String,
                      files: [ArtifactFormat.ManifestEntry]) throws -> String {
         let g = model.graph, h = g.hyperparameters
-        let inputs = ["input_ids", "attention_mask"] + (g.architecture.usesTokenTypeIDs ? ["token_type_ids"] : [])
+        let inputs = ["input_ids", "attention_mask"] + (OnnxGraphExport.readsTokenTypeIDs(g) ? ["token_type_ids"] : [])
         var s = """
         ---
         library_name: sentence-transformers

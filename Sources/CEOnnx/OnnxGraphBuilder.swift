@@ -7,6 +7,7 @@ final class OnnxGraphBuilder {
     private(set) var nodes: [Onnx.Node] = []
     private(set) var initializers: [Onnx.Tensor] = []
     private var names: Set<String> = []
+    private var produced: Set<String> = []
     private var counter = 0
 
     /// Adds a node; returns its `outputs` output names.
@@ -17,8 +18,12 @@ final class OnnxGraphBuilder {
         let name = "/\(scope)/\(op)_\(counter)"
         let outs = fixed ?? (0..<outputs).map { "\(name)_output_\($0)" }
         nodes.append(Onnx.Node(opType: op, inputs: inputs, outputs: outs, name: name, attributes: attributes))
+        produced.formUnion(outs)
         return outs
     }
+
+    /// Whether a node already outputs `name` (a weight's widening Cast, read twice: DeBERTa's shared key_proj).
+    func produces(_ name: String) -> Bool { produced.contains(name) }
 
     /// One-output node.
     func op(_ op: String, _ inputs: [String], _ attributes: [Onnx.Attribute] = [], scope: String) -> String {

@@ -19,7 +19,7 @@ enum OnnxGraphExport {
         try e.run()
         var inputs = [Onnx.ValueInfo(name: "input_ids", elementType: .int64, dims: [.param("batch_size"), .param("sequence_length")]),
                       Onnx.ValueInfo(name: "attention_mask", elementType: .int64, dims: [.param("batch_size"), .param("sequence_length")])]
-        if graph.architecture.usesTokenTypeIDs {
+        if readsTokenTypeIDs(graph) {
             inputs.append(Onnx.ValueInfo(name: "token_type_ids", elementType: .int64, dims: [.param("batch_size"), .param("sequence_length")]))
         }
         // A bare encoder (a SentenceTransformer's Transformer module) ends in the hidden states: optimum's
@@ -67,8 +67,8 @@ enum OnnxGraphExport {
                 case .preNormBlock(let i, let span): try preNormBlock(i, span)
                 case .outputNorm: x = try layerNorm(x, TensorName.outputNorm, scope: "final_norm")
                 case .poolHead(let pooling, let act): try poolHead(pooling, act)
-                case .embedDebertaV2, .disentangledBlock:
-                    throw OnnxExportError.unsupportedArchitecture(name: "DebertaV2ForSequenceClassification")
+                case .embedDebertaV2: try embedDebertaV2()
+                case .disentangledBlock(let i): try disentangledBlock(i)
                 case .embedLookup: try embedLookup()
                 case .decoderBlock(let i): try decoderBlock(i)
                 case .scoreLastToken: try scoreLastToken()
@@ -105,6 +105,7 @@ enum OnnxGraphExport {
             }
             let stored = b.initializer(Onnx.Tensor(name: onnxName, dataType: type, dims: dims, raw: raw))
             guard type != .float else { return stored }
+            if b.produces(onnxName + ".f32") { return onnxName + ".f32" }
             return b.add("Cast", [stored], [.init("to", .int(Int64(Onnx.DataType.float.rawValue)))], scope: "weights",
                          named: [onnxName + ".f32"])[0]
         }

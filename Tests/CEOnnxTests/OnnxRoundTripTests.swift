@@ -34,6 +34,12 @@ final class OnnxRoundTripTests: XCTestCase {
                                   models: ["tiny-qwen3", "tiny-qwen3-gqa4", "tiny-qwen3-mha", "tiny-qwen2", "tiny-llama"])
     }
 
+    /// DeBERTa-v2/v3 (golden/roundtrip/onnx-deberta.json): log buckets with shared keys, clamped distances with their own
+    /// position projections, absolute positions, token types and embed_proj, c2p only; fp32 and fp16 each.
+    func testDebertaV2ExportsAreTheRecordedBytesAndTheirScoresHoldTheProfile() throws {
+        try checkCrossEncoderSets(file: "onnx-deberta.json", count: 6, models: ["tiny-deberta-v3", "tiny-deberta-v2", "tiny-deberta-c2p"])
+    }
+
     /// One group of golden/roundtrip_onnx.py (its file under golden/roundtrip/): the cross-encoder sets are exactly
     /// `models` (`count` sets); each is exported again here (from the source folder, quantized to the set's precision by
     /// `prepare`, by default Conversion.quantize) and must give the recorded bytes, and each loader's logits and
