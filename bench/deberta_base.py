@@ -3,6 +3,7 @@ nothing here is committed).
 
   swift build -c release
   ref/bin/python bench/deberta_base.py --out /tmp/debbase [--pairs 24] [--fp16] [--int8] [--save bench/results]
+      [--cetool-only] [--skip-fp32] [--calibration FILE] [--no-verify]   # as bench/qwen3_reranker.py's
 
 Builds a DebertaV2ForSequenceClassification with deberta-v3-base's configuration, which mixedbread's
 mxbai-rerank-base-v1 keeps (hidden 768, 12 layers, 12 heads, intermediate 3072, vocab 128100, max_position_embeddings
@@ -99,6 +100,10 @@ def main() -> None:
     ap.add_argument("--cetool", default=str(REPO / ".build" / "release" / "cetool"))
     ap.add_argument("--fp16", action="store_true")
     ap.add_argument("--int8", action="store_true")
+    ap.add_argument("--calibration", help="int8: convert's --calibration (default: convert's built-in pairs)")
+    ap.add_argument("--cetool-only", action="store_true", help="reuse OUT/golden.json and OUT/pairs.jsonl of an earlier run")
+    ap.add_argument("--no-verify", action="store_true", help="skip `cetool verify` (max |Δlogit| still from predict's logits)")
+    ap.add_argument("--skip-fp32", action="store_true", help="only the --fp16 / --int8 artifacts")
     ap.add_argument("--save", help="directory for deberta-base-<UTC time>.json")
     ap.add_argument("--reference-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -109,19 +114,21 @@ def main() -> None:
     torch.set_num_threads(2)
     if not (out / "model" / "config.json").exists():
         build(out)
-    run = timed([sys.executable, __file__, "--out", str(out), "--pairs", str(args.pairs), "--reference-only"])
+    run = None if args.cetool_only else timed([sys.executable, __file__, "--out", str(out), "--pairs", str(args.pairs), "--reference-only"])
     ref = json.loads((out / "reference.json").read_text())
     ref_logits = [c["logits"] for c in json.loads((out / "golden.json").read_text())["cases"]]
     result = {"pairs": ref["pairs"], "tokens": ref["tokens"], "max_length": 512, "batch_size": 32, "threads": 2,
               "cpu_flags": cpu_flags(), "torch": ref["torch"], "cetool": args.cetool,
               "logit_range": [min(min(r) for r in ref_logits), max(max(r) for r in ref_logits)],
-              "pytorch_fp32": dict(figures(run, ref["pairs"]), predict_seconds=round(ref["seconds"], 1))}
+              "pytorch_fp32": dict(figures(run, ref["pairs"]), predict_seconds=round(ref["seconds"], 1)) if run else "not run"}
     options = ["--max-length", "512", "--batch-size", "32", "--threads", "2"]
-    result["cetool_fp32"] = cetool_run(args.cetool, out / "model", out, options, ref_logits)
+    if not args.skip_fp32:
+        result["cetool_fp32"] = cetool_run(args.cetool, out / "model", out, options, ref_logits, not args.no_verify)
     for dtype in [d for d in ("fp16", "int8") if getattr(args, d)]:
         art = out / f"model-{dtype}"
-        conv = convert(args.cetool, out / "model", dtype, art)
-        result[f"cetool_{dtype}"] = dict(cetool_run(args.cetool, art, out, options, ref_logits), **conv)
+        calibration = ["--calibration", args.calibration] if dtype == "int8" and args.calibration else []
+        conv = dict(convert(args.cetool, out / "model", dtype, art, calibration), calibration=args.calibration or "built-in")
+        result[f"cetool_{dtype}"] = dict(cetool_run(args.cetool, art, out, options, ref_logits, not args.no_verify), **conv)
     text = json.dumps(result, indent=1)
     print(text)
     if args.save:

@@ -2,6 +2,8 @@
 (reference venv; nothing here is committed).
 
   ref/bin/python bench/qwen3_reranker.py --out /tmp/qwen3-06b [--pairs 16] [--int8] [--fp16] [--save bench/results]
+  ref/bin/python bench/qwen3_reranker.py --out /tmp/qwen3-06b --cetool-only --skip-fp32 --int8 [--calibration FILE] [--no-verify]
+      # artifacts only, on the pairs and reference logits of an earlier run (slow machines: a smaller calibration set)
 
 Builds a Qwen3ForSequenceClassification with Qwen3-Reranker-0.6B's config (hidden 1024, 28 layers, 16 heads over 8 kv
 heads of 128, intermediate 3072, vocab 151,669, rope_theta 1,000,000, rms_norm_eps 1e-6, tied embeddings, one label: the
@@ -98,6 +100,10 @@ def main() -> None:
     ap.add_argument("--cetool", default=str(CETOOL))
     ap.add_argument("--int8", action="store_true")
     ap.add_argument("--fp16", action="store_true")
+    ap.add_argument("--calibration", help="int8: convert's --calibration (default: convert's built-in pairs)")
+    ap.add_argument("--cetool-only", action="store_true", help="reuse OUT/golden.json and OUT/pairs.jsonl of an earlier run")
+    ap.add_argument("--no-verify", action="store_true", help="skip `cetool verify` (max |Δlogit| still from predict's logits)")
+    ap.add_argument("--skip-fp32", action="store_true", help="only the --fp16 / --int8 artifacts")
     ap.add_argument("--save", help="directory for qwen3-reranker-<UTC time>.json")
     ap.add_argument("--reference-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -107,20 +113,22 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     if not (out / "model" / "model.safetensors").exists():
         build(out)
-    run = timed([sys.executable, __file__, "--out", str(out), "--batch-size", str(args.batch_size), "--pairs", str(args.pairs),
-                 "--reference-only"])
+    run = None if args.cetool_only else timed([sys.executable, __file__, "--out", str(out), "--batch-size", str(args.batch_size),
+                                               "--pairs", str(args.pairs), "--reference-only"])
     ref = json.loads((out / "reference.json").read_text())
     golden = json.loads((out / "golden.json").read_text())
     ref_logits = [c["logits"] for c in golden["cases"]]
     result = {"pairs": ref["pairs"], "tokens": ref["tokens"], "batch_size": args.batch_size, "threads": 2,
               "cpu_flags": cpu_flags(), "cetool": args.cetool,
-              "pytorch_fp32": dict(figures(run, ref["pairs"]), predict_seconds=round(ref["seconds"], 1))}
+              "pytorch_fp32": dict(figures(run, ref["pairs"]), predict_seconds=round(ref["seconds"], 1)) if run else "not run"}
     options = ["--batch-size", str(args.batch_size), "--threads", "2"]
-    result["cetool_fp32"] = cetool_run(args.cetool, out / "model", out, options, ref_logits)
+    if not args.skip_fp32:
+        result["cetool_fp32"] = cetool_run(args.cetool, out / "model", out, options, ref_logits, not args.no_verify)
     for dtype in [d for d in ("int8", "fp16") if getattr(args, d)]:
         art = out / f"model-{dtype}"
-        conv = convert(args.cetool, out / "model", dtype, art)
-        result[f"cetool_{dtype}"] = dict(cetool_run(args.cetool, art, out, options, ref_logits), **conv)
+        calibration = ["--calibration", args.calibration] if dtype == "int8" and args.calibration else []
+        conv = dict(convert(args.cetool, out / "model", dtype, art, calibration), calibration=args.calibration or "built-in")
+        result[f"cetool_{dtype}"] = dict(cetool_run(args.cetool, art, out, options, ref_logits, not args.no_verify), **conv)
     text = json.dumps(result, indent=1)
     print(text)
     if args.save:
