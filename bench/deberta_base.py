@@ -1,9 +1,9 @@
-"""DeBERTa-v3 at real size: parity and speed beside PyTorch on the same pairs in the same run (reference venv; nothing
-here is committed).
+"""DeBERTa-v3 at real size: parity, speed and memory beside PyTorch on the same pairs in the same run (reference venv;
+nothing here is committed).
 
   swift build -c release
-  ref/bin/python bench/deberta_base.py --out /tmp/debbase             # ≈ 10 min on 2 cores
-  .build/release/cetool verify /tmp/debbase/model --golden /tmp/debbase/golden.json
+  ref/bin/python bench/deberta_base.py --out /tmp/debbase [--pairs 24] [--fp16] [--int8] [--save bench/results]
+      [--cetool-only] [--skip-fp32] [--calibration FILE] [--no-verify]   # as bench/qwen3_reranker.py's
 
 Builds a DebertaV2ForSequenceClassification with deberta-v3-base's configuration, which mixedbread's
 mxbai-rerank-base-v1 keeps (hidden 768, 12 layers, 12 heads, intermediate 3072, vocab 128100, max_position_embeddings
@@ -12,22 +12,21 @@ norm_rel_ebd layer_norm, position_biased_input false, type_vocab_size 0, layer_n
 transformers' own initialisation (seed 11; no published weights are downloaded), on the tiny spm-deberta tokenizer
 (golden/models/spm-deberta; ids stay below 601), saved with CrossEncoder.save into OUT/model (≈ 740 MB).
 
-On 71 pairs of golden/tiny-deberta-v3/golden.json (the 10 seed pairs, the 6 longest, every other of cases 10-119) at
-max_length 512 and batch 32, 2 threads each: the reference's predict (median of `--runs`, tokenization included, after
-one warm-up), then `cetool predict --logits` on the same pairs (parity) and `cetool bench` (fastest of `--runs`,
-tokenization included, after a warm-up batch; its peak RSS is the process's VmHWM). Prints pairs/s of both, both peak
-RSS figures (the reference's includes building the model), max |Δlogit| and the CPU flags; writes
-OUT/golden.json (golden format, formats/golden.md) and OUT/pairs.jsonl.
+Pairs: 71 of golden/tiny-deberta-v3/golden.json (the 10 seed pairs, the 6 longest, every other of cases 10-119); with
+--pairs N, N of those 71 evenly spaced. Max length 512, batch 32, 2 threads, each runtime one whole process under
+/usr/bin/time -v (bench/_wholeprocess.py: wall and CPU seconds, peak RSS, load average before and after):
+  1. the reference: CrossEncoder(OUT/model).predict of the pairs (loading and tokenization included) in a child
+     process; OUT/golden.json holds its token ids and logits in the golden format, OUT/pairs.jsonl the pairs;
+  2. `cetool predict OUT/model --logits` (max |Δlogit|), then `cetool verify` against OUT/golden.json;
+  3. with --fp16 / --int8: `cetool convert --dtype fp16|int8` (convert's defaults), then 2 on the artifact.
+Prints one JSON object (with --save DIR, also DIR/deberta-base-<UTC time>.json).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import pathlib
-import resource
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +37,8 @@ import torch
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent
 
+from _wholeprocess import convert, cetool_run, cpu_flags, figures, timed  # noqa: E402
+
 from sentence_transformers import CrossEncoder  # noqa: E402
 from transformers import AutoTokenizer, DebertaV2Config, DebertaV2ForSequenceClassification  # noqa: E402
 
@@ -46,14 +47,6 @@ DEBERTA_V3_BASE = dict(vocab_size=128100, hidden_size=768, num_hidden_layers=12,
                        hidden_act="gelu", max_position_embeddings=512, type_vocab_size=0, layer_norm_eps=1e-7, relative_attention=True,
                        position_buckets=256, max_relative_positions=-1, pos_att_type=["p2c", "c2p"], norm_rel_ebd="layer_norm",
                        share_att_key=True, position_biased_input=False, pooler_hidden_act="gelu", pooler_dropout=0, pad_token_id=0)
-
-
-def cpu_flags() -> str:
-    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("flags"):
-            have = set(line.split(":", 1)[1].split())
-            return " ".join(f for f in ["avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16"] if f in have)
-    return "unknown"
 
 
 def build(out: pathlib.Path) -> None:
@@ -69,58 +62,78 @@ def build(out: pathlib.Path) -> None:
         CrossEncoder(tmp, device="cpu").save(str(out / "model"))
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default="/tmp/debbase")
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--cetool", default=str(REPO / ".build" / "release" / "cetool"))
-    args = ap.parse_args()
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(2)
-    if not (out / "model" / "config.json").exists():
-        build(out)
-    ce = CrossEncoder(str(out / "model"), device="cpu", max_length=512)
+def select(n: int) -> list[dict]:
     g = json.loads((REPO / "golden" / "tiny-deberta-v3" / "golden.json").read_text(encoding="utf-8"))
     cases = g["cases"][:10] + sorted(g["cases"][10:], key=lambda c: -len(c["input_ids"]))[:6] + g["cases"][10:120:2]
-    pairs = [[c["query"], c["document"]] for c in cases]
-    (out / "pairs.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs), encoding="utf-8")
+    return [cases[k * len(cases) // n] for k in range(n)] if 0 < n < len(cases) else cases
 
-    def reference() -> np.ndarray:
-        return np.asarray(ce.predict(pairs, batch_size=32, activation_fn=torch.nn.Identity()), dtype=np.float32).reshape(len(pairs), -1)
-    reference()
-    times = []
-    for _ in range(args.runs):
-        t0 = time.perf_counter()
-        logits = reference()
-        times.append(time.perf_counter() - t0)
-    ref_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    scores = np.asarray(ce.predict(pairs, batch_size=32), dtype=np.float32).reshape(len(pairs), -1)
+
+def reference(out: pathlib.Path, n: int) -> None:
+    """Child process: the reference's logits of the selected pairs (loading and tokenization included)."""
+    torch.set_num_threads(2)
+    ce = CrossEncoder(str(out / "model"), device="cpu", max_length=512)
+    cases = select(n)
+    pairs = [[c["query"], c["document"]] for c in cases]
+    t0 = time.time()
+    logits = np.asarray(ce.predict(pairs, batch_size=32, activation_fn=torch.nn.Identity()), dtype=np.float32).reshape(len(pairs), -1)
+    seconds = time.time() - t0
     rows = []
     for k, c in enumerate(cases):
         f = ce.preprocess([pairs[k]])
         rows.append({"id": c["id"], "kind": c["kind"], "query": c["query"], "document": c["document"],
                      "input_ids": f["input_ids"][0].tolist(), "token_type_ids": f["token_type_ids"][0].tolist(),
                      "attention_mask": f["attention_mask"][0].tolist(),
-                     "logits": [float(v) for v in logits[k]], "scores": [float(v) for v in scores[k]]})
+                     "logits": [float(v) for v in logits[k]], "scores": [float(1 / (1 + np.exp(-v))) for v in logits[k]]})
     golden = {"provenance": {"generator": "bench/deberta_base.py", "note": "random init, not committed"}, "model": "deberta-v3-base-random",
               "model_dir": str(out / "model"), "max_length": 512, "num_labels": 1, "activation": "sigmoid", "batch_size": 32,
               "cases": rows, "rankings": [], "batches": []}
     (out / "golden.json").write_text(json.dumps(golden) + "\n", encoding="utf-8")
+    (out / "pairs.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs), encoding="utf-8")
+    (out / "reference.json").write_text(json.dumps({"pairs": len(pairs), "tokens": sum(len(r["input_ids"]) for r in rows),
+                                                    "seconds": seconds, "torch": torch.__version__}) + "\n")
 
-    common = [str(out / "model"), "--pairs", str(out / "pairs.jsonl"), "--max-length", "512", "--batch-size", "32", "--threads", "2"]
-    r = subprocess.run([args.cetool, "predict", *common, "--logits", "--no-progress"], capture_output=True, text=True, check=True)
-    ours = np.asarray([json.loads(l)["logits"] for l in r.stdout.splitlines() if l], dtype=np.float32)
-    b = subprocess.run([args.cetool, "bench", *common, "--repeat", str(args.runs)], capture_output=True, text=True, check=True)
-    bench = json.loads(b.stdout)
-    tokens = sum(len(r["input_ids"]) for r in rows)
-    print(json.dumps({
-        "cpu_flags": cpu_flags(), "threads": 2, "pairs": len(pairs), "tokens": tokens,
-        "reference_pairs_per_s": round(len(pairs) / statistics.median(times), 2), "reference_seconds": [round(t, 2) for t in times],
-        "reference_process_peak_rss_mb": round(ref_rss_mb), "torch": torch.__version__,
-        "cetool_pairs_per_s": round(bench["pairs_per_second"], 2), "cetool_seconds_best": round(bench["seconds"], 2),
-        "cetool_load_seconds": round(bench["load_seconds"], 2), "cetool_peak_rss_mb": round(bench["peak_rss_bytes"] / 2**20),
-        "max_abs_delta_logit": float(np.abs(ours - logits).max()), "logit_range": [float(logits.min()), float(logits.max())]}))
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="/tmp/debbase")
+    ap.add_argument("--pairs", type=int, default=0, help="N of the 71 pairs, evenly spaced (default: all)")
+    ap.add_argument("--cetool", default=str(REPO / ".build" / "release" / "cetool"))
+    ap.add_argument("--fp16", action="store_true")
+    ap.add_argument("--int8", action="store_true")
+    ap.add_argument("--calibration", help="int8: convert's --calibration (default: convert's built-in pairs)")
+    ap.add_argument("--cetool-only", action="store_true", help="reuse OUT/golden.json and OUT/pairs.jsonl of an earlier run")
+    ap.add_argument("--no-verify", action="store_true", help="skip `cetool verify` (max |Δlogit| still from predict's logits)")
+    ap.add_argument("--skip-fp32", action="store_true", help="only the --fp16 / --int8 artifacts")
+    ap.add_argument("--save", help="directory for deberta-base-<UTC time>.json")
+    ap.add_argument("--reference-only", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    out = pathlib.Path(args.out)
+    if args.reference_only:
+        return reference(out, args.pairs)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(2)
+    if not (out / "model" / "config.json").exists():
+        build(out)
+    run = None if args.cetool_only else timed([sys.executable, __file__, "--out", str(out), "--pairs", str(args.pairs), "--reference-only"])
+    ref = json.loads((out / "reference.json").read_text())
+    ref_logits = [c["logits"] for c in json.loads((out / "golden.json").read_text())["cases"]]
+    result = {"pairs": ref["pairs"], "tokens": ref["tokens"], "max_length": 512, "batch_size": 32, "threads": 2,
+              "cpu_flags": cpu_flags(), "torch": ref["torch"], "cetool": args.cetool,
+              "logit_range": [min(min(r) for r in ref_logits), max(max(r) for r in ref_logits)],
+              "pytorch_fp32": dict(figures(run, ref["pairs"]), predict_seconds=round(ref["seconds"], 1)) if run else "not run"}
+    options = ["--max-length", "512", "--batch-size", "32", "--threads", "2"]
+    if not args.skip_fp32:
+        result["cetool_fp32"] = cetool_run(args.cetool, out / "model", out, options, ref_logits, not args.no_verify)
+    for dtype in [d for d in ("fp16", "int8") if getattr(args, d)]:
+        art = out / f"model-{dtype}"
+        calibration = ["--calibration", args.calibration] if dtype == "int8" and args.calibration else []
+        conv = dict(convert(args.cetool, out / "model", dtype, art, calibration), calibration=args.calibration or "built-in")
+        result[f"cetool_{dtype}"] = dict(cetool_run(args.cetool, art, out, options, ref_logits, not args.no_verify), **conv)
+    text = json.dumps(result, indent=1)
+    print(text)
+    if args.save:
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        (pathlib.Path(args.save) / f"deberta-base-{stamp}.json").write_text(text + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -1,36 +1,41 @@
 """Qwen3-Reranker-0.6B's dimensions at random init: parity and speed beside PyTorch on the same pairs, in one run
 (reference venv; nothing here is committed).
 
-  ref/bin/python bench/qwen3_reranker.py --out /tmp/qwen3-06b [--int8]      # ≈ 15 min on 2 cores (+ ≈ 10 min with --int8)
+  ref/bin/python bench/qwen3_reranker.py --out /tmp/qwen3-06b [--pairs 16] [--int8] [--fp16] [--save bench/results]
+  ref/bin/python bench/qwen3_reranker.py --out /tmp/qwen3-06b --cetool-only --skip-fp32 --int8 [--calibration FILE] [--no-verify]
+      # artifacts only, on the pairs and reference logits of an earlier run (slow machines: a smaller calibration set)
 
 Builds a Qwen3ForSequenceClassification with Qwen3-Reranker-0.6B's config (hidden 1024, 28 layers, 16 heads over 8 kv
 heads of 128, intermediate 3072, vocab 151,669, rope_theta 1,000,000, rms_norm_eps 1e-6, tied embeddings, one label: the
 seq-cls conversion's score row) and transformers' own initialisation (seed 7; no published weights exist on PyPI, none are
 downloaded), on golden/models/tiny-qwen3's tokenizer (its ids are a subset of the vocabulary), saved with
 CrossEncoder.save into OUT/model (≈ 2.4 GB fp32). Then, one after the other on the same machine:
-  1. the reference: CrossEncoder.predict of N pairs of golden/tiny-qwen3/golden.json (the 10 seed pairs, the 6 longest,
-     every 4th of the rest) at batch 16 with 2 threads, tokenization included, in a child process (its wall time and
-     peak RSS); OUT/golden.json holds its token ids and logits in the golden format, OUT/pairs.jsonl the pairs;
-  2. `cetool verify OUT/model --golden OUT/golden.json` (max |Δlogit|, the fp32 profile);
-  3. `cetool predict OUT/model --pairs OUT/pairs.jsonl --batch-size 16` under /usr/bin/time -v (wall time, peak RSS);
-  4. with --int8: `cetool convert --dtype int8` (convert's defaults), then verify and predict as above.
-Prints one JSON object: pairs, tokens, pairs/s and peak RSS per runtime, max |Δlogit|, the CPU flags that matter.
+  1. the reference: CrossEncoder.predict of the pairs of golden/tiny-qwen3/golden.json (the 10 seed pairs, the 6 longest,
+     every 4th of the rest: 109; with --pairs N, N of those 109 evenly spaced) at batch 16 with 2 threads, tokenization
+     included, in a child process under /usr/bin/time -v (whole process: load + predict; wall and CPU seconds, peak
+     RSS); OUT/golden.json holds its token ids and logits in the golden format, OUT/pairs.jsonl the pairs;
+  2. `cetool predict OUT/model --pairs OUT/pairs.jsonl --batch-size 16 --threads 2 --logits` under /usr/bin/time -v
+     (whole process: wall and CPU seconds, peak RSS; max |Δlogit| from its logits);
+  3. `cetool verify OUT/model --golden OUT/golden.json` (token ids, the profile of the artifact's dtype);
+  4. with --int8 / --fp16: `cetool convert --dtype int8|fp16` (convert's defaults), then 2 and 3 on the artifact.
+Prints one JSON object (with --save DIR, also DIR/qwen3-reranker-<UTC time>.json): pairs, tokens, per runtime pairs/s,
+CPU seconds (user + sys) per pair, peak RSS, max |Δlogit|; the CPU flags and the load average around each step. On a
+shared machine CPU seconds per pair are the figure to compare: wall rates move with the other processes' load.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import pathlib
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
+from _wholeprocess import convert, cetool_run, cpu_flags, figures, timed
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CETOOL = REPO / ".build" / "release" / "cetool"
-FLAGS = ["avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16"]
 
 
 def build(out: pathlib.Path) -> None:
@@ -56,7 +61,7 @@ def build(out: pathlib.Path) -> None:
         readme.unlink()
 
 
-def reference(out: pathlib.Path, batch: int) -> None:
+def reference(out: pathlib.Path, batch: int, n: int) -> None:
     """Child process: the reference's scores, timed (tokenization included)."""
     import numpy as np
     import torch
@@ -66,6 +71,8 @@ def reference(out: pathlib.Path, batch: int) -> None:
     g = json.loads((REPO / "golden/tiny-qwen3/golden.json").read_text(encoding="utf-8"))
     rest = g["cases"][10:]
     cases = g["cases"][:10] + sorted(rest, key=lambda c: -len(c["input_ids"]))[:6] + rest[::4]
+    if 0 < n < len(cases):
+        cases = [cases[k * len(cases) // n] for k in range(n)]
     pairs = [[c["query"], c["document"]] for c in cases]
     t0 = time.time()
     logits = np.asarray(ce.predict(pairs, batch_size=batch, activation_fn=torch.nn.Identity()), dtype=np.float32).reshape(len(pairs), -1)
@@ -85,58 +92,48 @@ def reference(out: pathlib.Path, batch: int) -> None:
                                                     "seconds": seconds}) + "\n")
 
 
-def timed(cmd: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MB) and stdout of `cmd` under /usr/bin/time -v."""
-    t0 = time.time()
-    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True)
-    seconds = time.time() - t0
-    if p.returncode not in (0, 1):
-        raise SystemExit(f"{cmd[0]} failed ({p.returncode}): {p.stderr[-2000:]}")
-    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1)) / 1024
-    return seconds, rss, p.stdout
-
-
-def cetool_run(model: pathlib.Path, out: pathlib.Path, batch: int, pairs: int) -> dict:
-    report = out / f"verify-{model.name}.json"
-    subprocess.run([str(CETOOL), "verify", str(model), "--golden", str(out / "golden.json"), "--report", str(report)],
-                   capture_output=True, text=True)
-    r = json.loads(report.read_text())
-    seconds, rss, _ = timed([str(CETOOL), "predict", str(model), "--pairs", str(out / "pairs.jsonl"), "--batch-size", str(batch),
-                             "--no-progress"])
-    s = r["sets"][0]
-    return {"pairs_per_second": round(pairs / seconds, 2), "seconds": round(seconds, 1), "peak_rss_mb": round(rss),
-            "verify_passed": s["passed"], "token_ids_identical": f"{s['token_ids_identical']}/{s['token_ids_checked']}",
-            "max_abs_delta_logit": s["max_abs_delta_logit"], "mean_abs_delta_logit": s["mean_abs_delta_logit"]}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="/tmp/qwen3-06b")
     ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--pairs", type=int, default=0, help="N of the 109 pairs, evenly spaced (default: all)")
+    ap.add_argument("--cetool", default=str(CETOOL))
     ap.add_argument("--int8", action="store_true")
+    ap.add_argument("--fp16", action="store_true")
+    ap.add_argument("--calibration", help="int8: convert's --calibration (default: convert's built-in pairs)")
+    ap.add_argument("--cetool-only", action="store_true", help="reuse OUT/golden.json and OUT/pairs.jsonl of an earlier run")
+    ap.add_argument("--no-verify", action="store_true", help="skip `cetool verify` (max |Δlogit| still from predict's logits)")
+    ap.add_argument("--skip-fp32", action="store_true", help="only the --fp16 / --int8 artifacts")
+    ap.add_argument("--save", help="directory for qwen3-reranker-<UTC time>.json")
     ap.add_argument("--reference-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     out = pathlib.Path(args.out)
     if args.reference_only:
-        return reference(out, args.batch_size)
+        return reference(out, args.batch_size, args.pairs)
     out.mkdir(parents=True, exist_ok=True)
     if not (out / "model" / "model.safetensors").exists():
         build(out)
-    seconds, rss, _ = timed([sys.executable, __file__, "--out", str(out), "--batch-size", str(args.batch_size), "--reference-only"])
+    run = None if args.cetool_only else timed([sys.executable, __file__, "--out", str(out), "--batch-size", str(args.batch_size),
+                                               "--pairs", str(args.pairs), "--reference-only"])
     ref = json.loads((out / "reference.json").read_text())
-    flags = set(open("/proc/cpuinfo").read().split())
-    result = {"pairs": ref["pairs"], "tokens": ref["tokens"], "batch_size": args.batch_size,
-              "cpu_flags": [f for f in FLAGS if f in flags],
-              "pytorch_fp32": {"pairs_per_second": round(ref["pairs"] / ref["seconds"], 2), "predict_seconds": round(ref["seconds"], 1),
-                               "process_peak_rss_mb": round(rss), "process_seconds": round(seconds, 1)},
-              "cetool_fp32": cetool_run(out / "model", out, args.batch_size, ref["pairs"])}
-    if args.int8:
-        int8 = out / "model-int8"
-        t0 = time.time()
-        subprocess.run([str(CETOOL), "convert", str(out / "model"), "--dtype", "int8", "--output", str(int8), "--force", "--no-progress"],
-                       check=True, capture_output=True)
-        result["cetool_int8"] = dict(cetool_run(int8, out, args.batch_size, ref["pairs"]), convert_seconds=round(time.time() - t0, 1))
-    print(json.dumps(result, indent=1))
+    golden = json.loads((out / "golden.json").read_text())
+    ref_logits = [c["logits"] for c in golden["cases"]]
+    result = {"pairs": ref["pairs"], "tokens": ref["tokens"], "batch_size": args.batch_size, "threads": 2,
+              "cpu_flags": cpu_flags(), "cetool": args.cetool,
+              "pytorch_fp32": dict(figures(run, ref["pairs"]), predict_seconds=round(ref["seconds"], 1)) if run else "not run"}
+    options = ["--batch-size", str(args.batch_size), "--threads", "2"]
+    if not args.skip_fp32:
+        result["cetool_fp32"] = cetool_run(args.cetool, out / "model", out, options, ref_logits, not args.no_verify)
+    for dtype in [d for d in ("int8", "fp16") if getattr(args, d)]:
+        art = out / f"model-{dtype}"
+        calibration = ["--calibration", args.calibration] if dtype == "int8" and args.calibration else []
+        conv = dict(convert(args.cetool, out / "model", dtype, art, calibration), calibration=args.calibration or "built-in")
+        result[f"cetool_{dtype}"] = dict(cetool_run(args.cetool, art, out, options, ref_logits, not args.no_verify), **conv)
+    text = json.dumps(result, indent=1)
+    print(text)
+    if args.save:
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        (pathlib.Path(args.save) / f"qwen3-reranker-{stamp}.json").write_text(text + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -21,8 +21,9 @@ tables (runs in the reference venv; needs the `sentencepiece` PyPI package, 0.2.
                            golden/make_torch_variants.py does), the same other files
 
 Weights as golden/make_models_arch.py draws them (randomize). Writes models/PROVENANCE-deberta.json,
-golden/tokenizers/deberta-spm.json and deberta-json.json (the tokenizer corpus, random pairs, truncations, and every
-text of golden/tokenizer_edge_cases.json), and golden/deberta-buckets.json (make_log_bucket_position per relative
+golden/tokenizers/deberta-json.json (tiny-deberta-v3's tokenizer.json on the tokenizer corpus, random pairs, truncations,
+and every text of golden/tokenizer_edge_cases.json; the reference's ids from spm-deberta's spm.model alone are checked
+equal on every case and the file says so, so cetool's spm.model form is held to the same cases), and golden/deberta-buckets.json (make_log_bucket_position per relative
 distance for each tiny config and for deberta-v3-base's 256 buckets over 512 positions).
 """
 from __future__ import annotations
@@ -116,8 +117,9 @@ def torch_variant() -> dict:
     return make_torch_variants.torch_variant("tiny-deberta-v2-torch", MODELS / "tiny-deberta-v2", MODELS / "tiny-deberta-v2-torch")
 
 
-def tokenizer_golden(name: str, rel_dir: str) -> None:
-    """make_goldens.tokenizer_golden's cases, then every text of golden/tokenizer_edge_cases.json alone and paired."""
+def tokenizer_golden(name: str, rel_dir: str, same_as: str) -> None:
+    """make_goldens.tokenizer_golden's cases, then every text of golden/tokenizer_edge_cases.json alone and paired. The
+    tokenizer of `same_as` (another form of the same vocabulary) must give the reference the same ids on every case."""
     make_goldens.tokenizer_golden(name, rel_dir)
     out = make_goldens.REPO / "golden" / "tokenizers" / f"{name}.json"
     g = json.loads(out.read_text(encoding="utf-8"))
@@ -132,11 +134,17 @@ def tokenizer_golden(name: str, rel_dir: str) -> None:
             c = {"text": text, "pair": pair, "max_length": None}
             c.update({k: list(enc[k]) for k in ["input_ids", "token_type_ids", "attention_mask"] if k in enc})
             g["cases"].append(c)
+    other = AutoTokenizer.from_pretrained(str(make_goldens.REPO / same_as))
+    for i, c in enumerate(g["cases"]):
+        enc = other(c["text"], c["pair"], truncation=c["max_length"] is not None, max_length=c["max_length"])
+        if any(list(enc[k]) != c[k] for k in ["input_ids", "token_type_ids", "attention_mask"]):
+            raise SystemExit(f"{same_as} differs from {rel_dir} on case {i}: {c['text'][:80]!r}")
+    g["same_ids_from"] = {"tokenizer_dir": same_as + "/", "tokenizer_class": type(other).__name__, "cases": len(g["cases"])}
     g["provenance"]["generator"] = "golden/make_models_deberta.py (make_goldens.tokenizer_golden + the edge-case texts)"
     g["provenance"]["generator_sha256"] = _data.sha256_file(pathlib.Path(__file__))
     g["provenance"]["versions"]["sentencepiece"] = sentencepiece.__version__
     out.write_text(_data.dumps(g) + "\n", encoding="utf-8")
-    print(json.dumps({"file": str(out.relative_to(make_goldens.REPO)), "cases": len(g["cases"])}), flush=True)
+    print(json.dumps({"file": str(out.relative_to(make_goldens.REPO)), "cases": len(g["cases"]), "same_ids_from": same_as}), flush=True)
 
 
 def bucket_golden() -> None:
@@ -179,8 +187,7 @@ def main() -> None:
     if "torch" in only:
         prov["models"]["tiny-deberta-v2-torch"] = torch_variant()
     if "tokenizers" in only:
-        tokenizer_golden("deberta-spm", "golden/models/spm-deberta")
-        tokenizer_golden("deberta-json", "golden/models/tiny-deberta-v3")
+        tokenizer_golden("deberta-json", "golden/models/tiny-deberta-v3", same_as="golden/models/spm-deberta")
     if "buckets" in only:
         bucket_golden()
     prov["models"] = dict(sorted(prov["models"].items()))

