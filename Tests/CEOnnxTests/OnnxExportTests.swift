@@ -124,7 +124,10 @@ final class OnnxExportTests: XCTestCase {
         let p = try XCTUnwrap(decoded)
         defer { onnx__model_proto__free_unpacked(p, nil) }
         let g = p.pointee.graph.pointee
-        let domains = (0..<p.pointee.n_opset_import).map { String(cString: p.pointee.opset_import[$0]!.pointee.domain) }
+        let domains = (0..<p.pointee.n_opset_import).map { i -> String in
+            guard let d = p.pointee.opset_import[i]!.pointee.domain else { return "" }
+            return String(cString: d)
+        }
         XCTAssertEqual(domains, ["", "com.microsoft"])
         let nbits = (0..<g.n_node).filter { String(cString: g.node[$0]!.pointee.op_type) == "MatMulNBits" }
         let int8Linears = m.graph.weights.filter { $0.value.dtype == .i8 && $0.key != TensorName.tokenEmbedding.weight }
