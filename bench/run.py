@@ -36,12 +36,15 @@ PY_SYSTEMS = {
     "ort-fused-int8": ("int8", "ONNX Runtime CPU EP, model-fused-int8.onnx"),
     "ort-cetool-fp32": ("fp32", "ONNX Runtime CPU EP, onnx/model.onnx of `cetool export-onnx` (--cetool-onnx fp32=DIR)"),
     "ort-cetool-fp16": ("fp16", "ONNX Runtime CPU EP, onnx/model.onnx of `cetool export-onnx --dtype fp16` (--cetool-onnx fp16=DIR)"),
+    "ort-cetool-int8": ("int8", "ONNX Runtime CPU EP, onnx/model.onnx of `cetool export-onnx` of an int8 artifact "
+                                "(MatMulNBits bits 8 over the artifact's codes; --cetool-onnx int8=DIR)"),
 }
 DEFAULT_SYSTEMS = ["pytorch-fp32", "ort-fp32", "ort-int8"]
 ONNX_FILES = {"ort-fp32": "model.onnx", "ort-int8": "model-int8.onnx", "ort-fused-fp32": "model-fused.onnx",
               "ort-fused-int8": "model-fused-int8.onnx",
               # cetool's exports: replaced by --cetool-onnx LABEL=DIR (DIR/onnx/model.onnx)
-              "ort-cetool-fp32": "cetool-fp32/onnx/model.onnx", "ort-cetool-fp16": "cetool-fp16/onnx/model.onnx"}
+              "ort-cetool-fp32": "cetool-fp32/onnx/model.onnx", "ort-cetool-fp16": "cetool-fp16/onnx/model.onnx",
+              "ort-cetool-int8": "cetool-int8/onnx/model.onnx"}
 REFERENCE_SYSTEM = "pytorch-fp32"
 
 
@@ -734,7 +737,7 @@ def parse_args(argv=None):
     ap.add_argument("--cetool-model", action="append", default=[], metavar="LABEL=DIR",
                     help="a model directory for cetool (repeatable), e.g. fp32=.models/minilm-l6-ce")
     ap.add_argument("--cetool-onnx", action="append", default=[], metavar="LABEL=DIR",
-                    help="a `cetool export-onnx` folder run as system ort-cetool-LABEL (fp32, fp16)")
+                    help="a `cetool export-onnx` folder run as system ort-cetool-LABEL (fp32, fp16, int8)")
     ap.add_argument("--results-dir", default="bench/results")
     ap.add_argument("--no-save", action="store_true", help="do not write bench/results/<timestamp>.json")
     ap.add_argument("--one", help=argparse.SUPPRESS)

@@ -3,7 +3,8 @@
   ref/bin/python golden/roundtrip_onnx.py [--cetool .build/release/cetool] [--st-python /tmp/ref-onnx/bin/python]
 
 For each (model, precision) below, cetool writes a folder into a temporary directory (`cetool export-onnx SRC --output
-DIR [--dtype fp16]`, or from an int8 artifact `cetool convert` made first); then two loaders score the same pairs and
+DIR [--dtype fp16]`, or for the int8 group from the int8 artifact `cetool convert SRC --output ART` made first with
+convert's defaults); then two loaders score the same pairs and
 rankings as the model's own golden (golden/<model>/golden.json, same ids):
 
 - `onnxruntime`: the folder's tokenizer (transformers AutoTokenizer, as CrossEncoder.preprocess calls it:
@@ -87,16 +88,22 @@ BI_SETS = [(m, src, g, p) for m, src, g in BI_MODELS for p in ("fp32", "fp16")]
 # projections + absolute positions + token types + embed_proj; c2p only.
 DEBERTA_MODELS = [(m, f"golden/models/{m}") for m in ("tiny-deberta-v3", "tiny-deberta-v2", "tiny-deberta-c2p")]
 DEBERTA_SETS = [(m, src, f"golden/{m}/golden.json", p) for m, src in DEBERTA_MODELS for p in ("fp32", "fp16")]
-# Each group of sets is recorded in its own file under golden/roundtrip/ (--group NAME): (file, cross sets, bi sets).
 # Decoder rerankers (golden/make_models_qwen3.py: Qwen3 ×3, Qwen2, Llama sequence classifiers; goldens fed as CrossEncoder
 # feeds any pair, the folder's tokenizer on (query, document), padded on the side its tokenizer_config names).
 DECODER_MODELS = ["tiny-qwen3", "tiny-qwen3-gqa4", "tiny-qwen3-mha", "tiny-qwen2", "tiny-llama"]
 DECODER_SETS = [(m, f"golden/models/{m}", f"golden/{m}/golden.json", p) for m in DECODER_MODELS for p in ("fp32", "fp16")]
+# int8: `cetool convert SRC --output ART` (convert's defaults: int8, GPTQ, SmoothQuant α 0.5, groups of 64, int16
+# activations, the built-in calibration set), then `cetool export-onnx ART --output DIR` (MatMulNBits over the
+# artifact's own codes and scales, formats/onnx.md "int8"); judged against the source model's reference golden.
+INT8_SETS = [(m, src, f"golden/{m}/golden.json", "int8") for m, src in MODELS]
+# Each group of sets is recorded in its own file under golden/roundtrip/ (--group NAME): (file, cross sets, bi sets).
 GROUPS = {
     "main": ("onnx.json", SETS, BI_SETS),
     "decoder": ("onnx-decoder.json", DECODER_SETS, []),
     "deberta": ("onnx-deberta.json", DEBERTA_SETS, []),
+    "int8": ("onnx-int8.json", INT8_SETS, []),
 }
+CONVERT_INT8 = "cetool convert SRC --output ART --no-progress"
 
 
 def b64_floats(a: np.ndarray) -> dict:
@@ -348,9 +355,17 @@ def main() -> None:
             if (name, precision) in done:
                 continue
             out_dir = pathlib.Path(tmp) / f"{name}-{precision}"
-            cmd = [str(cetool), "export-onnx", str(REPO / src), "--output", str(out_dir)]
-            if precision != "fp32":
-                cmd += ["--dtype", precision]
+            if precision == "int8":
+                artifact = pathlib.Path(tmp) / f"{name}-artifact"
+                subprocess.run([str(cetool), "convert", str(REPO / src), "--output", str(artifact), "--no-progress"],
+                               check=True, stdout=subprocess.DEVNULL)
+                cmd = [str(cetool), "export-onnx", str(artifact), "--output", str(out_dir)]
+                exported_with = CONVERT_INT8 + "; cetool export-onnx ART --output DIR"
+            else:
+                cmd = [str(cetool), "export-onnx", str(REPO / src), "--output", str(out_dir)]
+                if precision != "fp32":
+                    cmd += ["--dtype", precision]
+                exported_with = "cetool export-onnx SRC --output DIR" + (f" --dtype {precision}" if precision != "fp32" else "")
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
             golden = json.loads((REPO / golden_rel).read_text(encoding="utf-8"))
             pairs = [[c["query"], c["document"]] for c in golden["cases"]]
@@ -359,7 +374,7 @@ def main() -> None:
             logits, names = scorer.logits(pairs), scorer.names
             entry = {
                 "model": name, "source_dir": src, "golden": golden_rel, "precision": precision,
-                "exported_with": "cetool export-onnx SRC --output DIR" + (f" --dtype {precision}" if precision != "fp32" else ""),
+                "exported_with": exported_with,
                 "onnx_sha256": _data.sha256_file(out_dir / "onnx" / "model.onnx"),
                 "onnx_bytes": (out_dir / "onnx" / "model.onnx").stat().st_size,
                 "onnx_inputs": names, "max_length": golden["max_length"], "batch_size": batch_size(golden["max_length"]),

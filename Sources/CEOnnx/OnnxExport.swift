@@ -13,6 +13,8 @@ public enum OnnxExportError: Error, Equatable, CustomStringConvertible {
     case unsupportedPrecision(requested: String, model: String, reason: String)
     /// An architecture the export has no emitters for (a decoder without a score head).
     case unsupportedArchitecture(name: String)
+    /// int8 scales ONNX cannot hold (MatMulNBits' blocks: a power of two within 16…256 inside one scale group).
+    case unsupportedQuantization(name: String, reason: String)
     /// A bare encoder (no classification head) that is not a SentenceTransformer folder (no usable modules.json).
     case notASentenceTransformer(path: String, reason: String)
 
@@ -21,6 +23,7 @@ public enum OnnxExportError: Error, Equatable, CustomStringConvertible {
         case .unsupportedTensor(let n, let d): return "tensor \(n) has dtype \(d), which the ONNX export does not hold"
         case .unsupportedPrecision(let r, let m, let why): return "cannot export \(r) from a \(m) model: \(why)"
         case .unsupportedArchitecture(let n): return "the ONNX export does not cover \(n) (cetool runs it; export-onnx does not write it yet)"
+        case .unsupportedQuantization(let n, let why): return "\(n): \(why), which the ONNX export does not hold"
         case .notASentenceTransformer(let p, let why):
             return "\(p) is an encoder without a classification head but not a SentenceTransformer folder (\(why)): export a cross-encoder, or a bi-encoder with its modules.json"
         }
@@ -59,10 +62,6 @@ public enum OnnxExport {
     @discardableResult
     public static func write(_ model: ImportedModel, to target: URL, policy: ReplacePolicy) throws -> Summary {
         let (precision, _) = SavePretrained.storage(of: model.graph)
-        guard precision != .int8 else {
-            throw OnnxExportError.unsupportedPrecision(requested: "int8", model: "int8",
-                                                       reason: "int8 artifacts are not exported to ONNX yet; export fp32 or fp16")
-        }
         let bi = isBiEncoder(model)
         if model.graph.isEncoderOnly, !bi {
             throw OnnxExportError.notASentenceTransformer(path: model.directory.path, reason: "no modules.json")

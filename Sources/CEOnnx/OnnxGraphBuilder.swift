@@ -13,11 +13,11 @@ final class OnnxGraphBuilder {
     /// Adds a node; returns its `outputs` output names.
     @discardableResult
     func add(_ op: String, _ inputs: [String], _ attributes: [Onnx.Attribute] = [], scope: String, outputs: Int = 1,
-             named fixed: [String]? = nil) -> [String] {
+             named fixed: [String]? = nil, domain: String = "") -> [String] {
         counter += 1
         let name = "/\(scope)/\(op)_\(counter)"
         let outs = fixed ?? (0..<outputs).map { "\(name)_output_\($0)" }
-        nodes.append(Onnx.Node(opType: op, inputs: inputs, outputs: outs, name: name, attributes: attributes))
+        nodes.append(Onnx.Node(opType: op, inputs: inputs, outputs: outs, name: name, attributes: attributes, domain: domain))
         produced.formUnion(outs)
         return outs
     }

@@ -29,7 +29,9 @@ enum OnnxGraphExport {
                               dims: [.param("batch_size"), .param("sequence_length"), .value(Int64(graph.hyperparameters.hiddenSize))])]
             : [Onnx.ValueInfo(name: outputName(graph), elementType: .float,
                               dims: [.param("batch_size"), .value(Int64(graph.hyperparameters.numLabels))])]
-        return Onnx.Model(irVersion: irVersion, opsets: [("", opset)], producerName: "cetool", producerVersion: producerVersion,
+        // An int8 graph's MatMulNBits nodes (OnnxInt8.swift) need ONNX Runtime's contrib domain.
+        let contrib = e.b.nodes.contains { $0.domain == Emitter.contribDomain } ? [(Emitter.contribDomain, Int64(1))] : []
+        return Onnx.Model(irVersion: irVersion, opsets: [("", opset)] + contrib, producerName: "cetool", producerVersion: producerVersion,
                           graphName: "main_graph", nodes: e.b.nodes, initializers: e.b.initializers, inputs: inputs, outputs: outputs,
                           metadata: metadata)
     }
@@ -62,7 +64,7 @@ enum OnnxGraphExport {
                 case .poolFirstToken(let act): x = activation(try linear(firstToken(), TensorName.classifierPool, scope: "head"), act, scope: "head")
                 case .classify: x = try linear(x, TensorName.classifierOut, scope: "head")
                 case .embedTokens:
-                    let tok = b.op("Gather", [try weight(TensorName.tokenEmbedding.weight), "input_ids"], scope: "embeddings")
+                    let tok = try tokenRows(scope: "embeddings")
                     x = try layerNorm(tok, TensorName.embeddingNorm, scope: "embeddings")
                 case .preNormBlock(let i, let span): try preNormBlock(i, span)
                 case .outputNorm: x = try layerNorm(x, TensorName.outputNorm, scope: "final_norm")
@@ -132,6 +134,7 @@ enum OnnxGraphExport {
 
         /// y = x · Wᵀ + b (torch.nn.Linear), W [out, in]; the bias when the graph has one.
         func linear(_ input: String, _ name: Layer, scope: String) throws -> String {
+            if isInt8(name.weight) { return try int8Linear(input, name, scope: scope) }
             let y = b.op("MatMul", [input, try weight(name.weight, transposed: true)], scope: scope)
             guard has(name.bias) else { return y }
             return b.op("Add", [y, try weight(name.bias)], scope: scope)
@@ -221,7 +224,7 @@ enum OnnxGraphExport {
         /// token_embd[ids] + type_embd[types] + pos_embd[positions], LayerNorm(embd_norm).
         mutating func embed() throws {
             let s = "embeddings"
-            var sum = b.op("Gather", [try weight(TensorName.tokenEmbedding.weight), "input_ids"], scope: s)
+            var sum = try tokenRows(scope: s)
             if graph.architecture.usesTokenTypeIDs {
                 sum = b.op("Add", [sum, b.op("Gather", [try weight(TensorName.typeEmbedding.weight), "token_type_ids"], scope: s)], scope: s)
             } else if graph.architecture.hasTypeEmbedding {

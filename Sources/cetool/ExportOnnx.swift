@@ -18,7 +18,8 @@ struct ExportOnnx: ParsableCommand {
         A bi-encoder (a SentenceTransformer folder or artifact) exports its Transformer module: output last_hidden_state \
         [batch_size, sequence_length, hidden], with modules.json, its configs and the Pooling / Dense / Normalize folders \
         copied, for SentenceTransformer(DIR, backend="onnx"). \
-        fp16 stores fp16 weights widened to fp32 by Cast nodes, as cetool computes them. The output appears whole or not \
+        fp16 stores fp16 weights widened to fp32 by Cast nodes, as cetool computes them. An int8 artifact exports its \
+        own int8 codes, scales and smoothing (ONNX Runtime's MatMulNBits, bits 8, domain com.microsoft). The output appears whole or not \
         at all; an existing output is replaced only with --force.
         """)
 

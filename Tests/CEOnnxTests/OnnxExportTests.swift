@@ -1,5 +1,6 @@
 import CEArtifact
 import CECore
+import CEGraph
 import CEImport
 import CEQuant
 import COnnxProto
@@ -98,16 +99,49 @@ final class OnnxExportTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["foreign", "out"], "no staging left behind")
     }
 
-    /// int8 weights are refused with a typed error before anything is staged.
-    func testInt8IsRefusedAndNothingIsWritten() throws {
+    /// int8 scales whose groups no MatMulNBits block fits (groups of 24 inputs: no power of two ≥ 16 divides 24) are
+    /// refused with a typed error naming the scale tensor, before anything is staged.
+    func testInt8GroupsOnnxCannotHoldAreRefusedAndNothingIsWritten() throws {
         var m = try model("tiny-bert-l1")
-        m.graph = try Quantize.apply(.int8, to: m.graph)
+        var plan = Quantize.Plan.all
+        plan.weightGroupSize = 24
+        m.graph = try Quantize.apply(.int8, to: m.graph, plan: plan)
         let out = dir.appendingPathComponent("int8")
         XCTAssertThrowsError(try OnnxExport.write(m, to: out, policy: ReplacePolicy(force: false))) {
-            guard case .unsupportedPrecision(let requested, _, _)? = $0 as? OnnxExportError else { return XCTFail("\($0)") }
-            XCTAssertEqual(requested, "int8")
+            guard case .unsupportedQuantization(let name, _)? = $0 as? OnnxExportError else { return XCTFail("\($0)") }
+            XCTAssertTrue(name.hasSuffix("_scale"), name)
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), [])
+    }
+
+    /// An int8 graph exports its own codes (code + 128 as MatMulNBits' uint8 B, bits 8) and one scale per block, one
+    /// MatMulNBits per int8 linear, the int8 token table as int8, under ONNX Runtime's com.microsoft opset.
+    func testInt8ExportsTheGraphsOwnCodes() throws {
+        var m = try model("tiny-bert-l1")
+        m.graph = try Quantize.apply(.int8, to: m.graph)
+        let bytes = try OnnxExport.modelBytes(m)
+        let decoded = bytes.withUnsafeBufferPointer { onnx__model_proto__unpack(nil, $0.count, $0.baseAddress) }
+        let p = try XCTUnwrap(decoded)
+        defer { onnx__model_proto__free_unpacked(p, nil) }
+        let g = p.pointee.graph.pointee
+        let domains = (0..<p.pointee.n_opset_import).map { i -> String in
+            guard let d = p.pointee.opset_import[i]!.pointee.domain else { return "" }
+            return String(cString: d)
+        }
+        XCTAssertEqual(domains, ["", "com.microsoft"])
+        let nbits = (0..<g.n_node).filter { String(cString: g.node[$0]!.pointee.op_type) == "MatMulNBits" }
+        let int8Linears = m.graph.weights.filter { $0.value.dtype == .i8 && $0.key != TensorName.tokenEmbedding.weight }
+        XCTAssertEqual(nbits.count, int8Linears.count)
+        let q = TensorName.attnQ(0).weight
+        let inits = (0..<g.n_initializer).map { g.initializer[$0]!.pointee }
+        let b = try XCTUnwrap(inits.first { String(cString: $0.name) == q + ".q8" })
+        XCTAssertEqual(b.data_type, 2)  // uint8
+        let w = try XCTUnwrap(m.graph.weights[q])
+        let stored = Array(UnsafeBufferPointer(start: b.raw_data.data, count: b.raw_data.len))
+        let codes = w.storage.bytes.prefix(w.shape.elementCount).map { UInt8(truncatingIfNeeded: Int(Int8(bitPattern: $0)) + 128) }
+        XCTAssertEqual(stored, codes, "32 inputs, one block of 32 per row: B is the codes + 128 in row order")
+        let table = try XCTUnwrap(inits.first { String(cString: $0.name) == TensorName.tokenEmbedding.weight })
+        XCTAssertEqual(table.data_type, 3)  // int8
     }
 
     /// fp16 stores half the linear bytes: fp16 initializers, each widened by one Cast.
