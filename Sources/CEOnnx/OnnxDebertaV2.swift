@@ -49,7 +49,7 @@ extension OnnxGraphExport.Emitter {
     /// times the attention mask (DebertaV2Embeddings); then the relative-position tensors every block reads.
     mutating func embedDebertaV2() throws {
         let s = "embeddings", p = try debertaParameters()
-        var sum = b.op("Gather", [try weight(TensorName.tokenEmbedding.weight), "input_ids"], scope: s)
+        var sum = try tokenRows(scope: s)
         if p.positionBiasedInput {
             sum = b.op("Add", [sum, b.op("Gather", [try weight(TensorName.positionEmbedding.weight), positionRange(scope: s)], scope: s)], scope: s)
         }

@@ -27,7 +27,7 @@ extension OnnxGraphExport.Emitter {
     /// `embedLookup`: x [B, S, C] = embed_tokens[input_ids]; then the mask and the rotary tables the blocks share.
     mutating func embedLookup() throws {
         let m = try decoderParameters()
-        x = b.op("Gather", [try weight(TensorName.tokenEmbedding.weight), "input_ids"], scope: "embed_tokens")
+        x = try tokenRows(scope: "embed_tokens")
         decoderMask()
         decoderRotary(m)
     }
