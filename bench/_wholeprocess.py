@@ -68,3 +68,25 @@ def convert(cetool: str, source: pathlib.Path, dtype: str, out: pathlib.Path, op
     run = timed([cetool, "convert", str(source), "--dtype", dtype, "--output", str(out), "--force", "--no-progress", *options])
     return {"convert_seconds": round(run["seconds"], 1), "convert_cpu_seconds": round(run["cpu_seconds"], 1),
             "convert_peak_rss_mb": round(run["peak_rss_mb"])}
+
+
+def cetool_precisions(args, out: pathlib.Path, options: list[str], ref_logits: list[list[float]], result: dict,
+                      dtypes: tuple[str, ...]) -> None:
+    """result["cetool_<dtype>"] for fp32 (unless --skip-fp32) and each requested dtype: the artifact converted from
+    out/model (int8 with --calibration when given), then timed and verified as cetool_run does."""
+    if not args.skip_fp32:
+        result["cetool_fp32"] = cetool_run(args.cetool, out / "model", out, options, ref_logits, not args.no_verify)
+    for dtype in [d for d in dtypes if getattr(args, d)]:
+        art = out / f"model-{dtype}"
+        calibration = ["--calibration", args.calibration] if dtype == "int8" and args.calibration else []
+        conv = dict(convert(args.cetool, out / "model", dtype, art, calibration), calibration=args.calibration or "built-in")
+        result[f"cetool_{dtype}"] = dict(cetool_run(args.cetool, art, out, options, ref_logits, not args.no_verify), **conv)
+
+
+def emit(result: dict, save: str | None, name: str) -> None:
+    """Prints the result and, with --save DIR, writes DIR/<name>-<UTC stamp>.json."""
+    text = json.dumps(result, indent=1)
+    print(text)
+    if save:
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        (pathlib.Path(save) / f"{name}-{stamp}.json").write_text(text + "\n", encoding="utf-8")

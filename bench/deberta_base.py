@@ -37,7 +37,7 @@ import torch
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent
 
-from _wholeprocess import convert, cetool_run, cpu_flags, figures, timed  # noqa: E402
+from _wholeprocess import cetool_precisions, cpu_flags, emit, figures, timed  # noqa: E402
 
 from sentence_transformers import CrossEncoder  # noqa: E402
 from transformers import AutoTokenizer, DebertaV2Config, DebertaV2ForSequenceClassification  # noqa: E402
@@ -122,18 +122,8 @@ def main() -> None:
               "logit_range": [min(min(r) for r in ref_logits), max(max(r) for r in ref_logits)],
               "pytorch_fp32": dict(figures(run, ref["pairs"]), predict_seconds=round(ref["seconds"], 1)) if run else "not run"}
     options = ["--max-length", "512", "--batch-size", "32", "--threads", "2"]
-    if not args.skip_fp32:
-        result["cetool_fp32"] = cetool_run(args.cetool, out / "model", out, options, ref_logits, not args.no_verify)
-    for dtype in [d for d in ("fp16", "int8") if getattr(args, d)]:
-        art = out / f"model-{dtype}"
-        calibration = ["--calibration", args.calibration] if dtype == "int8" and args.calibration else []
-        conv = dict(convert(args.cetool, out / "model", dtype, art, calibration), calibration=args.calibration or "built-in")
-        result[f"cetool_{dtype}"] = dict(cetool_run(args.cetool, art, out, options, ref_logits, not args.no_verify), **conv)
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.save:
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        (pathlib.Path(args.save) / f"deberta-base-{stamp}.json").write_text(text + "\n", encoding="utf-8")
+    cetool_precisions(args, out, options, ref_logits, result, ("fp16", "int8"))
+    emit(result, args.save, "deberta-base")
 
 
 if __name__ == "__main__":

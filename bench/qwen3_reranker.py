@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 
-from _wholeprocess import convert, cetool_run, cpu_flags, figures, timed
+from _wholeprocess import cetool_precisions, cpu_flags, emit, figures, timed
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CETOOL = REPO / ".build" / "release" / "cetool"
@@ -122,18 +122,8 @@ def main() -> None:
               "cpu_flags": cpu_flags(), "cetool": args.cetool,
               "pytorch_fp32": dict(figures(run, ref["pairs"]), predict_seconds=round(ref["seconds"], 1)) if run else "not run"}
     options = ["--batch-size", str(args.batch_size), "--threads", "2"]
-    if not args.skip_fp32:
-        result["cetool_fp32"] = cetool_run(args.cetool, out / "model", out, options, ref_logits, not args.no_verify)
-    for dtype in [d for d in ("int8", "fp16") if getattr(args, d)]:
-        art = out / f"model-{dtype}"
-        calibration = ["--calibration", args.calibration] if dtype == "int8" and args.calibration else []
-        conv = dict(convert(args.cetool, out / "model", dtype, art, calibration), calibration=args.calibration or "built-in")
-        result[f"cetool_{dtype}"] = dict(cetool_run(args.cetool, art, out, options, ref_logits, not args.no_verify), **conv)
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.save:
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        (pathlib.Path(args.save) / f"qwen3-reranker-{stamp}.json").write_text(text + "\n", encoding="utf-8")
+    cetool_precisions(args, out, options, ref_logits, result, ("int8", "fp16"))
+    emit(result, args.save, "qwen3-reranker")
 
 
 if __name__ == "__main__":
