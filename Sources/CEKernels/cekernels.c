@@ -15,7 +15,17 @@
 #define CE_HWCAP2_I8MM (1UL << 13)
 #endif
 
+/* The probe runs once: cpuid traps to the hypervisor on virtual machines (a profile of an int8 pass had 5 % of
+ * its time here when the attention kernel asked per head). Racing first calls compute the same value. */
+static int cpu_features_probe(void);
 int ce_cpu_features(void) {
+    static volatile int cached = -1;
+    int f = cached;
+    if (f < 0) { f = cpu_features_probe(); cached = f; }
+    return f;
+}
+
+static int cpu_features_probe(void) {
     int f = 0;
 #if defined(__x86_64__)
     __builtin_cpu_init();
