@@ -17,9 +17,10 @@ from pathlib import Path
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("src"); ap.add_argument("dst")
-    ap.add_argument("--all", choices=["int8", "int16"])
+    ap.add_argument("--all", choices=["int8", "int8_grouped", "int16"])
     ap.add_argument("--int8", default="")
     ap.add_argument("--int16", default="")
+    ap.add_argument("--mode", choices=["int8", "int8_grouped"], default="int8", help="the mode --int8's linears get")
     a = ap.parse_args()
     src, dst = Path(a.src), Path(a.dst)
     raw = (src / "cetool-model.safetensors").read_bytes()
@@ -35,13 +36,16 @@ def main() -> int:
     modes = {}
     for l in linears:
         kind = l.split(".", 2)[2]
-        m = a.all or ("int8" if (kind in want8 or l in want8) else "int16")
+        m = a.all or (a.mode if (kind in want8 or l in want8) else "int16")
         if l in want16:
             m = "int16"
         modes[l] = m
     new = {}
     for k, v in plan.items():
         if k == "linear_activations":
+            continue
+        if k == "activations" and a.all and not want16:
+            new[k] = a.all  # one word for the whole model: a per-linear table may not fit the header's padding
             continue
         if k == "activations":
             new[k] = "per_linear"
@@ -51,12 +55,12 @@ def main() -> int:
     meta["cetool.plan"] = json.dumps(new, ensure_ascii=False, separators=(",", ":"))
     body = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()
     data_start = 8 + n
-    # Keep the data section where it was (64-byte aligned): pad the header with spaces, or fail if it grew too much.
-    if len(body) > n:
-        print(f"header grew from {n} to {len(body)} bytes; cannot keep the alignment", file=sys.stderr)
-        return 2
-    body += b" " * (n - len(body))
-    out = struct.pack("<Q", n) + body + raw[data_start:]
+    # Tensor offsets count from the data section's start, so the header may grow: pad it with spaces to keep that
+    # start 64-byte aligned.
+    size = max(n, len(body))
+    size += -(8 + size) % 64
+    body += b" " * (size - len(body))
+    out = struct.pack("<Q", size) + body + raw[data_start:]
     if dst.exists():
         shutil.rmtree(dst)
     shutil.copytree(src, dst)
@@ -67,7 +71,7 @@ def main() -> int:
             f["size"] = len(out)
             f["sha256"] = hashlib.sha256(out).hexdigest()
     (dst / "cetool.json").write_text(json.dumps(manifest, ensure_ascii=False, separators=(",", ":")) + "\n")
-    print(sum(m == "int8" for m in modes.values()), "of", len(modes), "linears on int8 inputs")
+    print(sum(m != "int16" for m in modes.values()), "of", len(modes), "linears on int8 inputs")
     return 0
 
 

@@ -102,6 +102,7 @@ public enum Artifact {
             ? "symmetric per output channel and group of \(weightGroupSize) input positions, the token embedding per row and group of \(weightGroupSize) columns (per row where a tensor has no more), round half to even, [-127, 127]"
             : "symmetric per output channel (per row for the token embedding), round half to even, [-127, 127]"
         let int8Rule = "symmetric per row to int8, dynamic at run time"
+        let int8GroupedRule = "symmetric per row and weight group (weight_group_size inputs) to int8, dynamic at run time"
         let int16Rule = grouped
             ? "symmetric per row to int16 (|a| <= floor((2^31-1)/(127*k)), at most 32767, k = min(in-features, weight_group_size) rounded up to even), dynamic at run time"
             : "symmetric per row to int16 (|a| <= floor((2^31-1)/(127*k)), at most 32767), dynamic at run time"
@@ -111,7 +112,8 @@ public enum Artifact {
         let int8Activations: String
         switch activations {
         case "int8": int8Activations = int8Rule
-        case "per_linear": int8Activations = "per linear (linear_activations): int8 \(int8Rule); int16 \(int16Rule)"
+        case "int8_grouped": int8Activations = int8GroupedRule
+        case "per_linear": int8Activations = "per linear (linear_activations): int8 \(int8Rule); int8_grouped \(int8GroupedRule); int16 \(int16Rule)"
         case "fp32": int8Activations = "none: int8 weights widened to fp32 at load"
         default: int8Activations = int16Rule
         }

@@ -168,7 +168,7 @@ public enum ModelCard {
             if let w = plan["int8_weights"]?.stringValue { s += "- int8 weights: \(w)\n" }
             if let a = plan["int8_activations"]?.stringValue { s += "- int8 activations: \(a)\n" }
             if let linears = plan["linear_activations"]?.objectValue {
-                for mode in ["int8", "int16"] {
+                for mode in ["int8", "int8_grouped", "int16"] where mode != "int8_grouped" || linears.contains(where: { $0.1.stringValue == mode }) {
                     let names = linears.filter { $0.1.stringValue == mode }.map(\.0)
                     s += "- \(mode) inputs (\(names.count) of \(linears.count) linears): \(names.isEmpty ? "none" : names.map { "`\($0)`" }.joined(separator: ", "))\n"
                 }

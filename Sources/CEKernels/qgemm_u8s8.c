@@ -140,11 +140,38 @@ void ce_quantize_rows_u8(const float *x, const float *smooth, uint8_t *u, float 
     ce_quantize_rows_u8_reference(x, smooth, u, scales, rows, k);
 }
 
+/* Per row and weight group (G a multiple of 4): each group's codes are a row of its own to the per-row rule above;
+ * scales [rows, groups]. Groups are G wide except a shorter last one, whose quad padding ends the row. */
+static void quantize_groups(void (*row)(const float *, const float *, uint8_t *, float *, int, int), const float *x,
+                            const float *smooth, uint8_t *u, float *scales, int rows, int k, int group) {
+    int k4 = quads(k), groups = groups_of(k, group), g0 = groups > 1 ? group : k;
+    for (int r = 0; r < rows; r++)
+        for (int g = 0; g < groups; g++) {
+            int t0 = g * g0, len = k - t0 < g0 ? k - t0 : g0;
+            row(x + (size_t)r * k + t0, smooth ? smooth + t0 : NULL, u + (size_t)r * k4 + t0, scales + (size_t)r * groups + g, 1, len);
+        }
+}
+
+void ce_quantize_rows_u8_groups_reference(const float *x, const float *smooth, uint8_t *u, float *scales, int rows, int k,
+                                          int group) {
+    quantize_groups(ce_quantize_rows_u8_reference, x, smooth, u, scales, rows, k, group);
+}
+
+void ce_quantize_rows_u8_groups(const float *x, const float *smooth, uint8_t *u, float *scales, int rows, int k, int group) {
+    quantize_groups(ce_quantize_rows_u8, x, smooth, u, scales, rows, k, group);
+}
+
 /* ---- the product: reference ---- */
 
 void ce_qgemm_u8s8_f32_reference(const uint8_t *u, const int8_t *packed, const int32_t *corr, int m, int n, int k, int group,
                                  const float *sx, const float *sw, const float *bias, float *y) {
+    ce_qgemm_u8s8_gx_f32_reference(u, packed, corr, m, n, k, group, sx, 1, sw, bias, y);
+}
+
+void ce_qgemm_u8s8_gx_f32_reference(const uint8_t *u, const int8_t *packed, const int32_t *corr, int m, int n, int k,
+                                    int group, const float *sx, int sxg, const float *sw, const float *bias, float *y) {
     int k4 = quads(k), groups = groups_of(k, group), gq = group_quads(k, group);
+    if (group <= 0 || group >= k) sxg = 1;
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
             const int8_t *panel = packed + (size_t)(j / 16) * k4 * 16 + 4 * (j % 16);
@@ -161,10 +188,12 @@ void ce_qgemm_u8s8_f32_reference(const uint8_t *u, const int8_t *packed, const i
                     int32_t acc = -corr[(size_t)j * groups + g];
                     int p1 = (g + 1) * gq < k4 / 4 ? (g + 1) * gq : k4 / 4;
                     for (int t = 4 * g * gq; t < 4 * p1; t++) acc += (int32_t)a[t] * panel[(size_t)(t / 4) * 64 + t % 4];
-                    float p = (float)acc * sw[(size_t)j * groups + g];
+                    float sc = sw[(size_t)j * groups + g];
+                    if (sxg > 1) sc = sc * sx[(size_t)i * sxg + g];
+                    float p = (float)acc * sc;
                     s = s + p;
                 }
-                v = s * sx[i];
+                v = sxg > 1 ? s : s * sx[i];
             }
             y[(size_t)i * n + j] = bias ? v + bias[j] : v;
         }
@@ -207,7 +236,7 @@ U8_AVX2_TILE(1)
 /* Grouped: the int32 sums restart per group and fold into fp32 sums with the group's 16 column scales. */
 #define U8_AVX2_GTILE(MR)                                                                                  \
 AVX2 static void u8gtile_avx2_##MR(const uint8_t *u, int k4, const int8_t *panel, int gq, int groups,    \
-                                   const float *swp, const float *sx, const float *bias, float *y, int n, int cols) { \
+                                   const float *swp, const float *sx, int sxg, const float *bias, float *y, int n, int cols) { \
     const __m256i flip = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);                        \
     __m256 s[MR][2];                                                                                      \
     for (int r = 0; r < MR; r++) { s[r][0] = _mm256_setzero_ps(); s[r][1] = _mm256_setzero_ps(); }       \
@@ -218,11 +247,13 @@ AVX2 static void u8gtile_avx2_##MR(const uint8_t *u, int k4, const int8_t *panel
         MADDUBS_QUADS(MR, g * gq, p1)                                                                     \
         __m256 g0 = _mm256_loadu_ps(swp + (size_t)g * 16), g1 = _mm256_loadu_ps(swp + (size_t)g * 16 + 8); \
         for (int r = 0; r < MR; r++) {                                                                    \
-            s[r][0] = _mm256_add_ps(s[r][0], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][0]), g0));           \
-            s[r][1] = _mm256_add_ps(s[r][1], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][1]), g1));           \
+            __m256 x = _mm256_set1_ps(sxg > 1 ? sx[(size_t)r * sxg + g] : 1.0f);                          \
+            __m256 h0 = sxg > 1 ? _mm256_mul_ps(g0, x) : g0, h1 = sxg > 1 ? _mm256_mul_ps(g1, x) : g1;     \
+            s[r][0] = _mm256_add_ps(s[r][0], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][0]), h0));           \
+            s[r][1] = _mm256_add_ps(s[r][1], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][1]), h1));           \
         }                                                                                                 \
     }                                                                                                     \
-    for (int r = 0; r < MR; r++) ce_avx2_scale16(s[r][0], s[r][1], sx[r], bias, y + (size_t)r * n, cols);   \
+    for (int r = 0; r < MR; r++) ce_avx2_scale16(s[r][0], s[r][1], sxg > 1 ? 1.0f : sx[r], bias, y + (size_t)r * n, cols); \
 }
 U8_AVX2_GTILE(2)
 U8_AVX2_GTILE(1)
@@ -252,7 +283,7 @@ static void panel_tables(int np, int j, int cols, int groups, const float *sw, c
 
 #if defined(__x86_64__)
 AVX2 static int u8s8_avx2(const uint8_t *u, const int8_t *packed, const int32_t *corr, int m, int n, int k, int group,
-                          const float *sx, const float *sw, const float *bias, float *y) {
+                          const float *sx, int sxg, const float *sw, const float *bias, float *y) {
     int k4 = quads(k), panels = (n + 15) / 16, groups = group > 0 ? groups_of(k, group) : 1, gq = group_quads(k, group);
     float swbuf[STACK_TABLE];
     int32_t ncbuf[STACK_TABLE];
@@ -279,8 +310,8 @@ AVX2 static int u8s8_avx2(const uint8_t *u, const int8_t *packed, const int32_t 
                 for (; i < i1; i++) u8tile_avx2_1(u + (size_t)i * k4, k4, panel, sx + i, swq, b, y + (size_t)i * n + j, n, cols);
             } else {
                 panel_tables(1, j, cols, groups, sw, corr, swp, ncp);
-                for (; i + 2 <= i1; i += 2) u8gtile_avx2_2(u + (size_t)i * k4, k4, panel, gq, groups, swp, sx + i, b, y + (size_t)i * n + j, n, cols);
-                for (; i < i1; i++) u8gtile_avx2_1(u + (size_t)i * k4, k4, panel, gq, groups, swp, sx + i, b, y + (size_t)i * n + j, n, cols);
+                for (; i + 2 <= i1; i += 2) u8gtile_avx2_2(u + (size_t)i * k4, k4, panel, gq, groups, swp, sx + (size_t)i * sxg, sxg, b, y + (size_t)i * n + j, n, cols);
+                for (; i < i1; i++) u8gtile_avx2_1(u + (size_t)i * k4, k4, panel, gq, groups, swp, sx + (size_t)i * sxg, sxg, b, y + (size_t)i * n + j, n, cols);
             }
         }
     }
@@ -338,8 +369,8 @@ ZMM_TILE(1, 1)
 /* Grouped: sums restart at the group's −corr; each group folds in as (float)acc·scale, in group order. */
 #define ZMM_GTILE(MR, NP)                                                                                  \
 VNNI static void u8zgtile_##MR##_##NP(const uint8_t *u, int k4, const int8_t *panel, size_t pstride, int gq, int groups, \
-                                     const float *swp, const int32_t *ncp, const float *sx, const float *bias, float *y, \
-                                     int n, int cols) {                                                   \
+                                     const float *swp, const int32_t *ncp, const float *sx, int sxg, const float *bias, \
+                                     float *y, int n, int cols) {                                         \
     __m512 s[MR][NP];                                                                                     \
     for (int r = 0; r < MR; r++) for (int q = 0; q < NP; q++) s[r][q] = _mm512_setzero_ps();             \
     for (int g = 0; g < groups; g++) {                                                                    \
@@ -352,14 +383,17 @@ VNNI static void u8zgtile_##MR##_##NP(const uint8_t *u, int k4, const int8_t *pa
         ZMM_QUADS(MR, NP, g * gq, p1)                                                                     \
         for (int q = 0; q < NP; q++) {                                                                    \
             __m512 sc = _mm512_loadu_ps(swp + (size_t)g * NP * 16 + 16 * q);                              \
-            for (int r = 0; r < MR; r++) s[r][q] = _mm512_add_ps(s[r][q], _mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][q]), sc)); \
+            for (int r = 0; r < MR; r++) {                                                                \
+                __m512 h = sxg > 1 ? _mm512_mul_ps(sc, _mm512_set1_ps(sx[(size_t)r * sxg + g])) : sc;     \
+                s[r][q] = _mm512_add_ps(s[r][q], _mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][q]), h));        \
+            }                                                                                             \
         }                                                                                                 \
     }                                                                                                     \
     for (int q = 0; q < NP; q++) {                                                                        \
         __mmask16 mask = vmask16(cols - 16 * q);                                                          \
         __m512 bq = bias ? _mm512_loadu_ps(bias + 16 * q) : _mm512_setzero_ps();                          \
         for (int r = 0; r < MR; r++) {                                                                    \
-            __m512 v = _mm512_mul_ps(s[r][q], _mm512_set1_ps(sx[r]));                                     \
+            __m512 v = _mm512_mul_ps(s[r][q], _mm512_set1_ps(sxg > 1 ? 1.0f : sx[r]));                    \
             if (bias) v = _mm512_add_ps(v, bq);                                                           \
             _mm512_mask_storeu_ps(y + (size_t)r * n + 16 * q, mask, v);                                   \
         }                                                                                                 \
@@ -381,13 +415,13 @@ ZMM_GTILE(1, 1)
     for (; i < i1; i++) u8ztile_1_##NP(u + (size_t)i * k4, k4, panel, pstride, ncp, sx + i, swp, b, y + (size_t)i * n + j, n, cols);
 
 #define ZGROWS(NP)                                                                                         \
-    for (; i + 6 <= i1; i += 6) u8zgtile_6_##NP(u + (size_t)i * k4, k4, panel, pstride, gq, groups, swp, ncp, sx + i, b, y + (size_t)i * n + j, n, cols); \
-    for (; i + 4 <= i1; i += 4) u8zgtile_4_##NP(u + (size_t)i * k4, k4, panel, pstride, gq, groups, swp, ncp, sx + i, b, y + (size_t)i * n + j, n, cols); \
-    for (; i + 2 <= i1; i += 2) u8zgtile_2_##NP(u + (size_t)i * k4, k4, panel, pstride, gq, groups, swp, ncp, sx + i, b, y + (size_t)i * n + j, n, cols); \
-    for (; i < i1; i++) u8zgtile_1_##NP(u + (size_t)i * k4, k4, panel, pstride, gq, groups, swp, ncp, sx + i, b, y + (size_t)i * n + j, n, cols);
+    for (; i + 6 <= i1; i += 6) u8zgtile_6_##NP(u + (size_t)i * k4, k4, panel, pstride, gq, groups, swp, ncp, sx + (size_t)i * sxg, sxg, b, y + (size_t)i * n + j, n, cols); \
+    for (; i + 4 <= i1; i += 4) u8zgtile_4_##NP(u + (size_t)i * k4, k4, panel, pstride, gq, groups, swp, ncp, sx + (size_t)i * sxg, sxg, b, y + (size_t)i * n + j, n, cols); \
+    for (; i + 2 <= i1; i += 2) u8zgtile_2_##NP(u + (size_t)i * k4, k4, panel, pstride, gq, groups, swp, ncp, sx + (size_t)i * sxg, sxg, b, y + (size_t)i * n + j, n, cols); \
+    for (; i < i1; i++) u8zgtile_1_##NP(u + (size_t)i * k4, k4, panel, pstride, gq, groups, swp, ncp, sx + (size_t)i * sxg, sxg, b, y + (size_t)i * n + j, n, cols);
 
 VNNI static int u8s8_zmm(const uint8_t *u, const int8_t *packed, const int32_t *corr, int m, int n, int k, int group,
-                         const float *sx, const float *sw, const float *bias, float *y) {
+                         const float *sx, int sxg, const float *sw, const float *bias, float *y) {
     int k4 = quads(k), panels = (n + 15) / 16, groups = group > 0 ? groups_of(k, group) : 1, gq = group_quads(k, group);
     size_t pstride = (size_t)k4 * 16;
     float swbuf[STACK_TABLE];
@@ -443,8 +477,8 @@ TARGET static inline __attribute__((always_inline)) void u8ytile_##SUFFIX(const 
     for (int r = 0; r < MR; r++) ce_avx2_dequant16(acc[r][0], acc[r][1], sx[r], sw, bias, y + (size_t)r * n, cols); \
 }                                                                                                         \
 TARGET static inline __attribute__((always_inline)) void u8ygtile_##SUFFIX(const int MR, const uint8_t *u, int k4, const int8_t *panel, int gq, int groups, \
-                                     const float *swp, const int32_t *ncp, const float *sx, const float *bias, \
-                                     float *y, int n, int cols) {                                         \
+                                     const float *swp, const int32_t *ncp, const float *sx, int sxg,      \
+                                     const float *bias, float *y, int n, int cols) {                      \
     __m256 s[3][2];                                                                                       \
     for (int r = 0; r < 3; r++) { s[r][0] = _mm256_setzero_ps(); s[r][1] = _mm256_setzero_ps(); }       \
     for (int g = 0; g < groups; g++) {                                                                    \
@@ -467,14 +501,16 @@ TARGET static inline __attribute__((always_inline)) void u8ygtile_##SUFFIX(const
         }                                                                                                 \
         __m256 g0 = _mm256_loadu_ps(swp + (size_t)g * 16), g1 = _mm256_loadu_ps(swp + (size_t)g * 16 + 8); \
         for (int r = 0; r < MR; r++) {                                                                    \
-            s[r][0] = _mm256_add_ps(s[r][0], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][0]), g0));           \
-            s[r][1] = _mm256_add_ps(s[r][1], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][1]), g1));           \
+            __m256 x = _mm256_set1_ps(sxg > 1 ? sx[(size_t)r * sxg + g] : 1.0f);                          \
+            __m256 h0 = sxg > 1 ? _mm256_mul_ps(g0, x) : g0, h1 = sxg > 1 ? _mm256_mul_ps(g1, x) : g1;     \
+            s[r][0] = _mm256_add_ps(s[r][0], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][0]), h0));           \
+            s[r][1] = _mm256_add_ps(s[r][1], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r][1]), h1));           \
         }                                                                                                 \
     }                                                                                                     \
-    for (int r = 0; r < MR; r++) ce_avx2_scale16(s[r][0], s[r][1], sx[r], bias, y + (size_t)r * n, cols);   \
+    for (int r = 0; r < MR; r++) ce_avx2_scale16(s[r][0], s[r][1], sxg > 1 ? 1.0f : sx[r], bias, y + (size_t)r * n, cols); \
 }                                                                                                         \
 TARGET static int u8s8_ymm_##SUFFIX(const uint8_t *u, const int8_t *packed, const int32_t *corr, int m, int n, int k, \
-                                    int group, const float *sx, const float *sw, const float *bias, float *y) { \
+                                    int group, const float *sx, int sxg, const float *sw, const float *bias, float *y) { \
     int k4 = quads(k), panels = (n + 15) / 16, groups = group > 0 ? groups_of(k, group) : 1, gq = group_quads(k, group); \
     float swbuf[STACK_TABLE];                                                                             \
     int32_t ncbuf[STACK_TABLE];                                                                           \
@@ -499,8 +535,8 @@ TARGET static int u8s8_ymm_##SUFFIX(const uint8_t *u, const int8_t *packed, cons
                 for (; i + 2 <= i1; i += 2) u8ytile_##SUFFIX(2, u + (size_t)i * k4, k4, panel, ncp, sx + i, swp, b, y + (size_t)i * n + j, n, cols); \
                 for (; i < i1; i++) u8ytile_##SUFFIX(1, u + (size_t)i * k4, k4, panel, ncp, sx + i, swp, b, y + (size_t)i * n + j, n, cols); \
             } else {                                                                                      \
-                for (; i + 3 <= i1; i += 3) u8ygtile_##SUFFIX(3, u + (size_t)i * k4, k4, panel, gq, groups, swp, ncp, sx + i, b, y + (size_t)i * n + j, n, cols); \
-                for (; i < i1; i++) u8ygtile_##SUFFIX(1, u + (size_t)i * k4, k4, panel, gq, groups, swp, ncp, sx + i, b, y + (size_t)i * n + j, n, cols); \
+                for (; i + 3 <= i1; i += 3) u8ygtile_##SUFFIX(3, u + (size_t)i * k4, k4, panel, gq, groups, swp, ncp, sx + (size_t)i * sxg, sxg, b, y + (size_t)i * n + j, n, cols); \
+                for (; i < i1; i++) u8ygtile_##SUFFIX(1, u + (size_t)i * k4, k4, panel, gq, groups, swp, ncp, sx + (size_t)i * sxg, sxg, b, y + (size_t)i * n + j, n, cols); \
             }                                                                                             \
         }                                                                                                 \
     }                                                                                                     \
@@ -618,19 +654,25 @@ TARGET CE_NEON_INLINE void u8tile_##NAME(const int MR, const uint8_t *u, int k4,
     for (int r = 0; r < MR; r++) ce_neon_dequant16(acc[r], sx[r], sw, bias, y + (size_t)r * n, cols);    \
 }                                                                                                         \
 TARGET CE_NEON_INLINE void u8gtile_##NAME(const int MR, const uint8_t *u, int k4, const int8_t *panel, int gq, int groups, \
-                                          const float *swp, const float *sx, const float *bias, float *y, int n, int cols) { \
+                                          const float *swp, const float *sx, int sxg, const float *bias, float *y, int n, \
+                                          int cols) {                                                     \
     float32x4_t s[4][4];                                                                                  \
     int32x4_t acc[4][4];                                                                                  \
     for (int r = 0; r < MR; r++) for (int q = 0; q < 4; q++) s[r][q] = vdupq_n_f32(0);                   \
     for (int g = 0; g < groups; g++) {                                                                    \
         int p1 = (g + 1) * gq < k4 / 4 ? (g + 1) * gq : k4 / 4;                                           \
         ENGINE(MR, u, k4, panel, g * gq, p1, acc);                                                        \
-        for (int r = 0; r < MR; r++) ce_neon_fold16(s[r], acc[r], swp + (size_t)g * 16);                 \
+        for (int r = 0; r < MR; r++) {                                                                    \
+            float h[16];                                                                                  \
+            const float *sc = swp + (size_t)g * 16;                                                       \
+            if (sxg > 1) { for (int c = 0; c < 16; c++) h[c] = sc[c] * sx[(size_t)r * sxg + g]; sc = h; } \
+            ce_neon_fold16(s[r], acc[r], sc);                                                             \
+        }                                                                                                 \
     }                                                                                                     \
-    for (int r = 0; r < MR; r++) ce_neon_scale16(s[r], sx[r], bias, y + (size_t)r * n, cols);            \
+    for (int r = 0; r < MR; r++) ce_neon_scale16(s[r], sxg > 1 ? 1.0f : sx[r], bias, y + (size_t)r * n, cols); \
 }                                                                                                         \
 TARGET static int u8s8_##NAME(const uint8_t *u, const int8_t *packed, int m, int n, int k, int group,   \
-                              const float *sx, const float *sw, const float *bias, float *y) {            \
+                              const float *sx, int sxg, const float *sw, const float *bias, float *y) {   \
     int k4 = quads(k), panels = (n + 15) / 16, groups = group > 0 ? groups_of(k, group) : 1, gq = group_quads(k, group); \
     float swbuf[STACK_TABLE];                                                                             \
     float *swp = (size_t)groups * 16 > STACK_TABLE ? malloc((size_t)groups * 16 * sizeof(float)) : swbuf; \
@@ -650,9 +692,9 @@ TARGET static int u8s8_##NAME(const uint8_t *u, const int8_t *packed, int m, int
                 for (; i + 2 <= i1; i += 2) u8tile_##NAME(2, u + (size_t)i * k4, k4, panel, sx + i, swp, b, y + (size_t)i * n + j, n, cols); \
                 for (; i < i1; i++) u8tile_##NAME(1, u + (size_t)i * k4, k4, panel, sx + i, swp, b, y + (size_t)i * n + j, n, cols); \
             } else {                                                                                      \
-                for (; i + BIG <= i1; i += BIG) u8gtile_##NAME(BIG, u + (size_t)i * k4, k4, panel, gq, groups, swp, sx + i, b, y + (size_t)i * n + j, n, cols); \
-                for (; i + 2 <= i1; i += 2) u8gtile_##NAME(2, u + (size_t)i * k4, k4, panel, gq, groups, swp, sx + i, b, y + (size_t)i * n + j, n, cols); \
-                for (; i < i1; i++) u8gtile_##NAME(1, u + (size_t)i * k4, k4, panel, gq, groups, swp, sx + i, b, y + (size_t)i * n + j, n, cols); \
+                for (; i + BIG <= i1; i += BIG) u8gtile_##NAME(BIG, u + (size_t)i * k4, k4, panel, gq, groups, swp, sx + (size_t)i * sxg, sxg, b, y + (size_t)i * n + j, n, cols); \
+                for (; i + 2 <= i1; i += 2) u8gtile_##NAME(2, u + (size_t)i * k4, k4, panel, gq, groups, swp, sx + (size_t)i * sxg, sxg, b, y + (size_t)i * n + j, n, cols); \
+                for (; i < i1; i++) u8gtile_##NAME(1, u + (size_t)i * k4, k4, panel, gq, groups, swp, sx + (size_t)i * sxg, sxg, b, y + (size_t)i * n + j, n, cols); \
             }                                                                                             \
         }                                                                                                 \
     }                                                                                                     \
@@ -711,23 +753,29 @@ int ce_qgemm_u8s8_ymm_encoding(void) {
 
 void ce_qgemm_u8s8_f32(const uint8_t *u, const int8_t *packed, const int32_t *corr, int m, int n, int k, int group,
                        const float *sx, const float *sw, const float *bias, float *y) {
+    ce_qgemm_u8s8_gx_f32(u, packed, corr, m, n, k, group, sx, 1, sw, bias, y);
+}
+
+void ce_qgemm_u8s8_gx_f32(const uint8_t *u, const int8_t *packed, const int32_t *corr, int m, int n, int k, int group,
+                          const float *sx, int sxg, const float *sw, const float *bias, float *y) {
+    if (group <= 0 || group >= k) sxg = 1;
 #if defined(__x86_64__)
     switch (ce_qgemm_u8s8_variant()) {
-    case 3: if (u8s8_zmm(u, packed, corr, m, n, k, group, sx, sw, bias, y)) return; break;
+    case 3: if (u8s8_zmm(u, packed, corr, m, n, k, group, sx, sxg, sw, bias, y)) return; break;
     case 2:
-        if (features() & CE_CPU_AVXVNNI) { if (u8s8_ymm_vex(u, packed, corr, m, n, k, group, sx, sw, bias, y)) return; }
-        else if (u8s8_ymm_evex(u, packed, corr, m, n, k, group, sx, sw, bias, y)) return;
+        if (features() & CE_CPU_AVXVNNI) { if (u8s8_ymm_vex(u, packed, corr, m, n, k, group, sx, sxg, sw, bias, y)) return; }
+        else if (u8s8_ymm_evex(u, packed, corr, m, n, k, group, sx, sxg, sw, bias, y)) return;
         break;
-    case 1: if (u8s8_avx2(u, packed, corr, m, n, k, group, sx, sw, bias, y)) return; break;
+    case 1: if (u8s8_avx2(u, packed, corr, m, n, k, group, sx, sxg, sw, bias, y)) return; break;
     default: break;
     }
 #elif defined(__aarch64__)
     switch (ce_qgemm_u8s8_variant()) {
-    case 3: if (u8s8_mmla(u, packed, m, n, k, group, sx, sw, bias, y)) return; break;
-    case 2: if (u8s8_sdot(u, packed, m, n, k, group, sx, sw, bias, y)) return; break;
-    case 1: if (u8s8_neon(u, packed, m, n, k, group, sx, sw, bias, y)) return; break;
+    case 3: if (u8s8_mmla(u, packed, m, n, k, group, sx, sxg, sw, bias, y)) return; break;
+    case 2: if (u8s8_sdot(u, packed, m, n, k, group, sx, sxg, sw, bias, y)) return; break;
+    case 1: if (u8s8_neon(u, packed, m, n, k, group, sx, sxg, sw, bias, y)) return; break;
     default: break;
     }
 #endif
-    ce_qgemm_u8s8_f32_reference(u, packed, corr, m, n, k, group, sx, sw, bias, y);
+    ce_qgemm_u8s8_gx_f32_reference(u, packed, corr, m, n, k, group, sx, sxg, sw, bias, y);
 }

@@ -36,7 +36,10 @@ public enum Quantize {
         /// one scale per row.
         public var weightGroupSize: Int
 
-        public enum Activations: String, Sendable, CaseIterable { case auto, int8, int16, fp32 }
+        public enum Activations: String, Sendable, CaseIterable {
+            case auto, int8, int16, fp32
+            case int8Grouped = "int8_grouped"
+        }
 
         /// One linear's run-time input precision in an `auto` plan.
         public struct LinearActivations: Sendable, Equatable {

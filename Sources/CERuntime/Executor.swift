@@ -42,9 +42,11 @@ public struct TokenSequence: Sendable {
 }
 
 /// How int8 linears compute (the artifact plan's `activations`): inputs quantized per row at run time to
-/// int8 or to int16, or the int8 weights widened to fp32 at load (weight-only).
+/// int8 or to int16, per row and weight group to int8 (`int8_grouped`), or the int8 weights widened to fp32 at load
+/// (weight-only).
 public enum ActivationMode: String, Sendable {
     case int8, int16, fp32
+    case int8Grouped = "int8_grouped"
 }
 
 /// Runs the canonical graph: walks `graph.ops`, one forward function per op (Ops.swift). Sequences are packed

@@ -29,6 +29,9 @@ public enum Kernels {
     final class Int8Scratch {
         let qx: UnsafeMutablePointer<Int8>        // [rows, maxK]
         let xScales: UnsafeMutablePointer<Float>  // [rows]
+        /// [rows, groups] for `int8_grouped` inputs, grown by `groupScales` (outside the workers).
+        private(set) var xGroupScales: UnsafeMutablePointer<Float>?
+        private var xGroupCapacity = 0
         let acc: UnsafeMutablePointer<Int32>      // [rows, maxN]
         let a16: UnsafeMutablePointer<Int16>      // [rows, maxK rounded up to even]
         let u8: UnsafeMutablePointer<UInt8>       // [rows, maxK rounded up to a multiple of 4]
@@ -43,7 +46,16 @@ public enum Kernels {
             a16 = .allocate(capacity: max(1, rows * k2))
             u8 = .allocate(capacity: max(1, rows * ((maxK + 3) & ~3)))
         }
-        deinit { qx.deallocate(); xScales.deallocate(); acc.deallocate(); a16.deallocate(); u8.deallocate() }
+        deinit { qx.deallocate(); xScales.deallocate(); acc.deallocate(); a16.deallocate(); u8.deallocate(); xGroupScales?.deallocate() }
+
+        /// Room for `count` per-group activation scales.
+        func groupScales(_ count: Int) -> UnsafeMutablePointer<Float> {
+            if let p = xGroupScales, xGroupCapacity >= count { return p }
+            xGroupScales?.deallocate()
+            xGroupCapacity = max(count, 1)
+            xGroupScales = .allocate(capacity: xGroupCapacity)
+            return xGroupScales!
+        }
     }
 
     /// y = x · wᵀ + bias for an fp32 or int8 weight. int8: x is quantized per row (symmetric, dynamic),
@@ -63,16 +75,23 @@ public enum Kernels {
         }
     }
 
-    /// x[m, k] quantized per row to int8 codes stored as u8 (code + 128; u [m, k rounded up to 4], sx [m]);
-    /// ce_qgemm_u8s8_f32 takes the shift back out with the weights' corrections and rescales into y with the bias.
+    /// x[m, k] quantized per row (or per row and weight group: sx [m, activationGroups]) to int8 codes stored as u8
+    /// (code + 128; u [m, k rounded up to 4]); ce_qgemm_u8s8_gx_f32 takes the shift back out with the weights'
+    /// corrections and rescales into y with the bias.
     static func int8QuadLinear(_ x: UnsafePointer<Float>, _ w: Int8Quads, _ bias: UnsafePointer<Float>?,
                                _ y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, scratch: Int8Scratch) {
-        let (u8, sx) = (scratch.u8, scratch.xScales)
+        let sxg = Int(w.activationGroups)
+        let (u8, sx) = (scratch.u8, sxg > 1 ? scratch.groupScales(m * sxg) : scratch.xScales)
         let k4 = (k + 3) & ~3
         parallelRows(m, minRows: 2) { r0, r1 in
-            let rows = Int32(r1 - r0), sx = sx + r0, u = u8 + r0 * k4
-            ce_quantize_rows_u8(x + r0 * k, w.smooth, u, sx, rows, Int32(k))
-            ce_qgemm_u8s8_f32(u, w.panels, w.corrections, rows, Int32(n), Int32(k), w.group, sx, w.scales, bias, y + r0 * n)
+            let rows = Int32(r1 - r0), sx = sx + r0 * sxg, u = u8 + r0 * k4
+            if sxg > 1 {
+                ce_quantize_rows_u8_groups(x + r0 * k, w.smooth, u, sx, rows, Int32(k), w.group)
+            } else {
+                ce_quantize_rows_u8(x + r0 * k, w.smooth, u, sx, rows, Int32(k))
+            }
+            ce_qgemm_u8s8_gx_f32(u, w.panels, w.corrections, rows, Int32(n), Int32(k), w.group, sx, Int32(sxg), w.scales,
+                                 bias, y + r0 * n)
         }
     }
 
@@ -352,7 +371,8 @@ extension Kernels {
             guard let box = panelsBox else { return .int8RowMajor(Int8RowMajor(q: q, scales: scales, smooth: nil)) }
             let panels = UnsafePointer(box.pointer.assumingMemoryBound(to: Int8.self))
             if let corrections {
-                return .int8Quads(Int8Quads(panels: panels, corrections: corrections, scales: scales, smooth: nil, group: Int32(group)))
+                return .int8Quads(Int8Quads(panels: panels, corrections: corrections, scales: scales, smooth: nil, group: Int32(group),
+                                            activationGroups: 1))
             }
             return .int8Packed(Int8Packed(panels: panels, scales: scales, smooth: nil, qmax: qmax, group: Int32(group)))
         }

@@ -22,6 +22,8 @@ struct Int8Quads {
     let scales: UnsafePointer<Float>       // as Int8Packed's
     let smooth: UnsafePointer<Float>?      // [in]
     let group: Int32
+    /// Activation scales per input row: 1, or ceil(in / group) for `int8_grouped` (one per row and weight group).
+    let activationGroups: Int32
 }
 
 /// How each int8 linear's input is quantized at run time (the artifact plan's `activations`, formats/artifact.md):
@@ -291,13 +293,17 @@ final class WeightPlanner {
         // Fused linears share one input, so one smoothing vector (the first's; validate() checks they agree).
         let smooth = try optional(TensorName.smooth(of: names[0]))
         let n = tensors.reduce(0) { $0 + $1.shape.dims[0] }, k = tensors[0].shape.dims[1]
-        if mode == .int8, ce_u8s8_supports_group(Int32(k), Int32(group)) == 1 {
+        let quadGroups = ce_u8s8_supports_group(Int32(k), Int32(group)) == 1
+        if mode == .int8 || mode == .int8Grouped, quadGroups {
             let (panels, corrections) = packQuads(tensors, n: n, k: k, group: group)
-            return .int8Quads(Int8Quads(panels: panels, corrections: corrections, scales: scales, smooth: smooth, group: Int32(group)))
+            let sxg = mode == .int8Grouped && group > 0 && group < k ? (k + group - 1) / group : 1
+            return .int8Quads(Int8Quads(panels: panels, corrections: corrections, scales: scales, smooth: smooth,
+                                        group: Int32(group), activationGroups: Int32(sxg)))
         }
-        // int16 activations (and int8 ones whose weight groups split quads, widened to int16: the same sums): the
-        // bound that keeps one int32 sum (a group's, for grouped weights) from overflowing, or 0 for int8 codes.
-        let qmax = mode == .int16 ? ce_s16_qmax_grouped(Int32(k), Int32(group)) : 0
+        // int16 activations (and int8 ones whose weight groups split quads, widened to int16: the same sums; grouped
+        // int8 ones there take int16, the finer rounding): the bound that keeps one int32 sum (a group's, for
+        // grouped weights) from overflowing, or 0 for int8 codes.
+        let qmax = mode == .int8 ? 0 : ce_s16_qmax_grouped(Int32(k), Int32(group))
         return .int8Packed(Int8Packed(panels: pack(tensors, n: n, k: k), scales: scales, smooth: smooth, qmax: qmax, group: Int32(group)))
     }
 

@@ -165,6 +165,67 @@ final class U8S8KernelTests: XCTestCase {
         }
     }
 
+    /// int8_grouped inputs: the grouped quantizer equals its twin byte for byte and quantizes each weight group of a row
+    /// as a row of its own; every variant of the product with per-group activation scales equals its twin, and the twin
+    /// folds S = S + (float)acc_g·(sw·sx) in group order from the exact sums. Shapes from the fixed list with quad groups,
+    /// plus random ones.
+    func testGroupedActivationScales() {
+        var rng = SeededRNG(seed: 59)
+        defer { ce_force_portable(0) }
+        var shapes = Self.shapes.filter { $0.group > 0 && $0.group % 4 == 0 && $0.group < $0.k }
+        for _ in 0..<12 { shapes.append((Int.random(in: 1...30, using: &rng), Int.random(in: 1...70, using: &rng), Int.random(in: 5...300, using: &rng), [4, 8, 12, 64][Int.random(in: 0...3, using: &rng)])) }
+        for (m, n, k, group) in shapes where group < k {
+            let groups = (k + group - 1) / group, k4 = (k + 3) & ~3, shape = "m=\(m) n=\(n) k=\(k) group=\(group)"
+            var x = rng.floats(m * k, scale: 4)
+            for t in 0..<min(group, k) { x[t] = 0 }   // an all-zero group: scale 1
+            let smooth = rng.floats(k, scale: 2).map { abs($0) + 0.01 }
+            var u = [UInt8](repeating: 7, count: m * k4), sx = [Float](repeating: 0, count: m * groups)
+            ce_quantize_rows_u8_groups_reference(x, smooth, &u, &sx, Int32(m), Int32(k), Int32(group))
+            XCTAssertEqual(sx[0], 1, "all-zero group \(shape)")
+            for portable: Int32 in [0, 1] {
+                ce_force_portable(portable)
+                var got = [UInt8](repeating: 9, count: m * k4), sGot = [Float](repeating: 0, count: m * groups)
+                ce_quantize_rows_u8_groups(x, smooth, &got, &sGot, Int32(m), Int32(k), Int32(group))
+                XCTAssertEqual(got, u, "quantizer \(shape) portable=\(portable)")
+                XCTAssertEqual(sGot, sx)
+            }
+            ce_force_portable(0)
+            for r in [0, m - 1] { for g in [0, groups - 1] {
+                let t0 = g * group, len = min(group, k - t0), l4 = (len + 3) & ~3
+                var one = [UInt8](repeating: 0, count: l4), s1: Float = 0
+                ce_quantize_rows_u8_reference(Array(x[(r * k + t0)..<(r * k + t0 + len)]), Array(smooth[t0..<(t0 + len)]), &one, &s1, 1, Int32(len))
+                XCTAssertEqual(Array(u[(r * k4 + t0)..<(r * k4 + t0 + l4)]), one, "group \(g) of row \(r) \(shape)")
+                XCTAssertEqual(sx[r * groups + g], s1)
+            } }
+            let w = (0..<(n * k)).map { i in i % 5 == 0 ? Int8(127) : Int8.random(in: -127...127, using: &rng) }
+            let sw = rng.floats(n * groups, scale: 0.02).map { abs($0) + 1e-4 }, bias = rng.floats(n)
+            let packed = aligned(ce_qgemm_u8_packed_size(Int32(n), Int32(k))) { ce_qgemm_u8_pack_s8(w, $0, Int32(n), Int32(k)) }
+            defer { packed.deallocate() }
+            var corr = [Int32](repeating: 0, count: n * groups)
+            ce_qgemm_u8_corrections(packed, Int32(n), Int32(k), Int32(group), &corr)
+            var twin = [Float](repeating: .nan, count: m * n)
+            ce_qgemm_u8s8_gx_f32_reference(u, packed, corr, Int32(m), Int32(n), Int32(k), Int32(group), sx, Int32(groups), sw, bias, &twin)
+            for i in [0, m - 1] { for j in [0, n - 1] {
+                var s: Float = 0
+                for g in 0..<groups {
+                    let acc = (g * group..<min(k, (g + 1) * group)).reduce(0) { $0 + (Int(u[i * k4 + $1]) - 128) * Int(w[j * k + $1]) }
+                    let sc = sw[j * groups + g] * sx[i * groups + g]
+                    let p = Float(Int32(acc)) * sc
+                    s = s + p
+                }
+                XCTAssertEqual(twin[i * n + j], s + bias[j], "twin from exact sums \(shape) i=\(i) j=\(j)")
+            } }
+            forEachU8S8Variant { variant in
+                for b in [bias, nil] {
+                    var y = [Float](repeating: .nan, count: m * n), t = [Float](repeating: .nan, count: m * n)
+                    ce_qgemm_u8s8_gx_f32_reference(u, packed, corr, Int32(m), Int32(n), Int32(k), Int32(group), sx, Int32(groups), sw, b, &t)
+                    ce_qgemm_u8s8_gx_f32(u, packed, corr, Int32(m), Int32(n), Int32(k), Int32(group), sx, Int32(groups), sw, b, &y)
+                    XCTAssertEqual(y, t, "\(variant) \(shape) bias=\(b != nil)")
+                }
+            }
+        }
+    }
+
     /// The dispatcher picks the widest path the CPU and OS offer; the cap the tests use holds.
     func testU8S8Dispatch() {
         defer { ce_force_portable(0); ce_limit_u8s8_variant(-1) }

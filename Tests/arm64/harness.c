@@ -28,7 +28,8 @@ static void fill_floats(float *x, size_t count, float scale) { for (size_t i = 0
 /* Bit-exact comparison of two float arrays (NaN never expected). */
 static int same_bits(const float *a, const float *b, size_t n) { return memcmp(a, b, n * sizeof(float)) == 0; }
 
-/* ---- u8 x s8 GEMM: ce_qgemm_u8s8_f32 at `level` vs ce_qgemm_u8s8_f32_reference ---- */
+/* ---- u8 x s8 GEMM: ce_qgemm_u8s8_gx_f32 at `level` vs its reference, one activation scale per row or (grouped
+ * weights, about half the cases) per row and group ---- */
 static int pick_u8_group(int k) {
     switch (irand(0, 3)) {
     case 0: return 0;
@@ -43,7 +44,8 @@ static void test_u8s8(int level, int cases) {
         int groups = group > 0 && group < k ? (k + group - 1) / group : 1, k4 = (k + 3) & ~3;
         int8_t *w = alloc64((size_t)n * k), *packed = alloc64(ce_qgemm_u8_packed_size(n, k));
         int32_t *corr = alloc64((size_t)n * groups * 4);
-        float *x = alloc64((size_t)m * k * 4), *sx = alloc64((size_t)m * 4), *sw = alloc64((size_t)n * groups * 4);
+        int sxg = groups > 1 && irand(0, 1) ? groups : 1;
+        float *x = alloc64((size_t)m * k * 4), *sx = alloc64((size_t)m * sxg * 4), *sw = alloc64((size_t)n * groups * 4);
         float *bias = irand(0, 1) ? alloc64((size_t)n * 4) : NULL, *y = alloc64((size_t)m * n * 4), *ref = alloc64((size_t)m * n * 4);
         uint8_t *u = alloc64((size_t)m * k4);
         fill_weights(w, (size_t)n * k);
@@ -52,12 +54,14 @@ static void test_u8s8(int level, int cases) {
         if (bias) fill_floats(bias, n, 1);
         ce_qgemm_u8_pack_s8(w, packed, n, k);
         ce_qgemm_u8_corrections(packed, n, k, group, corr);
-        ce_quantize_rows_u8_reference(x, NULL, u, sx, m, k);
-        ce_qgemm_u8s8_f32_reference(u, packed, corr, m, n, k, group, sx, sw, bias, ref);
+        if (sxg > 1) ce_quantize_rows_u8_groups_reference(x, NULL, u, sx, m, k, group);
+        else ce_quantize_rows_u8_reference(x, NULL, u, sx, m, k);
+        ce_qgemm_u8s8_gx_f32_reference(u, packed, corr, m, n, k, group, sx, sxg, sw, bias, ref);
         ce_limit_u8s8_variant(level);
-        ce_qgemm_u8s8_f32(u, packed, corr, m, n, k, group, sx, sw, bias, y);
+        ce_qgemm_u8s8_gx_f32(u, packed, corr, m, n, k, group, sx, sxg, sw, bias, y);
         ce_limit_u8s8_variant(-1);
-        CHECK(same_bits(y, ref, (size_t)m * n), "u8s8 level %d m=%d n=%d k=%d group=%d bias=%d", level, m, n, k, group, bias != NULL);
+        CHECK(same_bits(y, ref, (size_t)m * n), "u8s8 level %d m=%d n=%d k=%d group=%d sxg=%d bias=%d", level, m, n, k, group,
+              sxg, bias != NULL);
         free(w); free(packed); free(corr); free(x); free(sx); free(sw); free(bias); free(y); free(ref); free(u);
     }
 }

@@ -169,6 +169,19 @@ void ce_qgemm_u8s8_f32(const uint8_t *u, const int8_t *packed, const int32_t *co
                        const float *sx, const float *sw, const float *bias, float *y);
 void ce_qgemm_u8s8_f32_reference(const uint8_t *u, const int8_t *packed, const int32_t *corr, int m, int n, int k, int group,
                                  const float *sx, const float *sw, const float *bias, float *y);
+/// Activation rows with one scale per row and weight group (int8 inputs "grouped", formats/quantization.md): each group
+/// of `group` inputs (a multiple of 4; the last may be shorter) is quantized as its own row by ce_quantize_rows_u8's
+/// rule; scales [rows, ceil(k / group)]; u as ce_quantize_rows_u8's. group ≤ 0 or ≥ k: one group, the per-row rule.
+void ce_quantize_rows_u8_groups(const float *x, const float *smooth, uint8_t *u, float *scales, int rows, int k, int group);
+void ce_quantize_rows_u8_groups_reference(const float *x, const float *smooth, uint8_t *u, float *scales, int rows, int k,
+                                          int group);
+/// ce_qgemm_u8s8_f32 with sxg activation scales per row: sxg = 1 is ce_qgemm_u8s8_f32; sxg = ceil(k / group) (grouped
+/// weights only, 0 < group < k) takes sx [m, sxg] and folds each group as S = S + (float)acc_g·(sw[j, g]·sx[i, g]),
+/// y = S (+ bias[j]), each operation rounded to fp32 on its own. Every variant equals the reference bit for bit.
+void ce_qgemm_u8s8_gx_f32(const uint8_t *u, const int8_t *packed, const int32_t *corr, int m, int n, int k, int group,
+                          const float *sx, int sxg, const float *sw, const float *bias, float *y);
+void ce_qgemm_u8s8_gx_f32_reference(const uint8_t *u, const int8_t *packed, const int32_t *corr, int m, int n, int k,
+                                    int group, const float *sx, int sxg, const float *sw, const float *bias, float *y);
 /// The variant ce_qgemm_u8s8_f32 uses on this CPU (see above); ce_force_portable(1) makes it 0.
 int ce_qgemm_u8s8_variant(void);
 /// Caps ce_qgemm_u8s8_variant at the best variant ≤ max the CPU has (a negative value lifts the cap); for tests.
