@@ -36,8 +36,8 @@ public enum Kernels {
     nonisolated(unsafe) public private(set) static var reproducibleRowBlock: Int?
 
     /// Runs `body` with the fp32 `linear` on a fixed grid of 128-row sgemm calls: its outputs (and everything computed
-    /// from them) are the same bytes at any thread count. About 5 % more CPU per fp32 linear at one thread than one
-    /// call over 512 rows (B repacked per block). Not reentrant across threads: one caller at a time (convert).
+    /// from them) are the same bytes at any thread count. 4–8 % more CPU per fp32 linear at one thread than one call
+    /// over 512 rows on MiniLM's shapes (B repacked per block). One caller at a time (convert): the switch is global.
     public static func reproducibly<T>(_ body: () throws -> T) rethrows -> T {
         let previous = reproducibleRowBlock
         reproducibleRowBlock = 128
