@@ -73,8 +73,15 @@ public enum Conversion {
         public var calibration: JSONValue?
     }
 
-    /// Calibrates (int8) and quantizes `model`'s graph, writing nothing.
+    /// Calibrates (int8) and quantizes `model`'s graph, writing nothing. The same bytes at any thread count
+    /// (formats/quantization.md, "Determinism"): every forward pass runs under Kernels.reproducibly; the calibration
+    /// sums are per executor pass (its rows set by tokensPerPass, not by threads) in pass order; GPTQ rounds each row
+    /// alone.
     public static func quantize(_ model: ImportedModel, options: Options) throws -> Quantized {
+        try Kernels.reproducibly { try quantizeAnyThreads(model, options: options) }
+    }
+
+    private static func quantizeAnyThreads(_ model: ImportedModel, options: Options) throws -> Quantized {
         try options.validate()
         guard model.artifact == nil else { throw ConversionError.alreadyAnArtifact(path: model.directory.path) }
         var activationMax: [String: [Float]]?

@@ -17,12 +17,32 @@ public enum Kernels {
     public static func linear(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                               _ y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int) {
         guard m > 0, n > 0 else { return }
-        parallelRows(m, minRows: 4) { r0, r1 in
+        func rows(_ r0: Int, _ r1: Int) {
             let x = x + r0 * k, y = y + r0 * n
             if let bias { for r in 0..<(r1 - r0) { (y + r * n).update(from: bias, count: n) } }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r1 - r0), Int32(n), Int32(k),
                         1, x, Int32(k), w, Int32(k), bias == nil ? 0 : 1, y, Int32(n))
         }
+        if let block = reproducibleRowBlock {
+            parallelTasks((m + block - 1) / block) { c, _ in rows(c * block, min(m, (c + 1) * block)) }
+        } else {
+            parallelRows(m, minRows: 4, rows)
+        }
+    }
+
+    /// Rows per sgemm call of the fp32 `linear` inside `reproducibly` (nil: one call per worker). OpenBLAS rounds a row
+    /// differently with the call's row count (its small-matrix and gemv paths), so a split by worker makes the last
+    /// bits depend on the thread count; calls on a fixed grid of row blocks, in any order, do not.
+    nonisolated(unsafe) public private(set) static var reproducibleRowBlock: Int?
+
+    /// Runs `body` with the fp32 `linear` on a fixed grid of 128-row sgemm calls: its outputs (and everything computed
+    /// from them) are the same bytes at any thread count. 4–8 % more CPU per fp32 linear at one thread than one call
+    /// over 512 rows on MiniLM's shapes (B repacked per block). One caller at a time (convert): the switch is global.
+    public static func reproducibly<T>(_ body: () throws -> T) rethrows -> T {
+        let previous = reproducibleRowBlock
+        reproducibleRowBlock = 128
+        defer { reproducibleRowBlock = previous }
+        return try body()
     }
 
     /// Buffers of the int8 path, sized for the largest linear of a plan.

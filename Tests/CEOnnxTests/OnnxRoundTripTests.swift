@@ -52,7 +52,7 @@ final class OnnxRoundTripTests: XCTestCase {
                                            "tiny-electra", "tiny-modernbert", "tiny-modernbert-mean", "minilm-l6-ce",
                                            "tiny-deberta-v3", "tiny-deberta-v2", "tiny-qwen3", "tiny-qwen3-gqa4", "tiny-qwen3-mha",
                                            "tiny-qwen2", "tiny-llama"],
-                                  recordedOnly: ["minilm-l6-ce"], prepare: Self.int8AtTwoThreads)
+                                  recordedOnly: ["minilm-l6-ce"])
     }
 
     /// One group of golden/roundtrip_onnx.py (its file under golden/roundtrip/): the cross-encoder sets are exactly
@@ -102,16 +102,6 @@ final class OnnxRoundTripTests: XCTestCase {
             checked += 1
         }
         XCTAssertGreaterThan(checked, 0)
-    }
-
-    /// int8 as `cetool convert` made the recorded artifacts on a 2-core machine (threads = 2): the calibration and GPTQ
-    /// sums are split by thread, so the codes depend on the thread count (convert --threads 1 gives other bytes), and
-    /// an earlier test in the process may have set another count.
-    static func int8AtTwoThreads(_ source: ImportedModel, _ precision: String) throws -> ImportedModel {
-        var m = source, options = Conversion.Options(precision: .int8)
-        options.threads = 2
-        m.graph = try Conversion.quantize(m, options: options).graph
-        return m
     }
 
     /// The source at `precision` as Conversion.quantize makes it with convert's defaults (fp32: unchanged).
