@@ -98,10 +98,7 @@ extension Pass {
             let s = batch.sequences[b]
             for p in 0..<s.ids.count {
                 let row = ws.x + (batch.offsets[b] + p) * d, id = Int(s.ids[p])
-                switch table {
-                case .f32(let t): row.update(from: t + id * d, count: d)
-                case .int8(let t, let scales, let group): widenRow(t, scales, id: id, width: d, group: group, into: row)
-                }
+                table.gather(id, width: d, into: row)
             }
         }
     }

@@ -62,9 +62,11 @@ final class DisentangledTables: @unchecked Sendable {
 
     deinit { scratch.deallocate() }
 
-    /// A weight as fp32: float dtypes widened; int8 linear weights as q·scale[row (, group)]·smooth[col].
+    /// A weight as fp32: float dtypes widened; int8 linear weights as q·scale[row (, group)]·smooth[col]. A copy: the
+    /// stored bytes' mapped pages are handed back (the block linears read them again only if they view them in place).
     static func dense(_ graph: Graph, _ name: String) throws -> [Float] {
         guard let t = graph.weights[name] else { throw GraphError.missingWeight(name: name) }
+        defer { t.storage.releaseMappedPages() }
         if t.dtype != .i8 {
             guard let v = t.floatValues() else { throw RuntimeError.unsupportedWeightDType(name: name, dtype: t.dtype) }
             return v
@@ -154,10 +156,7 @@ extension Pass {
             let s = batch.sequences[b]
             for p in 0..<s.ids.count {
                 let row = ws.emb + (batch.offsets[b] + p) * e, id = Int(s.ids[p])
-                switch emb.tokens {
-                case .f32(let table): row.update(from: table + id * e, count: e)
-                case .int8(let table, let scales, let group): widenRow(table, scales, id: id, width: e, group: group, into: row)
-                }
+                emb.tokens.gather(id, width: e, into: row)
                 if let positions = emb.positions {
                     let pe = positions + p * e
                     for j in 0..<e { row[j] += pe[j] }

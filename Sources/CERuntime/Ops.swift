@@ -79,14 +79,8 @@ struct Pass {
                 let position: Int
                 if s.ids[p] == padID { position = h.padTokenID } else { position = first + count; count += 1 }
                 let pe = emb.positions! + position * e
-                switch emb.tokens {
-                case .f32(let table):
-                    let te = table + Int(s.ids[p]) * e
-                    for j in 0..<e { row[j] = te[j] + pe[j] }
-                case .int8(let table, let scales, let group):
-                    widenRow(table, scales, id: Int(s.ids[p]), width: e, group: group, into: row)
-                    for j in 0..<e { row[j] += pe[j] }
-                }
+                emb.tokens.gather(Int(s.ids[p]), width: e, into: row)
+                for j in 0..<e { row[j] += pe[j] }
                 if let types = emb.types {
                     let ty = types + (readsTypes ? Int(s.typeIDs[p]) : 0) * e
                     for j in 0..<e { row[j] += ty[j] }
@@ -109,10 +103,7 @@ struct Pass {
             let s = batch.sequences[b]
             for p in 0..<s.ids.count {
                 let row = ws.x + (batch.offsets[b] + p) * d, id = Int(s.ids[p])
-                switch emb.tokens {
-                case .f32(let table): row.update(from: table + id * d, count: d)
-                case .int8(let table, let scales, let group): widenRow(table, scales, id: id, width: d, group: group, into: row)
-                }
+                emb.tokens.gather(id, width: d, into: row)
             }
         }
         Kernels.layerNorm(ws.x, rows: batch.total, n: d, gamma: emb.norm.gamma, beta: emb.norm.beta, eps: h.layerNormEps)

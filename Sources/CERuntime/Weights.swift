@@ -80,11 +80,28 @@ struct Norm {
     let beta: UnsafePointer<Float>
 }
 
-/// The token embedding table [vocab, E]: fp32, or int8 rows widened one at a time (never packed, gathered by row).
+/// The token embedding table [vocab, E]: fp32, or fp16, bf16 or int8 rows widened one at a time as they are gathered
+/// (never widened whole: a vocabulary of 150k rows would otherwise be resident twice, as stored and as fp32).
 enum EmbeddingTable {
     case f32(UnsafePointer<Float>)
+    /// IEEE binary16 bits.
+    case f16(UnsafePointer<UInt16>)
+    /// bfloat16 bits (the high half of an fp32).
+    case bf16(UnsafePointer<UInt16>)
     /// scales [vocab] when `group` is 0, else [vocab, ceil(E / group)].
     case int8(UnsafePointer<Int8>, scales: UnsafePointer<Float>, group: Int)
+
+    /// row [width] = table[id] as fp32.
+    func gather(_ id: Int, width: Int, into row: UnsafeMutablePointer<Float>) {
+        switch self {
+        case .f32(let t): row.update(from: t + id * width, count: width)
+        case .f16(let t): ce_f16_to_f32(t + id * width, row, width)
+        case .bf16(let t):
+            let r = t + id * width
+            for j in 0..<width { row[j] = Float(bitPattern: UInt32(r[j]) << 16) }
+        case .int8(let t, let scales, let group): widenRow(t, scales, id: id, width: width, group: group, into: row)
+        }
+    }
 }
 
 /// `embed`, `embedTokens` and `projectEmbeddings`.
@@ -241,6 +258,8 @@ final class WeightPlanner {
             }
             at += count
         }
+        // The stored bytes are not read again (a mapped file's pages go back to the kernel): resident once, as fp32.
+        for t in tensors { t.storage.releaseMappedPages() }
         keep.append(box)
         return UnsafePointer(dst)
     }
@@ -265,9 +284,14 @@ final class WeightPlanner {
         return ranks.first == 2 ? graph.weightGroupSize : 0
     }
 
-    /// The token embedding: fp32, or a zero-copy view of the int8 rows and their scales.
+    /// The token embedding: fp32, or a zero-copy view of the fp16 / bf16 rows, or of the int8 rows and their scales.
     func embeddingTable(_ name: String) throws -> EmbeddingTable {
         let t = graph.weights[name]!
+        if t.dtype == .f16 || t.dtype == .bf16, let base = t.storage.bytes.baseAddress, base.isAligned(for: UInt16.self) {
+            keep.append(TensorBox(t))
+            let bits = base.assumingMemoryBound(to: UInt16.self)
+            return t.dtype == .f16 ? .f16(bits) : .bf16(bits)
+        }
         guard t.dtype == .i8 else { return .f32(try floats([name])) }
         let group = try group(of: [name])
         let scales = try floats([TensorName.scale(of: name)])
@@ -324,6 +348,7 @@ final class WeightPlanner {
                 for c in 0..<k { dst[(row + r) * k + c] = Float(q[r * k + c]) * sc[r * groups + (group > 0 ? c / group : 0)] * (sm?[c] ?? 1) }
             }
             row += t.shape.dims[0]
+            t.storage.releaseMappedPages()
         }
         keep.append(box)
         return UnsafePointer(dst)
