@@ -47,7 +47,7 @@ def draw(pairs: list, name: str) -> list:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--models", required=True, help="comma-separated folders of golden/models with a golden/<name> folder")
+    ap.add_argument("--models", required=True, help="comma-separated model names with a golden/<name> folder; the weights from .models/<name> (fetched) or golden/models/<name>")
     ap.add_argument("--options", required=True, help='JSON object: name -> list of convert options')
     ap.add_argument("--draws", default="all,h0,h1,q0,q1,q2")
     ap.add_argument("--cetool", default=str(REPO / ".build" / "release" / "cetool"))
@@ -63,7 +63,8 @@ def main() -> None:
         for name, options in json.loads(args.options).items():
             for d in args.draws.split(","):
                 art = out / f"{model}-{name}-{d}"
-                subprocess.run([args.cetool, "convert", str(REPO / "golden/models" / model), "--dtype", "int8", "--output", str(art),
+                src = REPO / ".models" / model if (REPO / ".models" / model / "model.safetensors").exists() else REPO / "golden/models" / model
+                subprocess.run([args.cetool, "convert", str(src), "--dtype", "int8", "--output", str(art),
                                 "--force", "--no-progress", "--threads", "2", "--calibration", str(out / f"calibration-{d}.jsonl"),
                                 *options], check=True, capture_output=True)
                 subprocess.run([args.cetool, "verify", str(art), "--golden", str(REPO / "golden" / model), "--report", f"{art}.json"],
