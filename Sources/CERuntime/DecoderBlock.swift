@@ -127,16 +127,27 @@ extension Pass {
             Kernels.rotary(base, ld: s.w, len: len, heads: h.numAttentionHeads, headDim: m.headDim, cos: table.cos, sin: table.sin)
             Kernels.rotary(base + s.q, ld: s.w, len: len, heads: m.numKeyValueHeads, headDim: m.headDim, cos: table.cos, sin: table.sin)
         }
-        causalAttentionForward(m, kvWidth: kvWidth)
+        let keep = keptRows(block: i)
+        if let keep {
+            // The scored token t attends to tokens 0...t.
+            headRowAttention(keep, qkv: s.qkv, ld: s.w, kOffset: s.q, vOffset: s.q + kvWidth, heads: h.numAttentionHeads,
+                             group: h.numAttentionHeads / m.numKeyValueHeads, headDim: m.headDim, out: s.ctx, ldOut: s.q,
+                             scratch: s.scores, stride: s.longest * s.longest) { _, r in 0..<(r + 1) }
+        } else {
+            causalAttentionForward(m, kvWidth: kvWidth)
+        }
+        let rows = keep.map { compactRows(ws.x, $0, width: d) } ?? n
+        defer { if let keep { expandRows(ws.x, keep, width: d) } }
         observer?(TensorName.attnOut(i).weight, s.ctx, n, s.q)
-        Kernels.linear(s.ctx, blk.out, s.h, m: n, n: d, k: s.q, scratch: s.int8)
-        Kernels.add(ws.x, s.h, count: n * d)
-        swiGLUForward(i, blk)
+        Kernels.linear(s.ctx, blk.out, s.h, m: rows, n: d, k: s.q, scratch: s.int8)
+        Kernels.add(ws.x, s.h, count: rows * d)
+        swiGLUForward(i, blk, rows: rows)
     }
 
     /// x (N, C) += ffn_down · (silu(g) ⊙ u), [g u] = [ffn_gate; ffn_up] · RMSNorm(x; ffn_norm), in row chunks.
-    private func swiGLUForward(_ i: Int, _ blk: DecoderBlockWeights) {
-        let s = ws.decoder!, n = batch.total, d = h.hiddenSize, f = h.intermediateSize
+    /// On the first `n` rows of x.
+    private func swiGLUForward(_ i: Int, _ blk: DecoderBlockWeights, rows n: Int) {
+        let s = ws.decoder!, d = h.hiddenSize, f = h.intermediateSize
         s.h.update(from: ws.x, count: n * d)
         Kernels.rmsNorm(s.h, rows: n, n: d, gain: blk.ffnNorm, eps: h.layerNormEps)
         observer?(TensorName.ffnGate(i).weight, s.h, n, d)
@@ -171,8 +182,7 @@ extension Pass {
         let dw = w.decoder!, s = ws.decoder!, d = h.hiddenSize, pad = h.decoder!.poolPadTokenID
         let n = batch.sequences.count
         for b in 0..<n {
-            let ids = batch.sequences[b].ids
-            let r = pad.map { p in ids.lastIndex { Int($0) != p } ?? 0 } ?? ids.count - 1
+            let r = Pass.lastTokenRow(batch.sequences[b].ids, pad: pad)
             (s.h + b * d).update(from: ws.x + (batch.offsets[b] + r) * d, count: d)
         }
         Kernels.rmsNorm(s.h, rows: n, n: d, gain: dw.outputNorm, eps: h.layerNormEps)

@@ -147,6 +147,29 @@ extension Kernels {
     }
 }
 
+extension Kernels {
+    /// Row `i` alone of disentangledAttention (the same layouts; `q` is that row): s[j] = scale·(q·k_j + q·posK[r(i−j)] +
+    /// k_j·posQ[r(i−j)]), softmax over j, out = Σ_j p[j]·v_j. scratch holds `len` + 2·len − 1 floats.
+    static func disentangledAttentionRow(_ i: Int, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                                         ld: Int, posK: UnsafePointer<Float>?, posQ: UnsafePointer<Float>?, ldPos: Int,
+                                         out: UnsafeMutablePointer<Float>, len: Int, headDim dh: Int, tables t: DisentangledTables,
+                                         scratch: UnsafeMutablePointer<Float>) {
+        let l = Int32(len), d = Int32(dh), s = scratch
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, l, d, t.scale, k, Int32(ld), q, 1, 0, s, 1)
+        // The rel_embd rows distances i − j reach, j = len − 1 ... 0: lo ... hi.
+        let lo = t.row(i - (len - 1)), w = t.row(i) - lo + 1
+        let c2p = s + len
+        if let posK { cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(w), d, t.scale, posK + lo * ldPos, Int32(ldPos), q, 1, 0, c2p, 1) }
+        for j in 0..<len {
+            let r = t.row(i - j)
+            if posK != nil { s[j] += c2p[r - lo] }
+            if let posQ { s[j] += t.scale * cblas_sdot(d, k + j * ld, 1, posQ + r * ldPos, 1) }
+        }
+        softmaxRows(s, rows: 1, n: len)
+        cblas_sgemv(CblasRowMajor, CblasTrans, l, d, 1, v, Int32(ld), s, 1, 0, out, 1)
+    }
+}
+
 extension Pass {
     /// `embedDebertaV2`: ids (N) -> emb (N, E) = token_embd[id] (+ pos_embd[position]) (+ type_embd[type]);
     /// x (N, C) = emb · embd_projᵀ when E != C (no bias); LayerNorm(embd_norm) at C.
@@ -187,6 +210,28 @@ extension Pass {
                                                   posQ: posQ.map { $0 + off }, ldPos: d, out: ws.ctx + batch.offsets[b] * d + off,
                                                   ldOut: d, len: batch.length(b), headDim: dh, tables: t,
                                                   scratch: t.scratch + worker * block)
+                }
+            }
+        }
+    }
+}
+
+extension Pass {
+    /// ctx rows 0..<B ← disentangled attention of query row keep[b] alone, per head, block i (HeadRows.swift).
+    func disentangledHeadRowAttention(_ i: Int, _ keep: [Int]) {
+        let d = h.hiddenSize, heads = h.numAttentionHeads, dh = h.headDim, ws = ws, batch = batch, t = disentangled!
+        let keys = t.positionKeys.isEmpty ? nil : t.positionKeys[i], queries = t.positionQueries.isEmpty ? nil : t.positionQueries[i]
+        let block = t.scratchPerWorker
+        keys.withOptionalPointer { posK in
+            queries.withOptionalPointer { posQ in
+                Kernels.parallelTasks(keep.count) { b, worker in
+                    let base = ws.qkv + batch.offsets[b] * 3 * d, r = keep[b] - batch.offsets[b]
+                    for off in stride(from: 0, to: heads * dh, by: dh) {
+                        Kernels.disentangledAttentionRow(r, q: ws.qkv + keep[b] * 3 * d + off, k: base + d + off, v: base + 2 * d + off,
+                                                         ld: 3 * d, posK: posK.map { $0 + off }, posQ: posQ.map { $0 + off }, ldPos: d,
+                                                         out: ws.ctx + b * d + off, len: batch.length(b), headDim: dh, tables: t,
+                                                         scratch: t.scratch + worker * block)
+                    }
                 }
             }
         }

@@ -107,6 +107,10 @@ public final class Executor: @unchecked Sendable {
     /// faster by median of four runs (within this machine's run-to-run noise) for 36 MB more peak RSS.
     public var tokensPerPass = 512
 
+    /// The last block runs for the rows the head reads alone (HeadRows.swift) when the head reads one row per sequence;
+    /// false runs it for every row (the same logits up to the order of fp32 sums; for comparisons).
+    public var headRowsOnly = true
+
     /// Rows of the feed-forward block computed at a time (its intermediate activations are the widest).
     public var ffnChunkRows = 256
 
@@ -141,7 +145,7 @@ public final class Executor: @unchecked Sendable {
         out.withUnsafeMutableBufferPointer { logits in
             let p = Pass(batch: batch, graph: graph, weights: weights, workspace: workspace, rotary: rotary,
                          observer: observer, ffnChunkRows: ffnChunkRows, logits: logits.baseAddress!,
-                         disentangled: disentangled)
+                         disentangled: disentangled, headRows: observer == nil && headRowsOnly ? Pass.headRows(ops, batch, graph.hyperparameters) : nil)
             for op in ops { p.forward(op) }
         }
         return (0..<n).map { Array(out[($0 * labels)..<(($0 + 1) * labels)]) }

@@ -26,10 +26,12 @@ struct Pass {
     let ffnChunkRows: Int
     /// (B, L)
     let logits: UnsafeMutablePointer<Float>
+    /// The rows of x the head reads, when the last block runs for them alone (HeadRows.swift); nil: every row.
+    let headRows: [Int]?
 
     init(batch: Batch, graph: Graph, weights: PlannedWeights, workspace: Workspace, rotary: [AttentionSpan: RotaryTable],
          observer: ((String, UnsafePointer<Float>, Int, Int) -> Void)?, ffnChunkRows: Int, logits: UnsafeMutablePointer<Float>,
-         disentangled: DisentangledTables? = nil) {
+         disentangled: DisentangledTables? = nil, headRows: [Int]? = nil) {
         self.batch = batch
         h = graph.hyperparameters
         architecture = graph.architecture
@@ -41,6 +43,7 @@ struct Pass {
         self.observer = observer
         self.ffnChunkRows = observer == nil ? ffnChunkRows : max(1, batch.total)
         self.logits = logits
+        self.headRows = headRows
     }
 
     /// The op's forward function.
@@ -116,26 +119,36 @@ struct Pass {
         let blk = w.blocks[i], n = batch.total, d = h.hiddenSize, f = h.intermediateSize, eps = h.layerNormEps
         observer?(TensorName.attnQ(i).weight, ws.x, n, d)
         Kernels.linear(ws.x, blk.qkv, ws.qkv, m: n, n: 3 * d, k: d, scratch: ws.int8)
-        if disentangled { disentangledAttentionForward(i) } else { attentionForward(window: nil) }
-        observer?(TensorName.attnOut(i).weight, ws.ctx, n, d)
-        Kernels.linear(ws.ctx, blk.out, ws.tmp, m: n, n: d, k: d, scratch: ws.int8)
+        // The last block, for the head's rows alone: their attention rows, then the rest on them, x compacted.
+        let keep = keptRows(block: i)
+        if let keep, disentangled {
+            disentangledHeadRowAttention(i, keep)
+        } else if let keep {
+            headRowAttention(keep, qkv: ws.qkv, ld: 3 * d, kOffset: d, vOffset: 2 * d, heads: h.numAttentionHeads, group: 1,
+                             headDim: h.headDim, out: ws.ctx, ldOut: d, scratch: ws.scores,
+                             stride: ws.attentionBlock(ws.sequenceCapacity)) { b, _ in 0..<batch.length(b) }
+        } else if disentangled { disentangledAttentionForward(i) } else { attentionForward(window: nil) }
+        let rows = keep.map { compactRows(ws.x, $0, width: d) } ?? n
+        defer { if let keep { expandRows(ws.x, keep, width: d) } }
+        observer?(TensorName.attnOut(i).weight, ws.ctx, rows, d)
+        Kernels.linear(ws.ctx, blk.out, ws.tmp, m: rows, n: d, k: d, scratch: ws.int8)
         let attnNorm = blk.attnNorm!
-        Kernels.addLayerNorm(ws.x, ws.tmp, rows: n, n: d, gamma: attnNorm.gamma, beta: attnNorm.beta, eps: eps)
-        observer?(TensorName.ffnUp(i).weight, ws.x, n, d)
+        Kernels.addLayerNorm(ws.x, ws.tmp, rows: rows, n: d, gamma: attnNorm.gamma, beta: attnNorm.beta, eps: eps)
+        observer?(TensorName.ffnUp(i).weight, ws.x, rows, d)
         // In row chunks: ffn (rows, F) is the widest activation of the block, and only a chunk of it is resident.
-        for r0 in stride(from: 0, to: n, by: ffnChunkRows) {
-            let rows = min(ffnChunkRows, n - r0)
-            Kernels.linear(ws.x + r0 * d, blk.up, ws.ffn, m: rows, n: f, k: d, scratch: ws.int8)
+        for r0 in stride(from: 0, to: rows, by: ffnChunkRows) {
+            let chunk = min(ffnChunkRows, rows - r0)
+            Kernels.linear(ws.x + r0 * d, blk.up, ws.ffn, m: chunk, n: f, k: d, scratch: ws.int8)
             switch h.hiddenAct {
-            case .gelu: Kernels.gelu(ws.ffn, count: rows * f)
-            case .geluTanh: Kernels.geluTanh(ws.ffn, count: rows * f)
-            case .relu: Kernels.relu(ws.ffn, count: rows * f)
-            case .silu: Kernels.silu(ws.ffn, count: rows * f)
+            case .gelu: Kernels.gelu(ws.ffn, count: chunk * f)
+            case .geluTanh: Kernels.geluTanh(ws.ffn, count: chunk * f)
+            case .relu: Kernels.relu(ws.ffn, count: chunk * f)
+            case .silu: Kernels.silu(ws.ffn, count: chunk * f)
             }
-            observer?(TensorName.ffnDown(i).weight, ws.ffn, rows, f)
-            Kernels.linear(ws.ffn, blk.down, ws.tmp + r0 * d, m: rows, n: d, k: f, scratch: ws.int8)
+            observer?(TensorName.ffnDown(i).weight, ws.ffn, chunk, f)
+            Kernels.linear(ws.ffn, blk.down, ws.tmp + r0 * d, m: chunk, n: d, k: f, scratch: ws.int8)
         }
-        Kernels.addLayerNorm(ws.x, ws.tmp, rows: n, n: d, gamma: blk.ffnNorm.gamma, beta: blk.ffnNorm.beta, eps: eps)
+        Kernels.addLayerNorm(ws.x, ws.tmp, rows: rows, n: d, gamma: blk.ffnNorm.gamma, beta: blk.ffnNorm.beta, eps: eps)
     }
 
     /// `preNormBlock(i, span)` (ModernBERT): x (N, C) += attn_out · attention(rotary(qkv(LN(x))));
@@ -148,17 +161,31 @@ struct Pass {
         observer?(TensorName.attnQKV(i).weight, ws.tmp, n, d)
         Kernels.linear(ws.tmp, blk.qkv, ws.qkv, m: n, n: 3 * d, k: d, scratch: ws.int8)
         rotaryForward(rotary[span]!)
-        attentionForward(window: span == .local ? h.modernBERT!.halfWindow : nil)
-        observer?(TensorName.attnOut(i).weight, ws.ctx, n, d)
-        Kernels.linear(ws.ctx, blk.out, ws.tmp, m: n, n: d, k: d, scratch: ws.int8)
-        Kernels.add(ws.x, ws.tmp, count: n * d)
-        gatedFeedForward(i, blk)
+        let window = span == .local ? h.modernBERT!.halfWindow : nil
+        let keep = keptRows(block: i)
+        if let keep {
+            // Query r sees keys j with |r − j| ≤ window (every key without one).
+            headRowAttention(keep, qkv: ws.qkv, ld: 3 * d, kOffset: d, vOffset: 2 * d, heads: h.numAttentionHeads, group: 1,
+                             headDim: h.headDim, out: ws.ctx, ldOut: d, scratch: ws.scores,
+                             stride: ws.attentionBlock(ws.sequenceCapacity)) { [batch] b, r in
+                let len = batch.length(b), w = window ?? len
+                return max(0, r - w)..<min(len, r + w + 1)
+            }
+        } else {
+            attentionForward(window: window)
+        }
+        let rows = keep.map { compactRows(ws.x, $0, width: d) } ?? n
+        defer { if let keep { expandRows(ws.x, keep, width: d) } }
+        observer?(TensorName.attnOut(i).weight, ws.ctx, rows, d)
+        Kernels.linear(ws.ctx, blk.out, ws.tmp, m: rows, n: d, k: d, scratch: ws.int8)
+        Kernels.add(ws.x, ws.tmp, count: rows * d)
+        gatedFeedForward(i, blk, rows: rows)
     }
 
     /// ModernBERT's MLP with its residual: x (N, C) += ffn_down · (act(u) ⊙ g), [u g] (N, 2F) = ffn_up · LN(x; ffn_norm),
-    /// in row chunks as the post-norm block.
-    private func gatedFeedForward(_ i: Int, _ blk: BlockWeights) {
-        let n = batch.total, d = h.hiddenSize, f = h.intermediateSize
+    /// in row chunks as the post-norm block; on the first `n` rows of x.
+    private func gatedFeedForward(_ i: Int, _ blk: BlockWeights, rows n: Int) {
+        let d = h.hiddenSize, f = h.intermediateSize
         ws.tmp.update(from: ws.x, count: n * d)
         Kernels.layerNorm(ws.tmp, rows: n, n: d, gamma: blk.ffnNorm.gamma, beta: blk.ffnNorm.beta, eps: h.layerNormEps)
         observer?(TensorName.ffnUp(i).weight, ws.tmp, n, d)
