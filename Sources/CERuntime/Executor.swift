@@ -142,10 +142,11 @@ public final class Executor: @unchecked Sendable {
         disentangled?.reserve(longest: batch.longest)
         let n = sequences.count, labels = graph.hyperparameters.numLabels
         var out = [Float](repeating: 0, count: n * labels)
+        let headRows = observer == nil && headRowsOnly ? Pass.headRows(ops, batch, graph.hyperparameters) : nil
         out.withUnsafeMutableBufferPointer { logits in
             let p = Pass(batch: batch, graph: graph, weights: weights, workspace: workspace, rotary: rotary,
                          observer: observer, ffnChunkRows: ffnChunkRows, logits: logits.baseAddress!,
-                         disentangled: disentangled, headRows: observer == nil && headRowsOnly ? Pass.headRows(ops, batch, graph.hyperparameters) : nil)
+                         disentangled: disentangled, headRows: headRows)
             for op in ops { p.forward(op) }
         }
         return (0..<n).map { Array(out[($0 * labels)..<(($0 + 1) * labels)]) }

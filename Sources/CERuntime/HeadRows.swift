@@ -41,7 +41,7 @@ extension Pass {
     /// of scores.
     func headRowAttention(_ keep: [Int], qkv: UnsafeMutablePointer<Float>, ld: Int, kOffset: Int, vOffset: Int, heads: Int,
                           group: Int, headDim dh: Int, out: UnsafeMutablePointer<Float>, ldOut: Int,
-                          scratch: UnsafeMutablePointer<Float>, stride: Int, keys: @escaping (Int, Int) -> Range<Int>) {
+                          scratch: UnsafeMutablePointer<Float>, stride: Int, keys: (Int, Int) -> Range<Int>) {
         let batch = batch
         Kernels.parallelTasks(keep.count) { b, worker in
             let range = keys(b, keep[b] - batch.offsets[b]), first = qkv + (batch.offsets[b] + range.lowerBound) * ld
@@ -51,6 +51,18 @@ extension Pass {
                                      keys: range.count, headDim: dh, out: out + b * ldOut + head * dh,
                                      scratch: scratch + worker * stride)
             }
+        }
+    }
+
+    /// The encoders' fused q|k|v rows (ws.qkv, [N, 3C]) into ctx rows 0..<B: query r over the keys j with |r − j| ≤
+    /// `window` (every key of its sequence without one).
+    func encoderHeadRowAttention(_ keep: [Int], window: Int?) {
+        let d = h.hiddenSize, batch = batch
+        headRowAttention(keep, qkv: ws.qkv, ld: 3 * d, kOffset: d, vOffset: 2 * d, heads: h.numAttentionHeads, group: 1,
+                         headDim: h.headDim, out: ws.ctx, ldOut: d, scratch: ws.scores,
+                         stride: ws.attentionBlock(ws.sequenceCapacity)) { b, r in
+            let len = batch.length(b), w = window ?? len
+            return max(0, r - w)..<min(len, r + w + 1)
         }
     }
 }

@@ -124,9 +124,7 @@ struct Pass {
         if let keep, disentangled {
             disentangledHeadRowAttention(i, keep)
         } else if let keep {
-            headRowAttention(keep, qkv: ws.qkv, ld: 3 * d, kOffset: d, vOffset: 2 * d, heads: h.numAttentionHeads, group: 1,
-                             headDim: h.headDim, out: ws.ctx, ldOut: d, scratch: ws.scores,
-                             stride: ws.attentionBlock(ws.sequenceCapacity)) { b, _ in 0..<batch.length(b) }
+            encoderHeadRowAttention(keep, window: nil)
         } else if disentangled { disentangledAttentionForward(i) } else { attentionForward(window: nil) }
         let rows = keep.map { compactRows(ws.x, $0, width: d) } ?? n
         defer { if let keep { expandRows(ws.x, keep, width: d) } }
@@ -164,13 +162,7 @@ struct Pass {
         let window = span == .local ? h.modernBERT!.halfWindow : nil
         let keep = keptRows(block: i)
         if let keep {
-            // Query r sees keys j with |r − j| ≤ window (every key without one).
-            headRowAttention(keep, qkv: ws.qkv, ld: 3 * d, kOffset: d, vOffset: 2 * d, heads: h.numAttentionHeads, group: 1,
-                             headDim: h.headDim, out: ws.ctx, ldOut: d, scratch: ws.scores,
-                             stride: ws.attentionBlock(ws.sequenceCapacity)) { [batch] b, r in
-                let len = batch.length(b), w = window ?? len
-                return max(0, r - w)..<min(len, r + w + 1)
-            }
+            encoderHeadRowAttention(keep, window: window)
         } else {
             attentionForward(window: window)
         }
