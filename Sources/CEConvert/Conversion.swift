@@ -85,7 +85,7 @@ public enum Conversion {
         try options.validate()
         guard model.artifact == nil else { throw ConversionError.alreadyAnArtifact(path: model.directory.path) }
         var activationMax: [String: [Float]]?
-        var gram: [String: [Double]]?
+        var gram: InputGram?
         var record: JSONValue?
         var fp32: CrossEncoder?
         let pairs = options.calibration ?? Calibration.defaultPairs
@@ -102,20 +102,26 @@ public enum Conversion {
                 try calibrateEncoder(model, texts: pairs.flatMap { [$0.0, $0.1] }, threads: options.threads, observer: observer)
             } else {
                 let ce = try CrossEncoder(model: model, threads: options.threads)
-                fp32 = ce
+                // Kept only when it will score the calibration pairs again (activations chosen per linear).
+                if options.choosesActivations { fp32 = ce }
                 ce.executor.observer = observer
                 _ = try ce.logits(pairs, batchSize: 8, showProgressBar: options.showProgress)
                 ce.executor.observer = nil
             }
             activationMax = options.smoothingAlpha > 0 ? stats.activationMax : nil
-            gram = wantGram ? inputs.gram : nil
+            if wantGram {
+                gram = inputs
+                inputs = InputGram()
+            }
             record = calibrationRecord(options, pairs: pairs.count, tokens: stats.tokens)
+            PhaseTrace.mark("calibrated")
         }
         let planned = options.plan.linears(model.graph.architecture, model.graph.hyperparameters).count
         let bar = options.showProgress && options.precision != .fp32 ? ProgressBar(total: planned, label: "Rounding", unit: "tensors") : nil
         let graph = try Quantize.apply(options.precision, to: model.graph, plan: options.plan, activationMax: activationMax,
-                                       alpha: options.smoothingAlpha, gram: gram, progress: { done, _ in bar?.update(done: done) })
+                                       alpha: options.smoothingAlpha, gram: consume gram, progress: { done, _ in bar?.update(done: done) })
         bar?.finish()
+        PhaseTrace.mark("rounded")
         var plan = options.plan
         if options.choosesActivations, let fp32 {
             let linears = plan.runtimeLinears(graph.architecture, graph.hyperparameters)
@@ -131,7 +137,7 @@ public enum Conversion {
             }
         }
         // A bi-encoder has no cross-encoder reference to choose against: its linears keep int16 inputs.
-        if options.choosesActivations, fp32 == nil { plan.activations = .int16 }
+        if options.choosesActivations, model.graph.isEncoderOnly { plan.activations = .int16 }
         return Quantized(graph: graph, plan: plan, calibration: record)
     }
 

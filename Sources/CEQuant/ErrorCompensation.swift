@@ -8,23 +8,51 @@ import Glibc
 import Foundation
 #endif
 
-/// Second moments of each int8 linear's input over the calibration tokens, H = Σ x xᵀ (Double,
-/// [in, in] row-major), keyed like CalibrationStats.activationMax (attn_q's stands for Q, K and V).
+/// A symmetric or upper-triangular [n, n] matrix stored as its upper triangle, row by row: row i holds columns
+/// i..<n, so a second-moment matrix or a factor takes n(n+1)/2 Doubles instead of n².
+public struct UpperTriangle: Sendable, Equatable {
+    public let n: Int
+    public var values: [Double]
+
+    public init(n: Int) {
+        self.n = n
+        values = [Double](repeating: 0, count: n * (n + 1) / 2)
+    }
+
+    /// Where row i starts in `values`: the rows before it hold n, n−1, …, n−i+1 entries.
+    @inline(__always) public static func rowStart(_ i: Int, n: Int) -> Int { i * n - i * (i - 1) / 2 }
+
+    /// Entry (i, j): 0 below the diagonal; setting one there is a programming error.
+    public subscript(i: Int, j: Int) -> Double {
+        get { j < i ? 0 : values[Self.rowStart(i, n: n) + j - i] }
+        set {
+            precondition(j >= i, "UpperTriangle: (\(i), \(j)) lies below the diagonal")
+            values[Self.rowStart(i, n: n) + j - i] = newValue
+        }
+    }
+}
+
+/// Second moments of each int8 linear's input over the calibration tokens, H = Σ x xᵀ (Double, the upper
+/// triangle), keyed like CalibrationStats.activationMax (attn_q's stands for Q, K and V).
 public struct InputGram: @unchecked Sendable {
-    public private(set) var gram: [String: [Double]] = [:]
+    public private(set) var gram: [String: UpperTriangle] = [:]
     public init() {}
 
     /// Adds xᵀx of one input [rows, cols]: one batch's sum in fp32 (ssyrk), accumulated across batches in Double.
     public mutating func observe(_ name: String, _ x: UnsafePointer<Float>, rows: Int, cols: Int) {
         guard rows > 0, cols > 0 else { return }
         var batch = [Float](repeating: 0, count: cols * cols)
-        // Upper triangle (row-major), mirrored when used.
+        // Upper triangle (row-major).
         cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(cols), Int32(rows), 1, x, Int32(cols), 0, &batch, Int32(cols))
-        // Accumulated in place: reading the entry out and storing it back would copy cols² Doubles per batch.
-        gram[name, default: [Double](repeating: 0, count: cols * cols)].withUnsafeMutableBufferPointer { h in
-            for i in 0..<cols { for j in i..<cols { h[i * cols + j] += Double(batch[i * cols + j]) } }
+        // Accumulated in place: reading the entry out and storing it back would copy the triangle per batch.
+        gram[name, default: UpperTriangle(n: cols)].values.withUnsafeMutableBufferPointer { h in
+            var o = 0
+            for i in 0..<cols { for j in i..<cols { h[o] += Double(batch[i * cols + j]); o += 1 } }
         }
     }
+
+    /// Hands over the second moments of `name`, forgetting them here.
+    public mutating func take(_ name: String) -> UpperTriangle? { gram.removeValue(forKey: name) }
 }
 
 /// Error-compensating rounding of int8 weights (the GPTQ update, Frantar et al. 2022, at 8 bits with
@@ -47,52 +75,125 @@ public enum ErrorCompensation {
     /// the lower mean error on minilm-l6-ce with the built-in calibration set, formats/quantization.md).
     public static let dampening = 0.1
 
-    /// The upper-triangular U with UᵀU = (H + λI)⁻¹ (row-major [n, n]), from a Cholesky factorisation of H
-    /// with its index order reversed: H = R Rᵀ with R upper, U = R⁻¹. `h` holds the upper triangle.
-    public static func inverseCholeskyUpper(_ h: [Double], n: Int, name: String) throws -> [Double] {
+    /// Columns of the Cholesky factor finished together: their updates from every earlier column are one pass.
+    static let panel = 64
+
+    /// The upper-triangular U with UᵀU = (H + λI)⁻¹, from a Cholesky factorisation of H with its index order
+    /// reversed: H + λI = R Rᵀ with R upper, U = R⁻¹.
+    ///
+    /// Every entry is computed by the same operations in the same order as the textbook loops (a Cholesky entry
+    /// subtracts L[i][k]·L[j][k] for k = 0, 1, …; U[i][j] subtracts R[i][k]·U[k][j] for k = i+1, …, j), so the
+    /// result is the same bytes whatever the blocking, the thread count or the machine; the blocking only lets eight
+    /// entries share each load (SIMD8 lanes, element-wise IEEE operations, no fused multiply-add).
+    public static func inverseCholeskyUpper(_ h: UpperTriangle, name: String) throws -> UpperTriangle {
+        let n = h.n
         var mean = 0.0
-        for i in 0..<n { mean += h[i * n + i] }
+        for i in 0..<n { mean += h[i, i] }
         mean /= Double(n)
         let lambda = mean > 0 ? dampening * mean : 1
-        // B = P H P (P reverses the index order), full symmetric, plus λ on the diagonal.
-        var b = [Double](repeating: 0, count: n * n)
+        // B = P H P (P reverses the index order) plus λ on the diagonal: B[i][j] = H[n-1-j][n-1-i] for j ≥ i, upper
+        // triangle row by row, and eight entries of padding that the eight-lane loads may read past the last row.
+        let count = n * (n + 1) / 2
+        var b = [Double](repeating: 0, count: count + 8)
         for i in 0..<n {
-            for j in i..<n {
-                let v = h[i * n + j] + (i == j ? lambda : 0)
-                b[(n - 1 - i) * n + (n - 1 - j)] = v
-                b[(n - 1 - j) * n + (n - 1 - i)] = v
-            }
+            for j in i..<n { b[UpperTriangle.rowStart(i, n: n) + j - i] = h[n - 1 - j, n - 1 - i] + (i == j ? lambda : 0) }
         }
-        // Lower Cholesky of B in place: B = L Lᵀ.
-        try b.withUnsafeMutableBufferPointer { buffer in
-            let a = buffer.baseAddress!
-            for j in 0..<n {
-                var d = a[j * n + j]
-                for k in 0..<j { d -= a[j * n + k] * a[j * n + k] }
+        try b.withUnsafeMutableBufferPointer { try choleskyLowerByColumns($0.baseAddress!, n: n, name: name) }
+        // R[i][k] = L[n-1-i][n-1-k], the factor with H + λI = R Rᵀ; b's row n-1-k holds column n-1-k of L.
+        var r = UpperTriangle(n: n)
+        for i in 0..<n {
+            for k in i..<n { r.values[UpperTriangle.rowStart(i, n: n) + k - i] = b[UpperTriangle.rowStart(n - 1 - k, n: n) + (n - 1 - i) - (n - 1 - k)] }
+        }
+        return invertUpper(r)
+    }
+
+    /// Lower Cholesky factor of the symmetric B whose upper triangle `a` holds (row by row, then at least eight
+    /// entries of padding), in place and by columns: row j of `a` ends holding column j of L (L[i][j] for i ≥ j).
+    /// Panels of columns: first every panel entry takes its updates from the columns before the panel (k ascending,
+    /// eight rows per pass, the passes shared among the cores), then the panel's own columns in order.
+    static func choleskyLowerByColumns(_ a: UnsafeMutablePointer<Double>, n: Int, name: String) throws {
+        @Sendable @inline(__always) func at(_ j: Int, _ i: Int) -> Int { UpperTriangle.rowStart(j, n: n) + i - j }
+        let width = (n + 7) / 8 * 8
+        // The panel's rows from column j0 on, eight-lane aligned; entries left of the diagonal are scratch.
+        let panelRows = UnsafeMutablePointer<Double>.allocate(capacity: panel * width)
+        defer { panelRows.deallocate() }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        for j0 in stride(from: 0, to: n, by: panel) {
+            let j1 = min(n, j0 + panel), p = j1 - j0
+            if j0 > 0 {
+                let blocks = (n - j0 + 7) / 8
+                for jj in 0..<p {
+                    let j = j0 + jj, dst = panelRows + jj * width
+                    for t in 0..<(blocks * 8) { dst[t] = j0 + t >= j && j0 + t < n ? a[at(j, j0 + t)] : 0 }
+                }
+                // Entry (j, i) −= L[i][k]·L[j][k] for k < j0, eight rows i per pass. Loads past row k's end read the
+                // next rows or the padding; those lanes are never stored.
+                let aa = Int(bitPattern: a), pa = Int(bitPattern: panelRows)
+                DispatchQueue.concurrentPerform(iterations: max(1, min(cores, blocks))) { part in
+                    let a = UnsafeMutablePointer<Double>(bitPattern: aa)!, rows = UnsafeMutablePointer<Double>(bitPattern: pa)!
+                    let acc = UnsafeMutablePointer<SIMD8<Double>>.allocate(capacity: p)
+                    defer { acc.deallocate() }
+                    for block in stride(from: part, to: blocks, by: max(1, min(cores, blocks))) {
+                        let t0 = block * 8
+                        for jj in 0..<p { acc[jj] = UnsafeRawPointer(rows + jj * width + t0).loadUnaligned(as: SIMD8<Double>.self) }
+                        for k in 0..<j0 {
+                            let v = UnsafeRawPointer(a + at(k, j0 + t0)).loadUnaligned(as: SIMD8<Double>.self)
+                            let lk = a + at(k, j0)
+                            for jj in 0..<p { acc[jj] -= v * SIMD8(repeating: lk[jj]) }
+                        }
+                        for jj in 0..<p { UnsafeMutableRawPointer(rows + jj * width + t0).storeBytes(of: acc[jj], as: SIMD8<Double>.self) }
+                    }
+                }
+                for jj in 0..<p {
+                    let j = j0 + jj, src = panelRows + jj * width
+                    for i in j..<n { a[at(j, i)] = src[i - j0] }
+                }
+            }
+            for j in j0..<j1 {
+                let row = a + at(j, j), len = n - j
+                for k in j0..<j {
+                    let lk = a + at(k, j), l = lk[0]
+                    for t in 0..<len { row[t] -= lk[t] * l }
+                }
+                let d = row[0]
                 guard d > 0, d.isFinite else { throw Failure.notPositiveDefinite(name: name) }
                 let ljj = d.squareRoot()
-                a[j * n + j] = ljj
-                for i in (j + 1)..<max(j + 1, n) {
-                    var s = a[i * n + j]
-                    for k in 0..<j { s -= a[i * n + k] * a[j * n + k] }
-                    a[i * n + j] = s / ljj
-                }
+                row[0] = ljj
+                for t in 1..<max(1, len) { row[t] /= ljj }
             }
         }
-        // R[i][j] = L[n-1-i][n-1-j] is upper triangular with H + λI = R Rᵀ; U = R⁻¹ row by row from the bottom:
-        // U[i, :] = (e_i − Σ_{k>i} R[i][k] U[k, :]) / R[i][i].
-        var u = [Double](repeating: 0, count: n * n)
-        u.withUnsafeMutableBufferPointer { buffer in
-            let u = buffer.baseAddress!
-            for i in stride(from: n - 1, through: 0, by: -1) {
-                let rii = b[(n - 1 - i) * n + (n - 1 - i)]
-                for k in (i + 1)..<max(i + 1, n) {
-                    let rik = b[(n - 1 - i) * n + (n - 1 - k)]   // R[i][k] = L[n-1-i][n-1-k]: row n-1-i > column n-1-k
-                    if rik == 0 { continue }
-                    for j in k..<n { u[i * n + j] -= rik * u[k * n + j] }
+    }
+
+    /// R⁻¹ of an upper-triangular R, eight columns at a time: U[i][j] = (δij − Σ_{k=i+1…j} R[i][k]·U[k][j]) / R[i][i],
+    /// rows from the bottom. A column of U needs only that column, so the column blocks run on every core.
+    static func invertUpper(_ r: UpperTriangle) -> UpperTriangle {
+        let n = r.n
+        var u = UpperTriangle(n: n)
+        let blocks = (n + 7) / 8
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, blocks))
+        u.values.withUnsafeMutableBufferPointer { ub in
+            r.values.withUnsafeBufferPointer { rb in
+                let ua = Int(bitPattern: ub.baseAddress), ra = Int(bitPattern: rb.baseAddress)
+                DispatchQueue.concurrentPerform(iterations: workers) { part in
+                    let u = UnsafeMutablePointer<Double>(bitPattern: ua)!, r = UnsafePointer<Double>(bitPattern: ra)!
+                    let col = UnsafeMutablePointer<SIMD8<Double>>.allocate(capacity: n)
+                    defer { col.deallocate() }
+                    // Blocks dealt in turn: a block's cost grows with its columns' index.
+                    for block in stride(from: part, to: blocks, by: workers) {
+                        let jb = block * 8, last = min(n, jb + 8) - 1
+                        for i in stride(from: last, through: 0, by: -1) {
+                            let ri = r + UpperTriangle.rowStart(i, n: n) - i
+                            var s = SIMD8<Double>()
+                            if i < last { for k in (i + 1)...last { s -= SIMD8(repeating: ri[k]) * col[k] } }
+                            if i >= jb { s[i - jb] += 1 }
+                            col[i] = s / SIMD8(repeating: ri[i])
+                        }
+                        for i in 0...last {
+                            let ui = u + UpperTriangle.rowStart(i, n: n) - i
+                            for j in max(i, jb)...last { ui[j] = col[i][j - jb] }
+                        }
+                    }
                 }
-                u[i * n + i] += 1
-                for j in i..<n { u[i * n + j] /= rii }
             }
         }
         return u
@@ -103,41 +204,53 @@ public enum ErrorCompensation {
     /// from the weights as given (Quantize.int8PerChannel's). `group` > 0: one scale per row and group of `group`
     /// columns, [rows, ceil(cols / group)], each taken when the group's first column is reached, from the row as
     /// the carried errors have left it: max |·| over the group, over 127 in fp32 (1 for an all-zero group).
-    public static func int8(_ w: [Float], rows: Int, cols: Int, u: [Double], group: Int = 0) -> (q: [Int8], scales: [Float]) {
+    /// Eight rows run side by side (SIMD8 lanes, each a row's own scalar arithmetic), so each row of `u` is read
+    /// once per eight weight rows.
+    public static func int8(_ w: [Float], rows: Int, cols: Int, u: UpperTriangle, group: Int = 0) -> (q: [Int8], scales: [Float]) {
+        precondition(u.n == cols, "ErrorCompensation.int8: a factor of \(u.n) columns for \(cols)")
         let groups = group > 0 ? (cols + group - 1) / group : 1
         var scales = group > 0 ? [Float](repeating: 1, count: rows * groups) : Quantize.int8PerChannel(w, rows: rows, cols: cols).scales
         var q = [Int8](repeating: 0, count: rows * cols)
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows))
+        let blocks = (rows + 7) / 8
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, blocks))
         q.withUnsafeMutableBufferPointer { qb in
             scales.withUnsafeMutableBufferPointer { sb in
                 let qa = Int(bitPattern: qb.baseAddress), sa = Int(bitPattern: sb.baseAddress)
-                u.withUnsafeBufferPointer { ub in
+                u.values.withUnsafeBufferPointer { ub in
                     let ua = Int(bitPattern: ub.baseAddress)
                     DispatchQueue.concurrentPerform(iterations: workers) { part in
                         let q = UnsafeMutablePointer<Int8>(bitPattern: qa)!, u = UnsafePointer<Double>(bitPattern: ua)!
                         let scales = UnsafeMutablePointer<Float>(bitPattern: sa)!
-                        let row = UnsafeMutablePointer<Double>.allocate(capacity: cols)
+                        let row = UnsafeMutablePointer<SIMD8<Double>>.allocate(capacity: cols)
                         defer { row.deallocate() }
-                        for r in (part * rows / workers)..<((part + 1) * rows / workers) {
-                            var s = Double(scales[r * groups])
-                            for c in 0..<cols { row[c] = Double(w[r * cols + c]) }
+                        for block in (part * blocks / workers)..<((part + 1) * blocks / workers) {
+                            let r0 = block * 8, lanes = min(8, rows - r0)
+                            // Lanes past the last row hold zeros: codes 0, errors 0, never stored.
+                            var s = SIMD8<Double>(repeating: 1)
+                            for c in 0..<cols { row[c] = SIMD8() }
+                            for l in 0..<lanes {
+                                s[l] = Double(scales[(r0 + l) * groups])
+                                for c in 0..<cols { row[c][l] = Double(w[(r0 + l) * cols + c]) }
+                            }
                             for j in 0..<cols {
                                 if group > 0, j % group == 0 {
                                     // This group's scale, from the row as the errors carried so far have left it.
-                                    var m: Float = 0
-                                    for c in j..<min(cols, j + group) { m = max(m, abs(Float(row[c]))) }
-                                    let sf = Quantize.int8Scale(max: m)
-                                    scales[r * groups + j / group] = sf
-                                    s = Double(sf)
+                                    for l in 0..<lanes {
+                                        var m: Float = 0
+                                        for c in j..<min(cols, j + group) { m = max(m, abs(Float(row[c][l]))) }
+                                        let sf = Quantize.int8Scale(max: m)
+                                        scales[(r0 + l) * groups + j / group] = sf
+                                        s[l] = Double(sf)
+                                    }
                                 }
-                                let v = (row[j] / s).rounded(.toNearestOrEven)
-                                let code = max(-127, min(127, v))
-                                q[r * cols + j] = Int8(code)
-                                let err = (row[j] - code * s) / u[j * cols + j]
-                                if err == 0 { continue }
-                                let uj = u + j * cols
+                                let uj = u + UpperTriangle.rowStart(j, n: cols) - j
+                                let x = row[j]
+                                let code = (x / s).rounded(.toNearestOrEven).clamped(lowerBound: SIMD8(repeating: -127), upperBound: SIMD8(repeating: 127))
+                                for l in 0..<lanes { q[(r0 + l) * cols + j] = Int8(code[l]) }
+                                let err = (x - code * s) / SIMD8(repeating: uj[j])
+                                if err == SIMD8() { continue }
                                 var c = j + 1
-                                while c < cols { row[c] -= err * uj[c]; c += 1 }
+                                while c < cols { row[c] -= err * SIMD8(repeating: uj[c]); c += 1 }
                             }
                         }
                     }

@@ -162,12 +162,13 @@ public enum Quantize {
     /// The graph with its planned tensors stored at `precision`. int8 weights carry a companion
     /// `<name>_scale` F32 [out] tensor (TensorName.scale(of:)); with `activationMax` (calibrated
     /// max |input| per channel, keyed by weight name; attn_q's stands for Q, K and V when they are separate) int8 linears
-    /// are also smoothed and carry `<name>_smooth` F32 [in]. With `gram` (InputGram, same keys) int8
-    /// linears are rounded with error compensation (ErrorCompensation) instead of to nearest. `progress` hears
+    /// are also smoothed and carry `<name>_smooth` F32 [in]. With `gram` (same keys) int8 linears are rounded with
+    /// error compensation (ErrorCompensation) instead of to nearest; each input's second moments and factor are let go
+    /// once its last linear is rounded, so one input's are held at a time, not the model's. `progress` hears
     /// (tensors done, tensors planned) after each planned tensor.
     public static func apply(_ precision: Precision, to graph: Graph, plan: Plan = .all,
                              activationMax: [String: [Float]]? = nil, alpha: Float = 0.5,
-                             gram: [String: [Double]]? = nil, progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> Graph {
+                             gram: consuming InputGram? = nil, progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> Graph {
         var g = graph
         guard precision != .fp32 else { return g }
         let group = precision == .int8 ? plan.weightGroupSize : 0
@@ -196,9 +197,11 @@ public enum Quantize {
                 }
             }
         }
-        var inverseFactors: [String: [Double]] = [:]
+        var factor: (key: String, u: UpperTriangle)?
         let sharedInput = TensorName.sharedInputs(graph.architecture, graph.hyperparameters)
         let planned = plan.linears(graph.architecture, graph.hyperparameters)
+        var lastUse: [String: Int] = [:]
+        for (i, name) in planned.enumerated() { lastUse[sharedInput[name] ?? name] = i }
         for (done, name) in planned.enumerated() {
             defer { progress?(done + 1, planned.count) }
             guard let t = graph.weights[name], var w = t.floatValues() else { throw GraphError.missingWeight(name: name) }
@@ -216,16 +219,16 @@ public enum Quantize {
             case .int8:
                 // Q, K and V share one input: attn_q's statistics stand for all three.
                 let key = sharedInput[name] ?? name
-                var u: [Double]? = inverseFactors[key]
-                if u == nil, let h = gram?[key], h.count == cols * cols {
-                    var hs = h
+                if factor?.key != key { factor = nil }
+                if factor == nil, var h = gram?.take(key), h.n == cols {
                     if let f = smoothing[name] {
                         // The input the int8 weight sees is x·f, so its second moments are H[i][j]·f[i]·f[j].
-                        for i in 0..<cols { for j in i..<cols { hs[i * cols + j] *= Double(f[i]) * Double(f[j]) } }
+                        for i in 0..<cols { for j in i..<cols { h[i, j] *= Double(f[i]) * Double(f[j]) } }
                     }
-                    u = try ErrorCompensation.inverseCholeskyUpper(hs, n: cols, name: name)
-                    inverseFactors[key] = u
+                    factor = (key, try ErrorCompensation.inverseCholeskyUpper(h, name: name))
                 }
+                let u = factor?.u
+                if lastUse[key] == done { factor = nil }
                 // Groups for every int8 tensor wider than one group: encoder linears and the token embedding.
                 let grouped = group > 0 && cols > group
                 let (q, s): ([Int8], [Float])

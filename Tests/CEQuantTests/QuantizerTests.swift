@@ -13,26 +13,28 @@ final class QuantizerTests: XCTestCase {
         for n in [1, 2, 7, 33] {
             let rows = 3 * n + 5
             let x = rng.floats(rows * n).map(Double.init)
-            var h = [Double](repeating: 0, count: n * n)
-            for i in 0..<n { for j in i..<n { for r in 0..<rows { h[i * n + j] += x[r * n + i] * x[r * n + j] } } }
-            let u = try ErrorCompensation.inverseCholeskyUpper(h, n: n, name: "t")
+            var h = UpperTriangle(n: n)
+            for i in 0..<n { for j in i..<n { for r in 0..<rows { h[i, j] += x[r * n + i] * x[r * n + j] } } }
+            let u = try ErrorCompensation.inverseCholeskyUpper(h, name: "t")
+            XCTAssertEqual(u.values.count, n * (n + 1) / 2)
             var mean = 0.0
-            for i in 0..<n { mean += h[i * n + i] }
+            for i in 0..<n { mean += h[i, i] }
             let lambda = ErrorCompensation.dampening * mean / Double(n)
-            for i in 0..<n { for j in 0..<i { XCTAssertEqual(u[i * n + j], 0) } }
             // (UᵀU)(H + λI) = I
             for i in 0..<n { for j in 0..<n {
                 var s = 0.0
                 for k in 0..<n {
                     var inv = 0.0
-                    for t in 0...min(i, k) { inv += u[t * n + i] * u[t * n + k] }
-                    let hk = k <= j ? h[k * n + j] : h[j * n + k]
+                    for t in 0...min(i, k) { inv += u[t, i] * u[t, k] }
+                    let hk = k <= j ? h[k, j] : h[j, k]
                     s += inv * (hk + (k == j ? lambda : 0))
                 }
                 XCTAssertEqual(s, i == j ? 1 : 0, accuracy: 1e-9, "n=\(n) [\(i), \(j)]")
             } }
         }
-        XCTAssertThrowsError(try ErrorCompensation.inverseCholeskyUpper([1, 2, 2, 1].map { -$0 }, n: 2, name: "neg"))
+        var negative = UpperTriangle(n: 2)
+        negative.values = [-1, -2, -1]
+        XCTAssertThrowsError(try ErrorCompensation.inverseCholeskyUpper(negative, name: "neg"))
     }
 
     /// Error-compensating rounding: with uncorrelated inputs (H diagonal) it is rounding to nearest, byte for
@@ -43,9 +45,9 @@ final class QuantizerTests: XCTestCase {
         let rows = 24, cols = 48, tokens = 600
         let w = rng.floats(rows * cols)
         let nearest = Quantize.int8PerChannel(w, rows: rows, cols: cols)
-        var diag = [Double](repeating: 0, count: cols * cols)
-        for i in 0..<cols { diag[i * cols + i] = Double(1 + i % 5) }
-        let plain = ErrorCompensation.int8(w, rows: rows, cols: cols, u: try ErrorCompensation.inverseCholeskyUpper(diag, n: cols, name: "d"))
+        var diag = UpperTriangle(n: cols)
+        for i in 0..<cols { diag[i, i] = Double(1 + i % 5) }
+        let plain = ErrorCompensation.int8(w, rows: rows, cols: cols, u: try ErrorCompensation.inverseCholeskyUpper(diag, name: "d"))
         XCTAssertEqual(plain.q, nearest.q)
         XCTAssertEqual(plain.scales, nearest.scales)
         // Correlated inputs: a few shared factors plus noise.
@@ -54,7 +56,7 @@ final class QuantizerTests: XCTestCase {
         for t in 0..<tokens { for c in 0..<cols { var v = noise[t * cols + c]; for f in 0..<4 { v += factors[t * 4 + f] * mix[f * cols + c] }; x[t * cols + c] = v } }
         var gram = InputGram()
         gram.observe("l", x, rows: tokens, cols: cols)
-        let gptq = ErrorCompensation.int8(w, rows: rows, cols: cols, u: try ErrorCompensation.inverseCholeskyUpper(gram.gram["l"]!, n: cols, name: "l"))
+        let gptq = ErrorCompensation.int8(w, rows: rows, cols: cols, u: try ErrorCompensation.inverseCholeskyUpper(gram.gram["l"]!, name: "l"))
         XCTAssertEqual(gptq.scales, nearest.scales)
         XCTAssertNotEqual(gptq.q, nearest.q)
         XCTAssertTrue(gptq.q.allSatisfy { $0 >= -127 })
@@ -101,9 +103,9 @@ final class QuantizerTests: XCTestCase {
         let eGroup = weightError(q) { s[$0 * groups + $1 / group] }, eChannel = weightError(channel.q) { r, _ in channel.scales[r] }
         XCTAssertLessThan(eGroup, 0.5 * eChannel, "squared weight error: per channel \(eChannel), groups of \(group) \(eGroup)")
 
-        var diag = [Double](repeating: 0, count: cols * cols)
-        for i in 0..<cols { diag[i * cols + i] = Double(1 + i % 3) }
-        let plain = ErrorCompensation.int8(w, rows: rows, cols: cols, u: try ErrorCompensation.inverseCholeskyUpper(diag, n: cols, name: "d"), group: group)
+        var diag = UpperTriangle(n: cols)
+        for i in 0..<cols { diag[i, i] = Double(1 + i % 3) }
+        let plain = ErrorCompensation.int8(w, rows: rows, cols: cols, u: try ErrorCompensation.inverseCholeskyUpper(diag, name: "d"), group: group)
         XCTAssertEqual(plain.q, q)
         XCTAssertEqual(plain.scales, s)
         let tokens = 500
@@ -112,7 +114,7 @@ final class QuantizerTests: XCTestCase {
         for t in 0..<tokens { for c in 0..<cols { var v = noise[t * cols + c]; for f in 0..<3 { v += factors[t * 3 + f] * mix[f * cols + c] }; x[t * cols + c] = v } }
         var gram = InputGram()
         gram.observe("l", x, rows: tokens, cols: cols)
-        let gptq = ErrorCompensation.int8(w, rows: rows, cols: cols, u: try ErrorCompensation.inverseCholeskyUpper(gram.gram["l"]!, n: cols, name: "l"), group: group)
+        let gptq = ErrorCompensation.int8(w, rows: rows, cols: cols, u: try ErrorCompensation.inverseCholeskyUpper(gram.gram["l"]!, name: "l"), group: group)
         XCTAssertEqual(gptq.scales.count, rows * groups)
         XCTAssertTrue(gptq.q.allSatisfy { $0 >= -127 })
         func outputError(_ q: [Int8], _ sc: [Float]) -> Double {
