@@ -38,7 +38,7 @@ public enum Artifact {
             let m = try MappedFile(path: p)
             var rel = URL(fileURLWithPath: p).standardizedFileURL.path
             if rel.hasPrefix(base + "/") { rel.removeFirst(base.count + 1) }
-            return ArtifactFormat.ManifestEntry(path: rel, size: m.count, sha256: SHA256.hex(m.bytes))
+            return ArtifactFormat.ManifestEntry(path: rel, size: m.count, sha256: SHA256.hex(of: m))
         }
     }
 

@@ -153,7 +153,7 @@ public enum ModelPackage {
             guard isSafeRelativePath(p) else { throw PackageError.unsupportedInput(path: p, reason: "the name cannot be packaged") }
             let m = try MappedFile(path: directory.path + "/" + p)
             mapped.append(m)
-            files.append(File(path: p, size: m.count, sha256: SHA256.hex(m.bytes)))
+            files.append(File(path: p, size: m.count, sha256: SHA256.hex(of: m)))
         }
         let manifest = Manifest(name: name, root: root, layout: layout(of: directory), files: files)
 
@@ -289,7 +289,7 @@ public enum ModelPackage {
         if let extra = present.first(where: { !listed.contains($0) }) { return "\(extra) is not in the package" }
         for f in manifest.files {
             guard let m = try? MappedFile(path: path + "/" + f.path) else { return "\(f.path) is missing" }
-            guard m.count == f.size, SHA256.hex(m.bytes) == f.sha256 else { return "\(f.path) differs" }
+            guard m.count == f.size, SHA256.hex(of: m) == f.sha256 else { return "\(f.path) differs" }
         }
         return nil
     }

@@ -48,21 +48,9 @@ public enum ModelIdentity {
         return CECore.SHA256.hexString(h.finalize())
     }
 
-    /// SHA-256 (hex) of a file, hashed 8 MiB at a time with each window's pages dropped after it: hashing the weights
-    /// leaves no trace in the process's resident size (an index search's peak RSS stays the index plus buffers).
-    static func fileSHA256(_ path: String) throws -> String {
-        let f = try MappedFile(path: path)
-        let all = f.bytes, window = 8 << 20
-        var h = CECore.SHA256()
-        var o = 0
-        while o < all.count {
-            let part = UnsafeRawBufferPointer(rebasing: all[o..<min(o + window, all.count)])
-            h.update(part)
-            f.releasePages(part)
-            o += window
-        }
-        return CECore.SHA256.hexString(h.finalize())
-    }
+    /// SHA-256 (hex) of a file, hashed part by part with each part's pages dropped after it (SHA256.hex(of:)): hashing
+    /// the weights leaves no trace in the process's resident size (an index search's peak RSS stays the index plus buffers).
+    static func fileSHA256(_ path: String) throws -> String { try CECore.SHA256.hex(ofFile: path) }
 }
 
 extension SentenceTransformer {

@@ -30,10 +30,24 @@ public struct SHA256: Sendable {
         Array(bytes).withUnsafeBytes { hex($0) }
     }
 
-    /// SHA-256 (hex) of a whole file, read through a memory mapping.
+    /// SHA-256 (hex) of a whole file, read through a memory mapping (`hex(of:)`).
     public static func hex(ofFile path: String) throws -> String {
-        let m = try MappedFile(path: path)
-        return hex(m.bytes)
+        hex(of: try MappedFile(path: path))
+    }
+
+    /// SHA-256 (hex) of a mapped file, 8 MiB at a time, each part's pages let go once hashed: hashing a checkpoint of
+    /// several GB does not leave it resident in the process (convert hashes its source while holding the model).
+    public static func hex(of file: MappedFile) -> String {
+        var h = SHA256()
+        let bytes = file.bytes, chunk = 8 << 20
+        var offset = 0
+        while offset < bytes.count {
+            let part = UnsafeRawBufferPointer(rebasing: bytes[offset..<min(bytes.count, offset + chunk)])
+            h.update(part)
+            file.releasePages(part)
+            offset += chunk
+        }
+        return hexString(h.finalize())
     }
 
     /// Lowercase hex spelling of a digest.

@@ -241,7 +241,7 @@ public enum ArtifactFormat {
                 throw ArtifactError.manifestMismatch(file: e.path, reason: "missing or unreadable")
             }
             guard m.count == e.size else { throw ArtifactError.manifestMismatch(file: e.path, reason: "size \(m.count), manifest says \(e.size)") }
-            guard SHA256.hex(m.bytes) == e.sha256 else { throw ArtifactError.manifestMismatch(file: e.path, reason: "sha256 differs from the manifest") }
+            guard SHA256.hex(of: m) == e.sha256 else { throw ArtifactError.manifestMismatch(file: e.path, reason: "sha256 differs from the manifest") }
         }
         let listed = Set(entries.map(\.path))
         // Files of the folder and of its subfolders (one level: a bi-encoder's module folders).
