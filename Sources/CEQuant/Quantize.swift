@@ -205,6 +205,8 @@ public enum Quantize {
         for (done, name) in planned.enumerated() {
             defer { progress?(done + 1, planned.count) }
             guard let t = graph.weights[name], var w = t.floatValues() else { throw GraphError.missingWeight(name: name) }
+            // The source's pages are not read again here: a mapped checkpoint need not stay resident as it is rounded.
+            defer { t.storage.releaseMappedPages() }
             let rows = t.shape.dims[0], cols = t.shape.dims[1]
             if let f = smoothing[name] {
                 for r in 0..<rows { for c in 0..<cols { w[r * cols + c] /= f[c] } }
