@@ -159,6 +159,32 @@ public enum Quantize {
         return out
     }
 
+    /// Each int8 linear's smoothing factors f[c] (smoothingFactors), keyed by weight name: Q, K and V (and ModernBERT's
+    /// gate and up) share one input, so one set computed over their weights together.
+    static func smoothingFactors(_ graph: Graph, plan: Plan, activationMax: [String: [Float]], alpha: Float) throws -> [String: [Float]] {
+        var smoothing: [String: [Float]] = [:]
+        for i in 0..<graph.hyperparameters.numHiddenLayers {
+            var groups: [[Layer]] = []
+            if plan.attention { groups += [TensorName.attentionInputs(graph.architecture, i), [TensorName.attnOut(i)]] }
+            if plan.ffnUp { groups.append(TensorName.ffnInputs(graph.architecture, i)) }
+            if plan.ffnDown { groups.append([TensorName.ffnDown(i)]) }
+            for group in groups {
+                let names = group.map { $0.weight }
+                guard let a = activationMax[names[0]] else { continue }
+                let ws = try names.map { n -> Tensor in
+                    guard let t = graph.weights[n] else { throw GraphError.missingWeight(name: n) }
+                    return t
+                }
+                guard a.count == ws[0].shape.dims[1] else {
+                    throw GraphError.shapeMismatch(name: TensorName.smooth(of: names[0]), expected: [ws[0].shape.dims[1]], actual: [a.count])
+                }
+                let f = smoothingFactors(activationMax: a, weightMax: columnMax(ws), alpha: alpha)
+                for n in names { smoothing[n] = f }
+            }
+        }
+        return smoothing
+    }
+
     /// The graph with its planned tensors stored at `precision`. int8 weights carry a companion
     /// `<name>_scale` F32 [out] tensor (TensorName.scale(of:)); with `activationMax` (calibrated
     /// max |input| per channel, keyed by weight name; attn_q's stands for Q, K and V when they are separate) int8 linears
@@ -176,27 +202,7 @@ public enum Quantize {
             throw GraphError.invalidHyperparameter(name: "weight_group_size", reason: "\(group) is not an even number of input positions within 2...65536")
         }
         var smoothing: [String: [Float]] = [:]
-        if precision == .int8, let activationMax {
-            for i in 0..<graph.hyperparameters.numHiddenLayers {
-                var groups: [[Layer]] = []
-                if plan.attention { groups += [TensorName.attentionInputs(graph.architecture, i), [TensorName.attnOut(i)]] }
-                if plan.ffnUp { groups.append(TensorName.ffnInputs(graph.architecture, i)) }
-                if plan.ffnDown { groups.append([TensorName.ffnDown(i)]) }
-                for group in groups {
-                    let names = group.map { $0.weight }
-                    guard let a = activationMax[names[0]] else { continue }
-                    let ws = try names.map { n -> Tensor in
-                        guard let t = graph.weights[n] else { throw GraphError.missingWeight(name: n) }
-                        return t
-                    }
-                    guard a.count == ws[0].shape.dims[1] else {
-                        throw GraphError.shapeMismatch(name: TensorName.smooth(of: names[0]), expected: [ws[0].shape.dims[1]], actual: [a.count])
-                    }
-                    let f = smoothingFactors(activationMax: a, weightMax: columnMax(ws), alpha: alpha)
-                    for n in names { smoothing[n] = f }
-                }
-            }
-        }
+        if precision == .int8, let activationMax { smoothing = try smoothingFactors(graph, plan: plan, activationMax: activationMax, alpha: alpha) }
         var factor: (key: String, u: UpperTriangle)?
         let sharedInput = TensorName.sharedInputs(graph.architecture, graph.hyperparameters)
         let planned = plan.linears(graph.architecture, graph.hyperparameters)
