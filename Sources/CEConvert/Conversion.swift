@@ -92,11 +92,11 @@ public enum Conversion {
         if options.calibrates {
             guard !pairs.isEmpty else { throw ConversionError.noCalibrationPairs }
             var stats = CalibrationStats()
-            var inputs = InputGram()
-            let wantGram = options.rounding == .gptq
+            // H's sums (an ssyrk per linear input) run beside the forward passes, in the order the inputs come.
+            let inputs = options.rounding == .gptq ? BackgroundGram() : nil
             let observer: (String, UnsafePointer<Float>, Int, Int) -> Void = { name, x, rows, cols in
                 stats.observe(name, x, rows: rows, cols: cols)
-                if wantGram { inputs.observe(name, x, rows: rows, cols: cols) }
+                inputs?.observe(name, x, rows: rows, cols: cols)
             }
             if model.graph.isEncoderOnly {
                 try calibrateEncoder(model, texts: pairs.flatMap { [$0.0, $0.1] }, threads: options.threads, observer: observer)
@@ -109,10 +109,7 @@ public enum Conversion {
                 ce.executor.observer = nil
             }
             activationMax = options.smoothingAlpha > 0 ? stats.activationMax : nil
-            if wantGram {
-                gram = inputs
-                inputs = InputGram()
-            }
+            gram = inputs?.finish()
             record = calibrationRecord(options, pairs: pairs.count, tokens: stats.tokens)
             PhaseTrace.mark("calibrated")
         }

@@ -55,6 +55,36 @@ public struct InputGram: @unchecked Sendable {
     public mutating func take(_ name: String) -> UpperTriangle? { gram.removeValue(forKey: name) }
 }
 
+/// InputGram fed from a background thread: `observe` copies the input and returns, and the sums run in the order they
+/// were handed over on one serial queue, so the result is the bytes InputGram.observe gives called inline, while the
+/// forward pass goes on. At most `pending` copies wait at a time.
+public final class BackgroundGram: @unchecked Sendable {
+    private var gram = InputGram()
+    private let queue = DispatchQueue(label: "cetool.calibration.gram")
+    private let slots: DispatchSemaphore
+
+    public init(pending: Int = 4) { slots = DispatchSemaphore(value: max(1, pending)) }
+
+    public func observe(_ name: String, _ x: UnsafePointer<Float>, rows: Int, cols: Int) {
+        guard rows > 0, cols > 0 else { return }
+        let copy = [Float](UnsafeBufferPointer(start: x, count: rows * cols))
+        slots.wait()
+        queue.async { [self] in
+            copy.withUnsafeBufferPointer { gram.observe(name, $0.baseAddress!, rows: rows, cols: cols) }
+            slots.signal()
+        }
+    }
+
+    /// Waits for every input handed over and returns the sums, leaving this accumulator empty.
+    public func finish() -> InputGram {
+        queue.sync {
+            let done = gram
+            gram = InputGram()
+            return done
+        }
+    }
+}
+
 /// Error-compensating rounding of int8 weights (the GPTQ update, Frantar et al. 2022, at 8 bits with
 /// the per-channel scales of `Quantize.int8PerChannel`): input columns are rounded in order, and each
 /// column's rounding error, weighted by the inverse input second moments, is pushed onto the columns not

@@ -107,4 +107,25 @@ final class ErrorCompensationTwinTests: XCTestCase {
             XCTAssertTrue(got.q.contains(127) || got.q.contains(-127), "\(rows)×\(cols): no code at the clamp")
         }
     }
+
+    /// The background accumulator sums the same inputs in the same order as InputGram called inline: the same bytes,
+    /// with more inputs handed over than it lets wait, two names interleaved and an empty input.
+    func testBackgroundGramEqualsInlineSums() {
+        var rng = SeededRNG(seed: 93)
+        var inline = InputGram()
+        let background = BackgroundGram(pending: 2)
+        for step in 0..<9 {
+            let (name, cols) = step % 3 == 1 ? ("b", 13) : ("a", 40)
+            let rows = step == 4 ? 0 : 17 + step
+            let x = rng.floats(max(1, rows * cols), scale: Float(1 + step))
+            x.withUnsafeBufferPointer {
+                inline.observe(name, $0.baseAddress!, rows: rows, cols: cols)
+                background.observe(name, $0.baseAddress!, rows: rows, cols: cols)
+            }
+        }
+        let done = background.finish()
+        XCTAssertEqual(Set(done.gram.keys), ["a", "b"])
+        for (name, h) in inline.gram { XCTAssertEqual(done.gram[name]?.values.map(\.bitPattern), h.values.map(\.bitPattern), name) }
+        XCTAssertTrue(background.finish().gram.isEmpty)
+    }
 }
