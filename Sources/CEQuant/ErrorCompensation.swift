@@ -132,7 +132,7 @@ public enum ErrorCompensation {
         // R[i][k] = L[n-1-i][n-1-k], the factor with H + λI = R Rᵀ; b's row n-1-k holds column n-1-k of L.
         var r = UpperTriangle(n: n)
         for i in 0..<n {
-            for k in i..<n { r.values[UpperTriangle.rowStart(i, n: n) + k - i] = b[UpperTriangle.rowStart(n - 1 - k, n: n) + (n - 1 - i) - (n - 1 - k)] }
+            for k in i..<n { r.values[UpperTriangle.rowStart(i, n: n) + k - i] = b[UpperTriangle.rowStart(n - 1 - k, n: n) + k - i] }
         }
         return invertUpper(r)
     }
@@ -158,12 +158,12 @@ public enum ErrorCompensation {
                 }
                 // Entry (j, i) −= L[i][k]·L[j][k] for k < j0, eight rows i per pass. Loads past row k's end read the
                 // next rows or the padding; those lanes are never stored.
-                let aa = Int(bitPattern: a), pa = Int(bitPattern: panelRows)
-                DispatchQueue.concurrentPerform(iterations: max(1, min(cores, blocks))) { part in
+                let aa = Int(bitPattern: a), pa = Int(bitPattern: panelRows), workers = max(1, min(cores, blocks))
+                DispatchQueue.concurrentPerform(iterations: workers) { part in
                     let a = UnsafeMutablePointer<Double>(bitPattern: aa)!, rows = UnsafeMutablePointer<Double>(bitPattern: pa)!
                     let acc = UnsafeMutablePointer<SIMD8<Double>>.allocate(capacity: p)
                     defer { acc.deallocate() }
-                    for block in stride(from: part, to: blocks, by: max(1, min(cores, blocks))) {
+                    for block in stride(from: part, to: blocks, by: workers) {
                         let t0 = block * 8
                         for jj in 0..<p { acc[jj] = UnsafeRawPointer(rows + jj * width + t0).loadUnaligned(as: SIMD8<Double>.self) }
                         for k in 0..<j0 {
